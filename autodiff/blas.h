@@ -1,0 +1,18 @@
+// blas.h: the only door to OpenBLAS. C = alpha * op(A) op(B) + beta * C, row-major.
+//
+// op(X) is X or X^T. Shapes: op(A) is (M,K), op(B) is (K,N), C is (M,N). lda/ldb/ldc are the
+// row lengths of A, B and C as stored. Overloaded for float and double so `real` picks one.
+// gemm_naive is the triple loop kept as the reference the tests compare against.
+#pragma once
+#include "real.h"
+
+namespace l2l {
+
+void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
+          const float* B, int ldb, float beta, float* C, int ldc);
+void gemm(bool transA, bool transB, int M, int N, int K, double alpha, const double* A, int lda,
+          const double* B, int ldb, double beta, double* C, int ldc);
+void gemm_naive(bool transA, bool transB, int M, int N, int K, real alpha, const real* A, int lda,
+                const real* B, int ldb, real beta, real* C, int ldc);
+
+}  // namespace l2l

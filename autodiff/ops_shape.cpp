@@ -1,0 +1,158 @@
+// ops_shape.cpp: reductions (sum, mean) and shape ops (reshape, transpose, slice, concat).
+// Forward and backward of each op sit together.
+#include <stdexcept>
+
+#include "ops.h"
+
+namespace l2l {
+
+static std::string err(const char* op, const std::string& what) { return std::string("[") + op + "] " + what; }
+
+// View a shape as (outer, n, inner) around `axis`: element (o, i, k) is at (o n + i) inner + k.
+struct AxisSplit {
+  size_t outer = 1, n = 1, inner = 1;
+};
+static AxisSplit split_at(const Shape& s, int& axis, const char* op) {
+  int nd = (int)s.size();
+  if (axis < 0) axis += nd;
+  if (axis < 0 || axis >= nd)
+    throw std::invalid_argument(err(op, "axis " + std::to_string(axis) + " out of range for shape " + shape_str(s)));
+  AxisSplit r;
+  for (int i = 0; i < axis; i++) r.outer *= s[i];
+  r.n = s[axis];
+  for (int i = axis + 1; i < nd; i++) r.inner *= s[i];
+  return r;
+}
+
+// ---- reductions -------------------------------------------------------------------------
+
+// y = sum_i x_i -> (1);  dx_i += dy
+Var sum(Var x) {
+  const Tensor& X = x.value();
+  double s = 0;
+  for (size_t i = 0; i < X.size(); i++) s += X[i];
+  return x.tape->record("sum", Tensor::scalar((real)s), {x}, [](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    real g = c.dy[0];
+    for (size_t i = 0; i < c.dx[0]->size(); i++) (*c.dx[0])[i] += g;
+  });
+}
+
+// y = (1/n) sum_i x_i;  dx_i += dy / n
+Var mean(Var x) { return scale(sum(x), real(1) / x.size()); }
+
+// y[o, k] = sum_i x[o, i, k];  dx[o, i, k] += dy[o, k]
+Var sum(Var x, int axis, bool keepdim) {
+  const Tensor& X = x.value();
+  AxisSplit s = split_at(X.shape(), axis, "sum");
+  Shape out = X.shape();
+  if (keepdim) out[axis] = 1; else out.erase(out.begin() + axis);
+  Tensor y = Tensor::zeros(out);
+  for (size_t o = 0; o < s.outer; o++)
+    for (size_t i = 0; i < s.n; i++)
+      for (size_t k = 0; k < s.inner; k++) y[o * s.inner + k] += X[(o * s.n + i) * s.inner + k];
+  return x.tape->record("sum_axis", std::move(y), {x}, [s](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    for (size_t o = 0; o < s.outer; o++)
+      for (size_t i = 0; i < s.n; i++)
+        for (size_t k = 0; k < s.inner; k++) (*c.dx[0])[(o * s.n + i) * s.inner + k] += c.dy[o * s.inner + k];
+  });
+}
+
+Var mean(Var x, int axis, bool keepdim) {
+  int a = axis;
+  AxisSplit s = split_at(x.shape(), a, "mean");
+  return scale(sum(x, axis, keepdim), real(1) / s.n);
+}
+
+// ---- shape ------------------------------------------------------------------------------
+
+// y = x viewed with shape s;  dx += dy viewed with x's shape
+Var reshape(Var x, const Shape& s) {
+  if (shape_numel(s) != x.size())
+    throw std::invalid_argument(err("reshape", "cannot view " + shape_str(x.shape()) + " as " + shape_str(s)));
+  return x.tape->record("reshape", x.value().reshaped(s), {x}, [](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    for (size_t i = 0; i < c.dy.size(); i++) (*c.dx[0])[i] += c.dy[i];
+  });
+}
+
+// y[j, i] = x[i, j] for x (M,N);  dx[i, j] += dy[j, i]
+Var transpose(Var x) {
+  const Tensor& X = x.value();
+  if (X.ndim() != 2) throw std::invalid_argument(err("transpose", "needs a matrix, got " + shape_str(X.shape())));
+  int M = X.dim(0), N = X.dim(1);
+  Tensor y({N, M});
+  for (int i = 0; i < M; i++)
+    for (int j = 0; j < N; j++) y[(size_t)j * M + i] = X[(size_t)i * N + j];
+  return x.tape->record("transpose", std::move(y), {x}, [M, N](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    for (int i = 0; i < M; i++)
+      for (int j = 0; j < N; j++) (*c.dx[0])[(size_t)i * N + j] += c.dy[(size_t)j * M + i];
+  });
+}
+
+// y = x[..., start:end, ...];  dx[..., start:end, ...] += dy
+Var slice(Var x, int axis, int start, int end) {
+  const Tensor& X = x.value();
+  AxisSplit s = split_at(X.shape(), axis, "slice");
+  if (start < 0 || end > (int)s.n || start >= end)
+    throw std::invalid_argument(err("slice", "range [" + std::to_string(start) + ", " + std::to_string(end) +
+                                                 ") is empty or outside axis " + std::to_string(axis) +
+                                                 " of shape " + shape_str(X.shape())));
+  Shape out = X.shape();
+  out[axis] = end - start;
+  size_t m = end - start;
+  Tensor y(out);
+  for (size_t o = 0; o < s.outer; o++)
+    for (size_t i = 0; i < m; i++)
+      for (size_t k = 0; k < s.inner; k++)
+        y[(o * m + i) * s.inner + k] = X[(o * s.n + start + i) * s.inner + k];
+  return x.tape->record("slice", std::move(y), {x}, [s, m, start](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    for (size_t o = 0; o < s.outer; o++)
+      for (size_t i = 0; i < m; i++)
+        for (size_t k = 0; k < s.inner; k++)
+          (*c.dx[0])[(o * s.n + start + i) * s.inner + k] += c.dy[(o * m + i) * s.inner + k];
+  });
+}
+
+// y = [x0 | x1 | ...] along axis;  dx_j += the matching block of dy
+Var concat(const std::vector<Var>& xs, int axis) {
+  if (xs.empty()) throw std::invalid_argument(err("concat", "no inputs"));
+  Shape out = xs[0].shape();
+  AxisSplit s0 = split_at(out, axis, "concat");
+  std::vector<size_t> offs;  // start of each input along the axis
+  size_t total = 0;
+  for (const Var& x : xs) {
+    Shape a = x.shape(), b = out;
+    if (a.size() != b.size() || (a[axis] = b[axis] = 0, a != b))
+      throw std::invalid_argument(err("concat", "shape " + shape_str(x.shape()) + " differs from " +
+                                                    shape_str(out) + " outside axis " + std::to_string(axis)));
+    offs.push_back(total);
+    total += x.shape()[axis];
+  }
+  out[axis] = (int)total;
+  Tensor y(out);
+  for (size_t j = 0; j < xs.size(); j++) {
+    const Tensor& X = xs[j].value();
+    size_t m = X.dim(axis);
+    for (size_t o = 0; o < s0.outer; o++)
+      for (size_t i = 0; i < m; i++)
+        for (size_t k = 0; k < s0.inner; k++)
+          y[(o * total + offs[j] + i) * s0.inner + k] = X[(o * m + i) * s0.inner + k];
+  }
+  size_t outer = s0.outer, inner = s0.inner;
+  return xs[0].tape->record("concat", std::move(y), xs, [offs, total, outer, inner, axis](BackwardCtx& c) {
+    for (size_t j = 0; j < c.dx.size(); j++) {
+      if (!c.dx[j]) continue;
+      size_t m = c.x[j]->dim(axis);
+      for (size_t o = 0; o < outer; o++)
+        for (size_t i = 0; i < m; i++)
+          for (size_t k = 0; k < inner; k++)
+            (*c.dx[j])[(o * m + i) * inner + k] += c.dy[(o * total + offs[j] + i) * inner + k];
+    }
+  });
+}
+
+}  // namespace l2l

@@ -1,0 +1,54 @@
+// helpers.h: small utilities shared by the test suites (random tensors, gradcheck assertion).
+#pragma once
+#include <cmath>
+#include <random>
+#include <stdexcept>
+
+#include "autodiff/gradcheck.h"
+#include "autodiff/ops.h"
+#include "doctest/doctest.h"
+
+namespace l2l::test {
+
+// Normal(0, s) entries, reproducible from `seed`.
+inline Tensor randn(const Shape& shape, uint64_t seed, double s = 1) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<double> n(0, s);
+  Tensor t(shape);
+  for (size_t i = 0; i < t.size(); i++) t[i] = (real)n(rng);
+  return t;
+}
+
+// Uniform in [lo, hi].
+inline Tensor randu(const Shape& shape, uint64_t seed, double lo, double hi) {
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<double> u(lo, hi);
+  Tensor t(shape);
+  for (size_t i = 0; i < t.size(); i++) t[i] = (real)u(rng);
+  return t;
+}
+
+// Normal entries pushed at least `gap` away from zero (for relu, abs: no kinks in reach of eps).
+inline Tensor randn_away_from_zero(const Shape& shape, uint64_t seed, double gap = 0.1) {
+  Tensor t = randn(shape, seed);
+  for (size_t i = 0; i < t.size(); i++) t[i] += (real)(t[i] >= 0 ? gap : -gap);
+  return t;
+}
+
+// Random shape with `nd` dimensions, each in [1, maxd].
+inline Shape random_shape(int nd, uint64_t seed, int maxd = 5) {
+  std::mt19937_64 rng(seed);
+  Shape s(nd);
+  for (int& d : s) d = 1 + (int)(rng() % maxd);
+  return s;
+}
+
+#define CHECK_GRADS(f, inputs, ...)                                           \
+  do {                                                                        \
+    auto r_ = ::l2l::gradcheck(f, inputs, ##__VA_ARGS__);                     \
+    INFO(r_.report);                                                          \
+    CHECK(r_.ok);                                                             \
+    CHECK(r_.checks > 0);                                                     \
+  } while (0)
+
+}  // namespace l2l::test
