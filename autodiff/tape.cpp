@@ -74,13 +74,13 @@ Var Tape::record(const char* op, Tensor value, const std::vector<Var>& parents, 
 }
 
 // The whole of reverse mode. Adjoints of this sweep live in `adj`, one slot per node in
-// (lo, top]. Nodes are visited from `top` down; each node that has received a gradient hands
-// it to its backward function, which adds into its parents' slots. A parent always has a
-// smaller index, so its adjoint is complete before it is visited. Parents at or below `lo`
-// are skipped: they were created before every node we differentiate with respect to.
+// [lo, top]. Nodes are visited from `top` down to lo + 1; each node that has received a
+// gradient hands it to its backward function, which adds into its parents' slots. A parent
+// always has a smaller index, so its adjoint is complete before it is visited. Parents below
+// `lo` are skipped: they were created before every node we differentiate with respect to.
 std::vector<Tensor> Tape::sweep(int top, int lo, const Tensor& seed) {
-  std::vector<Tensor> adj(top - lo);
-  auto slot = [&](int i) -> Tensor& { return adj[i - lo - 1]; };
+  std::vector<Tensor> adj(top - lo + 1);
+  auto slot = [&](int i) -> Tensor& { return adj[i - lo]; };
   slot(top) = seed;
   visits_ = 0;
   for (int i = top; i > lo; i--) {
@@ -91,7 +91,7 @@ std::vector<Tensor> Tape::sweep(int top, int lo, const Tensor& seed) {
     for (int p : n.parents) {
       x.push_back(&nodes_[p].value);
       Tensor* d = nullptr;
-      if (nodes_[p].requires_grad && p > lo) {
+      if (nodes_[p].requires_grad && p >= lo) {
         if (slot(p).empty()) slot(p) = Tensor::zeros(nodes_[p].value.shape());
         d = &slot(p);
       }
@@ -120,7 +120,7 @@ void Tape::backward(Var y, const Tensor& seed) {
   if (seed.shape() != value(y).shape())
     throw std::invalid_argument("[backward] seed " + shape_str(seed.shape()) + " vs output " +
                                 shape_str(value(y).shape()));
-  std::vector<Tensor> adj = sweep(y.id, -1, seed);
+  std::vector<Tensor> adj = sweep(y.id, 0, seed);
   for (int i = 0; i <= y.id; i++) {
     Tensor& a = adj[i];
     if (a.empty()) continue;
@@ -144,12 +144,12 @@ std::vector<Tensor> Tape::grad(Var y, const std::vector<Var>& wrt) {
     check(w, "grad");
     lo = std::min(lo, w.id);
   }
-  // Sweep only (lo - 1, y]: nothing created before the earliest wrt can depend on it.
-  std::vector<Tensor> adj = sweep(y.id, lo - 1, Tensor::full(value(y).shape(), 1));
+  // Sweep only [lo, y]: nothing created before the earliest wrt can depend on it.
+  std::vector<Tensor> adj = sweep(y.id, lo, Tensor::full(value(y).shape(), 1));
   std::vector<Tensor> out;
   for (const Var& w : wrt) {
-    Tensor& g = adj[w.id - lo];
-    out.push_back(g.empty() ? Tensor::zeros(nodes_[w.id].value.shape()) : g);
+    bool reached = w.id <= y.id && !adj[w.id - lo].empty();  // y cannot depend on later nodes
+    out.push_back(reached ? adj[w.id - lo] : Tensor::zeros(nodes_[w.id].value.shape()));
   }
   return out;
 }

@@ -102,8 +102,8 @@ class Tape {
  private:
   friend struct Var;
   void check(const Var& v, const char* what) const;
-  // One reverse sweep over (lo, top] seeded with dL/d(top); returns the adjoints of that
-  // range (slot i - lo - 1 for node i; empty where nothing arrived).
+  // One reverse sweep seeded with dL/d(top) that runs the backward functions of nodes
+  // lo+1..top and returns the adjoints of nodes lo..top (slot i - lo; empty where nothing arrived).
   std::vector<Tensor> sweep(int top, int lo, const Tensor& seed);
 
   std::vector<Node> nodes_;

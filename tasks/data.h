@@ -61,7 +61,7 @@ Dataset read_cifar_batch(const std::string& path);
 
 // Keeps only the images whose label is in `keep`, relabelled to the position
 // of that label in `keep` (0..keep.size()-1). Order of images is preserved.
-// Throws std::runtime_error if `keep` has a duplicate.
+// Throws std::runtime_error if `keep` has a duplicate or a label outside 0..9.
 Dataset filter_labels(const Dataset& d, const std::vector<int>& keep);
 
 }  // namespace l2l
