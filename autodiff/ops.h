@@ -77,6 +77,7 @@ inline Var operator-(real c, Var a) { return add_scalar(neg(a), c); }
 inline Var operator*(Var a, real c) { return scale(a, c); }
 inline Var operator*(real c, Var a) { return scale(a, c); }
 inline Var operator/(Var a, real c) { return scale(a, 1 / c); }
+inline Var operator/(real c, Var a) { return scale(pow(a, -1), c); }
 
 // Shape of a numpy-style broadcast of a and b; throws naming `op` if they do not broadcast.
 Shape broadcast_shape(const Shape& a, const Shape& b, const char* op);
