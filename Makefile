@@ -42,6 +42,7 @@ build/san/%.o: %.cpp | deps
 
 build/%: build/f32/apps/%.o $(F32_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+build/l2l: build/f32/apps/l2l_eval.o
 build/tests: $(F64_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 build/tests-san: $(SAN_OBJ)

@@ -20,10 +20,10 @@ namespace l2l {
 struct GradcheckOptions {
   double eps = 1e-6;
   double rtol = 1e-5;            // |num - ana| <= atol + rtol * max(|num|, |ana|)
-  double atol = 1e-8;
+  double atol = 1e-7;            // rounding in L(x +- eps) is ~1e-16 |L| / eps
   size_t max_elementwise = 200;  // inputs bigger than this are checked along random directions
   int directions = 8;
-  uint64_t seed = 7;
+  uint64_t seed = 0x5eed0f6c4ecc;  // not a small number: tests draw their inputs from small seeds
 };
 
 struct GradcheckResult {

@@ -1,0 +1,334 @@
+// checkpoint.cpp: encode, decode and atomically write checkpoint files (format in checkpoint.h).
+//
+// Encoding builds the whole file in memory, then writes it in one go; decoding reads the whole
+// file and walks it with a bounds-checked cursor, so a bad length can never make us read past
+// the end or allocate more than the file could hold.
+#include "checkpoint.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <map>
+#include <set>
+#include <stdexcept>
+
+namespace l2l {
+
+static const unsigned char kMagic[8] = {'L', '2', 'L', 'C', 'K', 'P', 'T', '\0'};
+static const uint32_t kVersion = 1;
+
+uint64_t fnv1a64(const unsigned char* data, size_t n) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  for (size_t i = 0; i < n; i++) {
+    h ^= data[i];
+    h *= 0x100000001b3ULL;
+  }
+  return h;
+}
+
+// ---- encoding -------------------------------------------------------------------------------
+
+namespace {
+
+struct Writer {
+  std::vector<unsigned char> bytes;
+  void u32(uint32_t v) {
+    for (int i = 0; i < 4; i++) bytes.push_back((unsigned char)(v >> (8 * i)));
+  }
+  void u64(uint64_t v) {
+    for (int i = 0; i < 8; i++) bytes.push_back((unsigned char)(v >> (8 * i)));
+  }
+  void f32(float f) {
+    uint32_t bits;
+    std::memcpy(&bits, &f, 4);
+    u32(bits);
+  }
+  void str(const std::string& s) {  // u32 length + bytes
+    u32((uint32_t)s.size());
+    bytes.insert(bytes.end(), s.begin(), s.end());
+  }
+};
+
+// Everything save_checkpoint refuses, before it touches the disk.
+void validate(const Checkpoint& ck, const std::string& path) {
+  auto bad = [&](const std::string& msg) {
+    throw std::invalid_argument("cannot save checkpoint " + path + ": " + msg);
+  };
+  const size_t kMaxLen = 0xffffffffu;
+  std::set<std::string> keys, names;
+  for (const auto& [k, v] : ck.meta) {
+    if (k.empty()) bad("a metadata key is empty");
+    if (!keys.insert(k).second) bad("metadata key '" + k + "' appears twice");
+    if (k.size() > kMaxLen || v.size() > kMaxLen) bad("metadata entry '" + k + "' is too long");
+  }
+  for (const auto& [n, t] : ck.tensors) {
+    if (n.empty()) bad("a tensor name is empty");
+    if (!names.insert(n).second) bad("tensor name '" + n + "' appears twice");
+    if (n.size() > kMaxLen) bad("tensor name '" + n.substr(0, 40) + "...' is too long");
+    for (int d : t.shape())
+      if (d < 0) bad("tensor '" + n + "' has a negative dimension " + shape_str(t.shape()));
+    if (t.size() != shape_numel(t.shape()))  // only a default-constructed Tensor()
+      bad("tensor '" + n + "' is an empty Tensor() with no shape");
+  }
+}
+
+std::vector<unsigned char> encode(const Checkpoint& ck) {
+  Writer w;
+  w.bytes.assign(kMagic, kMagic + 8);
+  w.u32(kVersion);
+  w.u32((uint32_t)ck.meta.size());
+  for (const auto& [k, v] : ck.meta) {
+    w.str(k);
+    w.str(v);
+  }
+  w.u32((uint32_t)ck.tensors.size());
+  for (const auto& [n, t] : ck.tensors) {
+    w.str(n);
+    w.u32((uint32_t)t.ndim());
+    for (int d : t.shape()) w.u32((uint32_t)d);  // i32 on disk; validate() ruled out d < 0
+    for (size_t i = 0; i < t.size(); i++) w.f32((float)t[i]);
+  }
+  w.u64(fnv1a64(w.bytes.data(), w.bytes.size()));
+  return std::move(w.bytes);
+}
+
+// ---- decoding -------------------------------------------------------------------------------
+
+// A cursor over the file's bytes; every read names its field so errors can say which one.
+struct Reader {
+  const std::vector<unsigned char>& buf;
+  const std::string& path;
+  size_t pos = 0;
+
+  size_t left() const { return buf.size() - pos; }
+  static std::string number(double n) {
+    char b[32];
+    std::snprintf(b, sizeof b, n < 1e15 ? "%.0f" : "%.3g", n);
+    return b;
+  }
+  [[noreturn]] void fail(const std::string& msg) const {
+    throw std::runtime_error("checkpoint " + path + ": " + msg);
+  }
+  // n is a double so that a product of corrupted dimensions cannot overflow (exact to 2^53).
+  void need(double n, const std::string& field) const {
+    if (n > (double)left())
+      fail("truncated or corrupted: " + field + " needs " + number(n) + " bytes at offset " +
+           std::to_string(pos) + " but only " + std::to_string(left()) + " remain (file is " +
+           std::to_string(buf.size()) + " bytes)");
+  }
+  uint32_t u32(const std::string& field) {
+    need(4, field);
+    uint32_t v = 0;
+    for (int i = 0; i < 4; i++) v |= (uint32_t)buf[pos + i] << (8 * i);
+    pos += 4;
+    return v;
+  }
+  uint64_t u64(const std::string& field) {
+    need(8, field);
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++) v |= (uint64_t)buf[pos + i] << (8 * i);
+    pos += 8;
+    return v;
+  }
+  std::string str(const std::string& field) {  // u32 length + bytes
+    uint32_t n = u32(field + " length");
+    need(n, field);  // bounds the allocation by the file size
+    std::string s((const char*)&buf[pos], n);
+    pos += n;
+    return s;
+  }
+  // A u32 count of entries that each take at least min_bytes: larger than the file allows
+  // means a corrupted count, reported before anything is allocated for it.
+  uint32_t count(const std::string& field, size_t min_bytes) {
+    uint32_t n = u32(field);
+    if ((uint64_t)n * min_bytes > left())
+      fail("truncated or corrupted: " + field + " is " + std::to_string(n) + ", but that many entries need at least " +
+           std::to_string((uint64_t)n * min_bytes) + " bytes and only " + std::to_string(left()) + " remain");
+    return n;
+  }
+};
+
+Checkpoint decode(const std::vector<unsigned char>& buf, const std::string& path) {
+  Reader r{buf, path};
+  r.need(8, "magic");
+  if (std::memcmp(buf.data(), kMagic, 8) != 0) r.fail("not an l2l checkpoint (bad magic bytes)");
+  r.pos = 8;
+  uint32_t version = r.u32("format version");
+  if (version != kVersion)
+    r.fail("unsupported format version " + std::to_string(version) + " (this build reads version " +
+           std::to_string(kVersion) + ")");
+
+  Checkpoint ck;
+  ck.source = path;
+  uint32_t n_meta = r.count("metadata count", 8);  // two u32 lengths per entry
+  for (uint32_t i = 0; i < n_meta; i++) {
+    std::string field = "metadata entry " + std::to_string(i);
+    std::string k = r.str(field + " key");
+    std::string v = r.str(field + " value");
+    if (ck.meta_value(k)) r.fail("corrupted: metadata key '" + k + "' appears twice");
+    ck.meta.emplace_back(std::move(k), std::move(v));
+  }
+
+  uint32_t n_tensors = r.count("tensor count", 8);  // name length + ndim
+  for (uint32_t i = 0; i < n_tensors; i++) {
+    std::string field = "tensor " + std::to_string(i);
+    std::string name = r.str(field + " name");
+    field += " ('" + name + "')";
+    if (ck.tensor(name)) r.fail("corrupted: tensor name '" + name + "' appears twice");
+    uint32_t ndim = r.u32(field + " ndim");
+    r.need(4.0 * ndim, field + " dims");
+    Shape shape(ndim);
+    double bytes = 4;  // of the data; a double cannot overflow on absurd dimensions
+    for (uint32_t d = 0; d < ndim; d++) {
+      int32_t dim = (int32_t)r.u32(field + " dims");
+      if (dim < 0) r.fail("corrupted: " + field + " has negative dimension " + std::to_string(dim));
+      shape[d] = dim;
+      bytes *= dim;
+    }
+    r.need(bytes, field + " data, shape " + shape_str(shape) + ",");  // before allocating
+    const size_t numel = shape_numel(shape);
+    Tensor t(shape);
+    for (size_t j = 0; j < numel; j++, r.pos += 4) {  // bounds checked by need() above
+      const unsigned char* b = &buf[r.pos];
+      uint32_t bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
+      float f;
+      std::memcpy(&f, &bits, 4);
+      t[j] = (real)f;
+    }
+    ck.tensors.emplace_back(std::move(name), std::move(t));
+  }
+
+  size_t body = r.pos;
+  uint64_t stored = r.u64("checksum");
+  if (r.left() != 0) r.fail("corrupted: " + std::to_string(r.left()) + " unexpected bytes after the checksum");
+  if (stored != fnv1a64(buf.data(), body)) r.fail("corrupted: checksum mismatch");
+  return ck;
+}
+
+std::string errno_str(int err) { return std::strerror(err); }
+
+}  // namespace
+
+// ---- files ----------------------------------------------------------------------------------
+
+void save_checkpoint(const std::string& path, const Checkpoint& ck) {
+  validate(ck, path);
+  std::vector<unsigned char> bytes = encode(ck);
+  const std::string tmp = path + ".tmp." + std::to_string((long)getpid());
+  auto fail = [&](const std::string& what, int err) {
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot save checkpoint " + path + ": " + what + ": " + errno_str(err) +
+                             " (" + path + " was not changed)");
+  };
+  FILE* f = std::fopen(tmp.c_str(), "wb");
+  if (!f) fail("cannot create " + tmp, errno);
+  int err = 0;
+  const char* what = nullptr;
+  if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) err = errno, what = "write failed";
+  else if (std::fflush(f) != 0) err = errno, what = "flush failed";
+  else if (fsync(fileno(f)) != 0) err = errno, what = "fsync failed";
+  if (std::fclose(f) != 0 && !what) err = errno, what = "close failed";
+  if (what) fail(std::string(what) + " on " + tmp, err);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " to it", errno);
+
+  // Make the rename itself durable: fsync the directory (best effort; some filesystems refuse).
+  size_t slash = path.find_last_of('/');
+  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  int dfd = open(dir.c_str(), O_RDONLY);
+  if (dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
+}
+
+Checkpoint load_checkpoint(const std::string& path) {
+  FILE* f = std::fopen(path.c_str(), "rb");
+  if (!f) throw std::runtime_error("checkpoint " + path + ": cannot open: " + errno_str(errno));
+  std::vector<unsigned char> buf;
+  unsigned char chunk[1 << 16];
+  size_t n;
+  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
+  int err = std::ferror(f) ? errno : 0;
+  std::fclose(f);
+  if (err) throw std::runtime_error("checkpoint " + path + ": cannot read: " + errno_str(err));
+  return decode(buf, path);
+}
+
+// ---- lookups and Params ---------------------------------------------------------------------
+
+const Tensor* Checkpoint::tensor(const std::string& name) const {
+  for (const auto& [n, t] : tensors)
+    if (n == name) return &t;
+  return nullptr;
+}
+
+const std::string* Checkpoint::meta_value(const std::string& key) const {
+  for (const auto& [k, v] : meta)
+    if (k == key) return &v;
+  return nullptr;
+}
+
+void add_tensors(Checkpoint& ck, const std::string& prefix, const NamedTensors& ts) {
+  for (const auto& [n, t] : ts) ck.tensors.emplace_back(prefix + n, t);
+}
+
+NamedTensors tensors_with_prefix(const Checkpoint& ck, const std::string& prefix) {
+  NamedTensors out;
+  for (const auto& [n, t] : ck.tensors)
+    if (n.compare(0, prefix.size(), prefix) == 0) out.emplace_back(n.substr(prefix.size()), t);
+  return out;
+}
+
+void add_params(Checkpoint& ck, const std::vector<Param*>& ps, const std::string& prefix) {
+  for (const Param* p : ps) {
+    if (!p) throw std::invalid_argument("add_params: null Param pointer");
+    ck.tensors.emplace_back(prefix + p->name, p->value);
+  }
+}
+
+void load_params(const Checkpoint& ck, const std::vector<Param*>& ps, const std::string& prefix) {
+  const std::string where = "checkpoint " + (ck.source.empty() ? std::string("(not from a file)") : ck.source);
+  std::map<std::string, const Tensor*> by_name;
+  for (const auto& [n, t] : ck.tensors)
+    if (n.compare(0, prefix.size(), prefix) == 0) by_name[n] = &t;
+
+  // Check everything first, so that a failed load leaves every Param as it was.
+  std::set<std::string> wanted;
+  for (const Param* p : ps) {
+    if (!p) throw std::invalid_argument("load_params: null Param pointer");
+    const std::string n = prefix + p->name;
+    if (!wanted.insert(n).second) throw std::invalid_argument("load_params: two Params are named '" + n + "'");
+    auto it = by_name.find(n);
+    if (it == by_name.end()) {
+      std::string have;
+      int listed = 0;
+      for (const auto& [m, t] : by_name)
+        if (listed++ < 12) have += (have.empty() ? "" : ", ") + m;
+      if (listed > 12) have += ", ...";
+      throw std::runtime_error(where + " has no tensor " + n + " (the model expects shape " +
+                               shape_str(p->value.shape()) + "); it has: " + (have.empty() ? "none" : have));
+    }
+    if (it->second->shape() != p->value.shape())
+      throw std::runtime_error(where + " has tensor " + n + " of shape " + shape_str(it->second->shape()) +
+                               " but the model expects " + shape_str(p->value.shape()));
+  }
+  for (const auto& [n, t] : by_name)
+    if (!wanted.count(n))
+      throw std::runtime_error(where + " has tensor " + n + " of shape " + shape_str(t->shape()) +
+                               " that the model does not have");
+  for (Param* p : ps) p->value = *by_name[prefix + p->name];
+}
+
+void save_params(const std::string& path, const std::vector<Param*>& ps) {
+  Checkpoint ck;
+  add_params(ck, ps);
+  save_checkpoint(path, ck);
+}
+
+void load_params(const std::string& path, const std::vector<Param*>& ps) { load_params(load_checkpoint(path), ps); }
+
+}  // namespace l2l

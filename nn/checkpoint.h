@@ -1,0 +1,71 @@
+// checkpoint.h: a small binary file of named tensors plus string metadata.
+//
+// Is: save/load of model parameters, optimizer state (Optimizer::state()) and run metadata
+//     (config, seeds, Rng state as text) in one file, with errors that say what is wrong.
+// Is not: a general serialization library, memory-mapped, or streaming (files are read whole;
+//     ours hold at most a few hundred thousand numbers).
+//
+// Layout, version 1 (every integer little-endian):
+//   "L2LCKPT\0"                       8 bytes, magic
+//   u32 version                       1
+//   u32 meta count, then per entry:   u32 key length, key bytes, u32 value length, value bytes
+//   u32 tensor count, then per tensor: u32 name length, name bytes, u32 ndim, i32 dims[ndim],
+//                                      float32 data[product of dims]
+//   u64 checksum                      FNV-1a 64 of every byte before it
+// Data is always float32 on disk, whatever `real` is: a double build rounds to float on save,
+// so only float-representable values round-trip exactly.
+//
+// Saving is atomic: the bytes go to path + ".tmp.<pid>", are flushed and fsync'ed, and the
+// temp file is renamed over path. On any failure the temp file is removed, a file already
+// at path is left untouched, and std::runtime_error says why.
+// Loading throws std::runtime_error naming the file and the problem: missing or unreadable,
+// "not an l2l checkpoint" (bad magic), unsupported version, truncated (which field, how many
+// bytes it needs and how many are left), absurd sizes (every length is checked against the
+// bytes left before anything is allocated), trailing bytes, and "corrupted" (checksum).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "optim.h"  // NamedTensors
+
+namespace l2l {
+
+struct Checkpoint {
+  std::vector<std::pair<std::string, std::string>> meta;  // e.g. {"task", "mnist"}, {"seed", "7"}
+  NamedTensors tensors;
+  std::string source;  // the file it was loaded from (not saved); used in error messages
+
+  const Tensor* tensor(const std::string& name) const;       // nullptr if absent
+  const std::string* meta_value(const std::string& key) const;  // nullptr if absent
+};
+
+// Names and keys must be non-empty and unique, and no dimension may be negative
+// (std::invalid_argument, before any file is touched).
+void save_checkpoint(const std::string& path, const Checkpoint& ck);
+Checkpoint load_checkpoint(const std::string& path);
+
+// Appends `ts` to ck.tensors with every name prefixed (e.g. "opt." + "adam.m.0").
+void add_tensors(Checkpoint& ck, const std::string& prefix, const NamedTensors& ts);
+// The tensors whose names start with prefix, with the prefix removed, in file order.
+NamedTensors tensors_with_prefix(const Checkpoint& ck, const std::string& prefix);
+
+// Params by name: the tensor prefix + p->name holds p->value (gradients are not saved).
+void add_params(Checkpoint& ck, const std::vector<Param*>& ps, const std::string& prefix = "");
+// Copies the checkpoint's tensors into existing Params. Strict: every Param must be present
+// with its exact shape, and every checkpoint tensor under `prefix` must belong to a Param;
+// otherwise std::runtime_error such as
+//   "checkpoint run/best.ckpt has tensor lstm.w of shape (22,80) but the model expects (42,80)".
+// All checks run before any Param is written, so a failed load changes nothing.
+void load_params(const Checkpoint& ck, const std::vector<Param*>& ps, const std::string& prefix = "");
+
+// One-call versions for a file that holds only Params.
+void save_params(const std::string& path, const std::vector<Param*>& ps);
+void load_params(const std::string& path, const std::vector<Param*>& ps);
+
+// FNV-1a 64-bit hash (offset basis 0xcbf29ce484222325, prime 0x100000001b3): the checksum.
+uint64_t fnv1a64(const unsigned char* data, size_t n);
+
+}  // namespace l2l

@@ -1,0 +1,97 @@
+// evaluate.cpp: see evaluate.h.
+#include "evaluate.h"
+
+#include <cmath>
+#include <limits>
+
+#include "learned_optimizer.h"
+
+namespace l2l {
+
+uint64_t problem_seed(Split split, uint64_t index, uint64_t run_seed) {
+  switch (split) {
+    case Split::train: return ((run_seed * 0x9e3779b97f4a7c15ULL) & ((1ULL << 39) - 1)) + index % (1ULL << 39);
+    case Split::val: return (1ULL << 40) + index;
+    case Split::test: return (1ULL << 41) + index;
+  }
+  return 0;
+}
+
+RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int steps, bool with_final_metrics) {
+  std::unique_ptr<Problem> prob = task.sample(seed);
+  Rng init_rng(seed + 1), batch_rng(seed + 2);
+  Tensor theta = prob->init(init_rng);
+  opt.reset();
+  if (auto* lo = dynamic_cast<LearnedOptimizer*>(&opt)) lo->set_groups(prob->group_sizes());
+  RunResult r;
+  Tape tape;
+  for (int t = 0; t <= steps; t++) {
+    tape.clear();
+    Var th = tape.leaf(theta, true);
+    Var f = prob->loss(tape, th, batch_rng);
+    double fv = f.item();
+    if (!std::isfinite(fv)) {
+      r.diverged = true;
+      r.loss.resize(steps + 1, std::numeric_limits<double>::infinity());
+      break;
+    }
+    r.loss.push_back(fv);
+    if (t == steps) break;
+    std::vector<Tensor> g = tape.grad(f, {th});
+    std::vector<Tensor*> ps = {&theta};
+    opt.step(ps, g);
+  }
+  if (with_final_metrics && !r.diverged) r.final_metrics = prob->final_metrics(theta);
+  return r;
+}
+
+std::vector<double> Curves::mean() const {
+  std::vector<double> m(runs.empty() ? 0 : runs[0].size(), 0);
+  for (const auto& r : runs)
+    for (size_t t = 0; t < m.size(); t++) m[t] += r[t] / runs.size();
+  return m;
+}
+
+std::vector<double> Curves::stddev() const {
+  std::vector<double> m = mean(), s(m.size(), 0);
+  for (const auto& r : runs)
+    for (size_t t = 0; t < m.size(); t++) s[t] += (r[t] - m[t]) * (r[t] - m[t]) / runs.size();
+  for (double& v : s) v = std::sqrt(v);
+  return s;
+}
+
+Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int steps, bool with_final_metrics,
+                uint64_t run_seed) {
+  Curves c;
+  c.name = opt.name();
+  for (int i = 0; i < problems; i++) {
+    RunResult r = run_optimizer(opt, task, problem_seed(split, i, run_seed), steps, with_final_metrics);
+    c.diverged += r.diverged;
+    c.runs.push_back(std::move(r.loss));
+    c.finals.push_back(std::move(r.final_metrics));
+  }
+  return c;
+}
+
+std::vector<double> log_grid(double lo, double hi, int per_decade) {
+  std::vector<double> g;
+  for (int k = 0; lo + (double)k / per_decade <= hi + 1e-9; k++) g.push_back(std::pow(10.0, lo + (double)k / per_decade));
+  return g;
+}
+
+Tuning tune_learning_rate(const std::string& name, const Task& task, int problems, int steps,
+                          const std::vector<double>& grid) {
+  Tuning t;
+  t.best_loss = std::numeric_limits<double>::infinity();
+  for (double lr : grid) {
+    std::unique_ptr<Optimizer> opt = make_optimizer(name, lr);
+    double total = 0;
+    for (int i = 0; i < problems && std::isfinite(total); i++)
+      total += run_optimizer(*opt, task, problem_seed(Split::val, i, 0), steps).loss.back() / problems;
+    t.tried.push_back({lr, total});
+    if (total < t.best_loss || t.best_lr == 0) t.best_loss = total, t.best_lr = lr;
+  }
+  return t;
+}
+
+}  // namespace l2l

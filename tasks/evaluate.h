@@ -1,0 +1,57 @@
+// evaluate.h: run optimizers on freshly sampled problems and tune the baselines.
+//
+// Seeds. Problem i of a split is sampled from a fixed seed, so every optimizer sees exactly the
+// same functions, initial points and minibatches:
+//   train i -> train_base + i   (train_base depends on the run's --seed)
+//   val j   -> 2^40 + j         (fixed: validation and learning-rate tuning)
+//   test k  -> 2^41 + k         (fixed: the reported curves)
+// The ranges never overlap (train_base < 2^40). From a problem seed s, theta_0 is drawn from
+// Rng(s + 1) and minibatches from Rng(s + 2), the function itself from s.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "nn/optim.h"
+#include "task.h"
+
+namespace l2l {
+
+enum class Split { train, val, test };
+uint64_t problem_seed(Split split, uint64_t index, uint64_t run_seed);
+
+struct RunResult {
+  std::vector<double> loss;  // f(theta_0) .. f(theta_T): T + 1 values (inf after a divergence)
+  std::vector<std::pair<std::string, double>> final_metrics;  // Problem::final_metrics(theta_T)
+  bool diverged = false;
+};
+
+// T steps of `opt` on the problem with seed `seed`, from fresh optimizer state (reset()).
+RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int steps, bool with_final_metrics = false);
+
+struct Curves {
+  std::string name;
+  double lr = 0;                          // 0 for the learned optimizer
+  std::vector<std::vector<double>> runs;  // [problem][step]
+  std::vector<std::vector<std::pair<std::string, double>>> finals;
+  std::vector<double> mean() const;       // per step, over problems
+  std::vector<double> stddev() const;
+  int diverged = 0;
+};
+
+Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int steps, bool with_final_metrics,
+                uint64_t run_seed = 0);
+
+// Learning rates 10^lo .. 10^hi, `per_decade` points per decade.
+std::vector<double> log_grid(double lo, double hi, int per_decade);
+
+// The learning rate of baseline `name` with the lowest mean final loss over `problems`
+// validation problems (diverged runs count as +inf). Also returns every (lr, loss) tried.
+struct Tuning {
+  double best_lr = 0, best_loss = 0;
+  std::vector<std::pair<double, double>> tried;
+};
+Tuning tune_learning_rate(const std::string& name, const Task& task, int problems, int steps,
+                          const std::vector<double>& grid);
+
+}  // namespace l2l

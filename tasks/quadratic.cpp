@@ -1,0 +1,74 @@
+// quadratic.cpp: the 10-d quadratics of Figure 4 (left) and the 1-d sanity problem.
+//
+//   f(theta) = (1/B) sum_b ||W_b theta_b - y_b||^2,  W_b (d,d), y_b (d), theta_b (d)
+//
+// B functions are optimized at once (DeepMind's batching) and theta is their B*d coordinates.
+// The batched product W_b theta_b is mul + sum over the last axis (broadcast (B,d,d) by (B,1,d)).
+#include <sstream>
+
+#include "task.h"
+
+namespace l2l {
+
+namespace {
+
+class QuadraticProblem : public Problem {
+ public:
+  QuadraticProblem(const QuadraticOptions& o, uint64_t seed) : o_(o), W_({o.batch, o.dims, o.dims}), y_({o.batch, o.dims}) {
+    Rng rng(seed);
+    for (size_t i = 0; i < W_.size(); i++) W_[i] = (real)(o.dm_variant ? rng.uniform() : rng.normal());
+    for (size_t i = 0; i < y_.size(); i++) y_[i] = (real)(o.dm_variant ? rng.uniform() : rng.normal());
+  }
+  std::vector<TensorSpec> specs() const override { return {{"theta", {o_.batch, o_.dims}, 0}}; }
+  Tensor init(Rng& rng) const override {
+    return randn({o_.batch * o_.dims}, rng, o_.dm_variant ? 0.01 : 1.0);
+  }
+  Var loss(Tape& tape, Var theta, Rng&) override {
+    Var x = reshape(theta, {o_.batch, 1, o_.dims});
+    Var Wx = sum(mul(tape.constant(W_), x), 2);           // (B,d): W_b theta_b
+    Var r = sub(Wx, tape.constant(y_));                    // (B,d)
+    return scale(sum(square(r)), real(1) / o_.batch);      // mean over the B functions
+  }
+
+ private:
+  QuadraticOptions o_;
+  Tensor W_, y_;
+};
+
+class QuadraticTask : public Task {
+ public:
+  explicit QuadraticTask(const QuadraticOptions& o) : o_(o) {}
+  std::string name() const override { return "quadratic"; }
+  std::string describe() const override {
+    std::ostringstream s;
+    s << "quadratic: " << o_.batch << " functions ||W theta - y||^2 in " << o_.dims << " dims, "
+      << (o_.dm_variant ? "W,y ~ U[0,1), theta0 ~ N(0,0.01^2) (authors' code)" : "W,y ~ N(0,1), theta0 ~ N(0,1) (paper)");
+    return s.str();
+  }
+  std::unique_ptr<Problem> sample(uint64_t seed) const override { return std::make_unique<QuadraticProblem>(o_, seed); }
+
+ private:
+  QuadraticOptions o_;
+};
+
+// f(x) = x^2, x0 = 1.
+class SimpleProblem : public Problem {
+ public:
+  std::vector<TensorSpec> specs() const override { return {{"x", {1}, 0}}; }
+  Tensor init(Rng&) const override { return Tensor({1}, {1}); }
+  Var loss(Tape&, Var theta, Rng&) override { return sum(square(theta)); }
+};
+
+class SimpleTask : public Task {
+ public:
+  std::string name() const override { return "simple"; }
+  std::string describe() const override { return "simple: f(x) = x^2, x0 = 1"; }
+  std::unique_ptr<Problem> sample(uint64_t) const override { return std::make_unique<SimpleProblem>(); }
+};
+
+}  // namespace
+
+std::unique_ptr<Task> make_quadratic_task(const QuadraticOptions& o) { return std::make_unique<QuadraticTask>(o); }
+std::unique_ptr<Task> make_simple_task() { return std::make_unique<SimpleTask>(); }
+
+}  // namespace l2l

@@ -1,0 +1,88 @@
+// task.h: the paper's "distribution of functions". A Task samples Problems; a Problem is one
+// function f(theta) to optimize, with its initial point and (for MNIST/CIFAR) its minibatches.
+//
+// theta is always ONE flat vector of N coordinates, the concatenation of the optimizee's
+// tensors in the order of specs(). The learned optimizer is coordinatewise, so a flat vector
+// is all it needs; the Problem itself cuts theta back into tensors (unflatten) to compute f.
+// Tensors belong to groups (specs()[k].group): one optimizer net per group, so a problem can
+// be shared by several nets (CIFAR: conv parameters vs the rest). Groups are contiguous
+// ranges of theta, in increasing group order.
+//
+// Is not: an optimizer, a training loop (tasks/meta.h), or data loading (tasks/data.h).
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "autodiff/ops.h"
+#include "nn/rng.h"
+
+namespace l2l {
+
+struct TensorSpec {
+  std::string name;
+  Shape shape;
+  int group = 0;
+};
+
+class Problem {
+ public:
+  virtual ~Problem() = default;
+  virtual std::vector<TensorSpec> specs() const = 0;
+  virtual Tensor init(Rng& rng) const = 0;  // theta_0, flat (N)
+  // f(theta) as a scalar Var recorded on `tape`. `batch_rng` draws the minibatch where the
+  // problem has one (MNIST: a fresh minibatch per call); deterministic problems ignore it.
+  virtual Var loss(Tape& tape, Var theta, Rng& batch_rng) = 0;
+  // Extra evaluation of a final theta (e.g. whole-test-set loss and accuracy): name -> value.
+  virtual std::vector<std::pair<std::string, double>> final_metrics(const Tensor& /*theta*/) { return {}; }
+
+  size_t dim() const;                         // N, the number of coordinates
+  std::vector<size_t> group_sizes() const;    // coordinates per group, in group order
+};
+
+class Task {
+ public:
+  virtual ~Task() = default;
+  virtual std::string name() const = 0;
+  virtual std::unique_ptr<Problem> sample(uint64_t seed) const = 0;
+  virtual int num_groups() const { return 1; }
+  virtual std::string describe() const { return name(); }  // one line with the settings
+};
+
+// theta (N) -> one Var per spec, by slice + reshape (both differentiable).
+std::vector<Var> unflatten(Var theta, const std::vector<TensorSpec>& specs);
+
+// ---- the tasks ---------------------------------------------------------------------------
+
+// f(theta) = mean over B functions of ||W_b theta_b - y_b||^2, theta_b in R^d (paper 3.1; the
+// batch of functions is DeepMind's). `dm_variant`: W, y ~ U[0,1) and theta_0 ~ N(0, 0.01^2)
+// as in the authors' code; otherwise W, y ~ N(0,1) (paper: "IID Gaussian") and theta_0 ~ N(0,1).
+struct QuadraticOptions {
+  int batch = 128, dims = 10;
+  bool dm_variant = false;
+};
+std::unique_ptr<Task> make_quadratic_task(const QuadraticOptions& o);
+
+// f(x) = x^2 with x_0 = 1: the authors' smallest sanity problem.
+std::unique_ptr<Task> make_simple_task();
+
+// MNIST classifier (paper 3.2, Figures 4-6): an MLP 784-hidden...-10 with `activation` on the
+// hidden layers and softmax cross-entropy, trained on minibatches of `batch` images drawn
+// uniformly WITH replacement from `split` ("train" for meta-training and validation, "test"
+// for test problems). final_metrics: loss and accuracy on the whole test set (10,000 images)
+// whatever the split. dm_init: every weight and bias ~ N(0, 0.01^2) (authors' code);
+// otherwise Glorot uniform weights and zero biases. One group (one LSTM).
+struct Dataset;  // tasks/data.h
+struct MnistOptions {
+  std::string data_dir;                // folder with the 4 .gz files, or the data root
+  std::vector<int> hidden = {20};      // hidden layer sizes; {} = logistic regression
+  std::string activation = "sigmoid";  // sigmoid, relu, tanh
+  int batch = 128;
+  bool dm_init = true;
+  std::string split = "train";         // where minibatches come from: train or test
+  // Optional, already loaded (e.g. shared by several tasks): used instead of reading data_dir.
+  std::shared_ptr<const Dataset> split_data, test_data;
+};
+std::unique_ptr<Task> make_mnist_task(const MnistOptions& o);
+
+}  // namespace l2l
