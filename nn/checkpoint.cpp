@@ -15,11 +15,17 @@
 #include <map>
 #include <set>
 #include <stdexcept>
+#include <type_traits>
 
 namespace l2l {
 
 static const unsigned char kMagic[8] = {'L', '2', 'L', 'C', 'K', 'P', 'T', '\0'};
-static const uint32_t kVersion = 1;
+static const uint32_t kVersion = 2;  // version 1 (no dtype byte, float32 data) is still read
+
+// The dtype byte save_checkpoint writes: the build's own `real`, so saving loses nothing.
+static_assert(sizeof(real) == 4 || sizeof(real) == 8, "real must be float or double");
+static const unsigned char kNativeDtype = sizeof(real) == 8 ? 'd' : 'f';
+using RealBits = std::conditional_t<sizeof(real) == 8, uint64_t, uint32_t>;  // same size as real
 
 uint64_t fnv1a64(const unsigned char* data, size_t n) {
   uint64_t h = 0xcbf29ce484222325ULL;
@@ -42,10 +48,11 @@ struct Writer {
   void u64(uint64_t v) {
     for (int i = 0; i < 8; i++) bytes.push_back((unsigned char)(v >> (8 * i)));
   }
-  void f32(float f) {
-    uint32_t bits;
-    std::memcpy(&bits, &f, 4);
-    u32(bits);
+  void real_bits(real x) {  // x's IEEE bits: 4 bytes for float, 8 for double
+    RealBits bits;
+    std::memcpy(&bits, &x, sizeof bits);
+    if (sizeof bits == 8) u64(bits);
+    else u32((uint32_t)bits);
   }
   void str(const std::string& s) {  // u32 length + bytes
     u32((uint32_t)s.size());
@@ -90,7 +97,8 @@ std::vector<unsigned char> encode(const Checkpoint& ck) {
     w.str(n);
     w.u32((uint32_t)t.ndim());
     for (int d : t.shape()) w.u32((uint32_t)d);  // i32 on disk; validate() ruled out d < 0
-    for (size_t i = 0; i < t.size(); i++) w.f32((float)t[i]);
+    w.bytes.push_back(kNativeDtype);
+    for (size_t i = 0; i < t.size(); i++) w.real_bits(t[i]);
   }
   w.u64(fnv1a64(w.bytes.data(), w.bytes.size()));
   return std::move(w.bytes);
@@ -137,7 +145,7 @@ struct Reader {
   std::string str(const std::string& field) {  // u32 length + bytes
     uint32_t n = u32(field + " length");
     need(n, field);  // bounds the allocation by the file size
-    std::string s((const char*)&buf[pos], n);
+    std::string s((const char*)buf.data() + pos, n);
     pos += n;
     return s;
   }
@@ -152,14 +160,23 @@ struct Reader {
   }
 };
 
+// The IEEE value whose bits are `bits` (F is float with 32 bits or double with 64).
+template <class F, class Bits>
+F bits_to(Bits bits) {
+  static_assert(sizeof(F) == sizeof(Bits), "one float, its own bits");
+  F f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
 Checkpoint decode(const std::vector<unsigned char>& buf, const std::string& path) {
   Reader r{buf, path};
   r.need(8, "magic");
   if (std::memcmp(buf.data(), kMagic, 8) != 0) r.fail("not an l2l checkpoint (bad magic bytes)");
   r.pos = 8;
   uint32_t version = r.u32("format version");
-  if (version != kVersion)
-    r.fail("unsupported format version " + std::to_string(version) + " (this build reads version " +
+  if (version != 1 && version != kVersion)
+    r.fail("unsupported format version " + std::to_string(version) + " (this build reads versions 1 and " +
            std::to_string(kVersion) + ")");
 
   Checkpoint ck;
@@ -173,7 +190,7 @@ Checkpoint decode(const std::vector<unsigned char>& buf, const std::string& path
     ck.meta.emplace_back(std::move(k), std::move(v));
   }
 
-  uint32_t n_tensors = r.count("tensor count", 8);  // name length + ndim
+  uint32_t n_tensors = r.count("tensor count", version >= 2 ? 9 : 8);  // name length, ndim, dtype
   for (uint32_t i = 0; i < n_tensors; i++) {
     std::string field = "tensor " + std::to_string(i);
     std::string name = r.str(field + " name");
@@ -182,22 +199,31 @@ Checkpoint decode(const std::vector<unsigned char>& buf, const std::string& path
     uint32_t ndim = r.u32(field + " ndim");
     r.need(4.0 * ndim, field + " dims");
     Shape shape(ndim);
-    double bytes = 4;  // of the data; a double cannot overflow on absurd dimensions
+    double numel = 1;  // a double, so that absurd dimensions cannot overflow (exact to 2^53)
     for (uint32_t d = 0; d < ndim; d++) {
       int32_t dim = (int32_t)r.u32(field + " dims");
       if (dim < 0) r.fail("corrupted: " + field + " has negative dimension " + std::to_string(dim));
       shape[d] = dim;
-      bytes *= dim;
+      numel *= dim;
     }
-    r.need(bytes, field + " data, shape " + shape_str(shape) + ",");  // before allocating
-    const size_t numel = shape_numel(shape);
+    unsigned char dtype = 'f';  // version 1 has no dtype byte: always float32
+    if (version >= 2) {
+      r.need(1, field + " dtype");
+      dtype = buf[r.pos++];
+    }
+    if (dtype != 'f' && dtype != 'd') {
+      char hex[8];
+      std::snprintf(hex, sizeof hex, "0x%02x", dtype);
+      r.fail("corrupted: " + field + " has unknown dtype byte " + hex +
+             " (expected 'f' for float32 or 'd' for float64)");
+    }
+    const size_t width = dtype == 'd' ? 8 : 4;  // bytes per element on disk
+    r.need(numel * width, field + " data, shape " + shape_str(shape) + ",");  // before allocating
     Tensor t(shape);
-    for (size_t j = 0; j < numel; j++, r.pos += 4) {  // bounds checked by need() above
-      const unsigned char* b = &buf[r.pos];
-      uint32_t bits = (uint32_t)b[0] | (uint32_t)b[1] << 8 | (uint32_t)b[2] << 16 | (uint32_t)b[3] << 24;
-      float f;
-      std::memcpy(&f, &bits, 4);
-      t[j] = (real)f;
+    for (size_t j = 0; j < t.size(); j++, r.pos += width) {  // bounds checked by need() above
+      uint64_t bits = 0;
+      for (size_t i = 0; i < width; i++) bits |= (uint64_t)buf[r.pos + i] << (8 * i);
+      t[j] = width == 8 ? (real)bits_to<double>(bits) : (real)bits_to<float>((uint32_t)bits);
     }
     ck.tensors.emplace_back(std::move(name), std::move(t));
   }

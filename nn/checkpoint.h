@@ -5,15 +5,21 @@
 // Is not: a general serialization library, memory-mapped, or streaming (files are read whole;
 //     ours hold at most a few hundred thousand numbers).
 //
-// Layout, version 1 (every integer little-endian):
+// Layout, version 2 (every integer and float little-endian):
 //   "L2LCKPT\0"                       8 bytes, magic
-//   u32 version                       1
+//   u32 version                       2
 //   u32 meta count, then per entry:   u32 key length, key bytes, u32 value length, value bytes
 //   u32 tensor count, then per tensor: u32 name length, name bytes, u32 ndim, i32 dims[ndim],
-//                                      float32 data[product of dims]
+//                                      u8 dtype, data[product of dims]
 //   u64 checksum                      FNV-1a 64 of every byte before it
-// Data is always float32 on disk, whatever `real` is: a double build rounds to float on save,
-// so only float-representable values round-trip exactly.
+// dtype says how the data is stored: 'f' = IEEE float32 (4 bytes per element), 'd' = IEEE
+// float64 (8 bytes). save_checkpoint writes the build's own `real` ('f' in the normal float
+// build, 'd' in the -DL2L_DOUBLE build), so every value, NaN payloads and -0 included,
+// round-trips bit for bit and a resumed run continues exactly. load_checkpoint reads either
+// dtype and converts to `real`: float32 into a double build is exact; float64 into a float
+// build rounds to nearest (finite values beyond float's range become +-inf).
+// Version 1 (written before dtypes existed) is still read: same layout without the dtype
+// byte, data always float32.
 //
 // Saving is atomic: the bytes go to path + ".tmp.<pid>", are flushed and fsync'ed, and the
 // temp file is renamed over path. On any failure the temp file is removed, a file already
@@ -21,7 +27,8 @@
 // Loading throws std::runtime_error naming the file and the problem: missing or unreadable,
 // "not an l2l checkpoint" (bad magic), unsupported version, truncated (which field, how many
 // bytes it needs and how many are left), absurd sizes (every length is checked against the
-// bytes left before anything is allocated), trailing bytes, and "corrupted" (checksum).
+// bytes left, at 4 or 8 bytes per element, before anything is allocated), an unknown dtype
+// byte, trailing bytes, and "corrupted" (checksum).
 #pragma once
 #include <cstddef>
 #include <cstdint>

@@ -46,36 +46,71 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b) {
 
 // ---- the fused cell: forward ------------------------------------------------------------
 
-// sigmoid(v) = 1 / (1 + e^-v); tanh(v) = 2 sigmoid(2v) - 1 (one exp each, same routine).
-static inline real sigmoid_fast(real v) { return 1 / (1 + exp_poly(-v)); }
-static inline real tanh_fast(real v) { return 2 / (1 + exp_poly(-2 * v)) - 1; }
-
 static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh, const Tensor& act, const Tensor& tc, CellDims d);
 
-// (2)-(6) for one coordinate. In: a = z (4H) without bias, bias b (4H), c (H). Out: a = [i f g o],
-// hc[H:2H] = c', and tc = c' (turned into tanh(c') by the flat pass that follows). Every gate is
-// s sigmoid(s (z + b)) - (s - 1), with s = 1 for i, f, o (sigmoid) and s = 2 for g (tanh), so
-// the 4H-long loop has no branch and vectorizes. (The restrict-qualified parameters are what
-// let the compiler vectorize these loops.)
-static inline void cell_row_gates(real* __restrict a, const real* __restrict b, const real* __restrict s,
-                                  const real* __restrict c, real* __restrict hc, real* __restrict tc, int H) {
-  for (int k = 0; k < 4 * H; k++) a[k] = s[k] * sigmoid_fast(s[k] * (a[k] + b[k])) - (s[k] - 1);
+// The loops below take restrict-qualified pointers: that is what lets the compiler vectorize
+// them (it may then assume the arrays do not overlap). Long flat loops are preferred over
+// per-row loops of length H: with H = 20 a row is 16 + 4 lanes, and the 4-lane remainder of a
+// loop that calls exp costs about as much as its body.
+
+// t = sigmoid(t) = 1 / (1 + e^-t) over a flat array.
+static void sigmoid_inplace(real* __restrict t, size_t n) {
+  for (size_t k = 0; k < n; k++) t[k] = 1 / (1 + exp_poly(-t[k]));
+}
+
+// t = tanh(t) = 2 sigmoid(2t) - 1 over a flat array.
+static void tanh_inplace(real* __restrict t, size_t n) {
+  for (size_t k = 0; k < n; k++) t[k] = 2 / (1 + exp_poly(-2 * t[k])) - 1;
+}
+
+// [x, h] side by side: xh (N, I+H).
+static void gather_xh(const real* __restrict x, const real* __restrict h, real* __restrict xh, int N, int I, int H) {
+  const int K = I + H;
+  for (int n = 0; n < N; n++) {
+    for (int i = 0; i < I; i++) xh[(size_t)n * K + i] = x[(size_t)n * I + i];
+    for (int j = 0; j < H; j++) xh[(size_t)n * K + I + j] = h[(size_t)n * H + j];
+  }
+}
+
+// (4) and (6) for one coordinate. In: a = [i, f, sigmoid(2 z_g), o] (4H), c (H). Out: a's g block
+// turned into g = 2 sigmoid(2 z_g) - 1 = tanh(z_g); c' = f c + i g into hc[H:2H] and into tc
+// (which the next pass turns into tanh(c')).
+static inline void cell_row_state(real* __restrict a, const real* __restrict c, real* __restrict hc,
+                                  real* __restrict tc, int H) {
   for (int j = 0; j < H; j++) {
-    real c2 = a[H + j] * c[j] + a[j] * a[2 * H + j];  // (6) f c + i g
+    real g = 2 * a[2 * H + j] - 1;
+    real c2 = a[H + j] * c[j] + a[j] * g;
+    a[2 * H + j] = g;
     hc[H + j] = c2;
     tc[j] = c2;
   }
 }
 
-// t = tanh(t) over a flat array: the H-long rows are joined into one long loop, because a
-// short loop's scalar remainder (H = 20 is 16 + 4 lanes) would cost as much as its body.
-static void tanh_inplace(real* __restrict t, size_t n) {
-  for (size_t k = 0; k < n; k++) t[k] = tanh_fast(t[k]);
-}
-
 // (7) for one coordinate: hc[0:H] = h' = o tanh(c').
 static inline void cell_row_output(const real* __restrict a, const real* __restrict tc, real* __restrict hc, int H) {
   for (int j = 0; j < H; j++) hc[j] = a[3 * H + j] * tc[j];
+}
+
+// y[:, lo:hi] of a matrix y (N, M): the same op as slice(y, 1, lo, hi), written with row-wise
+// loops because it sits on the hot path (the general slice computes every index).
+// Backward: dy[:, lo:hi] += dout.
+static Var column_block(Var y, int lo, int hi) {
+  const Tensor& Y = y.value();
+  const int N = Y.dim(0), M = Y.dim(1), w = hi - lo;
+  Tensor out({N, w});
+  for (int n = 0; n < N; n++) {
+    const real* src = Y.data() + (size_t)n * M + lo;
+    real* dst = out.data() + (size_t)n * w;
+    for (int j = 0; j < w; j++) dst[j] = src[j];
+  }
+  return y.tape->record("lstm_columns", std::move(out), {y}, [N, M, lo, w](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    for (int n = 0; n < N; n++) {
+      const real* src = c.dy.data() + (size_t)n * w;
+      real* dst = c.dx[0]->data() + (size_t)n * M + lo;
+      for (int j = 0; j < w; j++) dst[j] += src[j];
+    }
+  });
 }
 
 // Saved for backward: xh = [x, h] (N, I+H) for dW, act = [i f g o] (N, 4H) and
@@ -84,23 +119,24 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   const CellDims d = check_cell("lstm_cell_fused", x, h, c, W, b);
   const int N = d.N, I = d.I, H = d.H, K = I + H, G = 4 * H;
 
-  // (1) z = [x, h] W: x and h copied side by side, then one GEMM for the four gates.
-  Tensor xh({N, K});
-  const real *xp = x.value().data(), *hp = h.value().data();
-  for (int n = 0; n < N; n++) {
-    std::memcpy(xh.data() + (size_t)n * K, xp + (size_t)n * I, I * sizeof(real));
-    std::memcpy(xh.data() + (size_t)n * K + I, hp + (size_t)n * H, H * sizeof(real));
-  }
-  Tensor act({N, G});  // z now, the gate activations after the pass below
-  gemm(false, false, N, G, K, 1, xh.data(), K, W.value().data(), G, 0, act.data(), G);
+  // (1) z = [x, h] W + b as one GEMM, accumulated onto rows preset to b. The g columns of W
+  // and b are doubled first (exact in binary floating point), so those columns of z hold 2 z_g:
+  // since tanh(z_g) = 2 sigmoid(2 z_g) - 1, one flat sigmoid pass then serves all four gates.
+  Tensor W2 = W.value(), b2 = b.value();
+  for (int r = 0; r < K; r++)
+    for (int j = 2 * H; j < 3 * H; j++) W2[(size_t)r * G + j] *= 2;
+  for (int j = 2 * H; j < 3 * H; j++) b2[j] *= 2;
+  Tensor xh({N, K}), act({N, G});  // act holds z, then the gate activations [i f g o]
+  gather_xh(x.value().data(), h.value().data(), xh.data(), N, I, H);
+  for (int n = 0; n < N; n++) std::memcpy(act.data() + (size_t)n * G, b2.data(), G * sizeof(real));
+  gemm(false, false, N, G, K, 1, xh.data(), K, W2.data(), G, 1, act.data(), G);
 
-  // (2)-(7) in three passes over the rows: gates and c', tanh(c'), h'.
-  std::vector<real> s(G, 1);
-  for (int j = 2 * H; j < 3 * H; j++) s[j] = 2;
-  const real *bp = b.value().data(), *cp = c.value().data();
-  Tensor y({N, 2 * H}), tc({N, H});
+  // (2)-(7) in four passes: sigmoid of all gates (flat), g and c' (rows), tanh(c') (flat), h' (rows).
+  Tensor y({N, 2 * H}), tc({N, H});  // y = [h' | c'] row by row
+  sigmoid_inplace(act.data(), act.size());
+  const real* cp = c.value().data();
   for (int n = 0; n < N; n++)
-    cell_row_gates(act.data() + (size_t)n * G, bp, s.data(), cp + (size_t)n * H, y.data() + (size_t)n * 2 * H,
+    cell_row_state(act.data() + (size_t)n * G, cp + (size_t)n * H, y.data() + (size_t)n * 2 * H,
                    tc.data() + (size_t)n * H, H);
   tanh_inplace(tc.data(), tc.size());
   for (int n = 0; n < N; n++)
@@ -110,7 +146,7 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
                           [xh = std::move(xh), act = std::move(act), tc = std::move(tc), d](BackwardCtx& ctx) {
                             fused_cell_backward(ctx, xh, act, tc, d);
                           });
-  return {slice(hc, 1, 0, H), slice(hc, 1, H, 2 * H)};
+  return {column_block(hc, 0, H), column_block(hc, H, 2 * H)};
 }
 
 // ---- the fused cell: backward -----------------------------------------------------------

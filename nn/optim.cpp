@@ -7,6 +7,8 @@
 #include "optim.h"
 
 #include <cmath>
+#include <cstdio>
+#include <limits>
 #include <stdexcept>
 
 namespace l2l {
@@ -17,30 +19,22 @@ namespace {
   throw std::invalid_argument("[" + opt + "] " + msg);
 }
 
+std::string num(double v) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%g", v);
+  return b;
+}
+
 // lo < value < hi (or lo <= value when lo_inclusive); NaN fails every comparison.
 void check_range(const std::string& opt, const char* what, double value, double lo, double hi,
                  bool lo_inclusive) {
   bool ok = (lo_inclusive ? value >= lo : value > lo) && value < hi;
   if (!ok)
-    fail(opt, std::string(what) + " = " + std::to_string(value) + " is outside " +
-                  (lo_inclusive ? "[" : "(") + std::to_string(lo) + ", " + std::to_string(hi) + ")");
+    fail(opt, std::string(what) + " = " + num(value) + " is outside " + (lo_inclusive ? "[" : "(") + num(lo) +
+                  ", " + num(hi) + ")");
 }
 
 void check_lr(const std::string& opt, double lr) { check_range(opt, "lr", lr, 0, HUGE_VAL, false); }
-
-// grads must match params one to one: same count, same shapes, no null parameter.
-void check_args(const std::string& opt, const std::vector<Tensor*>& params,
-                const std::vector<Tensor>& grads) {
-  if (params.size() != grads.size())
-    fail(opt, "step got " + std::to_string(params.size()) + " parameter tensors but " +
-                  std::to_string(grads.size()) + " gradients");
-  for (size_t k = 0; k < params.size(); k++) {
-    if (!params[k]) fail(opt, "parameter " + std::to_string(k) + " is a null pointer");
-    if (params[k]->shape() != grads[k].shape())
-      fail(opt, "parameter " + std::to_string(k) + " has shape " + shape_str(params[k]->shape()) +
-                    " but its gradient has shape " + shape_str(grads[k].shape()));
-  }
-}
 
 // Per-tensor state: zeros shaped like params on the first step (st empty), afterwards the
 // same count and shapes are required.
@@ -88,6 +82,19 @@ NamedTensors save_list(const std::string& opt, const char* what, const std::vect
 
 }  // namespace
 
+void check_step_args(const std::string& opt, const std::vector<Tensor*>& params,
+                     const std::vector<Tensor>& grads) {
+  if (params.size() != grads.size())
+    fail(opt, "step got " + std::to_string(params.size()) + " parameter tensors but " +
+                  std::to_string(grads.size()) + " gradients");
+  for (size_t k = 0; k < params.size(); k++) {
+    if (!params[k]) fail(opt, "parameter " + std::to_string(k) + " is a null pointer");
+    if (params[k]->shape() != grads[k].shape())
+      fail(opt, "parameter " + std::to_string(k) + " has shape " + shape_str(params[k]->shape()) +
+                    " but its gradient has shape " + shape_str(grads[k].shape()));
+  }
+}
+
 void Optimizer::load_state(const NamedTensors& s) {
   if (!s.empty())
     fail(name(), "load_state: this optimizer has no state but got " + std::to_string(s.size()) +
@@ -123,7 +130,7 @@ Sgd::Sgd(double lr_) : lr(lr_) { check_lr(name(), lr); }
 
 void Sgd::step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) {
   check_lr(name(), lr);
-  check_args(name(), params, grads);
+  check_step_args(name(), params, grads);
   for (size_t k = 0; k < params.size(); k++) {
     real* x = params[k]->data();
     const real* g = grads[k].data();
@@ -141,7 +148,7 @@ Nag::Nag(double lr_, double momentum_) : lr(lr_), momentum(momentum_) {
 void Nag::step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) {
   check_lr(name(), lr);
   check_range(name(), "momentum", momentum, 0, 1, false);
-  check_args(name(), params, grads);
+  check_step_args(name(), params, grads);
   ensure_state(name(), v_, params);
   const double mu = momentum;
   for (size_t k = 0; k < params.size(); k++) {
@@ -171,7 +178,7 @@ void RmsProp::step(std::vector<Tensor*>& params, const std::vector<Tensor>& grad
   check_lr(name(), lr);
   check_range(name(), "alpha", alpha, 0, 1, true);
   check_range(name(), "eps", eps, 0, HUGE_VAL, true);
-  check_args(name(), params, grads);
+  check_step_args(name(), params, grads);
   ensure_state(name(), v_, params);
   for (size_t k = 0; k < params.size(); k++) {
     real* x = params[k]->data();
@@ -209,7 +216,7 @@ void Adam::step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) 
   check_range(name(), "beta1", beta1, 0, 1, true);
   check_range(name(), "beta2", beta2, 0, 1, true);
   check_range(name(), "eps", eps, 0, HUGE_VAL, true);
-  check_args(name(), params, grads);
+  check_step_args(name(), params, grads);
   ensure_state(name(), m_, params);
   ensure_state(name(), v_, params);  // always built together with m_, so this cannot throw
   t_++;
@@ -231,7 +238,15 @@ void Adam::step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) 
   }
 }
 
+// The largest step count a `real` holds exactly, and so the largest "adam.t" can carry:
+// 2^24 = 16777216 in the float build, 2^53 in the double build. Every whole number up to it
+// is exact, so a checkpoint (which stores `real` as is) restores t bit for bit.
+static const int64_t kMaxExactSteps = int64_t(1) << std::numeric_limits<real>::digits;
+
 NamedTensors Adam::state() const {
+  if (t_ > kMaxExactSteps)  // refuse rather than save a rounded count
+    fail(name(), "state: step count " + std::to_string(t_) + " is beyond " + std::to_string(kMaxExactSteps) +
+                     ", the largest whole number 'adam.t' holds exactly in this build");
   NamedTensors out = {{"adam.t", Tensor::scalar((real)t_)}};
   for (size_t k = 0; k < m_.size(); k++) {
     out.emplace_back(state_name(name(), "m", k), m_[k]);
@@ -246,8 +261,9 @@ void Adam::load_state(const NamedTensors& s) {
                      std::to_string(s.size()) + " tensors");
   expect_name(name(), s, 0, "adam.t");
   const Tensor& t = s[0].second;
-  if (t.size() != 1 || !(t[0] >= 0) || t[0] != std::floor(t[0]))
-    fail(name(), "load_state: 'adam.t' must hold one whole number >= 0, got " + t.str());
+  if (t.size() != 1 || !(t[0] >= 0) || t[0] != std::floor(t[0]) || (double)t[0] > (double)kMaxExactSteps)
+    fail(name(), "load_state: 'adam.t' must hold one whole number in [0, " + std::to_string(kMaxExactSteps) +
+                     "], got " + t.str());
   std::vector<Tensor> m, v;
   for (size_t i = 1; i < s.size(); i += 2) {
     size_t k = (i - 1) / 2;

@@ -76,6 +76,11 @@ class Optimizer {
 // This is how the meta-optimizer (Adam) updates the learned optimizer's weights.
 void step_params(Optimizer& opt, const std::vector<Param*>& ps);
 
+// The argument checks every step() here starts with, for other Optimizers to reuse: as many
+// gradients as parameters, no null parameter, matching shapes; else std::invalid_argument
+// "[opt] parameter 1 has shape (3,4) but its gradient has shape (4,3)".
+void check_step_args(const std::string& opt, const std::vector<Tensor*>& params, const std::vector<Tensor>& grads);
+
 // "sgd", "nag", "rmsprop", "adam" with the defaults above and the given learning rate.
 // Throws std::invalid_argument listing the valid names.
 std::unique_ptr<Optimizer> make_optimizer(const std::string& name, double lr);
@@ -128,8 +133,10 @@ class Adam : public Optimizer {
   std::string name() const override { return "adam"; }
   void step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) override;
   void reset() override;
-  // "adam.t" (shape (1), the step count; exact in float32 up to 2^24 steps), then
-  // "adam.m.0", "adam.v.0", "adam.m.1", ...
+  // "adam.t" (shape (1), the step count as a `real`), then "adam.m.0", "adam.v.0", "adam.m.1",
+  // ... The count is exact up to 2^24 steps in the float build and 2^53 in the double build
+  // (a checkpoint stores `real` as is, so a resumed Adam continues bit for bit); state()
+  // throws std::invalid_argument beyond that rather than save a rounded count.
   NamedTensors state() const override;
   void load_state(const NamedTensors& s) override;
   double lr, beta1, beta2, eps;

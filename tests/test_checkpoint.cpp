@@ -1,8 +1,13 @@
-// test_checkpoint.cpp: the checkpoint file format of nn/checkpoint.h. Exact round trips, every
+// test_checkpoint.cpp: the checkpoint file format of nn/checkpoint.h. Round trips exact in the
+// build's own precision, float32 / float64 / version-1 records written by hand, every
 // truncation and many byte flips refused with the file's name, absurd lengths refused without
-// a huge allocation, failed saves that leave the old file alone, and Params by name.
+// a huge allocation, failed saves that leave the old file alone, Params by name, and an Adam
+// run resumed from a file that continues bit for bit.
+#include <cfloat>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <limits>
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
@@ -46,7 +51,8 @@ void write_bytes(const std::string& path, const std::vector<unsigned char>& b, s
 }
 
 bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
+  if (a.shape() != b.shape()) return false;
+  return a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
 }
 
 // Message of the runtime_error thrown by load_checkpoint(path), or "" if it did not throw.
@@ -69,14 +75,38 @@ Checkpoint small_checkpoint() {
   return ck;
 }
 
-// Header bytes of a file whose tensor section we then write by hand.
-std::vector<unsigned char> header_with_no_meta() {
-  std::vector<unsigned char> b = {'L', '2', 'L', 'C', 'K', 'P', 'T', 0, 1, 0, 0, 0, 0, 0, 0, 0};
-  return b;  // magic, version 1, meta count 0
+// Hand-built files: a header with no metadata, then tensor records, then the checksum.
+std::vector<unsigned char> header_with_no_meta(unsigned char version = 2) {
+  return {'L', '2', 'L', 'C', 'K', 'P', 'T', 0, version, 0, 0, 0, 0, 0, 0, 0};  // magic, version, 0 meta
 }
 void put_u32(std::vector<unsigned char>& b, uint32_t v) {
   for (int i = 0; i < 4; i++) b.push_back((unsigned char)(v >> (8 * i)));
 }
+void put_u64(std::vector<unsigned char>& b, uint64_t v) {
+  for (int i = 0; i < 8; i++) b.push_back((unsigned char)(v >> (8 * i)));
+}
+void put_f32(std::vector<unsigned char>& b, float f) {
+  uint32_t bits;
+  std::memcpy(&bits, &f, 4);
+  put_u32(b, bits);
+}
+void put_f64(std::vector<unsigned char>& b, double d) {
+  uint64_t bits;
+  std::memcpy(&bits, &d, 8);
+  put_u64(b, bits);
+}
+// Name, ndim and dims of one tensor record (the dtype byte and data follow).
+void put_record_head(std::vector<unsigned char>& b, const std::string& name, const std::vector<uint32_t>& dims) {
+  put_u32(b, (uint32_t)name.size());
+  b.insert(b.end(), name.begin(), name.end());
+  put_u32(b, (uint32_t)dims.size());
+  for (uint32_t d : dims) put_u32(b, d);
+}
+void put_checksum(std::vector<unsigned char>& b) { put_u64(b, fnv1a64(b.data(), b.size())); }
+
+// The dtype byte this build writes, and the bytes per element.
+const unsigned char kNative = sizeof(real) == 8 ? 'd' : 'f';
+const size_t kWidth = sizeof(real);
 
 }  // namespace
 
@@ -86,16 +116,17 @@ TEST_CASE("fnv1a64 matches the published test vectors") {
   CHECK(fnv1a64((const unsigned char*)"foobar", 6) == 0x85944171f73967e8ULL);
 }
 
-TEST_CASE("checkpoint round trip is exact for float32-representable values") {
+TEST_CASE("checkpoint round trip is exact for every value of the build's real type") {
   TempDir tmp;
   Rng rng(5);
-  Tensor big = randn({7, 13}, rng);
-  for (size_t i = 0; i < big.size(); i++) big[i] = (real)(float)big[i];  // representable in float32
+  using lim = std::numeric_limits<real>;
   Checkpoint ck;
   ck.meta = {{"config", "lr=0.1 unroll=20"}, {"empty", ""}, {"bytes", std::string("a\0b\xff", 4)}};
-  ck.tensors = {{"big", big},
+  ck.tensors = {{"big", randn({7, 13}, rng)},  // random doubles in the double build: all 53 bits matter
                 {"scalar", Tensor::scalar(-0.0)},
-                {"extremes", Tensor({5}, {1e30f, -1.5e-38f, 3.4e38f, (real)INFINITY, (real)-INFINITY})},
+                {"thirds", Tensor({4}, {(real)0.1, (real)1 / 3, (real)2 / 3, (real)1e-300})},
+                {"extremes", Tensor({7}, {lim::max(), lim::lowest(), lim::min(), lim::denorm_min(), lim::infinity(),
+                                          -lim::infinity(), lim::quiet_NaN()})},
                 {"no rows", Tensor::zeros({0, 4})},
                 {"three d", Tensor({2, 1, 2}, {1, 2, 3, 4})},
                 {"rank 0", Tensor::full(Shape{}, 9)}};
@@ -108,19 +139,21 @@ TEST_CASE("checkpoint round trip is exact for float32-representable values") {
   for (size_t i = 0; i < ck.tensors.size(); i++) {
     CAPTURE(ck.tensors[i].first);
     CHECK(back.tensors[i].first == ck.tensors[i].first);
-    CHECK(same_bits(back.tensors[i].second, ck.tensors[i].second));
+    CHECK(same_bits(back.tensors[i].second, ck.tensors[i].second));  // NaN too: bits, not ==
   }
   CHECK(std::signbit(back.tensor("scalar")->item()));
+  CHECK((*back.tensor("thirds"))[0] == (real)0.1);  // not rounded through float32
+  CHECK((*back.tensor("thirds"))[1] == (real)1 / 3);
+  if (sizeof(real) == 8) CHECK((*back.tensor("thirds"))[3] == 1e-300);  // 0 in float32
   CHECK(*back.meta_value("config") == "lr=0.1 unroll=20");
   CHECK(back.meta_value("missing") == nullptr);
   CHECK(back.tensor("missing") == nullptr);
   CHECK(tmp.entries() == 1);  // no temp file left behind
 
-  // A value float32 cannot hold is rounded to the nearest float on save.
   Checkpoint third;
-  third.tensors = {{"x", Tensor::scalar(0.1)}};
+  third.tensors = {{"x", Tensor::scalar((real)0.1)}};
   save_checkpoint(path, third);  // replaces the old file
-  CHECK(load_checkpoint(path).tensors[0].second.item() == (real)0.1f);
+  CHECK(load_checkpoint(path).tensors[0].second.item() == (real)0.1);
   CHECK(load_checkpoint(path).tensors.size() == 1);
 }
 
@@ -133,19 +166,84 @@ TEST_CASE("the layout on disk is the documented one") {
   save_checkpoint(path, ck);
   std::vector<unsigned char> b = read_bytes(path);
   std::vector<unsigned char> want = {'L', '2', 'L', 'C', 'K', 'P', 'T', 0,  // magic
-                                     1, 0, 0, 0,                            // version 1
+                                     2, 0, 0, 0,                            // version 2
                                      1, 0, 0, 0,                            // 1 metadata entry
                                      1, 0, 0, 0, 'k', 2, 0, 0, 0, 'v', 'v',  // "k" = "vv"
                                      1, 0, 0, 0,                            // 1 tensor
                                      1, 0, 0, 0, 't',                       // name "t"
-                                     2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0,    // ndim 2, dims (1,2)
-                                     0x00, 0x00, 0x80, 0x3f,                // 1.0f
-                                     0x00, 0x00, 0x00, 0xc0};               // -2.0f
+                                     2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0};   // ndim 2, dims (1,2)
+  if (sizeof(real) == 8)
+    want.insert(want.end(), {'d',                                             // dtype float64
+                             0, 0, 0, 0, 0, 0, 0xf0, 0x3f,                    // 1.0
+                             0, 0, 0, 0, 0, 0, 0x00, 0xc0});                  // -2.0
+  else
+    want.insert(want.end(), {'f',                                             // dtype float32
+                             0x00, 0x00, 0x80, 0x3f,                          // 1.0f
+                             0x00, 0x00, 0x00, 0xc0});                        // -2.0f
   REQUIRE(b.size() == want.size() + 8);
   CHECK(std::vector<unsigned char>(b.begin(), b.end() - 8) == want);
   uint64_t sum = 0;
   for (int i = 0; i < 8; i++) sum |= (uint64_t)b[want.size() + i] << (8 * i);
   CHECK(sum == fnv1a64(want.data(), want.size()));
+}
+
+TEST_CASE("hand-written float32 and float64 records, and version-1 files, load converted to real") {
+  TempDir tmp;
+  const std::string path = tmp.file("hand.ckpt");
+  const float fs[4] = {0.1f, -3.5f, 1e-40f, INFINITY};  // 1e-40f is a float32 denormal
+  const double ds[3] = {0.1, 1.0 / 3, -0.0};
+
+  std::vector<unsigned char> b = header_with_no_meta(2);
+  put_u32(b, 2);
+  put_record_head(b, "f32", {2, 2});
+  b.push_back('f');
+  for (float f : fs) put_f32(b, f);
+  put_record_head(b, "f64", {3});
+  b.push_back('d');
+  for (double d : ds) put_f64(b, d);
+  put_checksum(b);
+  write_bytes(path, b, b.size());
+  Checkpoint ck = load_checkpoint(path);
+  REQUIRE(ck.tensors.size() == 2);
+  const Tensor& f32 = *ck.tensor("f32");
+  CHECK(f32.shape() == Shape{2, 2});
+  for (int i = 0; i < 4; i++) CHECK(f32[i] == (real)fs[i]);  // exact in both builds
+  const Tensor& f64 = *ck.tensor("f64");
+  CHECK(f64.shape() == Shape{3});
+  for (int i = 0; i < 3; i++) CHECK(f64[i] == (real)ds[i]);  // rounded to nearest in the float build
+  CHECK(std::signbit(f64[2]));
+  if (sizeof(real) == 8) CHECK(f64[1] != (double)(float)(1.0 / 3));
+
+  // Version 1: the same float32 record without the dtype byte.
+  b = header_with_no_meta(1);
+  put_u32(b, 1);
+  put_record_head(b, "f32", {2, 2});
+  for (float f : fs) put_f32(b, f);
+  put_checksum(b);
+  write_bytes(path, b, b.size());
+  Checkpoint v1 = load_checkpoint(path);
+  REQUIRE(v1.tensors.size() == 1);
+  CHECK(same_bits(*v1.tensor("f32"), f32));
+}
+
+TEST_CASE("an unknown dtype byte is refused, naming the tensor and the byte") {
+  TempDir tmp;
+  const std::string path = tmp.file("dtype.ckpt");
+  for (int dtype : {(int)'q', (int)'F', (int)'D', 0, 0xff}) {
+    CAPTURE((int)dtype);
+    std::vector<unsigned char> b = header_with_no_meta();
+    put_u32(b, 1);
+    put_record_head(b, "w", {2});
+    b.push_back((unsigned char)dtype);
+    put_f64(b, 1);
+    put_f64(b, 2);
+    put_checksum(b);  // a valid checksum: only the dtype is wrong
+    write_bytes(path, b, b.size());
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", dtype);
+    CHECK(load_error(path) == "checkpoint " + path + ": corrupted: tensor 0 ('w') has unknown dtype byte " + hex +
+                                  " (expected 'f' for float32 or 'd' for float64)");
+  }
 }
 
 TEST_CASE("every truncation of a checkpoint is refused, naming the file") {
@@ -166,8 +264,14 @@ TEST_CASE("every truncation of a checkpoint is refused, naming the file") {
                                ": truncated or corrupted: magic needs 8 bytes at offset 0 but only 0 remain (file is 0 bytes)");
   write_bytes(cut, b, b.size() - 3);
   CHECK(load_error(cut).find("checksum needs 8 bytes") != std::string::npos);
-  write_bytes(cut, b, b.size() - 10);  // inside the data of the last tensor, 's'
-  CHECK(load_error(cut).find("tensor 2 ('s') data, shape (1), needs 4 bytes") != std::string::npos);
+  // The last tensor, 's', ends with: dtype byte, kWidth data bytes, then the 8 checksum bytes.
+  const size_t s_dtype = b.size() - 8 - kWidth - 1;
+  CHECK(b[s_dtype] == kNative);
+  write_bytes(cut, b, b.size() - 10);  // inside the data of 's'
+  CHECK(load_error(cut).find("tensor 2 ('s') data, shape (1), needs " + std::to_string(kWidth) + " bytes") !=
+        std::string::npos);
+  write_bytes(cut, b, s_dtype);  // just before its dtype byte
+  CHECK(load_error(cut).find("tensor 2 ('s') dtype needs 1 bytes") != std::string::npos);
   write_bytes(cut, b, b.size());
   CHECK(load_error(cut) == "");
 }
@@ -177,6 +281,7 @@ TEST_CASE("every byte flip is refused: bad magic, bad version, or a checksum mis
   const std::string good = tmp.file("good.ckpt"), bad = tmp.file("bad.ckpt");
   save_checkpoint(good, small_checkpoint());
   const std::vector<unsigned char> b = read_bytes(good);
+  const size_t s_dtype = b.size() - 8 - kWidth - 1;  // the dtype byte of the last tensor, 's'
   int checksum_caught = 0;
   for (size_t i = 0; i < b.size(); i++)
     for (unsigned char mask : {0x01, 0x80, 0xff}) {
@@ -189,6 +294,7 @@ TEST_CASE("every byte flip is refused: bad magic, bad version, or a checksum mis
       CHECK(msg.find(bad) != std::string::npos);
       if (i < 8) CHECK(msg.find("not an l2l checkpoint") != std::string::npos);
       else if (i < 12) CHECK(msg.find("unsupported format version") != std::string::npos);
+      else if (i == s_dtype) CHECK(msg.find("tensor 2 ('s') has unknown dtype byte") != std::string::npos);
       checksum_caught += msg.find("checksum mismatch") != std::string::npos;
     }
   // Flips in names and data leave the layout intact: only the checksum can catch them.
@@ -214,17 +320,35 @@ TEST_CASE("absurd lengths are refused before anything is allocated") {
   put_u32(b, 1);
   put_u32(b, 0x7fffffffu);  // a 2 GB name
   put_u32(b, 0);
+  b.push_back('d');  // 9 bytes after the count: the least one tensor record needs
   CHECK(msg_for(b).find("tensor 0 name needs 2147483647 bytes") != std::string::npos);
+  b.pop_back();  // 8 bytes cannot hold even one record
+  CHECK(msg_for(b).find("tensor count is 1, but that many entries need at least 9 bytes and only 8 remain") !=
+        std::string::npos);
 
   b = header_with_no_meta();
   put_u32(b, 1);
   put_u32(b, 1);
   b.push_back('x');
-  put_u32(b, 3);  // ndim 3: (2^31-1, 2^31-1, 2^31-1), about 10^28 floats
+  put_u32(b, 3);  // ndim 3: (2^31-1, 2^31-1, 2^31-1), about 10^28 doubles
   for (int d = 0; d < 3; d++) put_u32(b, 0x7fffffffu);
+  b.push_back('d');
   std::string msg = msg_for(b);
   CHECK(msg.find("tensor 0 ('x') data") != std::string::npos);
   CHECK(msg.find("truncated or corrupted") != std::string::npos);
+
+  // Bounds count 8 bytes per float64 element: 12 data bytes hold three floats, not three doubles.
+  for (unsigned char dtype : {'f', 'd'}) {
+    b = header_with_no_meta();
+    put_u32(b, 1);
+    put_record_head(b, "x", {3});
+    b.push_back(dtype);
+    for (int j = 0; j < 3; j++) put_f32(b, 1.5f);
+    put_checksum(b);
+    if (dtype == 'f') CHECK(msg_for(b) == "");
+    else CHECK(msg_for(b) == "checkpoint " + path + ": truncated or corrupted: tensor 0 ('x') data, shape (3), needs "
+                               "24 bytes at offset 34 but only 20 remain (file is 54 bytes)");
+  }
 
   b = header_with_no_meta();
   put_u32(b, 1);
@@ -234,6 +358,11 @@ TEST_CASE("absurd lengths are refused before anything is allocated") {
   put_u32(b, 0xfffffffeu);  // dimension -2
   put_u32(b, 0);
   CHECK(msg_for(b).find("tensor 0 ('x') has negative dimension -2") != std::string::npos);
+
+  b = header_with_no_meta(1);  // version 1 records have no dtype byte: 4 bytes per element
+  put_u32(b, 1);
+  put_record_head(b, "x", {0x10000, 0x10000});
+  CHECK(msg_for(b).find("tensor 0 ('x') data, shape (65536,65536), needs 17179869184 bytes") != std::string::npos);
 
   b = header_with_no_meta();
   b[12] = 0xff;  // metadata count 255, no bytes for it
@@ -254,11 +383,14 @@ TEST_CASE("other load errors: missing file, directory, bad magic, version, trail
 
   save_checkpoint(path, small_checkpoint());
   std::vector<unsigned char> b = read_bytes(path);
-  b[8] = 2;
+  b[8] = 3;
   write_bytes(path, b, b.size());
-  CHECK(load_error(path) == "checkpoint " + path + ": unsupported format version 2 (this build reads version 1)");
+  CHECK(load_error(path) == "checkpoint " + path + ": unsupported format version 3 (this build reads versions 1 and 2)");
+  b[8] = 0;
+  write_bytes(path, b, b.size());
+  CHECK(load_error(path).find("unsupported format version 0") != std::string::npos);
 
-  b[8] = 1;
+  b[8] = 2;
   b.push_back(0);
   write_bytes(path, b, b.size());
   CHECK(load_error(path) == "checkpoint " + path + ": corrupted: 1 unexpected bytes after the checksum");
@@ -335,32 +467,81 @@ TEST_CASE("Params by name: round trip, and clear errors for mismatched names and
   CHECK_THROWS_AS(load_params(path, {&w2, &w2, &b2}), std::invalid_argument);
 }
 
-TEST_CASE("model, optimizer state and metadata share one checkpoint through prefixes") {
+TEST_CASE("model, optimizer state and metadata share one checkpoint; a resumed Adam run matches bit for bit") {
   TempDir tmp;
   const std::string path = tmp.file("run.ckpt");
-  Param w("w", Tensor({3}, {1, 2, 3}));
-  Adam adam(0.1);
-  std::vector<Param*> ps = {&w};
-  w.grad = Tensor({3}, {0.5, -1, 2});
-  step_params(adam, ps);
+  Rng init(3);
+  const Tensor w0 = randn({3, 4}, init), b0 = randn({4}, init);
+  // The gradient of step k: random values with all of real's bits in use.
+  auto set_grads = [](std::vector<Param*>& ps, int k) {
+    Rng g(100 + (uint64_t)k);
+    for (Param* p : ps) p->grad = randn(p->value.shape(), g);
+  };
+  const int kSteps = 8, kSaveAt = 4;
 
+  // Straight through.
+  Param w("w", w0), b("b", b0);
+  std::vector<Param*> ps = {&w, &b};
+  Adam adam(0.01);
+  for (int k = 0; k < kSteps; k++) set_grads(ps, k), step_params(adam, ps);
+
+  // Half, a checkpoint, then a fresh model and optimizer from the file for the other half.
+  Param w1("w", w0), b1("b", b0);
+  std::vector<Param*> ps1 = {&w1, &b1};
+  Adam first(0.01);
+  for (int k = 0; k < kSaveAt; k++) set_grads(ps1, k), step_params(first, ps1);
   Checkpoint ck;
-  ck.meta = {{"step", "1"}};
-  add_params(ck, ps, "model.");
-  add_tensors(ck, "opt.", adam.state());
+  ck.meta = {{"step", std::to_string(kSaveAt)}};
+  add_params(ck, ps1, "model.");
+  add_tensors(ck, "opt.", first.state());
   save_checkpoint(path, ck);
 
   Checkpoint back = load_checkpoint(path);
-  Param w_back("w", Tensor::zeros({3}));
-  load_params(back, {&w_back}, "model.");  // the "opt." tensors are not the model's business
-  Adam resumed(0.1);
+  Param w2("w", Tensor::zeros({3, 4})), b2("b", Tensor::zeros({4}));
+  std::vector<Param*> ps2 = {&w2, &b2};
+  load_params(back, ps2, "model.");  // the "opt." tensors are not the model's business
+  Adam resumed(0.01);
   resumed.load_state(tensors_with_prefix(back, "opt."));
-  CHECK(resumed.steps() == 1);
-  CHECK(*back.meta_value("step") == "1");
-  // Adam's moments are rounded to float32 on disk, so the resumed step agrees to float precision.
-  w_back.grad = w.grad;
-  std::vector<Param*> ps_back = {&w_back};
-  step_params(adam, ps);
-  step_params(resumed, ps_back);
-  for (int i = 0; i < 3; i++) CHECK(w_back.value[i] == doctest::Approx(w.value[i]).epsilon(1e-6));
+  CHECK(resumed.steps() == kSaveAt);
+  CHECK(*back.meta_value("step") == "4");
+  for (int k = kSaveAt; k < kSteps; k++) set_grads(ps2, k), step_params(resumed, ps2);
+
+  CHECK(resumed.steps() == kSteps);
+  CHECK(same_bits(w2.value, w.value));
+  CHECK(same_bits(b2.value, b.value));
+  for (size_t k = 0; k < 2; k++) {
+    CHECK(same_bits(resumed.m()[k], adam.m()[k]));
+    CHECK(same_bits(resumed.v()[k], adam.v()[k]));
+  }
+}
+
+TEST_CASE("Adam's step count survives a checkpoint exactly up to 2^digits of real, and is refused beyond") {
+  TempDir tmp;
+  const std::string path = tmp.file("adam.ckpt");
+  const int64_t limit = int64_t(1) << std::numeric_limits<real>::digits;  // 2^53 in double, 2^24 in float
+  const Tensor m = Tensor::full({2}, (real)0.25), v = Tensor::full({2}, (real)0.5);
+  Adam adam(0.1);
+  adam.load_state({{"adam.t", Tensor::scalar((real)(limit - 1))}, {"adam.m.0", m}, {"adam.v.0", v}});
+  Tensor x({2}, {1, -1});
+  std::vector<Tensor*> xs = {&x};
+  std::vector<Tensor> g = {Tensor({2}, {0.5, -0.5})};
+  adam.step(xs, g);  // t = limit: still exact
+  CHECK(adam.steps() == limit);
+
+  Checkpoint ck;
+  add_tensors(ck, "opt.", adam.state());
+  save_checkpoint(path, ck);
+  Adam resumed(0.1);
+  resumed.load_state(tensors_with_prefix(load_checkpoint(path), "opt."));
+  CHECK(resumed.steps() == limit);
+  CHECK(same_bits(resumed.m()[0], adam.m()[0]));
+
+  adam.step(xs, g);  // t = limit + 1: a real cannot hold it, so state() refuses to round it
+  const std::string too_many =
+      "[adam] state: step count " + std::to_string(limit + 1) + " is beyond " + std::to_string(limit);
+  CHECK_THROWS_WITH_AS(adam.state(), doctest::Contains(too_many.c_str()), std::invalid_argument);
+  const std::string bad_t = "'adam.t' must hold one whole number in [0, " + std::to_string(limit) + "]";
+  CHECK_THROWS_WITH_AS(resumed.load_state({{"adam.t", Tensor::scalar((real)(2 * limit))}, {"adam.m.0", m}, {"adam.v.0", v}}),
+                       doctest::Contains(bad_t.c_str()), std::invalid_argument);
+  CHECK(resumed.steps() == limit);  // a refused load changes nothing
 }
