@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  enable_flush_denormals();
+  setup_fast_runtime();
   char buf[160];
 
   // sgemm yardstick.

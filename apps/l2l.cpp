@@ -75,7 +75,7 @@ int cmd_eval(int argc, char** argv);  // apps/l2l_eval.cpp
 }
 
 int main(int argc, char** argv) {
-  enable_flush_denormals();
+  setup_fast_runtime();
   std::string cmd = argc > 1 ? argv[1] : "";
   try {
     if (cmd == "train") return cmd_train(argc, argv);

@@ -1,6 +1,8 @@
 // gradcheck.cpp: see gradcheck.h.
 #include "gradcheck.h"
 
+#include "ops.h"
+
 #include <cmath>
 #include <random>
 #include <sstream>
@@ -59,16 +61,44 @@ GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& input
   for (const Var& v : vs) g1.push_back(v.grad());
   tape.backward(y, R);
   Compare cmp{opt, res};
+  auto fail = [&](size_t i, size_t j, double got, double want, const char* why) {
+    res.ok = false;
+    res.report += "  input " + std::to_string(i) + "[" + std::to_string(j) + "]: got " + std::to_string(got) +
+                  ", expected " + std::to_string(want) + " (" + why + ")\n";
+  };
   for (size_t i = 0; i < vs.size(); i++) {
     Tensor g2 = vs[i].grad();
     for (size_t j = 0; j < g2.size(); j++)
       if (std::fabs(g2[j] - 2 * g1[i][j]) > 1e-9 * (1 + std::fabs(g2[j])) || !std::isfinite(g1[i][j])) {
-        res.ok = false;
-        res.report += "  input " + std::to_string(i) + "[" + std::to_string(j) + "]: second backward gave " +
-                      std::to_string(g2[j]) + ", expected twice " + std::to_string(g1[i][j]) +
-                      " (gradients must accumulate and be finite)\n";
+        fail(i, j, g2[j], 2 * g1[i][j], "a second backward must double the gradient, and it must be finite");
         break;
       }
+  }
+  // Within ONE sweep, an op's backward must add to what other consumers of its inputs left
+  // there. Each input also feeds a later node <S_i, x_i>, whose backward runs first (reverse
+  // order) and leaves S_i in x_i's adjoint; a backward that assigns instead of adding erases it.
+  {
+    Tape t2;
+    std::vector<Var> ws;
+    for (const Tensor& x : inputs) ws.push_back(t2.leaf(x, true));
+    Var total = sum(mul(f(t2, ws), t2.constant(R)));
+    std::vector<Tensor> S;
+    for (const Var& w : ws) {
+      S.push_back(Tensor(w.shape()));
+      for (size_t j = 0; j < S.back().size(); j++) S.back()[j] = (real)normal(rng);
+      total = add(total, sum(mul(w, t2.constant(S.back()))));
+    }
+    t2.backward(total);
+    for (size_t i = 0; i < ws.size(); i++) {
+      Tensor g = ws[i].grad();
+      for (size_t j = 0; j < g.size(); j++) {
+        double want = g1[i][j] + S[i][j];
+        if (std::fabs(g[j] - want) > 1e-9 * (1 + std::fabs(want))) {
+          fail(i, j, g[j], want, "backward must add (+=) to gradients other uses of its input left in the same sweep");
+          break;
+        }
+      }
+    }
   }
 
   // Numerical gradients.

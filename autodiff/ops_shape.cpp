@@ -1,5 +1,6 @@
 // ops_shape.cpp: reductions (sum, mean) and shape ops (reshape, transpose, slice, concat).
 // Forward and backward of each op sit together.
+#include <algorithm>
 #include <stdexcept>
 
 #include "ops.h"
@@ -104,16 +105,16 @@ Var slice(Var x, int axis, int start, int end) {
   out[axis] = end - start;
   size_t m = end - start;
   Tensor y(out);
+  const size_t block = m * s.inner;  // contiguous run per outer index
   for (size_t o = 0; o < s.outer; o++)
-    for (size_t i = 0; i < m; i++)
-      for (size_t k = 0; k < s.inner; k++)
-        y[(o * m + i) * s.inner + k] = X[(o * s.n + start + i) * s.inner + k];
-  return x.tape->record("slice", std::move(y), {x}, [s, m, start](BackwardCtx& c) {
+    std::copy_n(X.data() + (o * s.n + start) * s.inner, block, y.data() + o * block);
+  return x.tape->record("slice", std::move(y), {x}, [s, block, start](BackwardCtx& c) {
     if (!c.dx[0]) return;
-    for (size_t o = 0; o < s.outer; o++)
-      for (size_t i = 0; i < m; i++)
-        for (size_t k = 0; k < s.inner; k++)
-          (*c.dx[0])[(o * s.n + start + i) * s.inner + k] += c.dy[(o * m + i) * s.inner + k];
+    for (size_t o = 0; o < s.outer; o++) {
+      real* d = c.dx[0]->data() + (o * s.n + start) * s.inner;
+      const real* g = c.dy.data() + o * block;
+      for (size_t k = 0; k < block; k++) d[k] += g[k];
+    }
   });
 }
 
@@ -136,21 +137,20 @@ Var concat(const std::vector<Var>& xs, int axis) {
   Tensor y(out);
   for (size_t j = 0; j < xs.size(); j++) {
     const Tensor& X = xs[j].value();
-    size_t m = X.dim(axis);
+    size_t block = (size_t)X.dim(axis) * s0.inner;
     for (size_t o = 0; o < s0.outer; o++)
-      for (size_t i = 0; i < m; i++)
-        for (size_t k = 0; k < s0.inner; k++)
-          y[(o * total + offs[j] + i) * s0.inner + k] = X[(o * m + i) * s0.inner + k];
+      std::copy_n(X.data() + o * block, block, y.data() + (o * total + offs[j]) * s0.inner);
   }
   size_t outer = s0.outer, inner = s0.inner;
   return xs[0].tape->record("concat", std::move(y), xs, [offs, total, outer, inner, axis](BackwardCtx& c) {
     for (size_t j = 0; j < c.dx.size(); j++) {
       if (!c.dx[j]) continue;
-      size_t m = c.x[j]->dim(axis);
-      for (size_t o = 0; o < outer; o++)
-        for (size_t i = 0; i < m; i++)
-          for (size_t k = 0; k < inner; k++)
-            (*c.dx[j])[(o * m + i) * inner + k] += c.dy[(o * total + offs[j] + i) * inner + k];
+      size_t block = (size_t)c.x[j]->dim(axis) * inner;
+      for (size_t o = 0; o < outer; o++) {
+        real* d = c.dx[j]->data() + o * block;
+        const real* g = c.dy.data() + (o * total + offs[j]) * inner;
+        for (size_t k = 0; k < block; k++) d[k] += g[k];
+      }
     }
   });
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <limits>
+#include <malloc.h>
 #include <sstream>
 #include <stdexcept>
 #include <xmmintrin.h>
@@ -19,6 +20,12 @@ bool poison_uninit() { return g_poison; }
 void enable_flush_denormals() {
   _MM_SET_FLUSH_ZERO_MODE(_MM_FLUSH_ZERO_ON);
   _MM_SET_DENORMALS_ZERO_MODE(_MM_DENORMALS_ZERO_ON);
+}
+
+void setup_fast_runtime() {
+  enable_flush_denormals();
+  mallopt(M_MMAP_THRESHOLD, 256 << 20);
+  mallopt(M_TRIM_THRESHOLD, 1 << 30);
 }
 
 std::string shape_str(const Shape& s) {

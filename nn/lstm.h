@@ -101,6 +101,7 @@ inline T exp_poly(T x) {
   T r = (x - n * ln2_hi) - n * ln2_lo;            // x - n ln2, |r| <= ln2 / 2
   T p = taylor.c[degree];                         // exp(r), Horner
   for (int k = degree - 1; k >= 0; k--) p = p * r + taylor.c[k];
+  n = n == n ? n : 0;  // NaN input: keep the int conversion defined (p is NaN, so is the result)
   Int bits = (Int(n) + (F ? 127 : 1023)) << (F ? 23 : 52);  // 2^n: biased exponent, zero mantissa
   return p * __builtin_bit_cast(T, bits);
 }
