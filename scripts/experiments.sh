@@ -3,6 +3,7 @@
 #
 #   make experiments               default scale: the whole suite in well under an hour on 2 cores
 #   SCALE=paper make experiments   the paper's budgets (many hours)
+#   SCALE=smoke make experiments   a few minutes, to check the pipeline (numbers mean nothing)
 #   ONLY="fig4_left fig5" make experiments   a subset of the recipes
 #
 # Each recipe trains what it needs into runs/ (reused by later recipes in the same run), writes
@@ -12,21 +13,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 SCALE=${SCALE:-default}
 L2L=build/l2l
-RUNS=runs
-RES=results
+RUNS=${RUNS:-runs}
+RES=${RES:-results}
 mkdir -p "$RUNS" "$RES"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}  # small GEMMs: one thread is faster here
 
 case "$SCALE" in
   default)
     QUAD_EPOCHS=30; QUAD_PROBLEMS=20
-    MNIST_EPOCHS=20; MNIST_PROBLEMS=10
+    MNIST_EPOCHS=30; MNIST_PROBLEMS=20
     TEST_PROBLEMS=100; MNIST_TEST=50; TUNE=20; MNIST_TUNE=5; GRID=-4:1:3; SWEEP_TUNE=3; SWEEP_TEST=10 ;;
   paper)
     QUAD_EPOCHS=100; QUAD_PROBLEMS=100
     MNIST_EPOCHS=100; MNIST_PROBLEMS=50
     TEST_PROBLEMS=1000; MNIST_TEST=200; TUNE=50; MNIST_TUNE=20; GRID=-4:1:6; SWEEP_TUNE=10; SWEEP_TEST=50 ;;
-  *) echo "SCALE must be default or paper, got '$SCALE'" >&2; exit 2 ;;
+  smoke)  # a few minutes: checks the pipeline, not the paper's claims
+    QUAD_EPOCHS=2; QUAD_PROBLEMS=3
+    MNIST_EPOCHS=2; MNIST_PROBLEMS=2
+    TEST_PROBLEMS=5; MNIST_TEST=3; TUNE=2; MNIST_TUNE=1; GRID=-2:0:1; SWEEP_TUNE=1; SWEEP_TEST=2 ;;
+  *) echo "SCALE must be default, paper or smoke, got '$SCALE'" >&2; exit 2 ;;
 esac
 ONLY=${ONLY:-"fig4_left fig4_center fig4_right fig5 fig6"}
 start=$(date +%s)
@@ -48,24 +53,22 @@ verdict() {
       else printf "**does not agree**: at step %d the LSTM (%s) is not below the best tuned baseline, %s (%.4g).", step, l, bn, best }' "$1"
 }
 
-section() { printf '\n## %s\n\n' "$1" >>"$RES/REPORT.md.part"; }
-para() { printf '%s\n\n' "$*" >>"$RES/REPORT.md.part"; }
-
-: >"$RES/REPORT.md.part"
+# Each recipe writes its report section to $RES/<recipe>/section.md ($SEC); recipes can then
+# run in parallel and the report is assembled in a fixed order at the end.
+section() { mkdir -p "$(dirname "$SEC")"; printf '\n## %s\n\n' "$1" >"$SEC"; }
+para() { printf '%s\n\n' "$*" >>"$SEC"; }
+table() { cat "$1" >>"$SEC"; printf '\n' >>"$SEC"; }
 
 train_quadratic() {
-  [ -f "$RUNS/quadratic/phi.ckpt" ] && [ "${FRESH:-1}" = 0 ] && return
   log "meta-training on quadratics ($QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems x 5 windows)"
   $L2L train --task quadratic --epochs "$QUAD_EPOCHS" --problems-per-epoch "$QUAD_PROBLEMS" --meta-lr 0.003 \
     --out "$RUNS/quadratic" >"$RUNS/quadratic.log" 2>&1
 }
 
 train_mnist() {
-  [ -f "$RUNS/mnist/phi.ckpt" ] && [ "${MNIST_TRAINED:-0}" = 1 ] && return
   log "meta-training on MNIST ($MNIST_EPOCHS epochs x $MNIST_PROBLEMS problems x 5 windows)"
   $L2L train --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
     --out-scale 0.1 --val-problems 5 --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1
-  MNIST_TRAINED=1
 }
 
 # eval_fig NAME TITLE STEPS FIRST_STEP TASK_FLAGS... : evaluate and plot one panel
@@ -79,39 +82,41 @@ eval_fig() {
   scripts/plot.sh "$RES/$name/curves.csv" "$RES/$name/$name.png" "$title" "$first" "$steps"
 }
 
-if want fig4_left; then
+recipe_fig4_left() {
+  SEC=$RES/fig4_left/section.md
   train_quadratic
   eval_fig fig4_left "Figure 4 (left): 10-d quadratics" 100 0 "$TEST_PROBLEMS" "$TUNE" --task quadratic --phi "$RUNS/quadratic/phi.ckpt"
   section "Figure 4 (left): quadratic functions"
   para "Paper: on 10-d quadratics the LSTM optimizer is below every tuned baseline over the 100 steps (at step 100 about 0.04 vs 0.05-0.06 for Adam/RMSprop, 0.08 NAG, 0.2 SGD, read off the log plot)."
   para "Here: $(verdict "$RES/fig4_left/curves.csv" 100)"
   para "![Figure 4 left](fig4_left/fig4_left.png)"
-  cat "$RES/fig4_left/summary.md" >>"$RES/REPORT.md.part"
+  table "$RES/fig4_left/summary.md"
   para ""
-  para "Training: \`$(head -c 2000 "$RUNS/quadratic/train_log.csv" | tail -n 1)\` (last epoch: epoch, train meta-loss, validation mean f); best phi at the epoch with the lowest validation score."
-fi
+  para "Meta-training log (epoch, train meta-loss, validation mean f): \`runs/quadratic/train_log.csv\`; phi is the epoch with the lowest validation score."
+}
 
-if want fig4_center || want fig4_right || want fig5 || want fig6; then train_mnist; fi
-
-if want fig4_center; then
+recipe_fig4_center() {
+  SEC=$RES/fig4_center/section.md
   eval_fig fig4_center "Figure 4 (center): MNIST, 1x20 sigmoid" 100 0 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"
   section "Figure 4 (center): MNIST"
   para "Paper: on the MNIST MLP (784-20-10, sigmoid) the LSTM optimizer is below SGD, RMSprop, Adam and NAG, each with its learning rate tuned (at step 100 about 0.2 vs about 0.3)."
   para "Here: $(verdict "$RES/fig4_center/curves.csv" 100)"
   para "![Figure 4 center](fig4_center/fig4_center.png)"
-  cat "$RES/fig4_center/summary.md" >>"$RES/REPORT.md.part"
-fi
+  table "$RES/fig4_center/summary.md"
+}
 
-if want fig4_right; then
+recipe_fig4_right() {
+  SEC=$RES/fig4_right/section.md
   eval_fig fig4_right "Figure 4 (right): MNIST, steps 100-200 (trained for 100)" 200 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"
   section "Figure 4 (right): MNIST, 200 steps"
   para "Paper: run for 200 steps although trained for 100, the LSTM optimizer keeps improving and stays below the baselines."
   para "Here: $(verdict "$RES/fig4_right/curves.csv" 200)"
   para "![Figure 4 right](fig4_right/fig4_right.png)"
-  cat "$RES/fig4_right/summary.md" >>"$RES/REPORT.md.part"
-fi
+  table "$RES/fig4_right/summary.md"
+}
 
-if want fig5; then
+recipe_fig5() {
+  SEC=$RES/fig5/section.md
   section "Figure 5: generalization to other architectures"
   para "Paper: the optimizer trained on 1x20 sigmoid still beats the baselines on 40 hidden units and on 2 hidden layers; it **fails** on ReLU."
   for v in "h40:40:sigmoid:40 hidden units" "l2:20,20:sigmoid:2 hidden layers" "relu:20:relu:ReLU activations"; do
@@ -119,12 +124,12 @@ if want fig5; then
     eval_fig "fig5_$tag" "Figure 5: MNIST, $label" 100 0 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --mnist-hidden "$hid" --mnist-act "$act" --phi "$RUNS/mnist/phi.ckpt"
     para "**$label** ($hid, $act): $(verdict "$RES/fig5_$tag/curves.csv" 100)"
     para "![Figure 5 $label](fig5_$tag/fig5_$tag.png)"
-    cat "$RES/fig5_$tag/summary.md" >>"$RES/REPORT.md.part"
-    para ""
+    table "$RES/fig5_$tag/summary.md"
   done
-fi
+}
 
-if want fig6; then
+recipe_fig6() {
+  SEC=$RES/fig6/section.md
   section "Figure 6: sweep over the MNIST architecture"
   para "Paper: across hidden layers x hidden units (sigmoid) the LSTM optimizer's final loss is mostly below the tuned baselines; the training architecture (1 layer, 20 units) is marked."
   mkdir -p "$RES/fig6"
@@ -153,7 +158,7 @@ set xlabel 'hidden units'
 do for [L=1:3] {
   set title sprintf('%d hidden layer%s', L, L > 1 ? 's' : '')
   if (L == 1) { set arrow 1 from 20, graph 0 to 20, graph 1 nohead dt 2 lc rgb 'gray' } else { unset arrow 1 }
-  plot for [c=3:7] '$RES/fig6/sweep.csv' every ::1 using (\$1 == L ? \$2 : 1/0):c with linespoints lw (c == 3 ? 3 : 1.5) title columnheader(c)
+  plot for [c=3:7] '$RES/fig6/sweep.csv' using (\$1 == L ? \$2 : 1/0):c with linespoints lw (c == 3 ? 3 : 1.5) title columnheader(c)
 }
 unset multiplot
 GP
@@ -161,10 +166,23 @@ GP
   awk -F, 'NR == 1 { print "| layers | units | lstm | sgd | nag | rmsprop | adam | LSTM best? |"; print "|---|---|---|---|---|---|---|---|"; next }
     { b = $4; for (i = 5; i <= 7; i++) if ($i + 0 < b + 0) b = $i;
       printf "| %s | %s | %.4g | %.4g | %.4g | %.4g | %.4g | %s |\n", $1, $2, $3, $4, $5, $6, $7, ($3 + 0 < b + 0 ? "yes" : "no") }' \
-    "$RES/fig6/sweep.csv" >>"$RES/REPORT.md.part"
+    "$RES/fig6/sweep.csv" >>"$SEC"
   wins=$(awk -F, 'NR > 1 { b = $4; for (i = 5; i <= 7; i++) if ($i + 0 < b + 0) b = $i; if ($3 + 0 < b + 0) w++; n++ } END { printf "%d of %d", w, n }' "$RES/fig6/sweep.csv")
   para "Here: the LSTM optimizer has the lowest final loss on $wins architectures."
-fi
+}
+
+run_if() { if want "$1"; then "recipe_$1"; fi; }
+mnist_wanted() { want fig4_center || want fig4_right || want fig5 || want fig6; }
+
+# Two lanes on the two cores: quadratics next to MNIST meta-training, then the MNIST evaluations.
+{ run_if fig4_left; } &
+lane_a=$!
+if mnist_wanted; then train_mnist; fi
+wait $lane_a
+{ run_if fig4_center; run_if fig4_right; run_if fig5; } &
+lane_b=$!
+run_if fig6
+wait $lane_b
 
 total=$(($(date +%s) - start))
 {
@@ -173,8 +191,7 @@ total=$(($(date +%s) - start))
   echo "Generated by \`make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, in $((total / 60)) min $((total % 60)) s."
   echo "Recipes: $ONLY. Every number below was produced by this run; the configurations are in each folder's config.txt and results.json."
   echo "Baselines: SGD, NAG, RMSprop and Adam with Torch7 defaults except the learning rate, tuned per problem on validation problems over a log grid ($GRID as lo:hi:points per decade), fresh state for every run."
-  cat "$RES/REPORT.md.part"
+  for r in $ONLY; do cat "$RES/$r/section.md"; done
 } >"$RES/REPORT.md.tmp"
 mv "$RES/REPORT.md.tmp" "$RES/REPORT.md"
-rm -f "$RES/REPORT.md.part"
 log "wrote $RES/REPORT.md"
