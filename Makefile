@@ -1,6 +1,7 @@
 # l2l Makefile. Targets:
 #   make              library + programs (float32), in build/
 #   make test         the doctest suite (compiled in double for gradient checks), then its summary
+#   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make bench        speed table (ratios and throughputs; never part of the tests)
 #   make experiments  regenerate the paper's figures into results/ (SCALE=paper for full budgets)
@@ -24,7 +25,7 @@ F64_OBJ  := $(LIB_SRC:%.cpp=build/f64/%.o) $(TEST_SRC:%.cpp=build/f64/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test sanitize bench experiments clean deps
+.PHONY: all test test-slow sanitize bench experiments clean deps
 all: deps $(APP_BINS)
 
 deps:
@@ -51,6 +52,9 @@ build/tests-san: $(SAN_OBJ)
 # Tests run from the repository root (they look for ../shared/data from there).
 test: deps build/tests
 	build/tests $(TEST_ARGS)
+
+test-slow: deps build/tests
+	build/tests --test-case='*[slow]*' --no-skip $(TEST_ARGS)
 
 sanitize: deps build/tests-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/tests-san $(TEST_ARGS)

@@ -6,6 +6,7 @@
 //    and across windows; preprocessing follows Appendix A;
 //  - phi really trains; a briefly trained optimizer solves the simple problem (DeepMind's
 //    convergence test) and beats tuned SGD on quadratics ([slow]); --resume is exact.
+#include <algorithm>
 #include <cmath>
 #include <unistd.h>
 
@@ -309,21 +310,33 @@ TEST_CASE("a non-finite meta-loss stops training with a clear message and keeps 
 
 TEST_CASE("[slow] a briefly meta-trained LSTM beats tuned SGD at step 100 on fresh quadratics" * doctest::skip()) {
   QuadraticOptions qo;
-  qo.batch = 32;
-  qo.dm_variant = true;  // W, y ~ U[0,1): similar conditioning across problems, so a tuned SGD is stable
+  qo.batch = 32;  // the paper's Gaussian W, y; 32 functions per problem to keep it quick
   auto task = make_quadratic_task(qo);
   LearnedOptimizer opt({NetConfig{}}, 1);  // the paper's 2 x 20 LSTM, no preprocessing
   MetaConfig mc;
-  mc.epochs = 5;
-  mc.problems_per_epoch = 20;  // 500 meta-iterations
+  mc.epochs = 20;
+  mc.problems_per_epoch = 20;  // 2,000 meta-iterations
   mc.meta_lr = 3e-3;
   mc.val_problems = 5;
   mc.quiet = true;
   meta_train(opt, *task, mc);
   Tuning t = tune_learning_rate("sgd", *task, 10, 100, log_grid(-3, 1, 4));
   auto sgd = make_optimizer("sgd", t.best_lr);
-  double lstm_loss = evaluate(opt, *task, Split::test, 20, 100, false).mean().back();
-  double sgd_loss = evaluate(*sgd, *task, Split::test, 20, 100, false).mean().back();
-  MESSAGE("step 100, mean over 20 test problems: lstm " << lstm_loss << ", sgd (lr " << t.best_lr << ") " << sgd_loss);
-  CHECK(lstm_loss < sgd_loss);
+  // Compared problem by problem (a tuned SGD can still diverge on an unlucky test problem, which
+  // would make any mean comparison trivial): the median of f at step 100, and how often the
+  // LSTM is lower.
+  Curves l = evaluate(opt, *task, Split::test, 21, 100, false), s = evaluate(*sgd, *task, Split::test, 21, 100, false);
+  std::vector<double> lf, sf;
+  int lstm_lower = 0;
+  for (int i = 0; i < 21; i++) {
+    lf.push_back(l.runs[i].back());
+    sf.push_back(s.runs[i].back());
+    lstm_lower += lf.back() < sf.back();
+  }
+  std::sort(lf.begin(), lf.end());
+  std::sort(sf.begin(), sf.end());
+  MESSAGE("step 100 over 21 test problems: median lstm " << lf[10] << ", median sgd (lr " << t.best_lr << ") " << sf[10]
+                                                           << "; lstm lower on " << lstm_lower << " problems");
+  CHECK(lf[10] < sf[10]);
+  CHECK(lstm_lower >= 15);
 }

@@ -22,70 +22,7 @@ namespace {
 // tape.backward into p.grad (a second backward must double it), against central differences
 // of L in p.value, elementwise for small params and along random directions for big ones.
 GradcheckResult param_gradcheck(Module& m, const std::function<Var(Tape&)>& f, const GradcheckOptions& opt = {}) {
-  GradcheckResult res;
-  Rng rng(opt.seed);
-  std::vector<Param*> ps = m.params();
-  m.zero_grad();
-  Tape tape;
-  Var y = f(tape);
-  Tensor R = randn(y.shape(), rng);
-  tape.backward(y, R);
-  std::vector<Tensor> g1;
-  for (Param* p : ps) g1.push_back(p->grad);
-  tape.backward(y, R);
-  auto fail = [&](const std::string& what) {
-    res.ok = false;
-    if (res.report.size() < 2000) res.report += "  " + what + "\n";
-  };
-  for (size_t k = 0; k < ps.size(); k++)
-    for (size_t j = 0; j < g1[k].size(); j++)
-      if (std::fabs(ps[k]->grad[j] - 2 * g1[k][j]) > 1e-9 * (1 + std::fabs(g1[k][j])) || !std::isfinite(g1[k][j])) {
-        fail(ps[k]->name + "[" + std::to_string(j) + "]: second backward did not double the gradient");
-        break;
-      }
-  auto L = [&] {
-    NoGradGuard off;
-    Tape t;
-    const Tensor& v = f(t).value();
-    double s = 0;
-    for (size_t i = 0; i < v.size(); i++) s += (double)R[i] * v[i];
-    return s;
-  };
-  auto compare = [&](double num, double ana, const std::string& where) {
-    double err = std::fabs(num - ana);
-    res.checks++;
-    res.max_abs_err = std::max(res.max_abs_err, err);
-    if (!(err <= opt.atol + opt.rtol * std::max(std::fabs(num), std::fabs(ana))))
-      fail(where + ": finite differences " + std::to_string(num) + ", tape " + std::to_string(ana));
-  };
-  for (size_t k = 0; k < ps.size(); k++) {
-    Tensor& x = ps[k]->value;
-    const Tensor keep = x;
-    if (x.size() <= opt.max_elementwise) {
-      for (size_t j = 0; j < x.size(); j++) {
-        x[j] = keep[j] + (real)opt.eps;
-        double lp = L();
-        x[j] = keep[j] - (real)opt.eps;
-        double lm = L();
-        x[j] = keep[j];
-        compare((lp - lm) / (2 * opt.eps), g1[k][j], ps[k]->name + " index " + std::to_string(j));
-      }
-    } else {
-      for (int d = 0; d < opt.directions; d++) {
-        Tensor v = randn(x.shape(), rng);
-        double ana = 0;
-        for (size_t j = 0; j < v.size(); j++) ana += (double)v[j] * g1[k][j];
-        for (size_t j = 0; j < x.size(); j++) x[j] = keep[j] + (real)opt.eps * v[j];
-        double lp = L();
-        for (size_t j = 0; j < x.size(); j++) x[j] = keep[j] - (real)opt.eps * v[j];
-        double lm = L();
-        x = keep;
-        compare((lp - lm) / (2 * opt.eps), ana, ps[k]->name + " direction " + std::to_string(d));
-      }
-    }
-  }
-  if (!res.ok) res.report = "param_gradcheck failed:\n" + res.report;
-  return res;
+  return gradcheck_params(m.params(), f, opt);
 }
 
 #define CHECK_PARAM_GRADS(module, f)            \

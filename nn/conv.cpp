@@ -1,0 +1,34 @@
+// conv.cpp: the Conv2d and BatchNorm modules. See conv.h.
+#include "nn/conv.h"
+
+#include <stdexcept>
+
+#include "nn/init.h"
+
+namespace l2l {
+
+Conv2d::Conv2d(int in_c, int out_c, int k, Rng& rng, int stride_, int pad_, const std::string& name, bool bias)
+    : in_channels(in_c), out_channels(out_c), kernel(k), stride(stride_), pad(pad_ < 0 ? k / 2 : pad_), has_bias(bias) {
+  if (in_c <= 0 || out_c <= 0 || k <= 0 || stride <= 0)
+    throw std::invalid_argument("[Conv2d] channels, kernel and stride must be positive");
+  W = Param(name + ".w", init::glorot_uniform({out_c, in_c, k, k}, rng));
+  if (bias) b = Param(name + ".b", Tensor::zeros({out_c}));
+}
+
+Var Conv2d::forward(Tape& tape, Var x) {
+  return conv2d(x, tape.param(W), has_bias ? tape.param(b) : Var{}, stride, pad);
+}
+
+std::vector<Param*> Conv2d::params() {
+  if (has_bias) return {&W, &b};
+  return {&W};
+}
+
+BatchNorm::BatchNorm(int features, const std::string& name, real eps_)
+    : eps(eps_), gamma(name + ".gamma", Tensor::full({features}, 1)), beta(name + ".beta", Tensor::zeros({features})) {
+  if (features <= 0) throw std::invalid_argument("[BatchNorm] features must be positive");
+}
+
+Var BatchNorm::forward(Tape& tape, Var x) { return batch_norm(x, tape.param(gamma), tape.param(beta), eps); }
+
+}  // namespace l2l
