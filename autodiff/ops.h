@@ -35,6 +35,7 @@ Var clamp(Var x, real lo, real hi);  // d/dx = 1 strictly inside (lo, hi), else 
 Var sigmoid(Var x);
 Var tanh(Var x);
 Var relu(Var x);                     // d/dx = 1 for x > 0, else 0
+Var softplus(Var x);                 // log(1 + e^x), stable for large |x|
 
 // ---- reductions and shape (ops_shape.cpp) -----------------------------------------------
 Var sum(Var x);                                   // -> (1)

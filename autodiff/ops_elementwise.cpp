@@ -1,5 +1,6 @@
 // ops_elementwise.cpp: binary ops with broadcasting, scalar ops and unary nonlinearities.
 // Forward and backward of each op sit together; `dy` is dL/dy, `dx` the buffer to add dL/dx to.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
@@ -175,6 +176,22 @@ Var tanh(Var x) {
 // y = max(x, 0);  dx += dy [x > 0]
 Var relu(Var x) {
   return unary("relu", x, [](real v) { return v > 0 ? v : 0; }, [](real v, real) { return real(v > 0); });
+}
+
+
+// y = log(1 + e^x), computed as max(x, 0) + log(1 + e^-|x|) so that e^x never overflows.
+// dy/dx = e^x / (1 + e^x) = sigmoid(x);  dx += dy sigmoid(x).
+// Written out in full (no `unary` helper): this is the worked example of the README.
+Var softplus(Var x) {
+  const Tensor& X = x.value();
+  Tensor y(X.shape());
+  for (size_t i = 0; i < X.size(); i++) y[i] = std::max(X[i], real(0)) + std::log1p(std::exp(-std::fabs(X[i])));
+  return x.tape->record("softplus", std::move(y), {x}, [](BackwardCtx& c) {
+    if (!c.dx[0]) return;  // the input needs no gradient
+    const Tensor& X = *c.x[0];
+    Tensor& dX = *c.dx[0];
+    for (size_t i = 0; i < X.size(); i++) dX[i] += c.dy[i] / (1 + std::exp(-X[i]));  // add, never assign
+  });
 }
 
 }  // namespace l2l

@@ -171,3 +171,12 @@ TEST_CASE("a composite expression passes gradcheck") {
       },
       {randn({4, 3}, 1), randn({3, 5}, 2), randn({5}, 3)});
 }
+
+TEST_CASE("softplus: value, no overflow, gradcheck") {
+  Tape t;
+  Tensor v = softplus(t.constant(Tensor({3}, {0, 1000, -1000}))).value();
+  CHECK(v[0] == doctest::Approx(std::log(2.0)));
+  CHECK(v[1] == doctest::Approx(1000));
+  CHECK(v[2] == doctest::Approx(0).epsilon(1e-12));
+  CHECK_GRADS([](Tape&, const std::vector<Var>& x) { return softplus(x[0]); }, {randn({4, 5}, 31, 3)});
+}
