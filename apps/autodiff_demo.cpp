@@ -55,7 +55,13 @@ int main(int argc, char** argv) {
   std::printf("tape: %d nodes\n", tape.size());
 
   std::string dot = out + "/autodiff_demo.dot";
-  std::ofstream(dot) << tape.to_dot();
+  std::ofstream os(dot);
+  os << tape.to_dot();
+  os.close();
+  if (!os) {
+    std::fprintf(stderr, "autodiff_demo: cannot write %s (does the --out directory exist?)\n", dot.c_str());
+    return 1;
+  }
   std::printf("wrote %s\n", dot.c_str());
   std::string cmd = "command -v dot >/dev/null 2>&1 && dot -Tpng '" + dot + "' -o '" + out + "/autodiff_demo.png'";
   if (std::system(cmd.c_str()) == 0) std::printf("wrote %s/autodiff_demo.png\n", out.c_str());

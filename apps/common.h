@@ -16,7 +16,7 @@ namespace l2l {
 
 inline void add_task_flags(Flags& f) {
   f.add("task", "quadratic", "problem family: quadratic, simple, mnist");
-  f.add("seed", "1", "seed of the run (training problems, phi's initialization)");
+  f.add("seed", "1", "seed of the run: training problems and phi's initialization (test and validation problems are fixed)");
   f.add("steps", "100", "T: optimizee steps per problem");
   f.add("quad-batch", "128", "quadratic: functions per problem");
   f.add("quad-dims", "10", "quadratic: dimensions of each function");
@@ -89,6 +89,9 @@ inline NetConfig net_config(const Flags& f) {
     throw std::invalid_argument("--cell expects fused or composed, got '" + f.str("cell") + "'");
   c.fused = f.str("cell") == "fused";
   preprocess_inputs(c);  // validates the name
+  if (c.layers < 0 || c.hidden <= 0) throw std::invalid_argument("--layers must be >= 0 and --hidden > 0");
+  if (!(c.p > 0)) throw std::invalid_argument("--p must be > 0 (the paper uses 10)");
+  if (!(c.out_scale > 0)) throw std::invalid_argument("--out-scale must be > 0");
   return c;
 }
 

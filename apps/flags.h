@@ -5,6 +5,7 @@
 // the flag and say what was expected. --help prints every flag with its default.
 // Is not: a general library (no short options, no positional arguments beyond a subcommand).
 #pragma once
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
@@ -59,8 +60,11 @@ class Flags {
   long long integer(const std::string& n) const {
     const std::string& v = vals_.at(n);
     char* end = nullptr;
+    errno = 0;
     long long x = std::strtoll(v.c_str(), &end, 10);
     if (v.empty() || *end) throw std::invalid_argument("flag --" + n + " expects an integer, got '" + v + "'");
+    if (errno == ERANGE || x > 2147483647LL || x < -2147483648LL)
+      throw std::invalid_argument("flag --" + n + " is out of range: '" + v + "'");
     return x;
   }
   double number(const std::string& n) const {

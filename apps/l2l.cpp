@@ -36,10 +36,7 @@ int cmd_train(int argc, char** argv) {
     throw std::invalid_argument("--second-derivatives true is not supported: the engine is first-order and the paper's method drops them");
   std::string cfg_txt = config_text("train", f);
   std::printf("%s", cfg_txt.c_str());
-  std::unique_ptr<Task> task = make_task(f, "train");
-  NetConfig nc = net_config(f);
-  LearnedOptimizer opt(std::vector<NetConfig>(task->num_groups(), nc), f.integer("seed"));
-  std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", task->describe().c_str(), nc.describe().c_str(), opt.param_count());
+  NetConfig nc = net_config(f);  // check every flag before anything is loaded or written
   MetaConfig mc;
   mc.steps = (int)f.integer("steps");
   mc.unroll = (int)f.integer("unroll");
@@ -54,8 +51,16 @@ int cmd_train(int argc, char** argv) {
   mc.resume = f.boolean("resume");
   if (mc.steps <= 0 || mc.unroll <= 0 || mc.epochs <= 0 || mc.problems_per_epoch <= 0 || mc.val_problems <= 0)
     throw std::invalid_argument("--steps, --unroll, --epochs, --problems-per-epoch and --val-problems must be positive");
+  if (mc.steps % mc.unroll != 0)
+    throw std::invalid_argument("--steps (" + std::to_string(mc.steps) + ") must be a multiple of --unroll (" +
+                                std::to_string(mc.unroll) + ")");
+  if (!(mc.meta_lr > 0)) throw std::invalid_argument("--meta-lr must be > 0");
+  if (!(mc.clip >= 0)) throw std::invalid_argument("--clip must be >= 0 (0 turns clipping off)");
+  std::unique_ptr<Task> task = make_task(f, "train");
+  LearnedOptimizer opt(std::vector<NetConfig>(task->num_groups(), nc), f.integer("seed"));
+  std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", task->describe().c_str(), nc.describe().c_str(), opt.param_count());
   std::filesystem::create_directories(mc.out_dir);
-  write_atomic(mc.out_dir + "/config.txt", cfg_txt);
+  if (!mc.resume) write_atomic(mc.out_dir + "/config.txt", cfg_txt);  // a resume keeps the original (and checks it)
   MetaResult r = meta_train(opt, *task, mc, f.all());
   std::string log = "epoch,train_meta_loss,val_mean_f\n";
   for (size_t e = 0; e < r.val_history.size(); e++) {

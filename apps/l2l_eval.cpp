@@ -1,6 +1,7 @@
 // l2l_eval.cpp: `l2l eval`. Runs the learned optimizer (phi from a checkpoint) and the four
 // baselines, each with its learning rate tuned on validation problems, on the same fresh test
 // problems, and writes OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -47,8 +48,14 @@ std::string json_str(const std::string& s) {
 }
 
 // The learned optimizer described by a phi checkpoint (its saved training configuration).
-std::unique_ptr<LearnedOptimizer> load_learned(const std::string& path, int groups, std::string& desc) {
+std::unique_ptr<LearnedOptimizer> load_learned(const std::string& path, const std::string& task, int groups,
+                                               std::string& desc) {
   Checkpoint ck = load_checkpoint(path);
+  // Another architecture of the same task is the point of Figures 5 and 6; another task is a mistake.
+  const std::string* trained_on = ck.meta_value("task");
+  if (trained_on && *trained_on != task)
+    throw std::invalid_argument(path + " was meta-trained on --task " + *trained_on + ", not " + task +
+                                " (train one with: l2l train --task " + task + ")");
   Flags saved("");
   add_task_flags(saved);
   add_net_flags(saved);
@@ -93,17 +100,37 @@ int cmd_eval(int argc, char** argv) {
   int T = (int)f.integer("steps"), P = (int)f.integer("problems"), V = (int)f.integer("tune-problems");
   if (T <= 0 || P <= 0 || V <= 0) throw std::invalid_argument("--steps, --problems and --tune-problems must be positive");
   bool finals = f.str("final-metrics") == "auto" ? f.str("task") == "mnist" : f.boolean("final-metrics");
+  // Check every flag before any work: a typo must not cost a tuning run.
   std::vector<std::string> names = split_list(f.str("optimizers"));
+  std::vector<std::string> valid = optimizer_names();
+  valid.push_back("lstm");
+  if (names.empty()) throw std::invalid_argument("--optimizers is empty (e.g. lstm,sgd,nag,rmsprop,adam)");
+  for (size_t i = 0; i < names.size(); i++) {
+    if (std::find(valid.begin(), valid.end(), names[i]) == valid.end())
+      throw std::invalid_argument("--optimizers: unknown '" + names[i] + "' (expected lstm, sgd, nag, rmsprop, adam)");
+    if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
+      throw std::invalid_argument("--optimizers lists '" + names[i] + "' twice");
+  }
   double glo, ghi;
-  int gper;
-  if (std::sscanf(f.str("grid").c_str(), "%lf:%lf:%d", &glo, &ghi, &gper) != 3 || gper <= 0 || glo > ghi)
-    throw std::invalid_argument("--grid expects lo:hi:per_decade such as -4:1:3, got '" + f.str("grid") + "'");
+  int gper, used = 0;
+  const std::string grid = f.str("grid");
+  if (std::sscanf(grid.c_str(), "%lf:%lf:%d%n", &glo, &ghi, &gper, &used) != 3 || used != (int)grid.size() || gper <= 0 ||
+      glo > ghi || glo < -12 || ghi > 6)
+    throw std::invalid_argument("--grid expects lo:hi:per_decade with -12 <= lo <= hi <= 6, such as -4:1:3; got '" + grid + "'");
   std::map<std::string, double> fixed;
   for (const std::string& kv : split_list(f.str("lr"))) {
     size_t eq = kv.find('=');
-    if (eq == std::string::npos) throw std::invalid_argument("--lr expects name=value pairs, got '" + kv + "'");
-    fixed[kv.substr(0, eq)] = std::stod(kv.substr(eq + 1));
+    std::string name = kv.substr(0, eq);
+    char* end = nullptr;
+    double lr = eq == std::string::npos ? 0 : std::strtod(kv.c_str() + eq + 1, &end);
+    if (eq == std::string::npos || !end || *end || !(lr > 0))
+      throw std::invalid_argument("--lr expects name=positive-number pairs such as sgd=0.5,adam=0.02; got '" + kv + "'");
+    if (std::find(names.begin(), names.end(), name) == names.end() || name == "lstm")
+      throw std::invalid_argument("--lr names '" + name + "', which is not a baseline in --optimizers");
+    fixed[name] = lr;
   }
+  if (f.str("phi").empty() && std::find(names.begin(), names.end(), "lstm") != names.end())
+    throw std::invalid_argument("--optimizers includes lstm but no --phi checkpoint was given");
   std::string out = f.str("out");
   std::filesystem::create_directories(out);
   write_atomic(out + "/config.txt", cfg_txt);
@@ -120,7 +147,7 @@ int cmd_eval(int argc, char** argv) {
     std::string desc;
     if (name == "lstm") {
       if (f.str("phi").empty()) throw std::invalid_argument("--optimizers includes lstm but no --phi checkpoint was given");
-      opt = load_learned(f.str("phi"), test_task->num_groups(), desc);
+      opt = load_learned(f.str("phi"), f.str("task"), test_task->num_groups(), desc);
     } else if (fixed.count(name)) {
       opt = make_optimizer(name, fixed[name]);
       desc = name + " lr " + num(fixed[name]) + " (fixed by --lr)";

@@ -2,6 +2,7 @@
 // Adam, then checkpoints it; prints the loss as it goes.
 //
 //   build/nn_demo [--steps N]
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -41,7 +42,7 @@ int main(int argc, char** argv) {
     net.zero_grad();
     tape.backward(loss);                                // fills p.grad of every Param
     step_params(adam, net.params());                    // the update runs off the tape
-    if (step % (steps / 5) == 0) std::printf("step %4d  loss %.5f\n", step, loss.item());
+    if (step % std::max(1, steps / 5) == 0) std::printf("step %4d  loss %.5f\n", step, loss.item());
   }
   save_params("nn_demo.ckpt", net.params());           // atomic: write, then rename
   std::printf("%zu parameters saved to nn_demo.ckpt\n", net.param_count());

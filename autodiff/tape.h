@@ -46,7 +46,8 @@ struct Var {
   const Shape& shape() const { return value().shape(); }
   size_t size() const { return value().size(); }
   real item() const { return value().item(); }
-  // dL/dthis after tape.backward(): zeros if nothing reached this node.
+  // dL/dthis accumulated by tape.backward() calls: zeros if nothing reached this node. For a
+  // leaf made by tape.param(p) it is p.grad, which accumulates across tapes.
   Tensor grad() const;
 };
 

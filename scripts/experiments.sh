@@ -76,7 +76,7 @@ train_mnist() {
     --out-scale 0.1 --val-problems 5 --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1
 }
 
-# eval_fig NAME TITLE STEPS FIRST_STEP TASK_FLAGS... : evaluate and plot one panel
+# eval_fig NAME TITLE STEPS FIRST_STEP PROBLEMS TUNE_PROBLEMS EVAL_FLAGS...: evaluate and plot one panel
 eval_fig() {
   local name=$1 title=$2 steps=$3 first=$4 problems=$5 tune=$6
   shift 6
@@ -170,11 +170,15 @@ do for [L=1:3] {
 unset multiplot
 GP
   para "![Figure 6](fig6/fig6.png)"
-  awk -F, 'NR == 1 { print "| layers | units | lstm | sgd | nag | rmsprop | adam | LSTM best? |"; print "|---|---|---|---|---|---|---|---|"; next }
-    { b = $4; for (i = 5; i <= 7; i++) if ($i + 0 < b + 0) b = $i;
-      printf "| %s | %s | %.4g | %.4g | %.4g | %.4g | %.4g | %s |\n", $1, $2, $3, $4, $5, $6, $7, ($3 + 0 < b + 0 ? "yes" : "no") }' \
+  # A diverged mean is written as null in curves.csv: count it as +inf, print "diverged".
+  awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
+    function show(x) { return x == "null" || x == "" ? "diverged" : sprintf("%.4g", x) }
+    NR == 1 { print "| layers | units | lstm | sgd | nag | rmsprop | adam | LSTM best? |"; print "|---|---|---|---|---|---|---|---|"; next }
+    { b = v($4); for (i = 5; i <= 7; i++) if (v($i) < b) b = v($i);
+      printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, show($3), show($4), show($5), show($6), show($7), (v($3) < b ? "yes" : "no") }' \
     "$RES/fig6/sweep.csv" >>"$SEC"
-  wins=$(awk -F, 'NR > 1 { b = $4; for (i = 5; i <= 7; i++) if ($i + 0 < b + 0) b = $i; if ($3 + 0 < b + 0) w++; n++ } END { printf "%d of %d", w, n }' "$RES/fig6/sweep.csv")
+  wins=$(awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
+    NR > 1 { b = v($4); for (i = 5; i <= 7; i++) if (v($i) < b) b = v($i); if (v($3) < b) w++; n++ } END { printf "%d of %d", w, n }' "$RES/fig6/sweep.csv")
   para "Here: the LSTM optimizer has the lowest final loss on $wins architectures."
 }
 

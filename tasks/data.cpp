@@ -210,12 +210,18 @@ constexpr int kCifarPerBatch = 10000;
 }  // namespace
 
 std::string find_data_dir(const std::string& flag_value, const std::string& sub) {
+  // An explicit choice (--data, else $L2L_DATA) is the only place looked at: a mistyped path
+  // must fail, not silently fall back to other data.
   std::vector<std::pair<std::string, std::string>> tried;  // (path, origin)
-  if (!flag_value.empty()) tried.push_back({flag_value, "--data flag"});
   const char* env = std::getenv("L2L_DATA");
-  if (env && *env) tried.push_back({env, "L2L_DATA environment variable"});
-  tried.push_back({"./data", "default"});
-  tried.push_back({"../shared/data", "default"});
+  if (!flag_value.empty()) {
+    tried.push_back({flag_value, "--data flag"});
+  } else if (env && *env) {
+    tried.push_back({env, "L2L_DATA environment variable"});
+  } else {
+    tried.push_back({"./data", "default"});
+    tried.push_back({"../shared/data", "default"});
+  }
   for (const auto& [dir, origin] : tried) {
     std::error_code ec;
     if (fs::is_directory(fs::path(dir) / sub, ec)) return dir;

@@ -27,10 +27,10 @@ struct Dataset {
   int image_size() const { return channels * height * width; }
 };
 
-// Finds the data root. Candidates, in order: flag_value (if non-empty), the
-// environment variable L2L_DATA (if set and non-empty), ./data, ../shared/data.
-// Returns the first candidate that contains the sub-folder `sub` (e.g.
-// "mnist"), as given (e.g. "../shared/data"). If none does, throws
+// Finds the data root: flag_value if non-empty (and only it), else the
+// environment variable L2L_DATA if set (and only it), else ./data, then
+// ../shared/data. Returns the first candidate that contains the sub-folder
+// `sub` (e.g. "mnist"), as given (e.g. "../shared/data"). If none does, throws
 // std::runtime_error listing every place tried and how to fix it.
 std::string find_data_dir(const std::string& flag_value, const std::string& sub);
 

@@ -17,10 +17,18 @@ uint64_t problem_seed(Split split, uint64_t index, uint64_t run_seed) {
   return 0;
 }
 
+ProblemInstance problem_instance(const Task& task, uint64_t seed) {
+  ProblemInstance pi{task.sample(3 * seed), Tensor(), Rng(3 * seed + 2)};
+  Rng init_rng(3 * seed + 1);
+  pi.theta0 = pi.problem->init(init_rng);
+  return pi;
+}
+
 RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int steps, bool with_final_metrics) {
-  std::unique_ptr<Problem> prob = task.sample(seed);
-  Rng init_rng(seed + 1), batch_rng(seed + 2);
-  Tensor theta = prob->init(init_rng);
+  ProblemInstance pi = problem_instance(task, seed);
+  Problem* prob = pi.problem.get();
+  Rng& batch_rng = pi.batch_rng;
+  Tensor theta = std::move(pi.theta0);
   opt.reset();
   if (auto* lo = dynamic_cast<LearnedOptimizer*>(&opt)) lo->set_groups(prob->group_sizes());
   RunResult r;

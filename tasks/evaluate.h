@@ -5,8 +5,9 @@
 //   train i -> train_base + i   (train_base depends on the run's --seed)
 //   val j   -> 2^40 + j         (fixed: validation and learning-rate tuning)
 //   test k  -> 2^41 + k         (fixed: the reported curves)
-// The ranges never overlap (train_base < 2^40). From a problem seed s, theta_0 is drawn from
-// Rng(s + 1) and minibatches from Rng(s + 2), the function itself from s.
+// The ranges never overlap (train_base < 2^40). From a problem seed s come three streams that
+// no other problem shares (problem_streams): the function from seed 3s, theta_0 from 3s + 1,
+// the minibatches from 3s + 2. (Not s, s + 1, s + 2: problem i + 1 would reuse problem i's.)
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,6 +20,14 @@ namespace l2l {
 
 enum class Split { train, val, test };
 uint64_t problem_seed(Split split, uint64_t index, uint64_t run_seed);
+
+// The problem of seed s, with its theta_0 and its minibatch generator.
+struct ProblemInstance {
+  std::unique_ptr<Problem> problem;
+  Tensor theta0;
+  Rng batch_rng;
+};
+ProblemInstance problem_instance(const Task& task, uint64_t seed);
 
 struct RunResult {
   std::vector<double> loss;  // f(theta_0) .. f(theta_T): T + 1 values (inf after a divergence)

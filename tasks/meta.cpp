@@ -58,11 +58,36 @@ bool all_finite(const std::vector<Param*>& ps) {
   return true;
 }
 
+// The score of phi for early stopping: mean f over all T+1 points of each validation problem,
+// the meta-training objective itself. (Baselines' learning rates are tuned on the final loss
+// instead, as the paper does: the two criteria differ on purpose.)
 double validate(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg) {
   Curves c = evaluate(opt, task, Split::val, cfg.val_problems, cfg.steps, false);
   double s = 0;
   for (double v : c.mean()) s += v;
   return s / (cfg.steps + 1);
+}
+
+// Per-epoch histories as text in a checkpoint's metadata ("%.17g" round-trips a double).
+std::string join_list(const std::vector<double>& v) {
+  std::string s;
+  char b[32];
+  for (double x : v) {
+    std::snprintf(b, sizeof b, "%.17g", x);
+    s += (s.empty() ? "" : ",") + std::string(b);
+  }
+  return s;
+}
+std::vector<double> parse_list(const std::string& s) {
+  std::vector<double> v;
+  size_t i = 0;
+  while (i < s.size()) {
+    size_t j = s.find(',', i);
+    if (j == std::string::npos) j = s.size();
+    v.push_back(std::stod(s.substr(i, j - i)));
+    i = j + 1;
+  }
+  return v;
 }
 
 NamedTensors snapshot(const std::vector<Param*>& ps) {
@@ -127,7 +152,19 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
       if (!v) throw std::runtime_error(state_path + ": missing '" + k + "' (not a training state checkpoint?)");
       return *v;
     };
+    // The run must go on with the settings it started with (only --epochs may grow).
+    std::string diff;
+    for (const auto& [k, v] : config_dump) {
+      if (k == "epochs" || k == "resume" || k == "out") continue;
+      const std::string* old = ck.meta_value(k);
+      if (old && *old != v) diff += "\n  --" + k + " was " + *old + ", now " + v;
+    }
+    if (!diff.empty())
+      throw std::runtime_error("--resume: " + state_path + " was trained with other settings:" + diff +
+                               "\nResume with the original flags (see " + cfg.out_dir + "/config.txt), or train into a new --out.");
     start_epoch = std::stoi(num("epoch")) + 1;
+    res.train_history = parse_list(num("train_history"));
+    res.val_history = parse_list(num("val_history"));
     problem_counter = std::stoull(num("problem_counter"));
     res.best_val = std::stod(num("best_val"));
     res.best_epoch = std::stoi(num("best_epoch"));
@@ -142,9 +179,10 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
     double epoch_loss = 0;
     for (int p = 0; p < cfg.problems_per_epoch; p++) {
       uint64_t seed = problem_seed(Split::train, problem_counter++, cfg.seed);
-      std::unique_ptr<Problem> prob = task.sample(seed);
-      Rng init_rng(seed + 1), batch_rng(seed + 2);
-      Tensor theta = prob->init(init_rng);
+      ProblemInstance pi = problem_instance(task, seed);
+      Problem* prob = pi.problem.get();
+      Rng& batch_rng = pi.batch_rng;
+      Tensor theta = std::move(pi.theta0);
       opt.set_groups(prob->group_sizes());
       std::vector<NetState> state = opt.zero_state();
       for (long w = 0; w < windows; w++) {
@@ -184,6 +222,8 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
       std::snprintf(buf, sizeof buf, "%.17g", res.best_val);
       ck.meta.push_back({"best_val", buf});
       ck.meta.push_back({"best_epoch", std::to_string(res.best_epoch)});
+      ck.meta.push_back({"train_history", join_list(res.train_history)});
+      ck.meta.push_back({"val_history", join_list(res.val_history)});
       add_params(ck, phi, "phi.");
       add_tensors(ck, "adam.", meta_opt.state());
       add_tensors(ck, "best.", best);

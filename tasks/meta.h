@@ -14,7 +14,9 @@
 //
 // After every epoch, phi is frozen and scored on fixed validation problems (mean f over the
 // T steps); the best phi is kept (early stopping). A checkpoint with phi, the best phi, the
-// Adam state and the RNG/problem counters lets --resume continue bit for bit.
+// Adam state, the training-problem counter (problems come from seeds, so that is all the
+// randomness there is) and the per-epoch histories lets --resume continue bit for bit; a resume
+// with other settings than the first run's is refused.
 #pragma once
 #include <functional>
 #include <string>
@@ -47,7 +49,7 @@ double unroll_window(LearnedOptimizer& opt, Problem& prob, Tensor& theta, std::v
 struct MetaResult {
   double best_val = 0;
   int best_epoch = -1;
-  std::vector<double> val_history, train_history;  // per epoch
+  std::vector<double> val_history, train_history;  // per epoch, from epoch 0 (also after a resume)
 };
 
 // Trains opt's phi in place; on return phi is the best validated phi.

@@ -405,7 +405,7 @@ TEST_CASE("data: filter_labels keeps a label subset and relabels in keep order")
   CHECK_CONTAINS(error_of([&] { l2l::filter_labels(d, {10}); }), "0..9");
 }
 
-TEST_CASE("data: find_data_dir order and error message") {
+TEST_CASE("data: find_data_dir: explicit choices are strict, defaults in order, clear errors") {
   TempDir t;
   const std::string sub = "l2l_test_sub_" + t.path.filename().string();
   fs::create_directories(t.path / sub);
@@ -417,13 +417,18 @@ TEST_CASE("data: find_data_dir order and error message") {
   const std::string saved = old ? old : "";
   setenv("L2L_DATA", root.c_str(), 1);
   CHECK(l2l::find_data_dir("", sub) == root);
-  CHECK(l2l::find_data_dir(root + "/missing", sub) == root);  // falls through to L2L_DATA
-  std::string msg = error_of([&] { l2l::find_data_dir(root + "/missing", "no_such_sub"); });
+  // An explicit --data that is wrong fails; it never falls back to L2L_DATA or the defaults.
+  std::string flag_msg = error_of([&] { l2l::find_data_dir(root + "/missing", sub); });
+  setenv("L2L_DATA", (root + "/missing").c_str(), 1);
+  std::string env_msg = error_of([&] { l2l::find_data_dir("", sub); });
+  unsetenv("L2L_DATA");
+  std::string msg = error_of([&] { l2l::find_data_dir("", "no_such_sub"); });
   if (old) setenv("L2L_DATA", saved.c_str(), 1); else unsetenv("L2L_DATA");
 
+  CHECK_CONTAINS(flag_msg, root + "/missing");
+  CHECK_CONTAINS(flag_msg, "--data flag");
+  CHECK_CONTAINS(env_msg, "L2L_DATA environment variable");
   CHECK_CONTAINS(msg, "no_such_sub");
-  CHECK_CONTAINS(msg, root + "/missing");
-  CHECK_CONTAINS(msg, "L2L_DATA environment variable");
   CHECK_CONTAINS(msg, "./data");
   CHECK_CONTAINS(msg, "../shared/data");
   CHECK_CONTAINS(msg, "--data DIR");

@@ -266,11 +266,14 @@ TEST_CASE("resume: N epochs in one go == N/2 epochs, then --resume for the rest,
   meta_train(whole, *task, mc);
   mc.out_dir = (dir / "b").string();
   mc.epochs = 2;
-  meta_train(half, *task, mc);
+  meta_train(half, *task, mc, {{"meta-lr", "0.01"}});
   LearnedOptimizer resumed({tiny_net()}, 999);  // a different init: everything must come from the checkpoint
   mc.epochs = 4;
   mc.resume = true;
-  meta_train(resumed, *task, mc);
+  // Other settings than the first run's are refused, naming the flag.
+  CHECK_THROWS_WITH(meta_train(resumed, *task, mc, {{"meta-lr", "0.5"}}), doctest::Contains("--meta-lr was"));
+  MetaResult rr = meta_train(resumed, *task, mc);
+  CHECK(rr.val_history.size() == 4);  // the histories span all epochs, not only the resumed ones
   auto a = whole.params(), b = resumed.params();
   for (size_t i = 0; i < a.size(); i++)
     for (size_t j = 0; j < a[i]->value.size(); j++) CHECK(a[i]->value[j] == b[i]->value[j]);
