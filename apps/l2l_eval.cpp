@@ -166,6 +166,8 @@ int cmd_eval(int argc, char** argv) {
     std::fflush(stdout);
     Curves c = evaluate(*opt, *test_task, Split::test, P, T, finals);
     c.name = name;
+    if (c.diverged)  // a diverged run makes the mean infinite: say so next to the numbers
+      desc += "; diverged on " + std::to_string(c.diverged) + " of " + std::to_string(P) + " test problems";
     std::vector<double> m = c.mean();
     std::printf("%-8s f at steps 0/%d/%d: %.4g %.4g %.4g%s\n", name.c_str(), T / 2, T, m[0], m[T / 2], m[T],
                 c.diverged ? (" (" + std::to_string(c.diverged) + " runs diverged)").c_str() : "");

@@ -49,7 +49,8 @@ RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int ste
     std::vector<Tensor*> ps = {&theta};
     opt.step(ps, g);
   }
-  if (with_final_metrics && !r.diverged) r.final_metrics = prob->final_metrics(theta);
+  if (!r.diverged && r.loss.back() > r.loss.front()) r.diverged = true;  // ended worse than it started
+  if (with_final_metrics && std::isfinite(r.loss.back())) r.final_metrics = prob->final_metrics(theta);
   return r;
 }
 

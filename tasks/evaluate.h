@@ -30,9 +30,9 @@ struct ProblemInstance {
 ProblemInstance problem_instance(const Task& task, uint64_t seed);
 
 struct RunResult {
-  std::vector<double> loss;  // f(theta_0) .. f(theta_T): T + 1 values (inf after a divergence)
+  std::vector<double> loss;  // f(theta_0) .. f(theta_T): T + 1 values (inf after a non-finite f)
   std::vector<std::pair<std::string, double>> final_metrics;  // Problem::final_metrics(theta_T)
-  bool diverged = false;
+  bool diverged = false;     // f became non-finite, or f(theta_T) > f(theta_0)
 };
 
 // T steps of `opt` on the problem with seed `seed`, from fresh optimizer state (reset()).
