@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # experiments.sh: regenerate every figure of the paper that l2l reproduces, from scratch.
 #
-#   make experiments               default scale: the whole suite in well under an hour on 2 cores
+#   make experiments               default scale: about 25 minutes on 2 cores
 #   SCALE=paper make experiments   the paper's budgets (many hours)
 #   SCALE=smoke make experiments   a few minutes, to check the pipeline (numbers mean nothing)
 #   ONLY="fig4_left fig5" make experiments   a subset of the recipes (the report keeps the other
