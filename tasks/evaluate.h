@@ -6,7 +6,7 @@
 //   val j   -> 2^40 + j         (fixed: validation and learning-rate tuning)
 //   test k  -> 2^41 + k         (fixed: the reported curves)
 // The ranges never overlap (train_base < 2^40). From a problem seed s come three streams that
-// no other problem shares (problem_streams): the function from seed 3s, theta_0 from 3s + 1,
+// no other problem shares (problem_instance): the function from seed 3s, theta_0 from 3s + 1,
 // the minibatches from 3s + 2. (Not s, s + 1, s + 2: problem i + 1 would reuse problem i's.)
 #pragma once
 #include <cstdint>
