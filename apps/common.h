@@ -37,15 +37,23 @@ inline void add_net_flags(Flags& f) {
   f.add("cell", "fused", "LSTM cell implementation: fused or composed (the readable reference)");
 }
 
-inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
-  std::vector<int> v;
+// "a,b,,c" -> {"a", "b", "c"} (empty items are dropped).
+inline std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> v;
   std::stringstream ss(s);
   std::string item;
-  while (std::getline(ss, item, ',')) {
-    if (item.empty()) continue;
+  while (std::getline(ss, item, ','))
+    if (!item.empty()) v.push_back(item);
+  return v;
+}
+
+inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
+  std::vector<int> v;
+  for (const std::string& item : split_list(s)) {
     char* end = nullptr;
     long x = std::strtol(item.c_str(), &end, 10);
-    if (*end || x <= 0) throw std::invalid_argument(std::string("flag --") + flag + " expects positive integers separated by commas, got '" + s + "'");
+    if (*end || x <= 0 || x > 1000000)
+      throw std::invalid_argument(std::string("flag --") + flag + " expects positive integers separated by commas, got '" + s + "'");
     v.push_back((int)x);
   }
   return v;

@@ -15,15 +15,6 @@ namespace l2l {
 
 namespace {
 
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) v.push_back(item);
-  return v;
-}
-
 std::string num(double x) {
   if (!std::isfinite(x)) return "null";
   char b[40];
