@@ -26,6 +26,9 @@ SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
 .PHONY: all test test-slow sanitize bench experiments clean deps
+# Objects are intermediates of the pattern rules above: without this, make deletes them after
+# linking and every later make recompiles the whole library.
+.SECONDARY:
 all: deps $(APP_BINS)
 
 deps:
