@@ -96,14 +96,10 @@ int main(int argc, char** argv) {
   {
     auto task = make_quadratic_task(QuadraticOptions{});
     LearnedOptimizer opt({NetConfig{}}, 1);
-    auto prob = task->sample(3);
-    Rng ir(4), br(5);
-    opt.set_groups(prob->group_sizes());
     Tape tape;
     double q = time_ms(30, [&] {
-      Tensor theta = prob->init(ir);
-      auto st = opt.zero_state();
-      unroll_window(opt, *prob, theta, st, br, 20, true, tape);
+      Trajectory tr = start_trajectory(opt, *task, 3);
+      unroll_window(opt, tr, 20, true, tape);
     });
     row("quadratic meta-iteration (128 fns, U=20)", q, "target <= 5 ms; PyTorch CPU ~45 ms");
   }
@@ -123,17 +119,13 @@ int main(int argc, char** argv) {
   nc.preprocess = "logsign";
   nc.out_scale = 0.1;
   LearnedOptimizer opt({nc}, 1);
-  auto prob = task->sample(3);
-  Rng ir(4), br(5);
-  opt.set_groups(prob->group_sizes());
   Tape tape;
   Adam meta(1e-3);
   std::vector<Param*> phi = opt.params();
   double m = time_ms(10, [&] {
-    Tensor theta = prob->init(ir);
-    auto st = opt.zero_state();
+    Trajectory tr = start_trajectory(opt, *task, 3);
     for (Param* p : phi) p->zero_grad();
-    unroll_window(opt, *prob, theta, st, br, 20, true, tape);
+    unroll_window(opt, tr, 20, true, tape);
     step_params(meta, phi);
   });
   row("mnist meta-iteration (U=20, batch 128, 15910)", m, "target <= 60 ms; PyTorch CPU ~460 ms");

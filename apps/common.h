@@ -1,5 +1,6 @@
 // common.h: what the l2l subcommands share: task and net flags, building a Task and a
-// NetConfig from flags, the configuration dump, and atomic text writes.
+// NetConfig from flags (every size range-checked, naming its flag), the configuration dump,
+// and atomic text writes.
 #pragma once
 #include <cmath>
 #include <cstdio>
@@ -16,7 +17,6 @@ namespace l2l {
 
 inline void add_task_flags(Flags& f) {
   f.add("task", "quadratic", "problem family: quadratic, simple, mnist");
-  f.add("seed", "1", "seed of the run: training problems and phi's initialization (test and validation problems are fixed)");
   f.add("steps", "100", "T: optimizee steps per problem");
   f.add("quad-batch", "128", "quadratic: functions per problem");
   f.add("quad-dims", "10", "quadratic: dimensions of each function");
@@ -31,9 +31,9 @@ inline void add_task_flags(Flags& f) {
 inline void add_net_flags(Flags& f) {
   f.add("layers", "2", "LSTM layers of the learned optimizer (0: a linear map of the gradient)");
   f.add("hidden", "20", "LSTM units per layer");
-  f.add("preprocess", "auto", "none or logsign (Appendix A); auto: none for quadratic/simple, logsign otherwise");
+  f.add("preprocess", "auto", "none or logsign (Appendix A); auto = the paper's: none for quadratic/simple, logsign otherwise");
   f.add("p", "10", "logsign parameter p (paper 10; authors' code 5)");
-  f.add("out-scale", "auto", "output scale; auto: 1 for quadratic/simple, 0.1 otherwise (paper; authors' code 0.01)");
+  f.add("out-scale", "auto", "output scale; auto = the paper's: 1 for quadratic/simple, 0.1 otherwise (authors' code 0.01)");
   f.add("cell", "fused", "LSTM cell implementation: fused or composed (the readable reference)");
 }
 
@@ -59,14 +59,24 @@ inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
   return v;
 }
 
+// An integer flag in [lo, hi], or an error naming the flag and the range.
+inline int bounded(const Flags& f, const std::string& name, long lo, long hi) {
+  long long x = f.integer(name);
+  if (x < lo || x > hi)
+    throw std::invalid_argument("flag --" + name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                                std::to_string(x));
+  return (int)x;
+}
+
 inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& mnist_split) {
   std::string t = f.str("task");
   if (t == "quadratic") {
     QuadraticOptions o;
-    o.batch = (int)f.integer("quad-batch");
-    o.dims = (int)f.integer("quad-dims");
+    o.batch = bounded(f, "quad-batch", 1, 100000);
+    o.dims = bounded(f, "quad-dims", 1, 1000);
+    if ((long)o.batch * o.dims * o.dims > 100000000L)
+      throw std::invalid_argument("--quad-batch x --quad-dims^2 is over 1e8 numbers for W: choose smaller values");
     o.dm_variant = f.boolean("quad-dm");
-    if (o.batch <= 0 || o.dims <= 0) throw std::invalid_argument("--quad-batch and --quad-dims must be positive");
     return make_quadratic_task(o);
   }
   if (t == "simple") return make_simple_task();
@@ -74,8 +84,10 @@ inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& mnist_
     MnistOptions o;
     o.data_dir = find_data_dir(f.str("data"), "mnist");
     o.hidden = parse_ints(f.str("mnist-hidden"), "mnist-hidden");
+    for (int h : o.hidden)
+      if (h > 10000) throw std::invalid_argument("flag --mnist-hidden: layer sizes must be at most 10000, got " + std::to_string(h));
     o.activation = f.str("mnist-act");
-    o.batch = (int)f.integer("mnist-batch");
+    o.batch = bounded(f, "mnist-batch", 1, 60000);
     if (f.str("mnist-init") != "dm" && f.str("mnist-init") != "glorot")
       throw std::invalid_argument("--mnist-init expects dm or glorot, got '" + f.str("mnist-init") + "'");
     o.dm_init = f.str("mnist-init") == "dm";
@@ -85,21 +97,18 @@ inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& mnist_
   throw std::invalid_argument("unknown --task '" + t + "' (expected quadratic, simple or mnist)");
 }
 
+// The net described by the flags; "auto" means paper_net_config(task) (tasks/learned_optimizer.h).
 inline NetConfig net_config(const Flags& f) {
-  bool small = f.str("task") == "quadratic" || f.str("task") == "simple";
-  NetConfig c;
-  c.layers = (int)f.integer("layers");
-  c.hidden = (int)f.integer("hidden");
-  c.preprocess = f.str("preprocess") == "auto" ? (small ? "none" : "logsign") : f.str("preprocess");
+  NetConfig c = paper_net_config(f.str("task"));
+  c.layers = bounded(f, "layers", 0, 8);
+  c.hidden = bounded(f, "hidden", 1, 1024);
+  if (f.str("preprocess") != "auto") c.preprocess = f.str("preprocess");
   c.p = f.number("p");
-  c.out_scale = f.str("out-scale") == "auto" ? (small ? 1.0 : 0.1) : f.number("out-scale");
+  if (f.str("out-scale") != "auto") c.out_scale = f.number("out-scale");
   if (f.str("cell") != "fused" && f.str("cell") != "composed")
     throw std::invalid_argument("--cell expects fused or composed, got '" + f.str("cell") + "'");
   c.fused = f.str("cell") == "fused";
-  preprocess_inputs(c);  // validates the name
-  if (c.layers < 0 || c.hidden <= 0) throw std::invalid_argument("--layers must be >= 0 and --hidden > 0");
-  if (!(c.p > 0)) throw std::invalid_argument("--p must be > 0 (the paper uses 10)");
-  if (!(c.out_scale > 0)) throw std::invalid_argument("--out-scale must be > 0");
+  c.validate("flags --layers/--hidden/--preprocess/--p/--out-scale");
   return c;
 }
 

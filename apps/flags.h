@@ -45,18 +45,11 @@ class Flags {
       }
       if (!vals_.count(name)) throw std::invalid_argument("unknown flag --" + name + " (see --help)");
       vals_[name] = val;
-      given_[name] = true;
     }
     return true;
   }
 
-  // Set a declared flag (e.g. from a checkpoint's saved configuration).
-  void set(const std::string& n, const std::string& v) {
-    if (!vals_.count(n)) throw std::invalid_argument("unknown flag --" + n);
-    vals_[n] = v;
-  }
   std::string str(const std::string& n) const { return vals_.at(n); }
-  bool given(const std::string& n) const { return given_.count(n) > 0; }
   long long integer(const std::string& n) const {
     const std::string& v = vals_.at(n);
     char* end = nullptr;
@@ -96,7 +89,6 @@ class Flags {
   std::string usage_;
   std::vector<std::string> order_;
   std::map<std::string, std::string> vals_, help_;
-  std::map<std::string, bool> given_;
 };
 
 }  // namespace l2l

@@ -5,6 +5,8 @@
 //   l2l <command> --help                                 every flag with its default
 //
 // Every run prints its full configuration and saves it next to its results (config.txt).
+#include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -16,60 +18,68 @@ using namespace l2l;
 
 namespace {
 
-int cmd_train(int argc, char** argv) {
-  Flags f("usage: l2l train [flags]\nMeta-train the learned optimizer on a task; writes OUT/phi.ckpt (best validated phi),\n"
-          "OUT/train_state.ckpt (for --resume), OUT/config.txt and OUT/train_log.csv.");
+void add_train_flags(Flags& f) {
   add_task_flags(f);
   add_net_flags(f);
+  f.add("seed", "1", "seed of the run: training problems and phi's initialization (test and validation problems are fixed)");
   f.add("unroll", "20", "U: steps per truncated-BPTT window");
   f.add("epochs", "10", "epochs (validation and checkpoint after each)");
   f.add("problems-per-epoch", "20", "training problems per epoch (steps/unroll meta-iterations each)");
   f.add("meta-lr", "0.001", "Adam learning rate on phi (authors' code 1e-3)");
   f.add("clip", "0", "clip meta-gradient entries to [-clip, clip]; 0 = off");
   f.add("include-start", "true", "count f at each window's first point in the meta-loss (authors' code)");
-  f.add("val-problems", "10", "validation problems scored after every epoch");
+  f.add("val-problems", "10", "validation problems scored before training and after every epoch");
   f.add("second-derivatives", "false", "unsupported: the paper drops them (d grad / d phi = 0); must be false");
   f.add("out", "runs/train", "output directory");
   f.add("resume", "false", "continue from OUT/train_state.ckpt");
-  if (!f.parse(argc, argv, 2)) return 0;
+}
+
+MetaConfig meta_config(const Flags& f, const std::string& config_text) {
   if (f.boolean("second-derivatives"))
     throw std::invalid_argument("--second-derivatives true is not supported: the engine is first-order and the paper's method drops them");
-  std::string cfg_txt = config_text("train", f);
-  std::printf("%s", cfg_txt.c_str());
-  NetConfig nc = net_config(f);  // check every flag before anything is loaded or written
   MetaConfig mc;
-  mc.steps = (int)f.integer("steps");
-  mc.unroll = (int)f.integer("unroll");
-  mc.epochs = (int)f.integer("epochs");
-  mc.problems_per_epoch = (int)f.integer("problems-per-epoch");
+  mc.steps = bounded(f, "steps", 1, 1000000);
+  mc.unroll = bounded(f, "unroll", 1, 1000000);
+  mc.epochs = bounded(f, "epochs", 1, 1000000);
+  mc.problems_per_epoch = bounded(f, "problems-per-epoch", 1, 1000000);
   mc.meta_lr = f.number("meta-lr");
   mc.clip = f.number("clip");
   mc.include_start = f.boolean("include-start");
-  mc.val_problems = (int)f.integer("val-problems");
+  mc.val_problems = bounded(f, "val-problems", 1, 100000);
   mc.seed = f.integer("seed");
   mc.out_dir = f.str("out");
+  mc.config_text = config_text;
   mc.resume = f.boolean("resume");
-  if (mc.steps <= 0 || mc.unroll <= 0 || mc.epochs <= 0 || mc.problems_per_epoch <= 0 || mc.val_problems <= 0)
-    throw std::invalid_argument("--steps, --unroll, --epochs, --problems-per-epoch and --val-problems must be positive");
-  if (mc.steps % mc.unroll != 0)
-    throw std::invalid_argument("--steps (" + std::to_string(mc.steps) + ") must be a multiple of --unroll (" +
-                                std::to_string(mc.unroll) + ")");
-  if (!(mc.meta_lr > 0)) throw std::invalid_argument("--meta-lr must be > 0");
-  if (!(mc.clip >= 0)) throw std::invalid_argument("--clip must be >= 0 (0 turns clipping off)");
-  std::unique_ptr<Task> task = make_task(f, "train");
-  LearnedOptimizer opt(std::vector<NetConfig>(task->num_groups(), nc), f.integer("seed"));
-  std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", task->describe().c_str(), nc.describe().c_str(), opt.param_count());
-  std::filesystem::create_directories(mc.out_dir);
-  if (!mc.resume) write_atomic(mc.out_dir + "/config.txt", cfg_txt);  // a resume keeps the original (and checks it)
-  MetaResult r = meta_train(opt, *task, mc, f.all());
-  std::string log = "epoch,train_meta_loss,val_mean_f\n";
-  for (size_t e = 0; e < r.val_history.size(); e++) {
-    char line[128];
-    std::snprintf(line, sizeof line, "%zu,%.8g,%.8g\n", e, r.train_history[e], r.val_history[e]);
-    log += line;
+  return mc;
+}
+
+// What the end of a run says: where phi is, and plainly whether training helped at all.
+void report_training(const MetaResult& r, const std::string& out) {
+  std::printf("untrained phi: validation mean f %.6g\n", r.untrained_val);
+  if (r.best_epoch < 0) {
+    std::printf("WARNING: no epoch beat the untrained optimizer (best epoch score %.6g): meta-training did not help, and\n"
+                "%s/phi.ckpt holds the UNTRAINED phi. Start a new run with a smaller --meta-lr, --clip, or more epochs.\n",
+                r.val_history.empty() ? NAN : *std::min_element(r.val_history.begin(), r.val_history.end()), out.c_str());
+    return;
   }
-  write_atomic(mc.out_dir + "/train_log.csv", log);
-  std::printf("best validation mean f %.6g at epoch %d; phi saved to %s/phi.ckpt\n", r.best_val, r.best_epoch, mc.out_dir.c_str());
+  std::printf("best validation mean f %.6g at epoch %d (%.1f%% below the untrained phi); phi saved to %s/phi.ckpt\n",
+              r.best_val, r.best_epoch, 100 * (1 - r.best_val / r.untrained_val), out.c_str());
+}
+
+int cmd_train(int argc, char** argv) {
+  Flags f("usage: l2l train [flags]\nMeta-train the learned optimizer on a task; writes OUT/phi.ckpt (best validated phi),\n"
+          "OUT/train_state.ckpt (for --resume), OUT/config.txt and OUT/train_log.csv.");
+  add_train_flags(f);
+  if (!f.parse(argc, argv, 2)) return 0;
+  std::string cfg_txt = config_text("train", f);
+  std::printf("%s", cfg_txt.c_str());
+  NetConfig nc = net_config(f);  // check every flag before anything is loaded or written
+  MetaConfig mc = meta_config(f, cfg_txt);
+  std::unique_ptr<Task> task = make_task(f, "train");
+  LearnedOptimizer opt(std::vector<NetConfig>(num_groups(*task), nc), f.integer("seed"));
+  std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", task->describe().c_str(), nc.describe().c_str(), opt.param_count());
+  std::fflush(stdout);
+  report_training(meta_train(opt, *task, mc, f.all()), mc.out_dir);
   return 0;
 }
 

@@ -1,6 +1,8 @@
 // l2l_eval.cpp: `l2l eval`. Runs the learned optimizer (phi from a checkpoint) and the four
 // baselines, each with its learning rate tuned on validation problems, on the same fresh test
 // problems, and writes OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt.
+// Steps: plan (every flag checked before any work), run each optimizer (with a progress
+// line), write the three result files.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -8,92 +10,25 @@
 #include <map>
 
 #include "apps/common.h"
-#include "nn/checkpoint.h"
+#include "apps/json.h"
 #include "tasks/evaluate.h"
+#include "tasks/progress.h"
 
 namespace l2l {
 
 namespace {
 
-std::string num(double x) {
-  if (!std::isfinite(x)) return "null";
-  char b[40];
-  std::snprintf(b, sizeof b, "%.8g", x);
-  return b;
-}
+struct EvalPlan {
+  std::vector<std::string> names;    // optimizers, in output order
+  int T = 0, P = 0, V = 0;           // steps, test problems, tuning problems
+  bool finals = false;               // whole-test-set metrics of the final theta
+  std::vector<double> grid;          // learning rates tried by the tuning
+  std::map<std::string, double> fixed;  // --lr: rates that are not tuned
+  std::string task, phi, out;
+};
 
-std::string json_array(const std::vector<double>& v) {
-  std::string s = "[";
-  for (size_t i = 0; i < v.size(); i++) s += (i ? "," : "") + num(v[i]);
-  return s + "]";
-}
-
-std::string json_str(const std::string& s) {
-  std::string r = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') r += '\\';
-    if (ch == '\n') { r += "\\n"; continue; }
-    r += ch;
-  }
-  return r + "\"";
-}
-
-// The learned optimizer described by a phi checkpoint (its saved training configuration).
-std::unique_ptr<LearnedOptimizer> load_learned(const std::string& path, const std::string& task, int groups,
-                                               std::string& desc) {
-  Checkpoint ck = load_checkpoint(path);
-  // Another architecture of the same task is the point of Figures 5 and 6; another task is a mistake.
-  const std::string* trained_on = ck.meta_value("task");
-  if (trained_on && *trained_on != task)
-    throw std::invalid_argument(path + " was meta-trained on --task " + *trained_on + ", not " + task +
-                                " (train one with: l2l train --task " + task + ")");
-  Flags saved("");
-  add_task_flags(saved);
-  add_net_flags(saved);
-  for (auto& [k, v] : ck.meta)
-    if (k != "epoch" && k != "best_epoch" && k != "best_val" && k != "problem_counter") {
-      try { saved.set(k, v); } catch (const std::invalid_argument&) {}  // training-only flags
-    }
-  NetConfig nc = net_config(saved);
-  auto opt = std::make_unique<LearnedOptimizer>(std::vector<NetConfig>(groups, nc), 0);
-  std::vector<Param*> ps = opt->params();
-  if (ck.tensors.size() != ps.size())
-    throw std::runtime_error(path + ": holds " + std::to_string(ck.tensors.size()) + " tensors but a " + nc.describe() +
-                             " needs " + std::to_string(ps.size()));
-  for (size_t i = 0; i < ps.size(); i++) {
-    if (ck.tensors[i].first != ps[i]->name || ck.tensors[i].second.shape() != ps[i]->value.shape())
-      throw std::runtime_error(path + ": tensor " + ck.tensors[i].first + " " + shape_str(ck.tensors[i].second.shape()) +
-                               " does not match " + ps[i]->name + " " + shape_str(ps[i]->value.shape()));
-    ps[i]->value = ck.tensors[i].second;
-  }
-  const std::string* be = ck.meta_value("best_epoch");
-  desc = nc.describe() + " (phi from " + path + (be ? ", epoch " + *be : "") + ")";
-  return opt;
-}
-
-}  // namespace
-
-int cmd_eval(int argc, char** argv) {
-  Flags f("usage: l2l eval [flags]\nEvaluate the learned optimizer and tuned baselines on fresh test problems;\n"
-          "writes OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt.");
-  add_task_flags(f);
-  f.add("phi", "", "checkpoint of the learned optimizer (from l2l train); needed when --optimizers has lstm");
-  f.add("optimizers", "lstm,sgd,nag,rmsprop,adam", "optimizers to run, comma-separated");
-  f.add("problems", "100", "test problems (fresh seeds, disjoint from training and validation)");
-  f.add("tune-problems", "10", "validation problems used to tune each baseline's learning rate");
-  f.add("grid", "-4:1:3", "learning-rate grid lo:hi:per_decade, i.e. 10^lo .. 10^hi");
-  f.add("lr", "", "fixed learning rates instead of tuning, e.g. sgd=0.1,adam=0.02");
-  f.add("final-metrics", "auto", "also report whole-test-set metrics of the final theta (auto: on for mnist)");
-  f.add("out", "results/eval", "output directory");
-  if (!f.parse(argc, argv, 2)) return 0;
-  std::string cfg_txt = config_text("eval", f);
-  std::printf("%s", cfg_txt.c_str());
-  int T = (int)f.integer("steps"), P = (int)f.integer("problems"), V = (int)f.integer("tune-problems");
-  if (T <= 0 || P <= 0 || V <= 0) throw std::invalid_argument("--steps, --problems and --tune-problems must be positive");
-  bool finals = f.str("final-metrics") == "auto" ? f.str("task") == "mnist" : f.boolean("final-metrics");
-  // Check every flag before any work: a typo must not cost a tuning run.
-  std::vector<std::string> names = split_list(f.str("optimizers"));
-  std::vector<std::string> valid = optimizer_names();
+std::vector<std::string> parse_optimizers(const std::string& list) {
+  std::vector<std::string> names = split_list(list), valid = optimizer_names();
   valid.push_back("lstm");
   if (names.empty()) throw std::invalid_argument("--optimizers is empty (e.g. lstm,sgd,nag,rmsprop,adam)");
   for (size_t i = 0; i < names.size(); i++) {
@@ -102,126 +37,242 @@ int cmd_eval(int argc, char** argv) {
     if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
       throw std::invalid_argument("--optimizers lists '" + names[i] + "' twice");
   }
-  double glo, ghi;
-  int gper, used = 0;
-  const std::string grid = f.str("grid");
-  if (std::sscanf(grid.c_str(), "%lf:%lf:%d%n", &glo, &ghi, &gper, &used) != 3 || used != (int)grid.size() || gper <= 0 ||
-      glo > ghi || glo < -12 || ghi > 6)
+  return names;
+}
+
+std::vector<double> parse_grid(const std::string& grid) {
+  double lo, hi;
+  int per, used = 0;
+  if (std::sscanf(grid.c_str(), "%lf:%lf:%d%n", &lo, &hi, &per, &used) != 3 || used != (int)grid.size() || per <= 0 ||
+      per > 100 || lo > hi || lo < -12 || hi > 6)
     throw std::invalid_argument("--grid expects lo:hi:per_decade with -12 <= lo <= hi <= 6, such as -4:1:3; got '" + grid + "'");
+  return log_grid(lo, hi, per);
+}
+
+std::map<std::string, double> parse_fixed_rates(const std::string& list, const std::vector<std::string>& names) {
   std::map<std::string, double> fixed;
-  for (const std::string& kv : split_list(f.str("lr"))) {
+  for (const std::string& kv : split_list(list)) {
     size_t eq = kv.find('=');
     std::string name = kv.substr(0, eq);
     char* end = nullptr;
     double lr = eq == std::string::npos ? 0 : std::strtod(kv.c_str() + eq + 1, &end);
-    if (eq == std::string::npos || !end || *end || !(lr > 0))
+    if (eq == std::string::npos || !end || *end || !(lr > 0) || !std::isfinite(lr))
       throw std::invalid_argument("--lr expects name=positive-number pairs such as sgd=0.5,adam=0.02; got '" + kv + "'");
     if (std::find(names.begin(), names.end(), name) == names.end() || name == "lstm")
       throw std::invalid_argument("--lr names '" + name + "', which is not a baseline in --optimizers");
     fixed[name] = lr;
   }
-  if (f.str("phi").empty() && std::find(names.begin(), names.end(), "lstm") != names.end())
-    throw std::invalid_argument("--optimizers includes lstm but no --phi checkpoint was given");
-  std::string out = f.str("out");
-  std::filesystem::create_directories(out);
-  write_atomic(out + "/config.txt", cfg_txt);
+  return fixed;
+}
 
+// Every flag checked before any work: a typo must not cost a tuning run.
+EvalPlan plan_eval(const Flags& f) {
+  EvalPlan p;
+  p.task = f.str("task");
+  p.T = bounded(f, "steps", 1, 1000000);
+  p.P = bounded(f, "problems", 1, 1000000);
+  p.V = bounded(f, "tune-problems", 1, 100000);
+  p.finals = f.str("final-metrics") == "auto" ? p.task == "mnist" : f.boolean("final-metrics");
+  p.names = parse_optimizers(f.str("optimizers"));
+  p.grid = parse_grid(f.str("grid"));
+  p.fixed = parse_fixed_rates(f.str("lr"), p.names);
+  p.phi = f.str("phi");
+  p.out = f.str("out");
+  if (p.phi.empty() && std::find(p.names.begin(), p.names.end(), "lstm") != p.names.end())
+    throw std::invalid_argument("--optimizers includes lstm but no --phi checkpoint was given");
+  return p;
+}
+
+// One optimizer's outcome: its curves, what it was (setting), and its tuning if it was tuned.
+struct Entry {
+  std::string name, setting;
+  Curves curves;
+  bool tuned = false;
+  Tuning tuning;
+};
+
+std::unique_ptr<Optimizer> make_learned(const EvalPlan& plan, std::string& setting) {
+  std::string trained_on, epoch;
+  std::unique_ptr<LearnedOptimizer> opt = load_learned_optimizer(plan.phi, &trained_on, &epoch);
+  // Another architecture of the same task is the point of Figures 5 and 6; another task is a mistake.
+  if (!trained_on.empty() && trained_on != plan.task)
+    throw std::invalid_argument(plan.phi + " was meta-trained on --task " + trained_on + ", not " + plan.task +
+                                " (train one with: l2l train --task " + plan.task + ")");
+  setting = opt->net(0).config().describe() + " (phi from " + plan.phi + (epoch.empty() ? "" : ", epoch " + epoch) + ")";
+  return opt;
+}
+
+Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_task, const Task& tune_task,
+                Progress& bar, long& done) {
+  Entry e;
+  e.name = name;
+  std::unique_ptr<Optimizer> opt;
+  if (name == "lstm") {
+    opt = make_learned(plan, e.setting);
+  } else if (plan.fixed.count(name)) {
+    opt = make_optimizer(name, plan.fixed.at(name));
+    e.setting = name + " lr " + Json::number(plan.fixed.at(name)) + " (fixed by --lr)";
+  } else {
+    long base = done;
+    e.tuning = tune_learning_rate(name, tune_task, plan.V, plan.T, plan.grid, [&](int k) {
+      done = base + (long)k * plan.V;
+      bar.show(done, "runs: tuning " + name + " (" + std::to_string(k) + "/" + std::to_string(plan.grid.size()) + " rates)");
+    });
+    e.tuned = true;
+    opt = make_optimizer(name, e.tuning.best_lr);
+    e.setting = name + " lr " + Json::number(e.tuning.best_lr) + " (tuned: best mean final loss " +
+                Json::number(e.tuning.best_loss) + " on " + std::to_string(plan.V) + " validation problems)";
+  }
+  long base = done;
+  e.curves = evaluate(*opt, test_task, Split::test, plan.P, plan.T, plan.finals, 0, [&](int k) {
+    done = base + k;
+    bar.show(done, "runs: testing " + name + " (" + std::to_string(k) + "/" + std::to_string(plan.P) + " problems)");
+  });
+  e.curves.name = name;
+  if (e.curves.diverged)  // a diverged run makes the mean infinite: say so next to the numbers
+    e.setting += "; diverged on " + std::to_string(e.curves.diverged) + " of " + std::to_string(plan.P) + " test problems";
+  return e;
+}
+
+// curves.csv: step, then mean and std of f per optimizer.
+std::string curves_csv(const std::vector<Entry>& es, int T) {
+  std::string csv = "step";
+  for (const Entry& e : es) csv += "," + e.name + "_mean," + e.name + "_std";
+  csv += "\n";
+  std::vector<std::vector<double>> means, stds;
+  for (const Entry& e : es) means.push_back(e.curves.mean()), stds.push_back(e.curves.stddev());
+  for (int t = 0; t <= T; t++) {
+    csv += std::to_string(t);
+    for (size_t k = 0; k < es.size(); k++) csv += "," + Json::number(means[k][t]) + "," + Json::number(stds[k][t]);
+    csv += "\n";
+  }
+  return csv;
+}
+
+// The mean over runs of each final metric (runs without metrics, i.e. diverged, left out).
+std::map<std::string, double> mean_finals(const Curves& c) {
+  std::map<std::string, double> avg;
+  int n = 0;
+  for (auto& fm : c.finals)
+    if (!fm.empty()) {
+      n++;
+      for (auto& [key, v] : fm) avg[key] += v;
+    }
+  for (auto& [key, v] : avg) v /= n;
+  return avg;
+}
+
+std::string results_json(const Flags& f, const Task& test_task, const std::vector<Entry>& es, const EvalPlan& plan) {
+  Json j;
+  j.open('{').key("task").str(test_task.describe());
+  j.key("config").open('{');
+  for (auto& [k, v] : f.all()) j.key(k).str(v);
+  j.close('}');
+  j.key("seeds").open('{').key("test").str("problem k uses seed 2^41 + k").key("validation").str("problem j uses seed 2^40 + j").close('}');
+  j.key("divergence").str("diverged: f non-finite or above " + Json::number(kExplodeFactor) +
+                          " x f(theta_0); ended_above_start: finite but f(theta_T) > f(theta_0)");
+  j.key("tuning").open('{');
+  for (const Entry& e : es) {
+    if (!e.tuned) continue;
+    j.key(e.name).open('{').key("best_lr").num(e.tuning.best_lr).key("tried").open('[');
+    for (auto& [lr, loss] : e.tuning.tried) j.nums({lr, loss});
+    j.close(']').close('}');
+  }
+  j.close('}');
+  j.key("optimizers").open('[');
+  for (const Entry& e : es) {
+    j.open('{').key("name").str(e.name).key("setting").str(e.setting).key("runs").integer(plan.P);
+    j.key("diverged_runs").integer(e.curves.diverged).key("ended_above_start_runs").integer(e.curves.ended_above_start);
+    j.key("mean").nums(e.curves.mean()).key("std").nums(e.curves.stddev());
+    if (plan.finals) {
+      j.key("final_metrics").open('{');
+      for (auto& [k, v] : mean_finals(e.curves)) j.key(k).num(v);
+      j.close('}');
+    }
+    j.close('}');
+  }
+  j.close(']').close('}');
+  return j.text();
+}
+
+// summary.md: f at steps 1, 10, T/2 and T (those that exist, once each), the run counts, and
+// the whole-test-set metrics when they were computed.
+std::string summary_md(const std::vector<Entry>& es, const EvalPlan& plan) {
+  std::vector<int> steps;
+  for (int t : {1, 10, plan.T / 2, plan.T})
+    if (t >= 1 && t <= plan.T && std::find(steps.begin(), steps.end(), t) == steps.end()) steps.push_back(t);
+  std::string md = "| optimizer | setting |", rule = "|---|---|";
+  for (int t : steps) md += " f at step " + std::to_string(t) + " |", rule += "---|";
+  md += " diverged | ended above start |", rule += "---|---|";
+  if (plan.finals) md += " final test loss | final test accuracy |", rule += "---|---|";
+  md += "\n" + rule + "\n";
+  for (const Entry& e : es) {
+    std::vector<double> m = e.curves.mean();
+    md += "| " + e.name + " | " + e.setting + " |";
+    for (int t : steps) md += " " + Json::number(m[t]) + " |";
+    md += " " + std::to_string(e.curves.diverged) + " of " + std::to_string(plan.P) + " | " +
+          std::to_string(e.curves.ended_above_start) + " of " + std::to_string(plan.P) + " |";
+    if (plan.finals) {
+      std::map<std::string, double> fm = mean_finals(e.curves);
+      md += " " + Json::number(fm.count("test_loss") ? fm["test_loss"] : NAN) + " | " +
+            Json::number(fm.count("test_accuracy") ? fm["test_accuracy"] : NAN) + " |";
+    }
+    md += "\n";
+  }
+  return md;
+}
+
+// The number of optimizee runs the plan makes (for the progress line).
+long total_runs(const EvalPlan& p) {
+  long n = 0;
+  for (const std::string& name : p.names) n += p.P + (name == "lstm" || p.fixed.count(name) ? 0 : (long)p.grid.size() * p.V);
+  return n;
+}
+
+}  // namespace
+
+int cmd_eval(int argc, char** argv) {
+  Flags f("usage: l2l eval [flags]\nEvaluate the learned optimizer and tuned baselines on fresh test problems;\n"
+          "writes OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt.\n"
+          "Test and validation problems are fixed (seeds 2^41 + k and 2^40 + j), so eval takes no --seed.");
+  add_task_flags(f);
+  f.add("phi", "", "checkpoint of the learned optimizer (from l2l train); needed when --optimizers has lstm");
+  f.add("optimizers", "lstm,sgd,nag,rmsprop,adam", "optimizers to run, comma-separated");
+  f.add("problems", "100", "test problems (fresh seeds, disjoint from training and validation)");
+  f.add("tune-problems", "10", "validation problems used to tune each baseline's learning rate");
+  f.add("grid", "-4:1:3", "learning-rate grid lo:hi:per_decade, i.e. 10^lo .. 10^hi");
+  f.add("lr", "", "fixed learning rates instead of tuning, e.g. sgd=0.1,adam=0.02");
+  f.add("final-metrics", "auto", "also report whole-test-set metrics of the final theta (auto: on for mnist)");
+  f.add("out", "results/eval", "output directory (results there are overwritten: they are regenerable)");
+  if (!f.parse(argc, argv, 2)) return 0;
+  std::string cfg_txt = config_text("eval", f);
+  std::printf("%s", cfg_txt.c_str());
+  EvalPlan plan = plan_eval(f);
   // Test problems come from the test split of the data; tuning uses validation problems drawn
   // from the training images (the split the optimizer was trained on).
   std::unique_ptr<Task> test_task = make_task(f, "test"), tune_task = make_task(f, "train");
   std::printf("# task: %s\n", test_task->describe().c_str());
-  std::vector<Curves> curves;
-  std::vector<std::string> descs;
-  std::string tuning_json;
-  for (const std::string& name : names) {
-    std::unique_ptr<Optimizer> opt;
-    std::string desc;
-    if (name == "lstm") {
-      if (f.str("phi").empty()) throw std::invalid_argument("--optimizers includes lstm but no --phi checkpoint was given");
-      opt = load_learned(f.str("phi"), f.str("task"), test_task->num_groups(), desc);
-    } else if (fixed.count(name)) {
-      opt = make_optimizer(name, fixed[name]);
-      desc = name + " lr " + num(fixed[name]) + " (fixed by --lr)";
-    } else {
-      Tuning t = tune_learning_rate(name, *tune_task, V, T, log_grid(glo, ghi, gper));
-      opt = make_optimizer(name, t.best_lr);
-      desc = name + " lr " + num(t.best_lr) + " (tuned: best mean final loss " + num(t.best_loss) + " on " +
-             std::to_string(V) + " validation problems)";
-      tuning_json += std::string(tuning_json.empty() ? "" : ",\n    ") + json_str(name) + ": {\"best_lr\": " + num(t.best_lr) +
-                     ", \"tried\": [";
-      for (size_t i = 0; i < t.tried.size(); i++)
-        tuning_json += std::string(i ? "," : "") + "[" + num(t.tried[i].first) + "," + num(t.tried[i].second) + "]";
-      tuning_json += "]}";
-    }
-    std::printf("# %s\n", desc.c_str());
+  if (std::filesystem::exists(plan.out + "/results.json"))
+    std::printf("# note: %s already holds results; they will be replaced\n", plan.out.c_str());
+  std::filesystem::create_directories(plan.out);
+  write_atomic(plan.out + "/config.txt", cfg_txt);
+  Progress bar(total_runs(plan));
+  long done = 0;
+  std::vector<Entry> entries;
+  for (const std::string& name : plan.names) {
+    entries.push_back(run_entry(name, plan, *test_task, *tune_task, bar, done));
+    const Entry& e = entries.back();
+    std::vector<double> m = e.curves.mean();
+    bar.end_line();
+    std::printf("# %s\n%-8s f at steps 0/%d/%d: %.4g %.4g %.4g (diverged %d, ended above start %d, of %d)\n",
+                e.setting.c_str(), name.c_str(), plan.T / 2, plan.T, m[0], m[plan.T / 2], m[plan.T], e.curves.diverged,
+                e.curves.ended_above_start, plan.P);
     std::fflush(stdout);
-    Curves c = evaluate(*opt, *test_task, Split::test, P, T, finals);
-    c.name = name;
-    if (c.diverged)  // a diverged run makes the mean infinite: say so next to the numbers
-      desc += "; diverged on " + std::to_string(c.diverged) + " of " + std::to_string(P) + " test problems";
-    std::vector<double> m = c.mean();
-    std::printf("%-8s f at steps 0/%d/%d: %.4g %.4g %.4g%s\n", name.c_str(), T / 2, T, m[0], m[T / 2], m[T],
-                c.diverged ? (" (" + std::to_string(c.diverged) + " runs diverged)").c_str() : "");
-    curves.push_back(std::move(c));
-    descs.push_back(desc);
   }
-
-  // curves.csv: step, then mean and std of f per optimizer.
-  std::string csv = "step";
-  for (auto& c : curves) csv += "," + c.name + "_mean," + c.name + "_std";
-  csv += "\n";
-  std::vector<std::vector<double>> means, stds;
-  for (auto& c : curves) means.push_back(c.mean()), stds.push_back(c.stddev());
-  for (int t = 0; t <= T; t++) {
-    csv += std::to_string(t);
-    for (size_t k = 0; k < curves.size(); k++) csv += "," + num(means[k][t]) + "," + num(stds[k][t]);
-    csv += "\n";
-  }
-  write_atomic(out + "/curves.csv", csv);
-
-  // results.json: configuration, seeds, tuning, curves, final metrics.
-  std::string js = "{\n  \"task\": " + json_str(test_task->describe()) + ",\n  \"config\": {";
-  auto all = f.all();
-  for (size_t i = 0; i < all.size(); i++) js += std::string(i ? ", " : "") + json_str(all[i].first) + ": " + json_str(all[i].second);
-  js += "},\n  \"seeds\": {\"test\": \"problem k uses seed 2^41 + k\", \"validation\": \"problem j uses seed 2^40 + j\"},\n";
-  js += "  \"tuning\": {" + tuning_json + "},\n  \"optimizers\": [\n";
-  std::string md = "| optimizer | setting | f at step 1 | f at step 10 | f at step " + std::to_string(T / 2) + " | f at step " +
-                   std::to_string(T) + " |";
-  bool any_final = false;
-  for (auto& c : curves) any_final = any_final || (!c.finals.empty() && !c.finals[0].empty());
-  if (any_final) md += " final test loss | final test accuracy |";
-  md += "\n|---|---|---|---|---|---|" + std::string(any_final ? "---|---|" : "") + "\n";
-  for (size_t k = 0; k < curves.size(); k++) {
-    const Curves& c = curves[k];
-    js += std::string(k ? ",\n" : "") + "    {\"name\": " + json_str(c.name) + ", \"setting\": " + json_str(descs[k]) +
-          ", \"diverged_runs\": " + std::to_string(c.diverged) + ", \"mean\": " + json_array(means[k]) +
-          ", \"std\": " + json_array(stds[k]);
-    auto at = [&](int t) { return num(means[k][std::min(t, T)]); };
-    md += "| " + c.name + " | " + descs[k] + " | " + at(1) + " | " + at(10) + " | " + at(T / 2) + " | " + at(T) + " |";
-    if (any_final) {
-      std::map<std::string, double> avg;
-      int n = 0;
-      for (auto& fm : c.finals)
-        if (!fm.empty()) {
-          n++;
-          for (auto& [key, v] : fm) avg[key] += v;
-        }
-      js += ", \"final_metrics\": {";
-      bool first = true;
-      for (auto& [key, v] : avg) {
-        js += std::string(first ? "" : ", ") + json_str(key) + ": " + num(n ? v / n : NAN);
-        first = false;
-      }
-      js += "}";
-      md += " " + num(n ? avg["test_loss"] / n : NAN) + " | " + num(n ? avg["test_accuracy"] / n : NAN) + " |";
-    }
-    js += "}";
-    md += "\n";
-  }
-  js += "\n  ]\n}\n";
-  write_atomic(out + "/results.json", js);
-  write_atomic(out + "/summary.md", md);
-  std::printf("wrote %s/{curves.csv,results.json,summary.md,config.txt}\n", out.c_str());
+  write_atomic(plan.out + "/curves.csv", curves_csv(entries, plan.T));
+  write_atomic(plan.out + "/results.json", results_json(f, *test_task, entries, plan));
+  write_atomic(plan.out + "/summary.md", summary_md(entries, plan));
+  std::printf("wrote %s/{curves.csv,results.json,summary.md,config.txt}\n", plan.out.c_str());
   return 0;
 }
 

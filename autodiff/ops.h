@@ -65,6 +65,13 @@ Var avg_pool2d(Var x, int k, int stride = 0);
 // channel over N,Hh,Ww; x (N,D) normalizes each feature over N. gamma, beta: (C) or (D).
 Var batch_norm(Var x, Var gamma, Var beta, real eps = 1e-5);
 
+// ---- gradient stopping for meta-training (ops_frozen.cpp) ------------------------------
+// A loss whose value and gradient were computed elsewhere (by an oracle, on another tape):
+// value (1) = f, and backward adds dy * grad into theta (N). So d/dtheta is exactly `grad` at
+// this theta, with no second-order term: the paper's d grad / d phi = 0, and none of the
+// optimizee's graph on this tape. theta.size() must equal grad.size().
+Var frozen_loss(Var theta, real f, Tensor grad);
+
 // ---- operators --------------------------------------------------------------------------
 inline Var operator+(Var a, Var b) { return add(a, b); }
 inline Var operator-(Var a, Var b) { return sub(a, b); }

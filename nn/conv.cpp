@@ -15,8 +15,8 @@ Conv2d::Conv2d(int in_c, int out_c, int k, Rng& rng, int stride_, int pad_, cons
   if (bias) b = Param(name + ".b", Tensor::zeros({out_c}));
 }
 
-Var Conv2d::forward(Tape& tape, Var x) {
-  return conv2d(x, tape.param(W), has_bias ? tape.param(b) : Var{}, stride, pad);
+Var Conv2d::forward(Var x, ParamSource& src) {
+  return conv2d(x, src.get(W), has_bias ? src.get(b) : Var{}, stride, pad);
 }
 
 std::vector<Param*> Conv2d::params() {
@@ -29,6 +29,6 @@ BatchNorm::BatchNorm(int features, const std::string& name, real eps_)
   if (features <= 0) throw std::invalid_argument("[BatchNorm] features must be positive");
 }
 
-Var BatchNorm::forward(Tape& tape, Var x) { return batch_norm(x, tape.param(gamma), tape.param(beta), eps); }
+Var BatchNorm::forward(Var x, ParamSource& src) { return batch_norm(x, src.get(gamma), src.get(beta), eps); }
 
 }  // namespace l2l

@@ -6,7 +6,8 @@
 //               then gamma * xhat + beta
 //
 // Thin modules over the ops of autodiff/ops_conv.cpp (where forward and backward live): they
-// own the Params, name them, initialize them, and bind them to the tape on every forward.
+// own the Params, name them, initialize them, and read them on every forward from a
+// ParamSource (nn/module.h): their own bound Params, or slices of an optimizee's theta.
 // Is not: running averages / an inference mode for batch norm (the paper's optimizee is only
 // ever trained, and each step's statistics come from its minibatch), grouped or dilated conv.
 #pragma once
@@ -26,7 +27,11 @@ class Conv2d : public Module {
   // name + ".b" (O), zeros. pad = K/2 gives SAME padding for odd K at stride 1.
   Conv2d(int in_channels, int out_channels, int kernel, Rng& rng, int stride = 1, int pad = -1,
          const std::string& name = "conv", bool bias = true);
-  Var forward(Tape& tape, Var x);
+  Var forward(Var x, ParamSource& src);  // parameters from src (module.h)
+  Var forward(Tape& tape, Var x) {
+    BoundParams own(tape);
+    return forward(x, own);
+  }
   std::vector<Param*> params() override;
 
   int in_channels = 0, out_channels = 0, kernel = 0, stride = 1, pad = 0;
@@ -47,7 +52,11 @@ class BatchNorm : public Module {
   BatchNorm() = default;
   // Params name + ".gamma" (ones) and name + ".beta" (zeros), of size `features`.
   explicit BatchNorm(int features, const std::string& name = "bn", real eps = 1e-5);
-  Var forward(Tape& tape, Var x);
+  Var forward(Var x, ParamSource& src);  // parameters from src (module.h)
+  Var forward(Tape& tape, Var x) {
+    BoundParams own(tape);
+    return forward(x, own);
+  }
   std::vector<Param*> params() override { return {&gamma, &beta}; }
 
   real eps = 1e-5;

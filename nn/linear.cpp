@@ -15,31 +15,37 @@ Linear::Linear(int in_, int out_, Rng& rng, const std::string& name)
 }
 
 // y = x W + b: matmul (N,in)(in,out) -> (N,out), then b broadcast over the N rows.
-Var Linear::forward(Tape& tape, Var x) {
+Var Linear::forward(Var x, ParamSource& src) {
   if (x.value().ndim() != 2 || x.value().dim(1) != in)
     throw std::invalid_argument("[Linear] " + W.name + ": input " + shape_str(x.shape()) + ", expected (N," +
                                 std::to_string(in) + ")");
-  return add(matmul(x, tape.param(W)), tape.param(b));
+  return add(matmul(x, src.get(W)), src.get(b));
+}
+
+void check_activation(const std::string& name, const std::string& who) {
+  if (name != "sigmoid" && name != "relu" && name != "tanh")
+    throw std::invalid_argument(who + ": unknown activation '" + name + "' (expected sigmoid, relu or tanh)");
 }
 
 Var activate(Var x, const std::string& name) {
   if (name == "sigmoid") return sigmoid(x);
   if (name == "relu") return relu(x);
   if (name == "tanh") return tanh(x);
-  throw std::invalid_argument("[activate] unknown activation \"" + name + "\" (sigmoid, relu or tanh)");
+  check_activation(name, "[activate]");
+  return x;
 }
 
-MLP::MLP(const std::vector<int>& sizes, const std::string& act, Rng& rng, const std::string& name) : activation(act) {
+MLP::MLP(const std::vector<int>& sizes, const std::string& act, Rng& rng, const std::string& name)
+    : activation(act), sizes_(sizes) {
   if (sizes.size() < 2) throw std::invalid_argument("[MLP] " + name + ": needs at least an input and an output size");
-  if (act != "sigmoid" && act != "relu" && act != "tanh")
-    throw std::invalid_argument("[MLP] " + name + ": unknown activation \"" + act + "\" (sigmoid, relu or tanh)");
+  check_activation(act, "[MLP] " + name);
   for (size_t l = 0; l + 1 < sizes.size(); l++)
     layers.emplace_back(sizes[l], sizes[l + 1], rng, name + "." + std::to_string(l));
 }
 
-Var MLP::forward(Tape& tape, Var x) {
+Var MLP::forward(Var x, ParamSource& src) {
   for (size_t l = 0; l < layers.size(); l++) {
-    x = layers[l].forward(tape, x);
+    x = layers[l].forward(x, src);
     if (l + 1 < layers.size()) x = activate(x, activation);
   }
   return x;

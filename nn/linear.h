@@ -6,6 +6,7 @@
 //
 // Default initialization: W Glorot-uniform, b zero (see nn/init.h). A caller that wants
 // another scheme (e.g. the DM MNIST optimizee's N(0, 0.01^2)) overwrites W.value.
+// The MNIST optimizee (tasks/mnist.cpp) is this MLP reading its tensors from slices of theta.
 // Is not: a place for custom backward code (matmul and add already have theirs), or a
 // convolution (the conv layers live in their own file).
 #pragma once
@@ -24,8 +25,13 @@ class Linear : public Module {
   // Params are named name + ".w" and name + ".b".
   Linear(int in, int out, Rng& rng, const std::string& name = "linear");
 
-  // x (N, in) -> (N, out). Binds W and b to `tape` (x must live on the same tape).
-  Var forward(Tape& tape, Var x);
+  // x (N, in) -> (N, out), W and b read from `src` (module.h: bound Params or theta slices).
+  Var forward(Var x, ParamSource& src);
+  // The same with W and b bound to `tape` (x must live on the same tape).
+  Var forward(Tape& tape, Var x) {
+    BoundParams own(tape);
+    return forward(x, own);
+  }
   std::vector<Param*> params() override { return {&W, &b}; }
 
   int in = 0, out = 0;
@@ -38,15 +44,25 @@ class MLP : public Module {
   // activation: "sigmoid", "relu" or "tanh". Layers are named name + ".0", name + ".1", ...
   MLP(const std::vector<int>& sizes, const std::string& activation, Rng& rng, const std::string& name = "mlp");
 
-  // x (N, sizes.front()) -> (N, sizes.back()).
-  Var forward(Tape& tape, Var x);
+  // x (N, sizes.front()) -> (N, sizes.back()), parameters read from `src` or bound to `tape`.
+  Var forward(Var x, ParamSource& src);
+  Var forward(Tape& tape, Var x) {
+    BoundParams own(tape);
+    return forward(x, own);
+  }
+  const std::vector<int>& sizes() const { return sizes_; }
   std::vector<Param*> params() override;
 
   std::string activation;
   std::vector<Linear> layers;
+
+ private:
+  std::vector<int> sizes_;
 };
 
 // The activation named `name` ("sigmoid" | "relu" | "tanh") applied to x; throws otherwise.
 Var activate(Var x, const std::string& name);
+// Throws std::invalid_argument "<who>: unknown activation ..." unless `name` is one of them.
+void check_activation(const std::string& name, const std::string& who);
 
 }  // namespace l2l

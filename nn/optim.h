@@ -48,6 +48,7 @@
 #include <vector>
 
 #include "autodiff/tape.h"
+#include "nn/module.h"  // TensorSpec
 
 namespace l2l {
 
@@ -63,6 +64,9 @@ class Optimizer {
   virtual void step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) = 0;
   // Forget all state (moments, step count): the next step behaves like the first.
   virtual void reset() = 0;
+  // Start a run on parameters laid out as `specs` (evaluation calls it before every run). The
+  // baselines only reset; the learned optimizer lays out its nets' state from the groups.
+  virtual void begin(const std::vector<TensorSpec>& /*specs*/) { reset(); }
 
   // The whole state as named tensors (names start with name() + "."), for checkpoints, and
   // the inverse. load_state() checks that it gets exactly the names it would write and

@@ -1,10 +1,10 @@
 // evaluate.cpp: see evaluate.h.
 #include "evaluate.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
-#include "learned_optimizer.h"
 
 namespace l2l {
 
@@ -26,31 +26,28 @@ ProblemInstance problem_instance(const Task& task, uint64_t seed) {
 
 RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int steps, bool with_final_metrics) {
   ProblemInstance pi = problem_instance(task, seed);
-  Problem* prob = pi.problem.get();
-  Rng& batch_rng = pi.batch_rng;
+  Problem& prob = *pi.problem;
   Tensor theta = std::move(pi.theta0);
-  opt.reset();
-  if (auto* lo = dynamic_cast<LearnedOptimizer*>(&opt)) lo->set_groups(prob->group_sizes());
+  opt.begin(prob.specs());
   RunResult r;
-  Tape tape;
   for (int t = 0; t <= steps; t++) {
-    tape.clear();
-    Var th = tape.leaf(theta, true);
-    Var f = prob->loss(tape, th, batch_rng);
-    double fv = f.item();
+    LossAndGrad o;
+    if (t < steps) o = prob.loss_and_grad(theta, pi.batch_rng);
+    else o.f = prob.loss_value(theta, pi.batch_rng);  // the last point needs no gradient
+    double fv = o.f;
     if (!std::isfinite(fv)) {
       r.diverged = true;
       r.loss.resize(steps + 1, std::numeric_limits<double>::infinity());
       break;
     }
     r.loss.push_back(fv);
+    r.diverged = r.diverged || fv > kExplodeFactor * std::max(r.loss.front(), 1e-30);
     if (t == steps) break;
-    std::vector<Tensor> g = tape.grad(f, {th});
     std::vector<Tensor*> ps = {&theta};
-    opt.step(ps, g);
+    opt.step(ps, {o.grad});
   }
-  if (!r.diverged && r.loss.back() > r.loss.front()) r.diverged = true;  // ended worse than it started
-  if (with_final_metrics && std::isfinite(r.loss.back())) r.final_metrics = prob->final_metrics(theta);
+  r.ended_above_start = !r.diverged && r.loss.back() > r.loss.front();
+  if (with_final_metrics && std::isfinite(r.loss.back())) r.final_metrics = prob.final_metrics(theta);
   return r;
 }
 
@@ -70,12 +67,14 @@ std::vector<double> Curves::stddev() const {
 }
 
 Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int steps, bool with_final_metrics,
-                uint64_t run_seed) {
+                uint64_t run_seed, const std::function<void(int)>& after_run) {
   Curves c;
   c.name = opt.name();
   for (int i = 0; i < problems; i++) {
     RunResult r = run_optimizer(opt, task, problem_seed(split, i, run_seed), steps, with_final_metrics);
     c.diverged += r.diverged;
+    c.ended_above_start += r.ended_above_start;
+    if (after_run) after_run(i + 1);
     c.runs.push_back(std::move(r.loss));
     c.finals.push_back(std::move(r.final_metrics));
   }
@@ -89,7 +88,7 @@ std::vector<double> log_grid(double lo, double hi, int per_decade) {
 }
 
 Tuning tune_learning_rate(const std::string& name, const Task& task, int problems, int steps,
-                          const std::vector<double>& grid) {
+                          const std::vector<double>& grid, const std::function<void(int)>& after_rate) {
   Tuning t;
   t.best_loss = std::numeric_limits<double>::infinity();
   for (double lr : grid) {
@@ -99,6 +98,7 @@ Tuning tune_learning_rate(const std::string& name, const Task& task, int problem
       total += run_optimizer(*opt, task, problem_seed(Split::val, i, 0), steps).loss.back() / problems;
     t.tried.push_back({lr, total});
     if (total < t.best_loss || t.best_lr == 0) t.best_loss = total, t.best_lr = lr;
+    if (after_rate) after_rate((int)t.tried.size());
   }
   return t;
 }

@@ -10,6 +10,7 @@
 // the minibatches from 3s + 2. (Not s, s + 1, s + 2: problem i + 1 would reuse problem i's.)
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -29,27 +30,34 @@ struct ProblemInstance {
 };
 ProblemInstance problem_instance(const Task& task, uint64_t seed);
 
+// How a run ended. Two different things, reported separately:
+//   diverged           some f_t is not finite, or f_t > kExplodeFactor * f_0 (exploding)
+//   ended_above_start  finite and not diverged, but f_T > f_0 (e.g. a run that sits on the
+//                      ln 10 plateau of an MNIST net and ends a hair above where it began)
+constexpr double kExplodeFactor = 1000;
 struct RunResult {
   std::vector<double> loss;  // f(theta_0) .. f(theta_T): T + 1 values (inf after a non-finite f)
   std::vector<std::pair<std::string, double>> final_metrics;  // Problem::final_metrics(theta_T)
-  bool diverged = false;     // f became non-finite, or f(theta_T) > f(theta_0)
+  bool diverged = false;
+  bool ended_above_start = false;
 };
 
-// T steps of `opt` on the problem with seed `seed`, from fresh optimizer state (reset()).
+// T steps of `opt` on the problem with seed `seed`, from fresh optimizer state (begin(specs)).
+// The problem is used as an oracle: loss_and_grad at theta_0 .. theta_T-1, loss_value at theta_T.
 RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int steps, bool with_final_metrics = false);
 
 struct Curves {
   std::string name;
-  double lr = 0;                          // 0 for the learned optimizer
   std::vector<std::vector<double>> runs;  // [problem][step]
   std::vector<std::vector<std::pair<std::string, double>>> finals;
-  std::vector<double> mean() const;       // per step, over problems
+  std::vector<double> mean() const;       // per step, over problems (inf if a run diverged)
   std::vector<double> stddev() const;
-  int diverged = 0;
+  int diverged = 0, ended_above_start = 0;  // runs of each kind (see RunResult)
 };
 
+// `after_run(k)` (if given) is called after the k-th finished run: progress reporting.
 Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int steps, bool with_final_metrics,
-                uint64_t run_seed = 0);
+                uint64_t run_seed = 0, const std::function<void(int)>& after_run = nullptr);
 
 // Learning rates 10^lo .. 10^hi, `per_decade` points per decade.
 std::vector<double> log_grid(double lo, double hi, int per_decade);
@@ -60,7 +68,8 @@ struct Tuning {
   double best_lr = 0, best_loss = 0;
   std::vector<std::pair<double, double>> tried;
 };
+// `after_rate(k)` (if given) is called after the k-th learning rate of the grid was tried.
 Tuning tune_learning_rate(const std::string& name, const Task& task, int problems, int steps,
-                          const std::vector<double>& grid);
+                          const std::vector<double>& grid, const std::function<void(int)>& after_rate = nullptr);
 
 }  // namespace l2l

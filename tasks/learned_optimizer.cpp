@@ -1,10 +1,15 @@
 // learned_optimizer.cpp: preprocessing, the coordinatewise net and the optimizer around it.
 #include "learned_optimizer.h"
 
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
 
+#include "nn/checkpoint.h"
 
 namespace l2l {
 
@@ -16,6 +21,23 @@ std::string NetConfig::describe() const {
   if (preprocess == "logsign") s << " p=" << p;
   s << ", output x" << out_scale;
   return s.str();
+}
+
+void NetConfig::validate(const std::string& source) const {
+  auto bad = [&](const std::string& m) { throw std::invalid_argument(source + ": " + m); };
+  if (layers < 0 || layers > 8) bad("layers must be in 0..8, got " + std::to_string(layers));
+  if (hidden < 1 || hidden > 1024) bad("hidden must be in 1..1024, got " + std::to_string(hidden));
+  if (preprocess != "none" && preprocess != "logsign") bad("preprocess must be none or logsign, got '" + preprocess + "'");
+  if (!std::isfinite(p) || !(p > 0) || p > 100) bad("p must be finite, > 0 and <= 100 (the paper uses 10), got " + std::to_string(p));
+  if (!std::isfinite(out_scale) || !(out_scale > 0)) bad("out-scale must be finite and > 0, got " + std::to_string(out_scale));
+}
+
+NetConfig paper_net_config(const std::string& task) {
+  NetConfig c;
+  bool small = task == "quadratic" || task == "simple";
+  c.preprocess = small ? "none" : "logsign";
+  c.out_scale = small ? 1.0 : 0.1;
+  return c;
 }
 
 int preprocess_inputs(const NetConfig& cfg) {
@@ -51,9 +73,8 @@ Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg) {
 // ---- the net --------------------------------------------------------------------------------
 
 CoordNet::CoordNet(const NetConfig& cfg, Rng& rng, const std::string& name) : cfg_(cfg) {
+  cfg.validate(name);
   int I = preprocess_inputs(cfg), H = cfg.hidden;
-  if (cfg.layers < 0 || (cfg.layers > 0 && H <= 0))
-    throw std::invalid_argument("net needs layers >= 0 and hidden > 0");
   if (cfg.layers > 0) {
     lstm_ = LSTM(I, H, cfg.layers, rng, name + ".lstm", cfg.fused);
     double a = 1 / std::sqrt((double)H);
@@ -62,11 +83,6 @@ CoordNet::CoordNet(const NetConfig& cfg, Rng& rng, const std::string& name) : cf
     out_w_ = Param(name + ".out.W", Tensor::zeros({I, 1}));  // a linear map starting at zero
   }
   out_b_ = Param(name + ".out.b", Tensor::zeros({1}));
-}
-
-NetState CoordNet::zero_state(size_t n) const {
-  LSTMState z = lstm_.zero_state((int)n);
-  return NetState{z.h, z.c};
 }
 
 Var CoordNet::step(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c) {
@@ -90,74 +106,89 @@ LearnedOptimizer::LearnedOptimizer(const std::vector<NetConfig>& cfgs, uint64_t 
   for (size_t k = 0; k < cfgs.size(); k++) nets_.push_back(std::make_unique<CoordNet>(cfgs[k], rng, "net" + std::to_string(k)));
 }
 
-void LearnedOptimizer::set_groups(const std::vector<size_t>& sizes) {
-  if (sizes.size() != nets_.size())
-    throw std::invalid_argument("the problem has " + std::to_string(sizes.size()) + " parameter groups but the learned optimizer has " +
-                                std::to_string(nets_.size()) + " nets");
-  groups_ = sizes;
-  state_.clear();
+std::vector<GroupRange> group_ranges(const std::vector<TensorSpec>& specs) {
+  std::vector<GroupRange> g;
+  size_t off = 0;
+  for (const TensorSpec& s : specs) {
+    if (s.group != (int)g.size() - 1) {
+      if (s.group != (int)g.size())
+        throw std::invalid_argument("parameter " + s.name + " is in group " + std::to_string(s.group) + " after group " +
+                                    std::to_string((int)g.size() - 1) + ": groups must be 0, 1, 2, ... in spec order");
+      g.push_back({off, 0});
+    }
+    size_t n = shape_numel(s.shape);
+    g.back().size += n;
+    off += n;
+  }
+  return g;
 }
 
-std::vector<NetState> LearnedOptimizer::zero_state() const {
-  std::vector<NetState> s;
-  for (size_t k = 0; k < nets_.size(); k++) s.push_back(nets_[k]->zero_state(groups_[k]));
+OptimizerVars OptimizerVars::on_tape(const OptimizerState& s, Tape& tape) {
+  OptimizerVars v{s.groups, std::vector<std::vector<Var>>(s.nets.size()), std::vector<std::vector<Var>>(s.nets.size())};
+  for (size_t k = 0; k < s.nets.size(); k++) s.nets[k].to_tape(tape, v.h[k], v.c[k]);
+  return v;
+}
+
+OptimizerState OptimizerVars::values() const {
+  OptimizerState s{groups, {}};
+  for (size_t k = 0; k < h.size(); k++) s.nets.push_back(LSTMState::from_vars(h[k], c[k]));
   return s;
 }
 
-Var LearnedOptimizer::update(Tape& tape, const Tensor& grad, std::vector<std::vector<Var>>& h,
-                             std::vector<std::vector<Var>>& c) {
-  size_t N = 0;
-  for (size_t n : groups_) N += n;
-  if (groups_.empty() || grad.size() != N)
-    throw std::invalid_argument("[learned optimizer] gradient has " + std::to_string(grad.size()) +
-                                " coordinates, groups cover " + std::to_string(N) + " (call set_groups first)");
+OptimizerState LearnedOptimizer::initial_state(const std::vector<TensorSpec>& specs) const {
+  OptimizerState s{group_ranges(specs), {}};
+  if (s.groups.size() != nets_.size())
+    throw std::invalid_argument("the problem has " + std::to_string(s.groups.size()) +
+                                " parameter groups but the learned optimizer has " + std::to_string(nets_.size()) + " nets");
+  for (size_t k = 0; k < nets_.size(); k++) s.nets.push_back(nets_[k]->zero_state(s.groups[k].size));
+  return s;
+}
+
+// Net k reads its own range of the gradient and returns the updates of that range; the parts
+// are concatenated back in group order. Net k never sees another group's coordinates.
+Var LearnedOptimizer::update(Tape& tape, const Tensor& grad, OptimizerVars& st) {
+  size_t N = st.groups.empty() ? 0 : st.groups.back().offset + st.groups.back().size;
+  if (st.groups.size() != nets_.size() || grad.size() != N)
+    throw std::invalid_argument("[learned optimizer] gradient has " + std::to_string(grad.size()) + " coordinates in " +
+                                "a state of " + std::to_string(st.groups.size()) + " groups covering " +
+                                std::to_string(N) + "; the optimizer has " + std::to_string(nets_.size()) + " nets");
   std::vector<Var> parts;
-  size_t off = 0;
   for (size_t k = 0; k < nets_.size(); k++) {
-    size_t n = groups_[k];
-    Tensor gk({(int)n});
-    for (size_t i = 0; i < n; i++) gk[i] = grad[off + i];
-    off += n;
+    const GroupRange& r = st.groups[k];
+    Tensor gk({(int)r.size});
+    std::copy(grad.data() + r.offset, grad.data() + r.offset + r.size, gk.data());
     Var x = tape.constant(preprocess_gradient(gk, nets_[k]->config()));
-    parts.push_back(nets_[k]->step(tape, x, h[k], c[k]));
+    parts.push_back(nets_[k]->step(tape, x, st.h[k], st.c[k]));
   }
   Var u = parts.size() == 1 ? parts[0] : concat(parts, 0);
   return reshape(u, {(int)N});
 }
 
 void LearnedOptimizer::step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) {
-  if (params.size() != grads.size()) throw std::invalid_argument("[lstm step] params and grads differ in count");
+  check_step_args("lstm", params, grads);
+  if (state_.groups.empty()) throw std::logic_error("[lstm step] call begin(specs) before the first step of a run");
+  // Flatten the gradients in parameter order (usually there is just one flat theta).
   size_t N = 0;
   for (const Tensor* p : params) N += p->size();
-  if (groups_.empty()) groups_ = {N};
-  if (state_.empty()) state_ = zero_state();
-  // Flatten the gradients in parameter order (usually there is just one flat theta).
   Tensor g({(int)N});
   size_t off = 0;
-  for (size_t i = 0; i < grads.size(); i++) {
-    if (grads[i].size() != params[i]->size()) throw std::invalid_argument("[lstm step] gradient shape differs from its parameter");
-    for (size_t j = 0; j < grads[i].size(); j++) g[off + j] = grads[i][j];
-    off += grads[i].size();
-  }
+  for (const Tensor& gi : grads) off = std::copy(gi.data(), gi.data() + gi.size(), g.data() + off) - g.data();
   NoGradGuard off_tape;  // evaluation: nothing is differentiated
-  Tape tape;
-  std::vector<std::vector<Var>> h(nets_.size()), c(nets_.size());
-  for (size_t k = 0; k < nets_.size(); k++)
-    for (size_t l = 0; l < state_[k].h.size(); l++) {
-      h[k].push_back(tape.constant(std::move(state_[k].h[l])));
-      c[k].push_back(tape.constant(std::move(state_[k].c[l])));
-    }
-  const Tensor& u = update(tape, g, h, c).value();
-  for (size_t k = 0; k < nets_.size(); k++)
-    for (size_t l = 0; l < h[k].size(); l++) {
-      state_[k].h[l] = h[k][l].value();
-      state_[k].c[l] = c[k][l].value();
-    }
+  scratch_.clear();
+  OptimizerVars st = OptimizerVars::on_tape(state_, scratch_);
+  const Tensor& u = update(scratch_, g, st).value();
+  state_ = st.values();
   off = 0;
   for (Tensor* p : params) {
     for (size_t j = 0; j < p->size(); j++) (*p)[j] += u[off + j];
     off += p->size();
   }
+}
+
+std::vector<NetConfig> LearnedOptimizer::configs() const {
+  std::vector<NetConfig> c;
+  for (auto& n : nets_) c.push_back(n->config());
+  return c;
 }
 
 std::vector<Param*> LearnedOptimizer::params() {
@@ -171,6 +202,101 @@ size_t LearnedOptimizer::param_count() {
   size_t n = 0;
   for (Param* p : params()) n += p->value.size();
   return n;
+}
+
+}  // namespace l2l
+
+namespace l2l {
+
+// ---- the optimizer's description in a checkpoint --------------------------------------------
+
+std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs) {
+  std::vector<std::pair<std::string, std::string>> m = {{"nets", std::to_string(cfgs.size())}};
+  char b[40];
+  for (size_t k = 0; k < cfgs.size(); k++) {
+    const NetConfig& c = cfgs[k];
+    std::string p = "net" + std::to_string(k) + ".";
+    m.push_back({p + "layers", std::to_string(c.layers)});
+    m.push_back({p + "hidden", std::to_string(c.hidden)});
+    m.push_back({p + "preprocess", c.preprocess});
+    std::snprintf(b, sizeof b, "%.17g", c.p);
+    m.push_back({p + "p", b});
+    std::snprintf(b, sizeof b, "%.17g", c.out_scale);
+    m.push_back({p + "out_scale", b});
+    m.push_back({p + "cell", c.fused ? "fused" : "composed"});
+  }
+  return m;
+}
+
+namespace {
+
+// A metadata lookup whose errors name the file and the key.
+struct MetaReader {
+  const std::vector<std::pair<std::string, std::string>>& meta;
+  const std::string& path;
+  const std::string& str(const std::string& key) const {
+    for (auto& [k, v] : meta)
+      if (k == key) return v;
+    throw std::runtime_error(path + ": no '" + key + "' in its metadata (written by an older l2l? train it again)");
+  }
+  long integer(const std::string& key, long lo, long hi) const {
+    const std::string& v = str(key);
+    char* end = nullptr;
+    errno = 0;
+    long x = std::strtol(v.c_str(), &end, 10);
+    if (v.empty() || *end || errno == ERANGE || x < lo || x > hi)
+      throw std::runtime_error(path + ": metadata " + key + " = '" + v + "' is not an integer in " + std::to_string(lo) +
+                               ".." + std::to_string(hi) + " (a corrupt or foreign checkpoint)");
+    return x;
+  }
+  double number(const std::string& key) const {
+    const std::string& v = str(key);
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end) throw std::runtime_error(path + ": metadata " + key + " = '" + v + "' is not a number");
+    return x;
+  }
+};
+
+}  // namespace
+
+std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::string, std::string>>& meta,
+                                             const std::string& path) {
+  MetaReader r{meta, path};
+  long K = r.integer("nets", 1, 64);
+  std::vector<NetConfig> cfgs;
+  for (long k = 0; k < K; k++) {
+    std::string p = "net" + std::to_string(k) + ".";
+    NetConfig c;
+    c.layers = (int)r.integer(p + "layers", 0, 8);
+    c.hidden = (int)r.integer(p + "hidden", 1, 1024);
+    c.preprocess = r.str(p + "preprocess");
+    c.p = r.number(p + "p");
+    c.out_scale = r.number(p + "out_scale");
+    const std::string& cell = r.str(p + "cell");
+    if (cell != "fused" && cell != "composed") throw std::runtime_error(path + ": metadata " + p + "cell = '" + cell + "'");
+    c.fused = cell == "fused";
+    try {
+      c.validate(path + ", metadata " + p);
+    } catch (const std::invalid_argument& e) {
+      throw std::runtime_error(e.what());
+    }
+    cfgs.push_back(c);
+  }
+  return cfgs;
+}
+
+std::unique_ptr<LearnedOptimizer> load_learned_optimizer(const std::string& path, std::string* trained_on,
+                                                         std::string* epoch) {
+  Checkpoint ck = load_checkpoint(path);
+  auto opt = std::make_unique<LearnedOptimizer>(net_configs_from_meta(ck.meta, path), 0);
+  // train_state.ckpt holds phi under "phi."; phi.ckpt holds it bare.
+  load_params(ck, opt->params(), ck.tensor("phi." + opt->params()[0]->name) ? "phi." : "");
+  const std::string* t = ck.meta_value("task");
+  const std::string* e = ck.meta_value("best_epoch");
+  if (trained_on) *trained_on = t ? *t : "";
+  if (epoch) *epoch = e ? *e : "";
+  return opt;
 }
 
 }  // namespace l2l

@@ -14,11 +14,14 @@
 //
 // With 0 LSTM layers the net is a linear map of x_t, zero-initialized (the authors' tests).
 // Several nets can share one problem: net k handles group k of the problem's coordinates
-// (contiguous ranges of theta, tasks/task.h).
+// (TensorSpec::group; contiguous ranges of theta, tasks/task.h). The specs are the one source
+// of the grouping: initial_state(specs) lays the state out from them.
 //
-// The gradient grad_t enters as a constant Tensor: in the meta-gradient d grad_t / d phi = 0
-// (the paper's second-order-free assumption); see tasks/meta.cpp for where it is taken.
-// The same object is an Optimizer (nn/optim.h), so evaluation treats it like SGD or Adam.
+// State is explicit: an OptimizerState per problem, made by initial_state(), passed to every
+// step and carried by the caller (meta-training carries it from window to window). The
+// gradient grad_t enters as a constant Tensor: in the meta-gradient d grad_t / d phi = 0 (the
+// paper's second-order-free assumption; see tasks/meta.cpp). The same object is also an
+// Optimizer (nn/optim.h), so evaluation treats it like SGD or Adam: begin(specs), then step().
 #pragma once
 #include <memory>
 #include <string>
@@ -26,6 +29,7 @@
 
 #include "autodiff/ops.h"
 #include "nn/lstm.h"
+#include "nn/module.h"
 #include "nn/optim.h"
 #include "nn/rng.h"
 
@@ -41,23 +45,51 @@ struct NetConfig {
   // Init: the LSTM's own (nn/lstm.h: truncated normal, forget-gate bias 1); the read-out
   // weights ~ U(-1/sqrt(H), 1/sqrt(H)) and bias 0.
   std::string describe() const;
+  // Throws std::invalid_argument naming `source` (a flag list, or "FILE key net0.") unless every
+  // field is in range: 0 <= layers <= 8, 1 <= hidden <= 1024, preprocess known, p and out_scale
+  // finite and > 0 (p <= 100).
+  void validate(const std::string& source) const;
 };
+
+// The "auto" choices, in one place (the --help of l2l train shows them): what the paper uses
+// for a task. quadratic and simple: no preprocessing, no output scaling (paper 3.1, and the
+// authors' code); every other task: Appendix A preprocessing (p = 10) and output x 0.1.
+NetConfig paper_net_config(const std::string& task);
 
 // Preprocessing of a flat gradient (n) into the net's input (n, I). Forward only: the input is
 // a constant of the meta-gradient.
 Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg);
 int preprocess_inputs(const NetConfig& cfg);  // I: 1 or 2
 
-// The recurrent state of one net over its n coordinates: per layer, h and c of shape (n, H).
-struct NetState {
-  std::vector<Tensor> h, c;
+// The coordinates [offset, offset + size) of theta that one net handles.
+struct GroupRange {
+  size_t offset = 0, size = 0;
+};
+// One range per group, from the specs' .group fields; throws std::invalid_argument unless the
+// groups are 0, 1, 2, ... in order, each a contiguous run of specs.
+std::vector<GroupRange> group_ranges(const std::vector<TensorSpec>& specs);
+
+// The optimizer's state on one problem, between steps: per net, its range and its LSTM state.
+struct OptimizerState {
+  std::vector<GroupRange> groups;
+  std::vector<LSTMState> nets;
+};
+
+// The same state as Vars on a tape, during a meta-training window: h[k][l], c[k][l] for net k,
+// layer l. on_tape() puts it there as constants (no gradient flows into a window's initial
+// state); values() reads it back (the truncated-BPTT boundary).
+struct OptimizerVars {
+  std::vector<GroupRange> groups;
+  std::vector<std::vector<Var>> h, c;
+  static OptimizerVars on_tape(const OptimizerState& s, Tape& tape);
+  OptimizerState values() const;
 };
 
 class CoordNet {
  public:
   CoordNet(const NetConfig& cfg, Rng& rng, const std::string& name);
   const NetConfig& config() const { return cfg_; }
-  NetState zero_state(size_t n) const;
+  LSTMState zero_state(size_t n) const { return lstm_.zero_state((int)n); }
   // One step for n coordinates. x (n, I) is the preprocessed gradient (a constant leaf);
   // h, c hold one Var (n, H) per layer and are advanced in place. Returns the update (n, 1).
   Var step(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c);
@@ -71,31 +103,46 @@ class CoordNet {
 
 class LearnedOptimizer : public Optimizer {
  public:
-  // One net per group, each built from its own config (usually all the same).
+  // One net per group, each built from its own config (per-group settings are allowed).
   LearnedOptimizer(const std::vector<NetConfig>& cfgs, uint64_t seed);
   std::string name() const override { return "lstm"; }
 
-  // Off-tape step for evaluation: params are the problem's tensors in order (usually one flat
-  // theta); group sizes are set by set_groups (default: everything is group 0).
-  void step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) override;
-  void reset() override { state_.clear(); }
-  void set_groups(const std::vector<size_t>& sizes);
+  // The zero state for a problem with these specs (one group per net, else invalid_argument).
+  OptimizerState initial_state(const std::vector<TensorSpec>& specs) const;
+  // Differentiable step for meta-training: grad (N) is the flat gradient (a constant); st is
+  // advanced in place. Returns the update Var (N): theta_{t+1} = theta_t + update.
+  Var update(Tape& tape, const Tensor& grad, OptimizerVars& st);
 
-  // Differentiable step for meta-training: grad is the flat gradient (a constant), h/c the
-  // state Vars of every net (advanced in place). Returns the update Var (N).
-  Var update(Tape& tape, const Tensor& grad, std::vector<std::vector<Var>>& h, std::vector<std::vector<Var>>& c);
-  std::vector<NetState> zero_state() const;
+  // The Optimizer interface, for evaluation: begin() lays out the state for a problem, step()
+  // runs off the tape (params: the problem's tensors in spec order, usually one flat theta).
+  void begin(const std::vector<TensorSpec>& specs) override { state_ = initial_state(specs); }
+  void step(std::vector<Tensor*>& params, const std::vector<Tensor>& grads) override;
+  void reset() override { state_ = OptimizerState(); }
 
   std::vector<Param*> params();  // phi: every net's Params, names prefixed "net<k>."
   size_t param_count();
   int num_nets() const { return (int)nets_.size(); }
   CoordNet& net(int k) { return *nets_[k]; }
-  const std::vector<size_t>& groups() const { return groups_; }
+  std::vector<NetConfig> configs() const;
 
  private:
   std::vector<std::unique_ptr<CoordNet>> nets_;
-  std::vector<size_t> groups_;
-  std::vector<NetState> state_;  // between off-tape steps; empty after reset()
+  OptimizerState state_;  // of the off-tape steps; empty until begin()
+  Tape scratch_;          // reused by the off-tape steps
 };
+
+// The nets' configurations as checkpoint metadata ("nets" = K, then "net<k>.layers", ".hidden",
+// ".preprocess", ".p", ".out_scale", ".cell"), and back: a checkpoint describes its optimizer,
+// so evaluation rebuilds it without the training flags.
+std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs);
+// Throws std::runtime_error naming `path` and the key when a value is missing or out of range.
+std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::string, std::string>>& meta,
+                                             const std::string& path);
+
+// A learned optimizer from a phi checkpoint (phi.ckpt or train_state.ckpt of l2l train): its
+// nets from the metadata, phi from the tensors (strict names and shapes). `trained_on` gets
+// the checkpoint's "task" ("" if absent), `epoch` its "best_epoch" ("" if absent).
+std::unique_ptr<LearnedOptimizer> load_learned_optimizer(const std::string& path, std::string* trained_on = nullptr,
+                                                         std::string* epoch = nullptr);
 
 }  // namespace l2l

@@ -1,62 +1,48 @@
-// meta.cpp: see meta.h.
+// meta.cpp: one truncated-BPTT window, and the epochs, validation and checkpoints around it.
+// See meta.h for the method.
 #include "meta.h"
 
-#include <unistd.h>
-
-#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <stdexcept>
 
 #include "nn/checkpoint.h"
+#include "progress.h"
 
 namespace l2l {
 
-double unroll_window(LearnedOptimizer& opt, Problem& prob, Tensor& theta, std::vector<NetState>& state,
-                     Rng& batch_rng, int U, bool include_start, Tape& tape) {
+Trajectory start_trajectory(const LearnedOptimizer& opt, const Task& task, uint64_t seed) {
+  ProblemInstance pi = problem_instance(task, seed);
+  Trajectory tr{std::move(pi.problem), std::move(pi.theta0), OptimizerState(), pi.batch_rng};
+  tr.state = opt.initial_state(tr.problem->specs());
+  return tr;
+}
+
+// The meta tape of a window: theta_0 and the state as constants, then per step one
+// frozen_loss node, the optimizer's nodes, and theta_t+1 = theta_t + update. The optimizee
+// runs on its own scratch tape inside loss_and_grad and leaves nothing here.
+double unroll_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start, Tape& tape) {
   tape.clear();
-  // theta must require grad so that Tape::grad can differentiate f with respect to it.
-  Var th = tape.leaf(theta, true);
-  int K = opt.num_nets();
-  std::vector<std::vector<Var>> h(K), c(K);
-  for (int k = 0; k < K; k++)
-    for (size_t l = 0; l < state[k].h.size(); l++) {
-      h[k].push_back(tape.constant(state[k].h[l]));
-      c[k].push_back(tape.constant(state[k].c[l]));
-    }
+  Var th = tape.constant(tr.theta);
+  OptimizerVars st = OptimizerVars::on_tape(tr.state, tape);
   Var L;
-  auto add_loss = [&](Var f) { L = L.tape ? L + f : f; };
-  for (int t = 0; t < U; t++) {
-    Var f = prob.loss(tape, th, batch_rng);
-    if (t > 0 || include_start) add_loss(f);
-    // The optimizee gradient enters the optimizer as a constant: Tape::grad returns plain
-    // tensors and leaves no edge from grad_t back to phi. This is the paper's d grad_t / d phi = 0,
-    // which spares the Hessian of f. f_t itself stays on the tape, so L still reaches phi
-    // through theta_t = theta_{t-1} + m(...; phi).
-    Tensor g = tape.grad(f, {th})[0];
-    th = th + opt.update(tape, g, h, c);
-  }
-  add_loss(prob.loss(tape, th, batch_rng));
-  tape.backward(L);
-  // Carry theta and the state into the next window as plain tensors (truncation).
-  theta = th.value();
-  for (int k = 0; k < K; k++)
-    for (size_t l = 0; l < h[k].size(); l++) {
-      state[k].h[l] = h[k][l].value();
-      state[k].c[l] = c[k][l].value();
+  for (int t = 0; t <= U; t++) {
+    LossAndGrad o = tr.problem->loss_and_grad(th.value(), tr.batch_rng);
+    if (t > 0 || include_start) {
+      Var f = frozen_loss(th, o.f, o.grad);  // value f_t; backward: dtheta_t += grad_t
+      L = L.tape ? L + f : f;
     }
+    if (t < U) th = th + opt.update(tape, o.grad, st);  // grad_t enters as a constant
+  }
+  tape.backward(L);
+  tr.theta = th.value();  // carried into the next window as plain tensors (truncation)
+  tr.state = st.values();
   return L.item();
 }
 
 namespace {
-
-bool all_finite(const std::vector<Param*>& ps) {
-  for (Param* p : ps)
-    for (size_t i = 0; i < p->grad.size(); i++)
-      if (!std::isfinite(p->grad[i])) return false;
-  return true;
-}
 
 // The score of phi for early stopping: mean f over all T+1 points of each validation problem,
 // the meta-training objective itself. (Baselines' learning rates are tuned on the final loss
@@ -68,26 +54,17 @@ double validate(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg) 
   return s / (cfg.steps + 1);
 }
 
-// Per-epoch histories as text in a checkpoint's metadata ("%.17g" round-trips a double).
+std::string exact(double x) {  // "%.17g" round-trips a double
+  char b[32];
+  std::snprintf(b, sizeof b, "%.17g", x);
+  return b;
+}
+
+// Per-epoch histories as text in a checkpoint's metadata.
 std::string join_list(const std::vector<double>& v) {
   std::string s;
-  char b[32];
-  for (double x : v) {
-    std::snprintf(b, sizeof b, "%.17g", x);
-    s += (s.empty() ? "" : ",") + std::string(b);
-  }
+  for (double x : v) s += (s.empty() ? "" : ",") + exact(x);
   return s;
-}
-std::vector<double> parse_list(const std::string& s) {
-  std::vector<double> v;
-  size_t i = 0;
-  while (i < s.size()) {
-    size_t j = s.find(',', i);
-    if (j == std::string::npos) j = s.size();
-    v.push_back(std::stod(s.substr(i, j - i)));
-    i = j + 1;
-  }
-  return v;
 }
 
 NamedTensors snapshot(const std::vector<Param*>& ps) {
@@ -100,144 +77,235 @@ void restore(const std::vector<Param*>& ps, const NamedTensors& t) {
   for (size_t i = 0; i < ps.size(); i++) ps[i]->value = t[i].second;
 }
 
-// A progress line: a bar with meta-loss and ETA on a terminal, plain lines otherwise.
-struct Progress {
-  bool tty = isatty(2);
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  long total, last_line = -1;
-  explicit Progress(long t) : total(t) {}
-  void show(long done, int epoch, double loss) {
-    double el = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    double eta = done ? el / done * (total - done) : 0;
-    if (tty) {
-      int w = 30, fill = (int)(w * done / std::max(total, 1L));
-      std::fprintf(stderr, "\r[%.*s%*s] %ld/%ld epoch %d meta-loss %.4g ETA %.0fs ", fill,
-                   "##############################", w - fill, "", done, total, epoch, loss, eta);
-    } else if (el - last_line >= 10 || done == total) {
-      last_line = (long)el;
-      std::fprintf(stderr, "  %ld/%ld meta-iterations, epoch %d, meta-loss %.4g, %.0fs elapsed, ETA %.0fs\n", done, total,
-                   epoch, loss, el, eta);
+void write_text(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp." + std::to_string(::getpid());
+  {
+    std::ofstream o(tmp, std::ios::binary);
+    o << text;
+    if (!o.flush()) throw std::runtime_error("cannot write '" + tmp + "' (is the directory writable?)");
+  }
+  std::filesystem::rename(tmp, path);
+}
+
+// Everything a run carries from epoch to epoch, and what --resume restores.
+struct RunState {
+  MetaResult res;
+  NamedTensors best;
+  int start_epoch = 0;
+  uint64_t problem_counter = 0;
+  int saved_epoch = -1;  // the epoch of the newest checkpoint on disk (-1: none yet)
+};
+
+// A metadata value of a training-state checkpoint; errors name the file and the key.
+struct StateReader {
+  const Checkpoint& ck;
+  const std::string& path;
+  const std::string& str(const char* k) const {
+    const std::string* v = ck.meta_value(k);
+    if (!v) throw std::runtime_error(path + ": missing '" + k + "' (not a training state checkpoint?)");
+    return *v;
+  }
+  double number(const char* k) const {
+    const std::string& v = str(k);
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end) throw std::runtime_error(path + ": metadata " + k + " = '" + v + "' is not a number");
+    return x;
+  }
+  long integer(const char* k, long lo, long hi) const {
+    double x = number(k);
+    if (x != std::floor(x) || x < lo || x > hi)
+      throw std::runtime_error(path + ": metadata " + k + " = '" + str(k) + "' is not an integer in " + std::to_string(lo) +
+                               ".." + std::to_string(hi));
+    return (long)x;
+  }
+  std::vector<double> list(const char* k) const {
+    std::vector<double> v;
+    const std::string& s = str(k);
+    for (size_t i = 0; i < s.size();) {
+      size_t j = std::min(s.find(',', i), s.size());
+      char* end = nullptr;
+      std::string item = s.substr(i, j - i);
+      v.push_back(std::strtod(item.c_str(), &end));
+      if (item.empty() || *end) throw std::runtime_error(path + ": metadata " + k + " holds '" + item + "', not a number");
+      i = j + 1;
+    }
+    return v;
+  }
+};
+
+// The run must go on with the settings it started with (only --epochs may grow).
+void check_same_settings(const Checkpoint& ck, const std::vector<std::pair<std::string, std::string>>& config_dump,
+                         const std::string& path, const std::string& dir) {
+  std::string diff;
+  for (const auto& [k, v] : config_dump) {
+    if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads") continue;
+    const std::string* old = ck.meta_value(k);
+    if (old && *old != v) diff += "\n  --" + k + " was " + *old + ", now " + v;
+  }
+  if (!diff.empty())
+    throw std::runtime_error("--resume: " + path + " was trained with other settings:" + diff +
+                             "\nResume with the original flags (see " + dir + "/config.txt), or train into a new --out.");
+}
+
+RunState resume_run(const MetaConfig& cfg, const std::vector<std::pair<std::string, std::string>>& config_dump,
+                    const std::vector<Param*>& phi, Adam& meta_opt, const std::string& path) {
+  if (path.empty() || !std::filesystem::exists(path))
+    throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
+  Checkpoint ck = load_checkpoint(path);
+  check_same_settings(ck, config_dump, path, cfg.out_dir);
+  StateReader r{ck, path};
+  RunState run;
+  run.saved_epoch = (int)r.integer("epoch", 0, 1000000000);
+  run.start_epoch = run.saved_epoch + 1;
+  if (cfg.epochs <= run.start_epoch)
+    throw std::runtime_error("--resume: " + path + " has already trained " + std::to_string(run.start_epoch) +
+                             " epochs, so --epochs " + std::to_string(cfg.epochs) + " adds none: pass --epochs > " +
+                             std::to_string(run.start_epoch));
+  load_params(ck, phi, "phi.");
+  meta_opt.load_state(tensors_with_prefix(ck, "adam."));
+  run.best = tensors_with_prefix(ck, "best.");
+  run.res.train_history = r.list("train_history");
+  run.res.val_history = r.list("val_history");
+  run.problem_counter = (uint64_t)r.integer("problem_counter", 0, 1L << 39);
+  run.res.best_val = r.number("best_val");
+  run.res.best_epoch = (int)r.integer("best_epoch", -1, run.saved_epoch);
+  run.res.untrained_val = r.number("untrained_val");
+  if (!cfg.quiet) std::fprintf(stderr, "resuming from %s at epoch %d\n", path.c_str(), run.start_epoch);
+  return run;
+}
+
+// A fresh run starts by scoring the untrained phi: the bar every epoch must beat.
+RunState fresh_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const std::vector<Param*>& phi) {
+  RunState run;
+  run.best = snapshot(phi);
+  run.res.untrained_val = run.res.best_val = validate(opt, task, cfg);
+  if (!cfg.quiet) std::fprintf(stderr, "epoch -1 (untrained phi): validation mean f %.5g\n", run.res.untrained_val);
+  return run;
+}
+
+std::string divergence_message(const MetaConfig& cfg, const RunState& run, int epoch, int p, long w, double L,
+                               bool grad_finite) {
+  std::string where = cfg.out_dir.empty() ? "" :
+      run.saved_epoch >= 0 ? " The checkpoint of epoch " + std::to_string(run.saved_epoch) + " in '" + cfg.out_dir + "' is intact."
+                           : " No checkpoint had been written to '" + cfg.out_dir + "' yet.";
+  return "meta-training diverged at epoch " + std::to_string(epoch) + ", problem " + std::to_string(p) + ", window " +
+         std::to_string(w) + ": meta-loss " + exact(L) + (grad_finite ? "" : " (non-finite meta-gradient)") +
+         ". Nothing of this epoch was saved." + where +
+         " Start a new run (another --out; --resume keeps the settings) with a smaller --meta-lr (now " + exact(cfg.meta_lr) +
+         ") or with --clip, or a smaller --out-scale.";
+}
+
+bool all_finite(const std::vector<Param*>& ps) {
+  for (Param* p : ps)
+    for (size_t i = 0; i < p->grad.size(); i++)
+      if (!std::isfinite(p->grad[i])) return false;
+  return true;
+}
+
+// One epoch: problems_per_epoch fresh training problems, T/U meta-iterations each. Returns the
+// mean meta-loss of its windows.
+double train_epoch(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, RunState& run, int epoch,
+                   Adam& meta_opt, Progress& bar, long& done, Tape& tape) {
+  std::vector<Param*> phi = opt.params();
+  const long windows = cfg.steps / cfg.unroll;
+  double epoch_loss = 0;
+  for (int p = 0; p < cfg.problems_per_epoch; p++) {
+    Trajectory tr = start_trajectory(opt, task, problem_seed(Split::train, run.problem_counter++, cfg.seed));
+    for (long w = 0; w < windows; w++) {
+      for (Param* q : phi) q->zero_grad();
+      double L = unroll_window(opt, tr, cfg.unroll, cfg.include_start, tape);
+      bool grad_finite = all_finite(phi);
+      if (!std::isfinite(L) || !grad_finite) throw std::runtime_error(divergence_message(cfg, run, epoch, p, w, L, grad_finite));
+      if (cfg.clip > 0)
+        for (Param* q : phi)
+          for (size_t i = 0; i < q->grad.size(); i++)
+            q->grad[i] = std::max((real)-cfg.clip, std::min((real)cfg.clip, q->grad[i]));
+      step_params(meta_opt, phi);
+      epoch_loss += L / (cfg.problems_per_epoch * windows);
+      char what[96];
+      std::snprintf(what, sizeof what, "meta-iterations, epoch %d, meta-loss %.4g", epoch, L);
+      bar.show(++done, what);
     }
   }
-  void end_line() { if (tty) std::fprintf(stderr, "\n"); }
-};
+  return epoch_loss;
+}
+
+// train_log.csv: epoch -1 is the untrained phi.
+std::string train_log(const MetaResult& r) {
+  std::string log = "epoch,train_meta_loss,val_mean_f\n-1,," + exact(r.untrained_val) + "\n";
+  for (size_t e = 0; e < r.val_history.size(); e++)
+    log += std::to_string(e) + "," + exact(r.train_history[e]) + "," + exact(r.val_history[e]) + "\n";
+  return log;
+}
+
+// After an epoch: train_state.ckpt (everything --resume needs), phi.ckpt (the best phi and the
+// nets' configuration), train_log.csv, and config.txt the first time, so that a run directory
+// never holds a config.txt without the run it describes. Each write is atomic.
+void save_run(const LearnedOptimizer& opt, const std::vector<Param*>& phi, const Adam& meta_opt, const MetaConfig& cfg,
+              const std::vector<std::pair<std::string, std::string>>& config_dump, RunState& run, int epoch) {
+  std::vector<std::pair<std::string, std::string>> meta = config_dump, nets = net_config_meta(opt.configs());
+  meta.insert(meta.end(), nets.begin(), nets.end());
+  meta.push_back({"best_epoch", std::to_string(run.res.best_epoch)});
+  meta.push_back({"best_val", exact(run.res.best_val)});
+  meta.push_back({"untrained_val", exact(run.res.untrained_val)});
+  Checkpoint state;
+  state.meta = meta;
+  state.meta.push_back({"epoch", std::to_string(epoch)});
+  state.meta.push_back({"problem_counter", std::to_string(run.problem_counter)});
+  state.meta.push_back({"train_history", join_list(run.res.train_history)});
+  state.meta.push_back({"val_history", join_list(run.res.val_history)});
+  add_params(state, phi, "phi.");
+  add_tensors(state, "adam.", meta_opt.state());
+  add_tensors(state, "best.", run.best);
+  if (run.saved_epoch < 0 && !cfg.resume && !cfg.config_text.empty()) write_text(cfg.out_dir + "/config.txt", cfg.config_text);
+  save_checkpoint(cfg.out_dir + "/train_state.ckpt", state);
+  Checkpoint best;
+  best.meta = meta;
+  best.tensors = run.best;
+  save_checkpoint(cfg.out_dir + "/phi.ckpt", best);
+  write_text(cfg.out_dir + "/train_log.csv", train_log(run.res));
+  run.saved_epoch = epoch;
+}
+
+void check_config(const MetaConfig& cfg) {
+  if (cfg.steps <= 0 || cfg.unroll <= 0 || cfg.epochs <= 0 || cfg.problems_per_epoch <= 0 || cfg.val_problems <= 0)
+    throw std::invalid_argument("--steps, --unroll, --epochs, --problems-per-epoch and --val-problems must be positive");
+  if (cfg.steps % cfg.unroll != 0)
+    throw std::invalid_argument("--steps (" + std::to_string(cfg.steps) + ") must be a multiple of --unroll (" +
+                                std::to_string(cfg.unroll) + ")");
+  if (!std::isfinite(cfg.meta_lr) || !(cfg.meta_lr > 0)) throw std::invalid_argument("--meta-lr must be finite and > 0");
+  if (!std::isfinite(cfg.clip) || !(cfg.clip >= 0)) throw std::invalid_argument("--clip must be finite and >= 0 (0 turns clipping off)");
+}
 
 }  // namespace
 
 MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg,
                       const std::vector<std::pair<std::string, std::string>>& config_dump) {
-  if (cfg.steps % cfg.unroll != 0)
-    throw std::invalid_argument("--steps (" + std::to_string(cfg.steps) + ") must be a multiple of --unroll (" +
-                                std::to_string(cfg.unroll) + ")");
+  check_config(cfg);
   std::vector<Param*> phi = opt.params();
   Adam meta_opt(cfg.meta_lr);
-  MetaResult res;
-  res.best_val = INFINITY;
-  NamedTensors best = snapshot(phi);
-  int start_epoch = 0;
-  uint64_t problem_counter = 0;
-  const std::string state_path = cfg.out_dir.empty() ? "" : cfg.out_dir + "/train_state.ckpt";
-  const std::string best_path = cfg.out_dir.empty() ? "" : cfg.out_dir + "/phi.ckpt";
   if (!cfg.out_dir.empty()) std::filesystem::create_directories(cfg.out_dir);
-
-  if (cfg.resume) {
-    if (state_path.empty() || !std::filesystem::exists(state_path))
-      throw std::runtime_error("--resume: no training state at '" + state_path + "' (train once without --resume first)");
-    Checkpoint ck = load_checkpoint(state_path);
-    load_params(ck, phi, "phi.");
-    meta_opt.load_state(tensors_with_prefix(ck, "adam."));
-    best = tensors_with_prefix(ck, "best.");
-    auto num = [&](const char* k) {
-      const std::string* v = ck.meta_value(k);
-      if (!v) throw std::runtime_error(state_path + ": missing '" + k + "' (not a training state checkpoint?)");
-      return *v;
-    };
-    // The run must go on with the settings it started with (only --epochs may grow).
-    std::string diff;
-    for (const auto& [k, v] : config_dump) {
-      if (k == "epochs" || k == "resume" || k == "out") continue;
-      const std::string* old = ck.meta_value(k);
-      if (old && *old != v) diff += "\n  --" + k + " was " + *old + ", now " + v;
-    }
-    if (!diff.empty())
-      throw std::runtime_error("--resume: " + state_path + " was trained with other settings:" + diff +
-                               "\nResume with the original flags (see " + cfg.out_dir + "/config.txt), or train into a new --out.");
-    start_epoch = std::stoi(num("epoch")) + 1;
-    res.train_history = parse_list(num("train_history"));
-    res.val_history = parse_list(num("val_history"));
-    problem_counter = std::stoull(num("problem_counter"));
-    res.best_val = std::stod(num("best_val"));
-    res.best_epoch = std::stoi(num("best_epoch"));
-    if (!cfg.quiet) std::fprintf(stderr, "resuming from %s at epoch %d\n", state_path.c_str(), start_epoch);
-  }
-
-  long windows = cfg.steps / cfg.unroll;
-  Progress bar((long)(cfg.epochs - start_epoch) * cfg.problems_per_epoch * windows);
+  RunState run = cfg.resume ? resume_run(cfg, config_dump, phi, meta_opt, cfg.out_dir.empty() ? "" : cfg.out_dir + "/train_state.ckpt")
+                            : fresh_run(opt, task, cfg, phi);
+  Progress bar((long)(cfg.epochs - run.start_epoch) * cfg.problems_per_epoch * (cfg.steps / cfg.unroll), cfg.quiet);
   long done = 0;
   Tape tape;
-  for (int epoch = start_epoch; epoch < cfg.epochs; epoch++) {
-    double epoch_loss = 0;
-    for (int p = 0; p < cfg.problems_per_epoch; p++) {
-      uint64_t seed = problem_seed(Split::train, problem_counter++, cfg.seed);
-      ProblemInstance pi = problem_instance(task, seed);
-      Problem* prob = pi.problem.get();
-      Rng& batch_rng = pi.batch_rng;
-      Tensor theta = std::move(pi.theta0);
-      opt.set_groups(prob->group_sizes());
-      std::vector<NetState> state = opt.zero_state();
-      for (long w = 0; w < windows; w++) {
-        for (Param* q : phi) q->zero_grad();
-        double L = unroll_window(opt, *prob, theta, state, batch_rng, cfg.unroll, cfg.include_start, tape);
-        if (!std::isfinite(L) || !all_finite(phi))
-          throw std::runtime_error("meta-training diverged at epoch " + std::to_string(epoch) + ", problem " +
-                                   std::to_string(p) + ", window " + std::to_string(w) + ": meta-loss " +
-                                   std::to_string(L) + (all_finite(phi) ? "" : " (non-finite meta-gradient)") +
-                                   ". Nothing was saved for this epoch; the last checkpoint in '" + cfg.out_dir +
-                                   "' is intact. Try a smaller --meta-lr or --clip.");
-        if (cfg.clip > 0)
-          for (Param* q : phi)
-            for (size_t i = 0; i < q->grad.size(); i++)
-              q->grad[i] = std::max((real)-cfg.clip, std::min((real)cfg.clip, q->grad[i]));
-        step_params(meta_opt, phi);
-        epoch_loss += L / (cfg.problems_per_epoch * windows);
-        if (!cfg.quiet) bar.show(++done, epoch, L);
-      }
-    }
+  for (int epoch = run.start_epoch; epoch < cfg.epochs; epoch++) {
+    double train_loss = train_epoch(opt, task, cfg, run, epoch, meta_opt, bar, done, tape);
     double val = validate(opt, task, cfg);
-    res.train_history.push_back(epoch_loss);
-    res.val_history.push_back(val);
-    bool improved = val < res.best_val;
-    if (improved) res.best_val = val, res.best_epoch = epoch, best = snapshot(phi);
-    if (!cfg.quiet) {
-      bar.end_line();
-      std::fprintf(stderr, "epoch %d: train meta-loss %.5g, validation mean f %.5g%s\n", epoch, epoch_loss, val,
+    run.res.train_history.push_back(train_loss);
+    run.res.val_history.push_back(val);
+    bool improved = val < run.res.best_val;
+    if (improved) run.res.best_val = val, run.res.best_epoch = epoch, run.best = snapshot(phi);
+    bar.end_line();
+    if (!cfg.quiet)
+      std::fprintf(stderr, "epoch %d: train meta-loss %.5g, validation mean f %.5g%s\n", epoch, train_loss, val,
                    improved ? " (best so far)" : "");
-    }
-    if (!cfg.out_dir.empty()) {
-      Checkpoint ck;
-      ck.meta = config_dump;
-      ck.meta.push_back({"epoch", std::to_string(epoch)});
-      ck.meta.push_back({"problem_counter", std::to_string(problem_counter)});
-      char buf[64];
-      std::snprintf(buf, sizeof buf, "%.17g", res.best_val);
-      ck.meta.push_back({"best_val", buf});
-      ck.meta.push_back({"best_epoch", std::to_string(res.best_epoch)});
-      ck.meta.push_back({"train_history", join_list(res.train_history)});
-      ck.meta.push_back({"val_history", join_list(res.val_history)});
-      add_params(ck, phi, "phi.");
-      add_tensors(ck, "adam.", meta_opt.state());
-      add_tensors(ck, "best.", best);
-      save_checkpoint(state_path, ck);  // atomic: write, then rename
-      Checkpoint b;
-      b.meta = config_dump;
-      b.meta.push_back({"best_epoch", std::to_string(res.best_epoch)});
-      b.meta.push_back({"best_val", buf});
-      b.tensors = best;
-      save_checkpoint(best_path, b);
-    }
+    if (!cfg.out_dir.empty()) save_run(opt, phi, meta_opt, cfg, config_dump, run, epoch);
   }
-  restore(phi, best);
-  return res;
+  restore(phi, run.best);
+  return run.res;
 }
 
 }  // namespace l2l

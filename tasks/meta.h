@@ -1,22 +1,28 @@
 // meta.h: meta-training of the learned optimizer by truncated backpropagation through time.
 //
 // For each training problem: theta_0 from the problem, zero optimizer state, then T steps cut
-// into windows of U. In one window (unroll_window):
+// into windows of U. In one window (unroll_window), with the problem as an oracle (task.h):
 //
-//   for t = 1..U:  f_t = f(theta_t)                         recorded on the tape
-//                  grad_t = df_t/dtheta_t, as a constant    (Tape::grad: d grad_t / d phi = 0)
-//                  theta_t+1 = theta_t + m(grad_t, h_t; phi)
-//   L(phi) = sum_t w_t f(theta_t), w_t = 1, over the window's points (its starting point
-//            too when include_start: the authors' code does; it adds no gradient, since the
-//            starting point is a constant of the window)
+//   for t = 0..U:  f_t, grad_t = loss_and_grad(theta_t)     on the problem's scratch tape
+//                  F_t = frozen_loss(theta_t, f_t, grad_t)  ONE node on the meta tape
+//                  theta_t+1 = theta_t + m(grad_t, h_t; phi)    (t < U; grad_t a constant)
+//   L(phi) = sum_t w_t F_t, w_t = 1, over the window's points (its starting point too when
+//            include_start: the authors' code does; it adds no gradient, since the starting
+//            point is a constant of the window)
 //   backward(L) -> dL/dphi;  Adam step on phi;  theta and state carried to the next window
 //   as plain tensors (no gradient crosses a window boundary).
 //
-// After every epoch, phi is frozen and scored on fixed validation problems (mean f over the
-// T steps); the best phi is kept (early stopping). A checkpoint with phi, the best phi, the
-// Adam state, the training-problem counter (problems come from seeds, so that is all the
-// randomness there is) and the per-epoch histories lets --resume continue bit for bit; a resume
-// with other settings than the first run's is refused.
+// The meta tape holds the optimizer's nodes and the theta chain only: frozen_loss's backward
+// adds grad_t into theta_t, which is exactly d f_t / d theta_t under the paper's
+// d grad_t / d phi = 0, so f's graph is never on it and its memory does not grow with the
+// optimizee.
+//
+// Before the first epoch the untrained phi is scored on the validation problems (epoch -1);
+// after every epoch phi is frozen and scored on the same fixed problems (mean f over the T
+// steps), and the best phi, the untrained one included, is kept (early stopping). A checkpoint
+// with phi, the best phi, the Adam state, the training-problem counter (problems come from
+// seeds, so that is all the randomness there is), the nets' configuration and the per-epoch
+// histories lets --resume continue bit for bit; a resume with other settings is refused.
 #pragma once
 #include <functional>
 #include <string>
@@ -37,18 +43,29 @@ struct MetaConfig {
   int val_problems = 10;
   uint64_t seed = 1;
   std::string out_dir;           // checkpoints and logs; "" = keep nothing on disk
+  std::string config_text;       // written as out_dir/config.txt with the first checkpoint
   bool resume = false;
   bool quiet = false;
 };
 
-// One window: advances theta and state by U steps and adds dL/dphi into the Params' grads.
+// One training problem on its way: the problem, where it is, the optimizer's state there, and
+// its minibatch stream. Carried from window to window.
+struct Trajectory {
+  std::unique_ptr<Problem> problem;
+  Tensor theta;
+  OptimizerState state;
+  Rng batch_rng;
+};
+Trajectory start_trajectory(const LearnedOptimizer& opt, const Task& task, uint64_t seed);
+
+// One window: advances the trajectory by U steps and adds dL/dphi into the Params' grads.
 // Returns L. `tape` is cleared first; it is passed in so its memory is reused.
-double unroll_window(LearnedOptimizer& opt, Problem& prob, Tensor& theta, std::vector<NetState>& state,
-                     Rng& batch_rng, int U, bool include_start, Tape& tape);
+double unroll_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start, Tape& tape);
 
 struct MetaResult {
   double best_val = 0;
-  int best_epoch = -1;
+  int best_epoch = -1;          // -1: no epoch beat the untrained phi (which is kept then)
+  double untrained_val = 0;     // the score of phi before any training (epoch -1)
   std::vector<double> val_history, train_history;  // per epoch, from epoch 0 (also after a resume)
 };
 

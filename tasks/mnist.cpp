@@ -9,15 +9,18 @@
 // varies between Problems of one Task is only theta_0 and the minibatch stream (paper:
 // "only theta_0 and the minibatches vary between runs").
 //
+// The network is nn's MLP (nn/linear.h) reading its W and b from slices of theta
+// (ThetaSlices, nn/module.h), so gradients reach the one flat vector. The MLP's own Params
+// only lend their names, shapes and order; their values are never used.
 // The images are decoded once per Task and shared (shared_ptr<const Dataset>) by every Problem
 // it samples; a minibatch is copied into a fresh (B,784) tensor per call.
-// Is not: a data loader (tasks/data.h) or a general MLP module (nn/linear.h); the network is
-// written with plain ops on slices of theta so that gradients reach the one flat vector.
+// Is not: a data loader (tasks/data.h).
 #include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
 #include "nn/init.h"
+#include "nn/linear.h"
 #include "task.h"
 #include "data.h"
 
@@ -30,8 +33,7 @@ constexpr int kPixels = 28 * 28, kClasses = 10;
 // Throws unless the options describe a network and data we can build.
 void validate(const MnistOptions& o) {
   auto bad = [](const std::string& m) { throw std::invalid_argument("[mnist] " + m); };
-  if (o.activation != "sigmoid" && o.activation != "relu" && o.activation != "tanh")
-    bad("unknown activation '" + o.activation + "' (expected sigmoid, relu or tanh)");
+  check_activation(o.activation, "[mnist]");
   for (size_t l = 0; l < o.hidden.size(); l++)
     if (o.hidden[l] <= 0)
       bad("hidden layer " + std::to_string(l) + " has size " + std::to_string(o.hidden[l]) + " (must be >= 1)");
@@ -55,17 +57,17 @@ std::vector<int> widths(const MnistOptions& o) {
   return w;
 }
 
+// The network every Problem of a Task shares: 784 -> hidden... -> 10, Params "mlp.<l>.w|b".
+std::shared_ptr<MLP> make_network(const MnistOptions& o) {
+  Rng unused(0);  // the MLP's own init is never read: theta_0 comes from MnistProblem::init
+  return std::make_shared<MLP>(widths(o), o.activation, unused, "mlp");
+}
+
 class MnistProblem : public Problem {
  public:
-  MnistProblem(const MnistOptions& o, std::shared_ptr<const Dataset> data, std::shared_ptr<const Dataset> test)
-      : o_(o), data_(std::move(data)), test_(std::move(test)) {
-    std::vector<int> w = widths(o_);
-    for (size_t l = 0; l + 1 < w.size(); l++) {
-      std::string p = "l" + std::to_string(l) + ".";
-      specs_.push_back({p + "W", {w[l], w[l + 1]}, 0});
-      specs_.push_back({p + "b", {w[l + 1]}, 0});
-    }
-  }
+  MnistProblem(const MnistOptions& o, std::shared_ptr<MLP> net, std::shared_ptr<const Dataset> data,
+               std::shared_ptr<const Dataset> test)
+      : o_(o), net_(std::move(net)), data_(std::move(data)), test_(std::move(test)), specs_(specs_of(net_->params())) {}
 
   std::vector<TensorSpec> specs() const override { return specs_; }
 
@@ -98,7 +100,8 @@ class MnistProblem : public Problem {
       for (int k = 0; k < kPixels; k++) dst[k] = (real)src[k];
       labels[b] = d.labels[i];
     }
-    return softmax_cross_entropy(logits(unflatten(theta, specs_), tape.constant(std::move(x))), labels);
+    ThetaSlices params(theta, net_->params());
+    return softmax_cross_entropy(net_->forward(tape.constant(std::move(x)), params), labels);
   }
 
   // Loss and accuracy over the whole test set, in chunks of 1000 images, recording no graph.
@@ -114,7 +117,8 @@ class MnistProblem : public Problem {
       for (size_t k = 0; k < x.size(); k++) x[k] = (real)d.pixels[(size_t)start * kPixels + k];
       std::vector<int> labels(d.labels.begin() + start, d.labels.begin() + start + n);
       Tape tape;  // a fresh tape per chunk keeps memory at one chunk's activations
-      Var z = logits(unflatten(tape.constant(theta), specs_), tape.constant(std::move(x)));
+      ThetaSlices params(tape.constant(theta), net_->params());
+      Var z = net_->forward(tape.constant(std::move(x)), params);
       loss_sum += (double)softmax_cross_entropy(z, labels).item() * n;
       const Tensor& Z = z.value();  // (n,10)
       for (int r = 0; r < n; r++) {
@@ -128,23 +132,8 @@ class MnistProblem : public Problem {
   }
 
  private:
-  // params = W_0, b_0, W_1, b_1, ... (as specs_); x (B,784) -> logits (B,10).
-  Var logits(const std::vector<Var>& params, Var x) const {
-    Var h = x;
-    size_t layers = params.size() / 2;
-    for (size_t l = 0; l < layers; l++) {
-      h = add(matmul(h, params[2 * l]), params[2 * l + 1]);  // (B,D_l) + (D_l) row broadcast
-      if (l + 1 < layers) h = activate(h);
-    }
-    return h;
-  }
-  Var activate(Var z) const {
-    if (o_.activation == "relu") return relu(z);
-    if (o_.activation == "tanh") return tanh(z);
-    return sigmoid(z);
-  }
-
   MnistOptions o_;
+  std::shared_ptr<MLP> net_;
   std::shared_ptr<const Dataset> data_, test_;
   std::vector<TensorSpec> specs_;
 };
@@ -153,6 +142,7 @@ class MnistTask : public Task {
  public:
   explicit MnistTask(const MnistOptions& o) : o_(o) {
     validate(o_);
+    net_ = make_network(o_);
     test_ = o_.test_data ? o_.test_data : std::make_shared<const Dataset>(load_mnist(o_.data_dir, "test"));
     if (o_.split_data) data_ = o_.split_data;
     else data_ = o_.split == "test" ? test_ : std::make_shared<const Dataset>(load_mnist(o_.data_dir, o_.split));
@@ -173,11 +163,12 @@ class MnistTask : public Task {
   }
   std::unique_ptr<Problem> sample(uint64_t) const override {
     // Problems differ only in theta_0 and minibatches, both drawn from the caller's Rngs.
-    return std::make_unique<MnistProblem>(o_, data_, test_);
+    return std::make_unique<MnistProblem>(o_, net_, data_, test_);
   }
 
  private:
   MnistOptions o_;
+  std::shared_ptr<MLP> net_;
   std::shared_ptr<const Dataset> data_, test_;
 };
 

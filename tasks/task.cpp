@@ -1,7 +1,7 @@
-// task.cpp: helpers shared by all tasks (sizes, unflatten).
+// task.cpp: what every Problem shares: its size and the oracle around loss(). See task.h.
 #include "task.h"
 
-#include <stdexcept>
+#include <algorithm>
 
 namespace l2l {
 
@@ -11,33 +11,29 @@ size_t Problem::dim() const {
   return n;
 }
 
-std::vector<size_t> Problem::group_sizes() const {
-  std::vector<size_t> sizes;
-  int last = -1;
-  for (const TensorSpec& s : specs()) {
-    if (s.group < last) throw std::logic_error("Problem specs: groups must be contiguous and increasing (" + s.name + ")");
-    if (s.group != last) sizes.push_back(0), last = s.group;
-    sizes.back() += shape_numel(s.shape);
-  }
-  return sizes;
+// theta becomes the one leaf that wants a gradient; Tape::grad sweeps only [theta, f] and
+// returns d f / d theta as a plain tensor.
+LossAndGrad Problem::loss_and_grad(const Tensor& theta, Rng& batch_rng) {
+  scratch_.clear();
+  Var th = scratch_.leaf(theta, true);
+  Var f = loss(scratch_, th, batch_rng);
+  LossAndGrad r{f.item(), std::move(scratch_.grad(f, {th})[0])};
+  scratch_.clear();
+  return r;
 }
 
-std::vector<Var> unflatten(Var theta, const std::vector<TensorSpec>& specs) {
-  std::vector<Var> out;
-  int off = 0;
-  for (const TensorSpec& s : specs) {
-    int n = (int)shape_numel(s.shape);
-    if (specs.size() == 1 && (size_t)n == theta.size()) {
-      out.push_back(reshape(theta, s.shape));
-    } else {
-      out.push_back(reshape(slice(theta, 0, off, off + n), s.shape));
-    }
-    off += n;
-  }
-  if ((size_t)off != theta.size())
-    throw std::invalid_argument("[unflatten] theta has " + std::to_string(theta.size()) + " coordinates, specs need " +
-                                std::to_string(off));
-  return out;
+real Problem::loss_value(const Tensor& theta, Rng& batch_rng) {
+  NoGradGuard values_only;
+  scratch_.clear();
+  real f = loss(scratch_, scratch_.constant(theta), batch_rng).item();
+  scratch_.clear();
+  return f;
+}
+
+int num_groups(const Task& task) {
+  int g = 0;
+  for (const TensorSpec& s : task.sample(0)->specs()) g = std::max(g, s.group + 1);
+  return g;
 }
 
 }  // namespace l2l

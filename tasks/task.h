@@ -3,10 +3,14 @@
 //
 // theta is always ONE flat vector of N coordinates, the concatenation of the optimizee's
 // tensors in the order of specs(). The learned optimizer is coordinatewise, so a flat vector
-// is all it needs; the Problem itself cuts theta back into tensors (unflatten) to compute f.
-// Tensors belong to groups (specs()[k].group): one optimizer net per group, so a problem can
-// be shared by several nets (CIFAR: conv parameters vs the rest). Groups are contiguous
-// ranges of theta, in increasing group order.
+// is all it needs; the Problem itself cuts theta back into tensors (nn's ThetaSlices) to
+// compute f. Tensors belong to groups (specs()[k].group): one optimizer net per group, so a
+// problem can be shared by several nets (CIFAR: conv parameters vs the rest). Groups are
+// contiguous ranges of theta, in increasing group order; the specs are their only source.
+//
+// To everything above it a Problem is an ORACLE: loss_and_grad(theta) -> {f, grad}, computed
+// on the problem's own scratch tape, which is cleared before it returns. Meta-training puts
+// only the two numbers on its tape (frozen_loss, autodiff/ops.h), never f's graph.
 //
 // Is not: an optimizer, a training loop (tasks/meta.h), or data loading (tasks/data.h).
 #pragma once
@@ -15,14 +19,14 @@
 #include <vector>
 
 #include "autodiff/ops.h"
+#include "nn/module.h"
 #include "nn/rng.h"
 
 namespace l2l {
 
-struct TensorSpec {
-  std::string name;
-  Shape shape;
-  int group = 0;
+struct LossAndGrad {
+  real f = 0;   // f(theta)
+  Tensor grad;  // df/dtheta (N)
 };
 
 class Problem {
@@ -36,8 +40,16 @@ class Problem {
   // Extra evaluation of a final theta (e.g. whole-test-set loss and accuracy): name -> value.
   virtual std::vector<std::pair<std::string, double>> final_metrics(const Tensor& /*theta*/) { return {}; }
 
-  size_t dim() const;                         // N, the number of coordinates
-  std::vector<size_t> group_sizes() const;    // coordinates per group, in group order
+  // The oracle: f(theta) and its gradient from one call of loss() (one minibatch draw) on the
+  // scratch tape, which is cleared before returning (nothing of f's graph outlives the call).
+  LossAndGrad loss_and_grad(const Tensor& theta, Rng& batch_rng);
+  // f(theta) alone: the same draw, recorded without a graph.
+  real loss_value(const Tensor& theta, Rng& batch_rng);
+
+  size_t dim() const;  // N, the number of coordinates
+
+ private:
+  Tape scratch_;  // kept between calls so its node list keeps its capacity
 };
 
 class Task {
@@ -45,12 +57,11 @@ class Task {
   virtual ~Task() = default;
   virtual std::string name() const = 0;
   virtual std::unique_ptr<Problem> sample(uint64_t seed) const = 0;
-  virtual int num_groups() const { return 1; }
   virtual std::string describe() const { return name(); }  // one line with the settings
 };
 
-// theta (N) -> one Var per spec, by slice + reshape (both differentiable).
-std::vector<Var> unflatten(Var theta, const std::vector<TensorSpec>& specs);
+// How many groups (learned-optimizer nets) the Task's problems have: 1 + the largest .group.
+int num_groups(const Task& task);
 
 // ---- the tasks ---------------------------------------------------------------------------
 

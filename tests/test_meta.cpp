@@ -42,7 +42,7 @@ NetConfig tiny_net() {
 double reference_meta_loss(LearnedOptimizer& opt, Problem& prob, const Tensor& theta0, int U,
                            const std::vector<Tensor>& frozen, std::vector<Tensor>* record = nullptr) {
   Tensor theta = theta0;
-  opt.reset();
+  opt.begin(prob.specs());
   double L = 0;
   Rng unused(0);
   for (int t = 0; t <= U; t++) {
@@ -71,19 +71,17 @@ TEST_CASE("meta-gradient = finite differences of the frozen-gradient meta-loss, 
   auto task = make_quadratic_task(small_quadratic());
   auto prob = task->sample(11);
   LearnedOptimizer opt({tiny_net()}, 5);
-  opt.set_groups(prob->group_sizes());
   Rng ir(1);
   Tensor theta0 = prob->init(ir);
   const int U = 4;
   std::vector<Param*> phi = opt.params();
 
   // The engine's meta-gradient from one window.
-  Tensor theta = theta0;
-  std::vector<NetState> st = opt.zero_state();
-  Rng br(2);
+  Trajectory tr{std::move(prob), theta0, opt.initial_state(task->sample(11)->specs()), Rng(2)};
   Tape tape;
   for (Param* p : phi) p->zero_grad();
-  double L_engine = unroll_window(opt, *prob, theta, st, br, U, true, tape);
+  double L_engine = unroll_window(opt, tr, U, true, tape);
+  prob = task->sample(11);
 
   // The same window recomputed independently, recording the optimizee gradients.
   std::vector<Tensor> grads;
@@ -145,6 +143,8 @@ TEST_CASE("coordinates are independent: permuting theta permutes the updates, st
   const int n = 7;
   std::vector<int> perm = {3, 0, 6, 1, 5, 2, 4};
   Tensor xa = Tensor::zeros({n}), xb = Tensor::zeros({n});
+  a.begin({{"x", {n}, 0}});
+  b.begin({{"x", {n}, 0}});
   for (int step = 0; step < 4; step++) {
     Tensor g = randn({n}, 50 + step), gp({n});
     for (int i = 0; i < n; i++) gp[i] = g[perm[i]];
@@ -158,6 +158,8 @@ TEST_CASE("coordinates are independent: permuting theta permutes the updates, st
 TEST_CASE("state stays with its coordinates across several parameter tensors") {
   LearnedOptimizer flat({tiny_net()}, 3), split({tiny_net()}, 3);
   Tensor x = Tensor::zeros({5}), p1 = Tensor::zeros({2}), p2 = Tensor::zeros({3});
+  flat.begin({{"x", {5}, 0}});
+  split.begin({{"p1", {2}, 0}, {"p2", {3}, 0}});
   for (int step = 0; step < 4; step++) {
     Tensor g = randn({5}, 70 + step);
     Tensor g1({2}, {g[0], g[1]}), g2({3}, {g[2], g[3], g[4]});
@@ -172,34 +174,38 @@ TEST_CASE("state stays with its coordinates across several parameter tensors") {
 
 TEST_CASE("two windows of 3 steps move theta exactly like one window of 6") {
   auto task = make_quadratic_task(small_quadratic());
-  auto prob = task->sample(4);
   LearnedOptimizer opt({tiny_net()}, 9);
-  opt.set_groups(prob->group_sizes());
-  Rng ir(1);
-  Tensor t0 = prob->init(ir);
   Tape tape;
-  Rng br(0);
-  Tensor ta = t0, tb = t0;
-  auto sa = opt.zero_state(), sb = opt.zero_state();
-  unroll_window(opt, *prob, ta, sa, br, 3, true, tape);
-  unroll_window(opt, *prob, ta, sa, br, 3, true, tape);
-  unroll_window(opt, *prob, tb, sb, br, 6, true, tape);
-  for (size_t i = 0; i < ta.size(); i++) CHECK(ta[i] == doctest::Approx(tb[i]).epsilon(1e-12));
-  for (size_t i = 0; i < sa[0].c[0].size(); i++) CHECK(sa[0].c[0][i] == doctest::Approx(sb[0].c[0][i]).epsilon(1e-12));
+  Trajectory a = start_trajectory(opt, *task, 4), b = start_trajectory(opt, *task, 4);
+  unroll_window(opt, a, 3, true, tape);
+  unroll_window(opt, a, 3, true, tape);
+  unroll_window(opt, b, 6, true, tape);
+  for (size_t i = 0; i < a.theta.size(); i++) CHECK(a.theta[i] == doctest::Approx(b.theta[i]).epsilon(1e-12));
+  const Tensor &ca = a.state.nets[0].c[0], &cb = b.state.nets[0].c[0];
+  for (size_t i = 0; i < ca.size(); i++) CHECK(ca[i] == doctest::Approx(cb[i]).epsilon(1e-12));
 }
 
 TEST_CASE("groups: each net sees only its own coordinates") {
   NetConfig c = tiny_net();
   LearnedOptimizer two({c, c}, 3), one({c}, 3);
-  // Net 0 of `two` is built first from the same seed, so it equals `one`'s only net.
-  two.set_groups({4, 2});
+  // Net 0 of `two` is built first from the same seed, so it equals `one`'s only net; net 1 is
+  // another net. Whatever group 1's gradient holds, group 0's updates stay those of `one`.
+  two.begin({{"w", {2, 2}, 0}, {"b", {2}, 1}});
+  one.begin({{"w", {4}, 0}});
   Tensor x = Tensor::zeros({6}), y = Tensor::zeros({4});
-  Tensor g = randn({6}, 1), g4({4}, {g[0], g[1], g[2], g[3]});
-  std::vector<Tensor*> px = {&x}, py = {&y};
-  two.step(px, {g});
-  one.step(py, {g4});
-  for (int i = 0; i < 4; i++) CHECK(x[i] == doctest::Approx(y[i]).epsilon(1e-12));
-  CHECK_THROWS_WITH(two.set_groups({6}), doctest::Contains("1 parameter groups but the learned optimizer has 2 nets"));
+  for (int step = 0; step < 3; step++) {
+    Tensor g = randn({6}, 1 + step), g4({4}, {g[0], g[1], g[2], g[3]});
+    g[4] = 1e3 * (step + 1), g[5] = -7;  // group 1 only: must not reach net 0
+    std::vector<Tensor*> px = {&x}, py = {&y};
+    two.step(px, {g});
+    one.step(py, {g4});
+    for (int i = 0; i < 4; i++) CHECK(x[i] == y[i]);
+  }
+  CHECK_THROWS_WITH(two.begin({{"w", {6}, 0}}), doctest::Contains("1 parameter groups but the learned optimizer has 2 nets"));
+  CHECK_THROWS_WITH(two.begin({{"w", {4}, 1}, {"b", {2}, 0}}), doctest::Contains("groups must be 0, 1, 2"));
+  LearnedOptimizer fresh({c}, 3);
+  std::vector<Tensor*> px = {&x};
+  CHECK_THROWS_WITH(fresh.step(px, {x}), doctest::Contains("call begin(specs)"));
 }
 
 TEST_CASE("meta-training changes phi and lowers the meta-loss") {
@@ -222,7 +228,9 @@ TEST_CASE("meta-training changes phi and lowers the meta-loss") {
   REQUIRE(r.train_history.size() == 6);
   MESSAGE("train meta-loss by epoch: " << r.train_history[0] << " ... " << r.train_history[5]);
   CHECK(r.train_history[5] < 0.7 * r.train_history[0]);
-  CHECK(r.val_history[r.best_epoch] < r.val_history[0] + 1e-12);
+  REQUIRE(r.best_epoch >= 0);  // training beat the untrained phi (epoch -1)
+  CHECK(r.best_val < r.untrained_val);
+  CHECK(r.val_history[r.best_epoch] == r.best_val);
   size_t changed = 0;
   auto ps = opt.params();
   for (size_t i = 0; i < ps.size(); i++)
