@@ -38,9 +38,6 @@ using GradcheckFn = std::function<Var(Tape& tape, const std::vector<Var>& inputs
 GradcheckResult gradcheck(const GradcheckFn& f, const std::vector<Tensor>& inputs,
                           const GradcheckOptions& opt = {});
 
-// The same check for the Params of a module: f builds the module's output on a tape (binding
-// its Params itself); each Param is perturbed in place and restored. Params' grads are zeroed.
-GradcheckResult gradcheck_params(const std::vector<Param*>& ps, const std::function<Var(Tape&)>& f,
-                                 const GradcheckOptions& opt = {});
+// For the Params of a module, see nn/gradcheck_params.h (the same checker, Params as inputs).
 
 }  // namespace l2l

@@ -125,9 +125,14 @@ class LSTM : public Module {
   // Params: name + ".<l>.w" ((in_l + H), 4H) and name + ".<l>.b" (4H), in_0 = input, in_l = H.
   LSTM(int input, int hidden, int layers, Rng& rng, const std::string& name = "lstm", bool fused = true);
 
-  // One time step of every layer: h[l], c[l] (Vars on `tape`, one per layer) are replaced by
-  // the new states; returns the top layer's new h (N, H). Binds W and b to the tape.
-  Var forward(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c);
+  // One time step of every layer: h[l], c[l] (Vars on x's tape, one per layer) are replaced by
+  // the new states; returns the top layer's new h (N, H). W and b are read from `src`
+  // (nn/module.h), or bound to `tape`.
+  Var forward(Var x, std::vector<Var>& h, std::vector<Var>& c, ParamSource& src);
+  Var forward(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c) {
+    BoundParams own(tape);
+    return forward(x, h, c, own);
+  }
   std::vector<Param*> params() override;
   LSTMState zero_state(int N) const { return LSTMState(layers(), N, hidden); }
   int layers() const { return (int)W.size(); }

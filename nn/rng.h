@@ -1,7 +1,8 @@
 // rng.h: the one random number generator of l2l, seeded explicitly everywhere.
 //
-// xoshiro256** (Blackman & Vigna) seeded through splitmix64. Its whole state is four 64-bit
-// words, so a checkpoint can save and restore it exactly (meta-training --resume). Normal
+// xoshiro256** (Blackman & Vigna) seeded through splitmix64. Every stream of the project is
+// made from a seed (tasks/evaluate.h says which), so no Rng state is ever saved: --resume
+// restarts the streams from their seeds (meta-training counts its training problems). Normal
 // samples use Box-Muller written here, not std::normal_distribution, whose output differs
 // between standard libraries: the same seed gives the same bits on every machine.
 // Is not: cryptographic, or thread-safe (one Rng per thread or per use).
@@ -43,16 +44,10 @@ class Rng {
     double u1 = 1.0 - uniform(), u2 = uniform();
     return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
   }
-  // A child generator with its own stream (e.g. one per sampled problem).
-  Rng split() { return Rng(next()); }
-
-  using State = std::array<uint64_t, 4>;
-  State state() const { return s_; }
-  void set_state(const State& s) { s_ = s; }
 
  private:
   static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-  State s_{};
+  std::array<uint64_t, 4> s_{};
 };
 
 // Tensors filled from an Rng.

@@ -186,9 +186,11 @@ RunState fresh_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cf
 
 std::string divergence_message(const MetaConfig& cfg, const RunState& run, int epoch, int p, long w, double L,
                                bool grad_finite) {
-  std::string where = cfg.out_dir.empty() ? "" :
-      run.saved_epoch >= 0 ? " The checkpoint of epoch " + std::to_string(run.saved_epoch) + " in '" + cfg.out_dir + "' is intact."
-                           : " No checkpoint had been written to '" + cfg.out_dir + "' yet.";
+  std::string where;
+  if (cfg.out_dir.empty()) where = "";
+  else if (run.saved_epoch >= 0) where = " The checkpoint of epoch " + std::to_string(run.saved_epoch) + " in '" + cfg.out_dir + "' is intact.";
+  else if (std::filesystem::exists(cfg.out_dir + "/phi.ckpt")) where = " The files already in '" + cfg.out_dir + "' are untouched.";
+  else where = " No checkpoint had been written to '" + cfg.out_dir + "' yet.";
   return "meta-training diverged at epoch " + std::to_string(epoch) + ", problem " + std::to_string(p) + ", window " +
          std::to_string(w) + ": meta-loss " + exact(L) + (grad_finite ? "" : " (non-finite meta-gradient)") +
          ". Nothing of this epoch was saved." + where +

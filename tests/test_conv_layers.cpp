@@ -2,6 +2,7 @@
 // names and shapes, gradient checks of their Params, and a small CNN block end to end.
 #include "helpers.h"
 #include "nn/conv.h"
+#include "nn/gradcheck_params.h"
 
 using namespace l2l;
 using namespace l2l::test;
@@ -18,7 +19,7 @@ TEST_CASE("Conv2d: names, shapes, SAME padding, and gradcheck of its params") {
   Tensor x = randn({2, 3, 5, 6}, 21);
   Tape t;
   CHECK(conv.forward(t, t.constant(x)).shape() == Shape{2, 4, 5, 6});  // pad = K/2 keeps the size
-  auto r = gradcheck_params(ps, [&](Tape& tape) { return conv.forward(tape, tape.constant(x)); });
+  auto r = gradcheck_params(ps, [&](Tape& tape, ParamSource& src) { return conv.forward(tape.constant(x), src); });
   INFO(r.report);
   CHECK(r.ok);
   Conv2d nobias(3, 2, 1, rng, 2, 0, "c2", false);
@@ -34,7 +35,7 @@ TEST_CASE("BatchNorm: gamma ones, beta zeros, gradcheck in both layouts") {
     CAPTURE(shape_str(s));
     Tensor x = randn(s, 22);
     bn.gamma.value = randu({4}, 23, 0.5, 1.5);  // away from the init so gamma matters
-    auto r = gradcheck_params(bn.params(), [&](Tape& tape) { return tanh(bn.forward(tape, tape.constant(x))); });
+    auto r = gradcheck_params(bn.params(), [&](Tape& tape, ParamSource& src) { return tanh(bn.forward(tape.constant(x), src)); });
     INFO(r.report);
     CHECK(r.ok);
   }
@@ -51,9 +52,9 @@ TEST_CASE("a conv -> batch norm -> relu -> max-pool -> linear block passes gradc
   std::vector<Param*> ps = conv.params();
   for (Param* p : bn.params()) ps.push_back(p);
   ps.push_back(&fc);
-  auto net = [&](Tape& tape) {
-    Var h = pool.forward(tape, relu(bn.forward(tape, conv.forward(tape, tape.constant(x)))));
-    return softmax_cross_entropy(matmul(reshape(h, {4, 12}), tape.param(fc)), labels);
+  auto net = [&](Tape& tape, ParamSource& src) {
+    Var h = pool.forward(tape, relu(bn.forward(conv.forward(tape.constant(x), src), src)));
+    return softmax_cross_entropy(matmul(reshape(h, {4, 12}), src.get(fc)), labels);
   };
   // relu and max-pool kinks: a random network is almost surely away from them at eps = 1e-6.
   auto r = gradcheck_params(ps, net);

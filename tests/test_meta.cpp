@@ -313,6 +313,7 @@ TEST_CASE("a non-finite meta-loss stops training with a clear message and keeps 
   mc.epochs = 2;
   mc.resume = false;
   CHECK_THROWS_WITH(meta_train(opt, *task, mc), doctest::Contains("meta-training diverged"));
+  CHECK_THROWS_WITH(meta_train(opt, *task, mc), doctest::Contains("The files already in"));
   Checkpoint still = load_checkpoint((dir / "phi.ckpt").string());
   CHECK(std::filesystem::file_size(dir / "phi.ckpt") == before);
   CHECK(still.tensors[0].second[1] == good.tensors[0].second[1]);
@@ -350,4 +351,100 @@ TEST_CASE("[slow] a briefly meta-trained LSTM beats tuned SGD at step 100 on fre
                                                            << "; lstm lower on " << lstm_lower << " problems");
   CHECK(lf[10] < sf[10]);
   CHECK(lstm_lower >= 15);
+}
+
+TEST_CASE("honest reporting: the untrained phi is epoch -1, and it is kept when no epoch beats it") {
+  auto task = make_quadratic_task(small_quadratic());
+  LearnedOptimizer opt({tiny_net()}, 8);
+  std::vector<Tensor> before;
+  for (Param* p : opt.params()) before.push_back(p->value);
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 2;
+  mc.epochs = 2;
+  mc.meta_lr = 1e-9;  // phi barely moves: no epoch can be clearly better, and some are worse
+  mc.clip = 1e-12;
+  mc.quiet = true;
+  MetaResult r = meta_train(opt, *task, mc);
+  CHECK(r.untrained_val > 0);
+  if (r.best_epoch < 0) {  // then phi is exactly the untrained phi
+    auto ps = opt.params();
+    for (size_t i = 0; i < ps.size(); i++)
+      for (size_t j = 0; j < ps[i]->value.size(); j++) CHECK(ps[i]->value[j] == before[i][j]);
+    CHECK(r.best_val == r.untrained_val);
+  } else {
+    CHECK(r.best_val < r.untrained_val);
+  }
+  // A hopeless meta learning rate: whatever the epochs score, the best is never worse than
+  // the untrained phi, and the result says which epoch it is (or -1).
+  LearnedOptimizer wild({tiny_net()}, 8);
+  mc.meta_lr = 10;
+  mc.clip = 0;
+  try {
+    MetaResult w = meta_train(wild, *task, mc);
+    CHECK(w.best_val <= w.untrained_val);
+  } catch (const std::runtime_error& e) {
+    CHECK(std::string(e.what()).find("Start a new run") != std::string::npos);
+  }
+}
+
+TEST_CASE("run directory: config.txt comes with the first checkpoint; resume refuses epochs already done") {
+  auto task = make_quadratic_task(small_quadratic());
+  auto dir = std::filesystem::temp_directory_path() / ("l2l_cfg_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 1;
+  mc.epochs = 1;
+  mc.quiet = true;
+  mc.out_dir = dir.string();
+  mc.config_text = "# l2l train\nepochs = 1\n";
+  // A run that fails before its first checkpoint leaves no config.txt claiming a run.
+  LearnedOptimizer bad({tiny_net()}, 8);
+  bad.params()[0]->value[0] = NAN;
+  CHECK_THROWS_WITH(meta_train(bad, *task, mc), doctest::Contains("No checkpoint had been written"));
+  CHECK_FALSE(std::filesystem::exists(dir / "config.txt"));
+  LearnedOptimizer good({tiny_net()}, 8);
+  meta_train(good, *task, mc);
+  CHECK(std::filesystem::exists(dir / "config.txt"));
+  CHECK(std::filesystem::exists(dir / "train_log.csv"));
+  mc.resume = true;
+  CHECK_THROWS_WITH(meta_train(good, *task, mc), doctest::Contains("has already trained 1 epochs"));
+  // phi.ckpt describes its nets: the optimizer comes back without any flag.
+  std::string on, epoch;
+  auto loaded = load_learned_optimizer((dir / "phi.ckpt").string(), &on, &epoch);
+  CHECK(loaded->configs().size() == 1);
+  CHECK(loaded->net(0).config().hidden == tiny_net().hidden);
+  CHECK(loaded->net(0).config().out_scale == tiny_net().out_scale);
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("net configurations: validated with the source named; checkpoint metadata round-trips and is range-checked") {
+  NetConfig c = tiny_net();
+  c.p = INFINITY;
+  CHECK_THROWS_WITH(c.validate("flag --p"), doctest::Contains("flag --p: p must be finite"));
+  c = tiny_net();
+  c.out_scale = INFINITY;
+  CHECK_THROWS_WITH(c.validate("flag --out-scale"), doctest::Contains("out-scale must be finite"));
+  c = tiny_net();
+  c.hidden = 2000000000;
+  CHECK_THROWS_WITH(c.validate("x"), doctest::Contains("hidden must be in 1..1024"));
+  NetConfig a = tiny_net(), b = tiny_net();
+  b.preprocess = "logsign";
+  b.p = 5;
+  auto meta = net_config_meta({a, b});
+  auto back = net_configs_from_meta(meta, "f.ckpt");
+  REQUIRE(back.size() == 2);
+  CHECK(back[1].preprocess == "logsign");
+  CHECK(back[1].p == 5);
+  CHECK(back[0].out_scale == a.out_scale);
+  for (auto& [k, v] : meta)
+    if (k == "net1.layers") v = "100000000";
+  CHECK_THROWS_WITH(net_configs_from_meta(meta, "f.ckpt"), doctest::Contains("f.ckpt: metadata net1.layers"));
+  meta.erase(meta.begin());
+  CHECK_THROWS_WITH(net_configs_from_meta(meta, "f.ckpt"), doctest::Contains("f.ckpt: no 'nets'"));
 }

@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "helpers.h"
+#include "nn/gradcheck_params.h"
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
@@ -17,11 +18,9 @@ using namespace l2l::test;
 
 namespace {
 
-// Gradient check of a module's Params, which the module binds to the tape itself (so they
-// cannot be gradcheck() inputs). With L = <R, f(tape)> for a fixed random R: dL/dp from
-// tape.backward into p.grad (a second backward must double it), against central differences
-// of L in p.value, elementwise for small params and along random directions for big ones.
-GradcheckResult param_gradcheck(Module& m, const std::function<Var(Tape&)>& f, const GradcheckOptions& opt = {}) {
+// Gradient check of a module's Params: nn/gradcheck_params.h hands them to the module as the
+// checker's inputs (through a ParamSource), so they get every check an op input gets.
+GradcheckResult param_gradcheck(Module& m, const ParamFn& f, const GradcheckOptions& opt = {}) {
   return gradcheck_params(m.params(), f, opt);
 }
 
@@ -154,7 +153,7 @@ TEST_CASE("Linear computes x W + b and passes gradcheck in x and in its params")
     }
 
   CHECK_GRADS([&](Tape& tape, const std::vector<Var>& v) { return lin.forward(tape, v[0]); }, {x});
-  CHECK_PARAM_GRADS(lin, [&](Tape& tape) { return lin.forward(tape, tape.constant(x)); });
+  CHECK_PARAM_GRADS(lin, [&](Tape& tape, ParamSource& src) { return lin.forward(tape.constant(x), src); });
   CHECK_THROWS_WITH_AS(lin.forward(t, t.constant(randn({5, 2}, 3))), doctest::Contains("expected (N,3)"),
                        std::invalid_argument);
 }
@@ -168,8 +167,39 @@ TEST_CASE("MLP with each activation passes gradcheck in x and in its params") {
       if (p->value.ndim() == 1) p->value = randn(p->value.shape(), 17, 0.3);  // nonzero biases
     Tensor x = randn({4, 3}, 6);
     CHECK_GRADS([&](Tape& tape, const std::vector<Var>& v) { return mlp.forward(tape, v[0]); }, {x});
-    CHECK_PARAM_GRADS(mlp, [&](Tape& tape) { return mlp.forward(tape, tape.constant(x)); });
+    CHECK_PARAM_GRADS(mlp, [&](Tape& tape, ParamSource& src) { return mlp.forward(tape.constant(x), src); });
   }
+}
+
+TEST_CASE("MLP over slices of a flat theta: same values as over its Params, gradcheck in theta") {
+  Rng rng(7);
+  MLP mlp({3, 5, 2}, "tanh", rng, "m");
+  std::vector<Param*> ps = mlp.params();
+  std::vector<TensorSpec> specs = specs_of(ps);
+  REQUIRE(specs.size() == 4);
+  CHECK(specs[0].name == "m.0.w");
+  CHECK(specs[3].shape == Shape{2});
+  Tensor theta({(int)mlp.param_count()});
+  size_t off = 0;
+  for (Param* p : ps)
+    for (size_t i = 0; i < p->value.size(); i++) theta[off++] = p->value[i] + (real)0.1;  // nonzero biases
+  off = 0;
+  for (Param* p : ps)
+    for (size_t i = 0; i < p->value.size(); i++) p->value[i] = theta[off++];
+  Tensor x = randn({4, 3}, 8);
+  Tape t;
+  ThetaSlices slices(t.constant(theta), ps);
+  Tensor a = mlp.forward(t.constant(x), slices).value(), b = mlp.forward(t, t.constant(x)).value();
+  for (size_t i = 0; i < a.size(); i++) CHECK(a[i] == b[i]);
+  CHECK_GRADS(
+      [&](Tape& tape, const std::vector<Var>& v) {
+        ThetaSlices src(v[0], ps);
+        return mlp.forward(tape.constant(x), src);
+      },
+      {theta});
+  CHECK_THROWS_WITH(ThetaSlices(t.constant(Tensor::zeros({5})), ps), doctest::Contains("theta has 5 coordinates"));
+  Param stranger("other", Tensor::zeros({1}));
+  CHECK_THROWS_WITH(slices.get(stranger), doctest::Contains("other is not a slice of theta"));
 }
 
 TEST_CASE("MLP structure: names, counts, no activation on the last layer, errors") {
@@ -281,10 +311,13 @@ TEST_CASE("lstm cells reject inconsistent shapes") {
 // ---- the stacked LSTM module ------------------------------------------------------------
 
 // Three steps of a 2-layer LSTM from a given state; returns the top h of every step, side by side.
-static Var run_steps(LSTM& lstm, Tape& tape, const std::vector<Tensor>& xs, const LSTMState& s0) {
+// W and b from `src` if given, else bound to the tape.
+static Var run_steps(LSTM& lstm, Tape& tape, const std::vector<Tensor>& xs, const LSTMState& s0,
+                     ParamSource* src = nullptr) {
   std::vector<Var> h, c, tops;
   s0.to_tape(tape, h, c);
-  for (const Tensor& x : xs) tops.push_back(lstm.forward(tape, tape.constant(x), h, c));
+  BoundParams own(tape);
+  for (const Tensor& x : xs) tops.push_back(lstm.forward(tape.constant(x), h, c, src ? *src : own));
   return concat(tops, 1);
 }
 
@@ -298,7 +331,7 @@ TEST_CASE("2-layer LSTM over 3 time steps passes a gradcheck in its params (fuse
     LSTMState s0 = lstm.zero_state(N);
     s0.h[1] = randn({N, H}, 73, 0.5);  // a nonzero initial state in one layer
     s0.c[0] = randn({N, H}, 74, 0.5);
-    CHECK_PARAM_GRADS(lstm, [&](Tape& tape) { return run_steps(lstm, tape, xs, s0); });
+    CHECK_PARAM_GRADS(lstm, [&](Tape& tape, ParamSource& src) { return run_steps(lstm, tape, xs, s0, &src); });
   }
 }
 
