@@ -108,7 +108,7 @@ inline NetConfig net_config(const Flags& f) {
   if (f.str("cell") != "fused" && f.str("cell") != "composed")
     throw std::invalid_argument("--cell expects fused or composed, got '" + f.str("cell") + "'");
   c.fused = f.str("cell") == "fused";
-  c.validate("flags --layers/--hidden/--preprocess/--p/--out-scale");
+  c.validate("flag --");
   return c;
 }
 

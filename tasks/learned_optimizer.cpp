@@ -24,12 +24,12 @@ std::string NetConfig::describe() const {
 }
 
 void NetConfig::validate(const std::string& source) const {
-  auto bad = [&](const std::string& m) { throw std::invalid_argument(source + ": " + m); };
-  if (layers < 0 || layers > 8) bad("layers must be in 0..8, got " + std::to_string(layers));
-  if (hidden < 1 || hidden > 1024) bad("hidden must be in 1..1024, got " + std::to_string(hidden));
-  if (preprocess != "none" && preprocess != "logsign") bad("preprocess must be none or logsign, got '" + preprocess + "'");
-  if (!std::isfinite(p) || !(p > 0) || p > 100) bad("p must be finite, > 0 and <= 100 (the paper uses 10), got " + std::to_string(p));
-  if (!std::isfinite(out_scale) || !(out_scale > 0)) bad("out-scale must be finite and > 0, got " + std::to_string(out_scale));
+  auto bad = [&](const char* field, const std::string& m) { throw std::invalid_argument(source + field + " " + m); };
+  if (layers < 0 || layers > 8) bad("layers", "must be in 0..8, got " + std::to_string(layers));
+  if (hidden < 1 || hidden > 1024) bad("hidden", "must be in 1..1024, got " + std::to_string(hidden));
+  if (preprocess != "none" && preprocess != "logsign") bad("preprocess", "must be none or logsign, got '" + preprocess + "'");
+  if (!std::isfinite(p) || !(p > 0) || p > 100) bad("p", "must be finite, > 0 and <= 100 (the paper uses 10), got " + std::to_string(p));
+  if (!std::isfinite(out_scale) || !(out_scale > 0)) bad("out-scale", "must be finite and > 0, got " + std::to_string(out_scale));
 }
 
 NetConfig paper_net_config(const std::string& task) {
@@ -73,7 +73,7 @@ Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg) {
 // ---- the net --------------------------------------------------------------------------------
 
 CoordNet::CoordNet(const NetConfig& cfg, Rng& rng, const std::string& name) : cfg_(cfg) {
-  cfg.validate(name);
+  cfg.validate("net " + name + ": ");
   int I = preprocess_inputs(cfg), H = cfg.hidden;
   if (cfg.layers > 0) {
     lstm_ = LSTM(I, H, cfg.layers, rng, name + ".lstm", cfg.fused);
@@ -222,7 +222,7 @@ std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vect
     std::snprintf(b, sizeof b, "%.17g", c.p);
     m.push_back({p + "p", b});
     std::snprintf(b, sizeof b, "%.17g", c.out_scale);
-    m.push_back({p + "out_scale", b});
+    m.push_back({p + "out-scale", b});
     m.push_back({p + "cell", c.fused ? "fused" : "composed"});
   }
   return m;
@@ -272,12 +272,12 @@ std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::st
     c.hidden = (int)r.integer(p + "hidden", 1, 1024);
     c.preprocess = r.str(p + "preprocess");
     c.p = r.number(p + "p");
-    c.out_scale = r.number(p + "out_scale");
+    c.out_scale = r.number(p + "out-scale");
     const std::string& cell = r.str(p + "cell");
     if (cell != "fused" && cell != "composed") throw std::runtime_error(path + ": metadata " + p + "cell = '" + cell + "'");
     c.fused = cell == "fused";
     try {
-      c.validate(path + ", metadata " + p);
+      c.validate(path + ": metadata " + p);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(e.what());
     }

@@ -45,9 +45,9 @@ struct NetConfig {
   // Init: the LSTM's own (nn/lstm.h: truncated normal, forget-gate bias 1); the read-out
   // weights ~ U(-1/sqrt(H), 1/sqrt(H)) and bias 0.
   std::string describe() const;
-  // Throws std::invalid_argument naming `source` (a flag list, or "FILE key net0.") unless every
-  // field is in range: 0 <= layers <= 8, 1 <= hidden <= 1024, preprocess known, p and out_scale
-  // finite and > 0 (p <= 100).
+  // Throws std::invalid_argument "<source><field> must be ..." unless every field is in range:
+  // 0 <= layers <= 8, 1 <= hidden <= 1024, preprocess known, p and out_scale finite and > 0
+  // (p <= 100). source: "flag --" or "FILE: metadata net0." (the field names are the flags').
   void validate(const std::string& source) const;
 };
 
@@ -132,7 +132,7 @@ class LearnedOptimizer : public Optimizer {
 };
 
 // The nets' configurations as checkpoint metadata ("nets" = K, then "net<k>.layers", ".hidden",
-// ".preprocess", ".p", ".out_scale", ".cell"), and back: a checkpoint describes its optimizer,
+// ".preprocess", ".p", ".out-scale", ".cell"), and back: a checkpoint describes its optimizer,
 // so evaluation rebuilds it without the training flags.
 std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs);
 // Throws std::runtime_error naming `path` and the key when a value is missing or out of range.
