@@ -16,7 +16,7 @@
 namespace l2l {
 
 inline void add_task_flags(Flags& f) {
-  f.add("task", "quadratic", "problem family: quadratic, simple, mnist");
+  f.add("task", "quadratic", "problem family: quadratic, simple, mnist, cifar");
   f.add("steps", "100", "T: optimizee steps per problem");
   f.add("quad-batch", "128", "quadratic: functions per problem");
   f.add("quad-dims", "10", "quadratic: dimensions of each function");
@@ -26,6 +26,8 @@ inline void add_task_flags(Flags& f) {
   f.add("mnist-act", "sigmoid", "mnist: hidden activation: sigmoid, relu, tanh");
   f.add("mnist-batch", "128", "mnist: minibatch size");
   f.add("mnist-init", "dm", "mnist: dm (all N(0,0.01^2), authors' code) or glorot");
+  f.add("cifar-labels", "", "cifar: a label subset, comma-separated (e.g. 0,1,2,3,4 for CIFAR-5); empty for all 10");
+  f.add("cifar-batch", "128", "cifar: minibatch size");
 }
 
 inline void add_net_flags(Flags& f) {
@@ -68,7 +70,7 @@ inline int bounded(const Flags& f, const std::string& name, long lo, long hi) {
   return (int)x;
 }
 
-inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& mnist_split) {
+inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& split) {
   std::string t = f.str("task");
   if (t == "quadratic") {
     QuadraticOptions o;
@@ -91,10 +93,22 @@ inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& mnist_
     if (f.str("mnist-init") != "dm" && f.str("mnist-init") != "glorot")
       throw std::invalid_argument("--mnist-init expects dm or glorot, got '" + f.str("mnist-init") + "'");
     o.dm_init = f.str("mnist-init") == "dm";
-    o.split = mnist_split;
+    o.split = split;
     return make_mnist_task(o);
   }
-  throw std::invalid_argument("unknown --task '" + t + "' (expected quadratic, simple or mnist)");
+  if (t == "cifar") {
+    CifarOptions o;
+    o.data_dir = find_data_dir(f.str("data"), "cifar10");
+    for (const std::string& item : split_list(f.str("cifar-labels"))) {
+      if (item.size() != 1 || item[0] < '0' || item[0] > '9')
+        throw std::invalid_argument("flag --cifar-labels expects labels 0..9 separated by commas, got '" + f.str("cifar-labels") + "'");
+      o.labels.push_back(item[0] - '0');
+    }
+    o.batch = bounded(f, "cifar-batch", 1, 50000);
+    o.split = split;
+    return make_cifar_task(o);
+  }
+  throw std::invalid_argument("unknown --task '" + t + "' (expected quadratic, simple, mnist or cifar)");
 }
 
 // The net described by the flags; "auto" means paper_net_config(task) (tasks/learned_optimizer.h).

@@ -24,11 +24,14 @@ std::vector<Param*> Conv2d::params() {
   return {&W};
 }
 
-BatchNorm::BatchNorm(int features, const std::string& name, real eps_)
-    : eps(eps_), gamma(name + ".gamma", Tensor::full({features}, 1)), beta(name + ".beta", Tensor::zeros({features})) {
+BatchNorm::BatchNorm(int features, const std::string& name, real eps_, bool scale)
+    : eps(eps_), has_scale(scale), gamma(name + ".gamma", Tensor::full({features}, 1)), beta(name + ".beta", Tensor::zeros({features})) {
   if (features <= 0) throw std::invalid_argument("[BatchNorm] features must be positive");
 }
 
-Var BatchNorm::forward(Var x, ParamSource& src) { return batch_norm(x, src.get(gamma), src.get(beta), eps); }
+Var BatchNorm::forward(Var x, ParamSource& src) {
+  Var g = has_scale ? src.get(gamma) : x.tape->constant(gamma.value);  // gamma.value = ones without a scale
+  return batch_norm(x, g, src.get(beta), eps);
+}
 
 }  // namespace l2l

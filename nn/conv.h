@@ -50,16 +50,22 @@ class MaxPool2d : public Module {
 class BatchNorm : public Module {
  public:
   BatchNorm() = default;
-  // Params name + ".gamma" (ones) and name + ".beta" (zeros), of size `features`.
-  explicit BatchNorm(int features, const std::string& name = "bn", real eps = 1e-5);
+  // Params name + ".gamma" (ones) and name + ".beta" (zeros), of size `features`. With
+  // scale = false only beta is a parameter and gamma stays 1 (Sonnet's default, which the
+  // authors' CIFAR code used: a learned offset, no learned scale).
+  explicit BatchNorm(int features, const std::string& name = "bn", real eps = 1e-5, bool scale = true);
   Var forward(Var x, ParamSource& src);  // parameters from src (module.h)
   Var forward(Tape& tape, Var x) {
     BoundParams own(tape);
     return forward(x, own);
   }
-  std::vector<Param*> params() override { return {&gamma, &beta}; }
+  std::vector<Param*> params() override {
+    if (has_scale) return {&gamma, &beta};
+    return {&beta};
+  }
 
   real eps = 1e-5;
+  bool has_scale = true;
   Param gamma, beta;
 };
 

@@ -96,4 +96,22 @@ struct MnistOptions {
 };
 std::unique_ptr<Task> make_mnist_task(const MnistOptions& o);
 
+// CIFAR-10 classifier (paper 3.3, Figure 7), the authors' network: three blocks of conv 5x5
+// (16 channels, stride 1, SAME) -> batch norm -> ReLU -> max-pool 2x2, then a fully connected
+// layer of 32 units -> batch norm -> ReLU, then a k-way linear layer and softmax
+// cross-entropy. Batch norm uses batch statistics and learns an offset, no scale (as the
+// authors' Sonnet code). Minibatches of `batch` images drawn WITH replacement from `split`;
+// `labels` selects a subset (CIFAR-5, CIFAR-2: k = labels.size(), relabelled 0..k-1 in that
+// order), empty = all 10. Two groups: 0 = the three conv kernels, 1 = everything else (conv
+// biases, batch-norm offsets, both fully connected layers): two learned nets, as in the
+// authors' code. final_metrics: loss and accuracy on the split's test images of those labels.
+struct CifarOptions {
+  std::string data_dir;           // folder with the 6 .bin.xz files, or the data root
+  std::vector<int> labels;        // {} = all 10 classes
+  int batch = 128;
+  std::string split = "train";    // where minibatches come from: train or test
+  std::shared_ptr<const Dataset> split_data, test_data;  // optional, already loaded and filtered
+};
+std::unique_ptr<Task> make_cifar_task(const CifarOptions& o);
+
 }  // namespace l2l
