@@ -1,0 +1,30 @@
+// data_cache.h: decoded data sets kept on disk, so xz is decompressed once, not on every run.
+//
+// load_cached(sources, name, decode) returns decode() the first time and writes the result to
+// <cache dir>/<name>.l2ldata; later calls read that file instead (about 50x faster for the
+// CIFAR-10 training split), as long as it is still valid. Valid means: the magic and version
+// are right, the FNV-1a checksum of the whole file matches, and the fingerprint stored in it
+// equals the sources' fingerprint now (each source file's size and the FNV-1a hash of its
+// bytes), so a changed, replaced or re-compressed source rebuilds the cache. Anything else,
+// a corrupt or truncated cache included, is decoded again and rewritten (atomically).
+//
+// Cache dir: $L2L_CACHE if set, else $XDG_CACHE_HOME/l2l, else $HOME/.cache/l2l. Setting
+// L2L_CACHE=off disables caching. If the cache cannot be written, decoding still works.
+// Pixels are stored as bytes (value * 255; exact for images that came from bytes / 255).
+// Is not: a general serializer, or shared between machines (native endianness is fine here).
+#pragma once
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "data.h"
+
+namespace l2l {
+
+Dataset load_cached(const std::vector<std::string>& sources, const std::string& name,
+                    const std::function<Dataset()>& decode);
+
+// The directory used (empty when caching is off).
+std::string data_cache_dir();
+
+}  // namespace l2l
