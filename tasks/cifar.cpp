@@ -22,6 +22,7 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "classifier.h"
 #include "data.h"
 #include "data_cache.h"
 #include "nn/conv.h"
@@ -94,16 +95,6 @@ void check_dataset(const Dataset& d, const char* what) {
                                 "x" + std::to_string(d.width));
 }
 
-// The images idx[0], idx[1], ... of d as one (n,3,32,32) tensor.
-Tensor images(const Dataset& d, const std::vector<size_t>& idx) {
-  Tensor x({(int)idx.size(), 3, 32, 32});
-  for (size_t b = 0; b < idx.size(); b++) {
-    const float* src = d.pixels.data() + idx[b] * kImage;
-    std::copy(src, src + kImage, x.data() + b * kImage);
-  }
-  return x;
-}
-
 class CifarProblem : public Problem {
  public:
   CifarProblem(const CifarOptions& o, std::shared_ptr<CifarNet> net, std::shared_ptr<const Dataset> data,
@@ -125,39 +116,16 @@ class CifarProblem : public Problem {
   }
 
   Var loss(Tape& tape, Var theta, Rng& batch_rng) override {
-    const Dataset& d = *data_;
-    std::vector<size_t> idx(o_.batch);
-    std::vector<int> labels(o_.batch);
-    for (int b = 0; b < o_.batch; b++) {
-      idx[b] = batch_rng.below((uint64_t)d.n);
-      labels[b] = d.labels[idx[b]];
-    }
+    Minibatch m = draw_minibatch(*data_, o_.batch, batch_rng, {3, 32, 32});
     ThetaSlices params(theta, net_->theta_order());
-    return softmax_cross_entropy(net_->logits(tape.constant(images(d, idx)), params), labels);
+    return softmax_cross_entropy(net_->logits(tape.constant(std::move(m.x)), params), m.labels);
   }
 
   std::vector<std::pair<std::string, double>> final_metrics(const Tensor& theta) override {
-    const Dataset& d = *test_;
-    const int chunk = 500;
-    NoGradGuard no_grad;
-    double loss_sum = 0;
-    int correct = 0;
-    for (int start = 0; start < d.n; start += chunk) {
-      int n = std::min(chunk, d.n - start);
-      std::vector<size_t> idx(n);
-      for (int i = 0; i < n; i++) idx[i] = start + i;
-      std::vector<int> labels(d.labels.begin() + start, d.labels.begin() + start + n);
-      Tape tape;
+    return test_set_metrics(*test_, {3, 32, 32}, 500, [&](Tape& tape, Var x) {
       ThetaSlices params(tape.constant(theta), net_->theta_order());
-      Var z = net_->logits(tape.constant(images(d, idx)), params);
-      loss_sum += (double)softmax_cross_entropy(z, labels).item() * n;
-      const Tensor& Z = z.value();
-      for (int r = 0; r < n; r++) {
-        const real* row = Z.data() + (size_t)r * Z.dim(1);
-        correct += (int)(std::max_element(row, row + Z.dim(1)) - row) == labels[r];
-      }
-    }
-    return {{"test_loss", loss_sum / d.n}, {"test_accuracy", (double)correct / d.n}};
+      return net_->logits(x, params);
+    });
   }
 
  private:

@@ -22,6 +22,7 @@
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "task.h"
+#include "classifier.h"
 #include "data.h"
 
 namespace l2l {
@@ -89,46 +90,17 @@ class MnistProblem : public Problem {
   // replacement from the split, each by batch_rng.below(n) in order (so the same batch_rng
   // state gives the same minibatch).
   Var loss(Tape& tape, Var theta, Rng& batch_rng) override {
-    const Dataset& d = *data_;
-    int B = o_.batch;
-    Tensor x({B, kPixels});
-    std::vector<int> labels(B);
-    for (int b = 0; b < B; b++) {
-      size_t i = batch_rng.below((uint64_t)d.n);
-      const float* src = d.pixels.data() + i * kPixels;
-      real* dst = x.data() + (size_t)b * kPixels;
-      for (int k = 0; k < kPixels; k++) dst[k] = (real)src[k];
-      labels[b] = d.labels[i];
-    }
+    Minibatch m = draw_minibatch(*data_, o_.batch, batch_rng, {kPixels});
     ThetaSlices params(theta, net_->params());
-    return softmax_cross_entropy(net_->forward(tape.constant(std::move(x)), params), labels);
+    return softmax_cross_entropy(net_->forward(tape.constant(std::move(m.x)), params), m.labels);
   }
 
-  // Loss and accuracy over the whole test set, in chunks of 1000 images, recording no graph.
+  // Loss and accuracy over the whole test set, in chunks of 1000 images.
   std::vector<std::pair<std::string, double>> final_metrics(const Tensor& theta) override {
-    const Dataset& d = *test_;
-    const int chunk = 1000;
-    NoGradGuard no_grad;
-    double loss_sum = 0;
-    int correct = 0;
-    for (int start = 0; start < d.n; start += chunk) {
-      int n = std::min(chunk, d.n - start);
-      Tensor x({n, kPixels});
-      for (size_t k = 0; k < x.size(); k++) x[k] = (real)d.pixels[(size_t)start * kPixels + k];
-      std::vector<int> labels(d.labels.begin() + start, d.labels.begin() + start + n);
-      Tape tape;  // a fresh tape per chunk keeps memory at one chunk's activations
+    return test_set_metrics(*test_, {kPixels}, 1000, [&](Tape& tape, Var x) {
       ThetaSlices params(tape.constant(theta), net_->params());
-      Var z = net_->forward(tape.constant(std::move(x)), params);
-      loss_sum += (double)softmax_cross_entropy(z, labels).item() * n;
-      const Tensor& Z = z.value();  // (n,10)
-      for (int r = 0; r < n; r++) {
-        int best = 0;
-        for (int c = 1; c < kClasses; c++)
-          if (Z.at(r, c) > Z.at(r, best)) best = c;
-        correct += best == labels[r];
-      }
-    }
-    return {{"test_loss", loss_sum / d.n}, {"test_accuracy", (double)correct / d.n}};
+      return net_->forward(x, params);
+    });
   }
 
  private:
