@@ -23,7 +23,7 @@ style() {
 log_tics() {
   awk -v axis="$1" -v lo="$2" -v hi="$3" 'BEGIN {
     span = log(hi / lo) / log(10)
-    if (span > 6) set = "1"; else if (span > 3) set = "1 2 5"; else if (span > 0.8) set = "1 2 3 5"; else set = "1 2 3 4 5 6 7 8 9"
+    if (span > 6) set = "1"; else if (span > 4) set = "1 3"; else if (span > 2.5) set = "1 2 5"; else if (span > 0.8) set = "1 2 3 5"; else set = "1 2 3 4 5 6 7 8 9"
     split(set, m); for (k in m) labelled[m[k]] = 1
     # Tick positions: every mantissa 1..9 of each decade (and the halves on very narrow ranges).
     nm = split(span <= 0.8 ? "1 1.5 2 2.5 3 3.5 4 4.5 5 6 7 8 9" : "1 2 3 4 5 6 7 8 9", mant)
