@@ -10,6 +10,8 @@
 #                                            name is refused before anything runs
 #   REUSE=1 make experiments       evaluate the optimizers already trained in the runs folder
 #   DRY_RUN=1 make experiments     print the scale, folders and recipes this would use, and stop
+#   REPORT_ONLY=1 make experiments write the REPORT.md sections again from the data already in the
+#                                  results folder (after a change to the report text); runs nothing
 #
 # The committed results/ hold the default scale: only SCALE=default writes there. Any other scale
 # writes to its own results-<scale>/ and runs-<scale>/ (git-ignored), so a smoke run never
@@ -66,7 +68,7 @@ for r in $ONLY; do
 done
 ONLY=$(echo $ONLY)  # one space between names
 
-where="SCALE=$SCALE: results in $RES/, trained optimizers in $RUNS/, recipes: $ONLY${REUSE:+ (REUSE: no training)}"
+where="SCALE=$SCALE: results in $RES/, trained optimizers in $RUNS/, recipes: $ONLY${REUSE:+ (REUSE: no training)}${REPORT_ONLY:+ (REPORT_ONLY: report text only)}"
 if [ -n "${DRY_RUN:-}" ]; then
   echo "dry run: $where"
   echo "scale=$SCALE"
@@ -78,7 +80,8 @@ if [ -n "${DRY_RUN:-}" ]; then
     "sweep $SWEEP_TUNE), grid $GRID"
   exit 0
 fi
-mkdir -p "$RUNS" "$RES"
+mkdir -p "$RES"
+[ -n "${REPORT_ONLY:-}" ] || mkdir -p "$RUNS"
 start=$(date +%s)
 log() { printf '[%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
@@ -132,10 +135,14 @@ eval_fig() {
   plot_figure "$RES" "$name"
 }
 
-recipe_fig4_left() {
-  SEC=$RES/fig4_left/section.md
+# Each recipe is run_<name> (train, evaluate, plot) then section_<name> (its REPORT.md section,
+# from the data alone: REPORT_ONLY=1 calls only these).
+run_fig4_left() {
   train_quadratic
   eval_fig fig4_left 100 "$TEST_PROBLEMS" "$TUNE" --task quadratic --phi "$RUNS/quadratic/phi.ckpt"
+}
+section_fig4_left() {
+  SEC=$RES/fig4_left/section.md
   section "Figure 4 (left): quadratic functions"
   para "Paper: on 10-d quadratics the LSTM optimizer is below every tuned baseline over the 100 steps (at step 100 about 0.04 vs 0.05-0.06 for Adam/RMSprop, 0.08 NAG, 0.2 SGD, read off the log plot)."
   para "Here: $(verdict "$RES/fig4_left/curves.csv" 100)"
@@ -146,9 +153,9 @@ recipe_fig4_left() {
   para "Meta-training log (epoch, train meta-loss, validation mean f): \`$RUNS/quadratic/train_log.csv\`; phi is the epoch with the lowest validation score."
 }
 
-recipe_fig4_center() {
+run_fig4_center() { eval_fig fig4_center 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"; }
+section_fig4_center() {
   SEC=$RES/fig4_center/section.md
-  eval_fig fig4_center 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"
   section "Figure 4 (center): MNIST"
   para "Paper: on the MNIST MLP (784-20-10, sigmoid) the LSTM optimizer is below SGD, RMSprop, Adam and NAG, each with its learning rate tuned (at step 100 about 0.2 vs about 0.3)."
   para "Here: $(verdict "$RES/fig4_center/curves.csv" 100)"
@@ -157,9 +164,9 @@ recipe_fig4_center() {
   table "$RES/fig4_center/summary.md"
 }
 
-recipe_fig4_right() {
+run_fig4_right() { eval_fig fig4_right 200 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"; }
+section_fig4_right() {
   SEC=$RES/fig4_right/section.md
-  eval_fig fig4_right 200 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"
   section "Figure 4 (right): MNIST, 200 steps"
   para "Paper: run for 200 steps although trained for 100, the LSTM optimizer keeps improving and stays below the baselines."
   para "Here: $(verdict "$RES/fig4_right/curves.csv" 200)"
@@ -168,13 +175,19 @@ recipe_fig4_right() {
   table "$RES/fig4_right/summary.md"
 }
 
-recipe_fig5() {
+FIG5_VARIANTS=("h40:40:sigmoid:40 hidden units" "l2:20,20:sigmoid:2 hidden layers" "relu:20:relu:ReLU activations")
+run_fig5() {
+  for v in "${FIG5_VARIANTS[@]}"; do
+    IFS=: read -r tag hid act label <<<"$v"
+    eval_fig "fig5_$tag" 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --mnist-hidden "$hid" --mnist-act "$act" --phi "$RUNS/mnist/phi.ckpt"
+  done
+}
+section_fig5() {
   SEC=$RES/fig5/section.md
   section "Figure 5: generalization to other architectures"
   para "Paper: the optimizer trained on 1x20 sigmoid still beats the baselines on 40 hidden units and on 2 hidden layers; it **fails** on ReLU."
-  for v in "h40:40:sigmoid:40 hidden units" "l2:20,20:sigmoid:2 hidden layers" "relu:20:relu:ReLU activations"; do
+  for v in "${FIG5_VARIANTS[@]}"; do
     IFS=: read -r tag hid act label <<<"$v"
-    eval_fig "fig5_$tag" 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --mnist-hidden "$hid" --mnist-act "$act" --phi "$RUNS/mnist/phi.ckpt"
     expect=""
     [ "$act" = relu ] && expect=fails
     para "**$label** ($hid, $act): $(verdict "$RES/fig5_$tag/curves.csv" 100 $expect)"
@@ -184,10 +197,7 @@ recipe_fig5() {
   done
 }
 
-recipe_fig6() {
-  SEC=$RES/fig6/section.md
-  section "Figure 6: sweep over the MNIST architecture"
-  para "Paper: across hidden layers x hidden units (sigmoid) the LSTM optimizer's final loss is mostly below the tuned baselines; the training architecture (1 layer, 20 units) is marked."
+run_fig6() {
   mkdir -p "$RES/fig6"
   echo "layers,units,lstm,sgd,nag,rmsprop,adam" >"$RES/fig6/sweep.csv"
   for layers in 1 2 3; do
@@ -204,6 +214,11 @@ recipe_fig6() {
     done
   done
   scripts/plot_sweep.sh "$RES/fig6/sweep.csv" "$RES/fig6/fig6.png"
+}
+section_fig6() {
+  SEC=$RES/fig6/section.md
+  section "Figure 6: sweep over the MNIST architecture"
+  para "Paper: across hidden layers x hidden units (sigmoid) the LSTM optimizer's final loss is mostly below the tuned baselines; the training architecture (1 layer, 20 units) is marked."
   para "![Figure 6](fig6/fig6.png)"
   # A diverged mean is written as null in curves.csv: count it as +inf, print "diverged".
   awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
@@ -215,30 +230,56 @@ recipe_fig6() {
   wins=$(awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
     NR > 1 { b = v($4); for (i = 5; i <= 7; i++) if (v($i) < b) b = v($i); if (v($3) < b) w++; n++ } END { printf "%d of %d", w, n }' "$RES/fig6/sweep.csv")
   para "Here: the LSTM optimizer has the lowest final loss on $wins architectures."
-  para "Over the 12 architectures: $(run_counts "$RES"/fig6/l*_u*) $(tuning_notes "$GRID" "$RES"/fig6/l*_u*)"
+  para "All 12 architectures together: $(run_counts "$RES"/fig6/l*_u*) $(tuning_notes "$GRID" "$RES"/fig6/l*_u*)"
 }
 
-run_if() { if want "$1"; then "recipe_$1"; fi; }
+run_if() { if want "$1"; then "run_$1" && "section_$1"; fi; }
 mnist_wanted() { want fig4_center || want fig4_right || want fig5 || want fig6; }
 
-# Two lanes on the two cores: quadratics next to MNIST meta-training, then the MNIST evaluations.
-{ run_if fig4_left; } &
-lane_a=$!
-if mnist_wanted; then train_mnist; fi
-wait $lane_a
-{ run_if fig4_center; run_if fig4_right; run_if fig5; } &
-lane_b=$!
-run_if fig6
-wait $lane_b
+# The data a recipe's section is written from (REPORT_ONLY checks it is there).
+recipe_data() {
+  case "$1" in
+    fig5) echo "$RES/fig5_h40/curves.csv $RES/fig5_l2/curves.csv $RES/fig5_relu/curves.csv" ;;
+    fig6) echo "$RES/fig6/sweep.csv" ;;
+    *) echo "$RES/$1/curves.csv" ;;
+  esac
+}
+
+if [ -n "${REPORT_ONLY:-}" ]; then
+  # Sections again from the data already in $RES (after a change to this script's text), no runs.
+  for r in $ONLY; do
+    for f in $(recipe_data "$r"); do
+      [ -f "$f" ] || { echo "experiments.sh: REPORT_ONLY: no $f to write the $r section from (run the recipe first)" >&2; exit 2; }
+    done
+  done
+  for r in $ONLY; do "section_$r"; done
+else
+  # Two lanes on the two cores: quadratics next to MNIST meta-training, then the MNIST evaluations.
+  { run_if fig4_left; } &
+  lane_a=$!
+  if mnist_wanted; then train_mnist; fi
+  wait $lane_a
+  { run_if fig4_center; run_if fig4_right; run_if fig5; } &
+  lane_b=$!
+  run_if fig6
+  wait $lane_b
+fi
 
 total=$(($(date +%s) - start))
+mode=${REUSE:+ (REUSE: no training)}
+[ -n "${REPORT_ONLY:-}" ] && mode=" (REPORT_ONLY: report text rewritten from the data, nothing run)"
 printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$SCALE" "$ONLY" \
-  "${REUSE:+ (REUSE: no training)}" $((total / 60)) $((total % 60)) >>"$RES/history.txt"
+  "$mode" $((total / 60)) $((total % 60)) >>"$RES/history.txt"
 {
   echo "# l2l: reproduction report"
   echo
-  echo "Generated by \`make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, in $((total / 60)) min $((total % 60)) s."
-  echo "Recipes run now: $ONLY${REUSE:+ (trained optimizers reused from $RUNS/)}. Sections of other figures come from earlier runs of this script. The configurations are in each folder's config.txt and results.json."
+  if [ -n "${REPORT_ONLY:-}" ]; then
+    echo "Text rewritten by \`REPORT_ONLY=1 make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC') from the data already in $RES/ (sections: $ONLY); the numbers and figures come from the runs listed below."
+  else
+    echo "Generated by \`make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, in $((total / 60)) min $((total % 60)) s."
+    echo "Recipes run now: $ONLY${REUSE:+ (trained optimizers reused from $RUNS/)}. Sections of other figures come from earlier runs of this script."
+  fi
+  echo "The configurations are in each folder's config.txt and results.json."
   echo
   echo "Runs of this script that wrote into $RES/ ($RES/history.txt):"
   echo

@@ -53,9 +53,20 @@ check "ONLY=fig9 (no dry run) exits non-zero and creates no folder" eval '[ $rc 
 check "ONLY=fig9 leaves results/REPORT.md and history.txt as they were" \
   eval '[ "$before" = "$(cat results/REPORT.md results/history.txt 2>/dev/null | cksum)" ]'
 
+# REPORT_ONLY: the sections again from a copy of the committed data; nothing else runs.
+cp -r results "$tmp/copy"
+run_exp REPORT_ONLY=1 RES="$tmp/copy" RUNS="$tmp/copy-runs"
+check "REPORT_ONLY rewrites the report of a results copy from its data" \
+  eval '[ $rc = 0 ] && [ "$(grep -c "^## Figure" "$tmp/copy/REPORT.md")" = 5 ] && grep -q "REPORT_ONLY" "$tmp/copy/history.txt" && [ ! -e "$tmp/copy-runs/mnist" ]'
+check "REPORT_ONLY on a copy leaves results/ as it was" \
+  eval '[ "$before" = "$(cat results/REPORT.md results/history.txt 2>/dev/null | cksum)" ]'
+mkdir -p "$tmp/empty"
+run_exp REPORT_ONLY=1 ONLY=fig6 RES="$tmp/empty" RUNS="$tmp/empty-runs"
+check "REPORT_ONLY without the data refuses and writes no report" eval '[ $rc != 0 ] && has "$out" "sweep.csv" && [ ! -e "$tmp/empty/REPORT.md" ]'
+
 # ---- report_lib.sh on hand-written results.json files ----------------------------------------
 source scripts/report_lib.sh
-mkdir -p "$tmp/new" "$tmp/old" "$tmp/inside"
+mkdir -p "$tmp/new" "$tmp/old" "$tmp/one" "$tmp/inside"
 cat >"$tmp/new/results.json" <<'EOF'
 {
   "config": {"task": "quadratic", "problems": "100", "grid": "-4:1:3"},
@@ -76,6 +87,10 @@ s=$(run_counts "$tmp/new" "$tmp/new")
 check "run_counts: summed over several folders" has "$s" "sgd 4 of 200"
 s=$(run_counts "$tmp/old")
 check "run_counts: says nothing when the fields are absent" eval '[ -z "$s" ]'
+sed 's/, "ended_above_start_runs": [0-9]*//' "$tmp/new/results.json" >"$tmp/one/results.json"
+s=$(run_counts "$tmp/one")
+check "run_counts: an older results.json (one count) is not called 'diverged' alone" \
+  has "$s" "diverged or ended above their start (this results.json counts the two together): sgd 2 of 100."
 s=$(tuning_notes -4:1:3 "$tmp/new")
 check "tuning_notes: a best rate at the top of the grid is flagged" has "$s" "sgd best rate 10 is the highest tried (0.0001..10)"
 check "tuning_notes: an interior best is not flagged" eval '! has "$s" "adam best"'
@@ -83,6 +98,10 @@ check "tuning_notes: a widened grid is reported" has "$s" "widened past 10^-4..1
 sed 's/"best_lr": 10,/"best_lr": 1,/; s/\[0.00001,3\]/[0.001,3]/' "$tmp/new/results.json" >"$tmp/inside/results.json"
 s=$(tuning_notes -4:1:3 "$tmp/inside")
 check "tuning_notes: all interior says so" has "$s" "Every tuned learning rate is inside the grid"
+s=$(tuning_notes -4:1:3 "$tmp/new" "$tmp/inside")
+check "tuning_notes: several folders, one entry per optimizer naming the folders" has "$s" "sgd at the highest rate tried in 1 of 2 folders (new)"
+s=$(tuning_notes -9:9:3 "$tmp/new")
+check "tuning_notes: reads the grid from results.json's config" has "$s" "widened past 10^-4..10^1"
 
 # ---- plot_lib.sh ticks and plot.sh -----------------------------------------------------------
 source scripts/plot_lib.sh
