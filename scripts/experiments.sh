@@ -66,7 +66,8 @@ for r in $ONLY; do
     exit 2
   fi
 done
-ONLY=$(echo $ONLY)  # one space between names
+read -ra only_list <<<"$ONLY"
+ONLY="${only_list[*]}"  # one space between names
 
 where="SCALE=$SCALE: results in $RES/, trained optimizers in $RUNS/, recipes: $ONLY${REUSE:+ (REUSE: no training)}${REPORT_ONLY:+ (REPORT_ONLY: report text only)}"
 if [ -n "${DRY_RUN:-}" ]; then

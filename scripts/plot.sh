@@ -9,7 +9,8 @@
 # The y axis is logarithmic and zoomed to the data of the plotted steps, as in the paper: from
 # the lowest band edge to the highest, with a 4% margin. A curve that explodes would flatten all
 # others, so the top is capped at 3x the highest mean of the first plotted step; a curve that goes
-# above the cap is named in the key with the step where it leaves the plot. Needs gnuplot.
+# above the cap is named in the key with the step where it leaves the plot. The key goes in the
+# corner with the fewest points. Needs gnuplot.
 set -euo pipefail
 source "$(dirname "$0")/plot_lib.sh"
 csv=$1 png=$2 title=$3 first=${4:-0} last=${5:-}

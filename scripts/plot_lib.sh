@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # plot_lib.sh: shared by plot.sh and plot_sweep.sh (source it; it defines functions only).
 #
 #   style NAME      gnuplot line style of optimizer NAME: an Okabe-Ito color (safe for the common

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # report_lib.sh: sentences for REPORT.md read from the results.json files `l2l eval` writes
 # (source it; it defines functions only; awk and grep, no JSON library). Both keep working when
 # a field is absent: they then say nothing about it rather than guess.
@@ -18,7 +19,7 @@ _optimizer_fields() {
 }
 
 run_counts() {
-  local d n out=""
+  local d n
   for d in "$@"; do
     [ -f "$d/results.json" ] || continue
     n=$(grep -o '"problems": "[0-9]*"' "$d/results.json" | head -1 | grep -o '[0-9][0-9]*' || true)

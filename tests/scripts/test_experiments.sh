@@ -5,7 +5,7 @@
 # (report_lib.sh on small hand-written results.json files, plot_lib.sh's ticks, plot.sh on a tiny
 # CSV when gnuplot is installed). Run from the repository root; part of `make test` (~1 s).
 set -uo pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 pass=0 fail=0
