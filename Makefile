@@ -1,6 +1,7 @@
 # l2l Makefile. Targets:
 #   make              library + programs (float32), in build/
-#   make test         the doctest suite (compiled in double for gradient checks), then its summary
+#   make test         the doctest suite (compiled in double for gradient checks), then its summary,
+#                     then tests/scripts/test_experiments.sh (also alone: make test-scripts)
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make bench        speed table (ratios and throughputs; never part of the tests)
@@ -25,7 +26,7 @@ F64_OBJ  := $(LIB_SRC:%.cpp=build/f64/%.o) $(TEST_SRC:%.cpp=build/f64/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test test-slow sanitize bench experiments clean deps
+.PHONY: all test test-scripts test-slow sanitize bench experiments clean deps
 # Objects are intermediates of the pattern rules above: without this, make deletes them after
 # linking and every later make recompiles the whole library.
 .SECONDARY:
@@ -55,6 +56,12 @@ build/tests-san: $(SAN_OBJ)
 # Tests run from the repository root (they look for ../shared/data from there).
 test: deps build/tests
 	build/tests $(TEST_ARGS)
+	tests/scripts/test_experiments.sh
+
+# The shell scripts' choices (experiments.sh folders and recipe names, report and plot helpers);
+# runs no experiment, about a second. Also the last step of `make test`.
+test-scripts:
+	tests/scripts/test_experiments.sh
 
 test-slow: deps build/tests
 	build/tests --test-case='*[slow]*' --no-skip $(TEST_ARGS)

@@ -1,23 +1,33 @@
 #!/usr/bin/env bash
 # experiments.sh: regenerate every figure of the paper that l2l reproduces, from scratch.
 #
-#   make experiments               default scale: about 25 minutes on 2 cores
-#   SCALE=paper make experiments   the paper's budgets (many hours)
+#   make experiments               default scale: about 25 minutes on 2 cores -> results/, runs/
+#   SCALE=paper make experiments   the paper's budgets (many hours)   -> results-paper/, runs-paper/
 #   SCALE=smoke make experiments   a few minutes, to check the pipeline (numbers mean nothing)
+#                                                                     -> results-smoke/, runs-smoke/
 #   ONLY="fig4_left fig5" make experiments   a subset of the recipes (the report keeps the other
-#                                            figures' sections from earlier runs)
-#   REUSE=1 make experiments       evaluate the optimizers already trained in runs/ (no training)
+#                                            figures' sections from earlier runs); an unknown
+#                                            name is refused before anything runs
+#   REUSE=1 make experiments       evaluate the optimizers already trained in the runs folder
+#   DRY_RUN=1 make experiments     print the scale, folders and recipes this would use, and stop
+#   REPORT_ONLY=1 make experiments write the REPORT.md sections again from the data already in the
+#                                  results folder (after a change to the report text); runs nothing
 #
-# Each recipe trains what it needs into runs/ (reused by later recipes in the same run), writes
-# its data (CSV, JSON, a summary table) and a PNG plot into results/<figure>/, and a section of
-# results/REPORT.md that sets the result beside the paper's claim.
+# The committed results/ hold the default scale: only SCALE=default writes there. Any other scale
+# writes to its own results-<scale>/ and runs-<scale>/ (git-ignored), so a smoke run never
+# replaces the committed report. RES= and RUNS= choose other folders (results/ and runs/ stay
+# reserved for SCALE=default).
+#
+# Each recipe trains what it needs into the runs folder (reused by later recipes in the same run),
+# writes its data (CSV, JSON, a summary table) and a PNG plot into <results>/<figure>/, and a
+# section of <results>/REPORT.md that sets the result beside the paper's claim.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/plot_lib.sh
+source scripts/report_lib.sh
 SCALE=${SCALE:-default}
+RECIPES="fig4_left fig4_center fig4_right fig5 fig6"
 L2L=build/l2l
-RUNS=${RUNS:-runs}
-RES=${RES:-results}
-mkdir -p "$RUNS" "$RES"
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}  # small GEMMs: one thread is faster here
 
 case "$SCALE" in
@@ -33,12 +43,50 @@ case "$SCALE" in
     QUAD_EPOCHS=2; QUAD_PROBLEMS=3
     MNIST_EPOCHS=2; MNIST_PROBLEMS=2
     TEST_PROBLEMS=5; MNIST_TEST=3; TUNE=2; MNIST_TUNE=1; GRID=-2:0:1; SWEEP_TUNE=1; SWEEP_TEST=2 ;;
-  *) echo "SCALE must be default, paper or smoke, got '$SCALE'" >&2; exit 2 ;;
+  *) echo "experiments.sh: SCALE must be default, paper or smoke, got '$SCALE'" >&2; exit 2 ;;
 esac
-ONLY=${ONLY:-"fig4_left fig4_center fig4_right fig5 fig6"}
+
+# Folders: results/ and runs/ belong to the default scale (the committed report).
+suffix=""; [ "$SCALE" = default ] || suffix="-$SCALE"
+RES=${RES:-results$suffix}
+RUNS=${RUNS:-runs$suffix}
+RES=${RES%/} RUNS=${RUNS%/}
+same() { [ "$(realpath -m "$1")" = "$(realpath -m "$2")" ]; }
+if [ "$SCALE" != default ] && { same "$RES" results || same "$RUNS" runs; }; then
+  echo "experiments.sh: results/ and runs/ hold the committed default-scale results; SCALE=$SCALE writes to" >&2
+  echo "  results$suffix/ and runs$suffix/ (leave RES and RUNS unset, or give other folders)" >&2
+  exit 2
+fi
+
+# Recipes: every name in ONLY must be one of RECIPES (a typo must not run nothing and say done).
+ONLY=${ONLY:-$RECIPES}
+for r in $ONLY; do
+  if [[ " $RECIPES " != *" $r "* ]]; then
+    echo "experiments.sh: unknown recipe '$r' in ONLY; valid names: $RECIPES" >&2
+    exit 2
+  fi
+done
+read -ra only_list <<<"$ONLY"
+ONLY="${only_list[*]}"  # one space between names
+
+where="SCALE=$SCALE: results in $RES/, trained optimizers in $RUNS/, recipes: $ONLY${REUSE:+ (REUSE: no training)}${REPORT_ONLY:+ (REPORT_ONLY: report text only)}"
+if [ -n "${DRY_RUN:-}" ]; then
+  echo "dry run: $where"
+  echo "scale=$SCALE"
+  echo "results=$RES/"
+  echo "runs=$RUNS/"
+  echo "recipes=$ONLY"
+  echo "budgets: quadratic $QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems, MNIST $MNIST_EPOCHS x $MNIST_PROBLEMS;" \
+    "test problems $TEST_PROBLEMS (MNIST $MNIST_TEST, sweep $SWEEP_TEST), tuning problems $TUNE (MNIST $MNIST_TUNE," \
+    "sweep $SWEEP_TUNE), grid $GRID"
+  exit 0
+fi
+mkdir -p "$RES"
+[ -n "${REPORT_ONLY:-}" ] || mkdir -p "$RUNS"
 start=$(date +%s)
 log() { printf '[%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
+log "$where"
 
 # step_value CSV NAME STEP: mean loss of optimizer NAME at STEP in a curves.csv
 step_value() {
@@ -76,69 +124,81 @@ train_mnist() {
     --out-scale 0.1 --val-problems 5 --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1
 }
 
-# eval_fig NAME TITLE STEPS FIRST_STEP PROBLEMS TUNE_PROBLEMS EVAL_FLAGS...: evaluate and plot one panel
+# eval_fig NAME STEPS PROBLEMS TUNE_PROBLEMS EVAL_FLAGS...: evaluate and plot one panel (its title
+# and plotted steps: figure_spec in plot_lib.sh)
 eval_fig() {
-  local name=$1 title=$2 steps=$3 first=$4 problems=$5 tune=$6
-  shift 6
+  local name=$1 steps=$2 problems=$3 tune=$4
+  shift 4
   log "evaluating $name"
   mkdir -p "$RES/$name"
   $L2L eval "$@" --steps "$steps" --problems "$problems" --tune-problems "$tune" --grid "$GRID" --out "$RES/$name" \
     >"$RES/$name/eval.log" 2>&1
-  scripts/plot.sh "$RES/$name/curves.csv" "$RES/$name/$name.png" "$title" "$first" "$steps"
+  plot_figure "$RES" "$name"
 }
 
-recipe_fig4_left() {
-  SEC=$RES/fig4_left/section.md
+# Each recipe is run_<name> (train, evaluate, plot) then section_<name> (its REPORT.md section,
+# from the data alone: REPORT_ONLY=1 calls only these).
+run_fig4_left() {
   train_quadratic
-  eval_fig fig4_left "Figure 4 (left): 10-d quadratics" 100 0 "$TEST_PROBLEMS" "$TUNE" --task quadratic --phi "$RUNS/quadratic/phi.ckpt"
+  eval_fig fig4_left 100 "$TEST_PROBLEMS" "$TUNE" --task quadratic --phi "$RUNS/quadratic/phi.ckpt"
+}
+section_fig4_left() {
+  SEC=$RES/fig4_left/section.md
   section "Figure 4 (left): quadratic functions"
   para "Paper: on 10-d quadratics the LSTM optimizer is below every tuned baseline over the 100 steps (at step 100 about 0.04 vs 0.05-0.06 for Adam/RMSprop, 0.08 NAG, 0.2 SGD, read off the log plot)."
   para "Here: $(verdict "$RES/fig4_left/curves.csv" 100)"
+  para "$(run_counts "$RES/fig4_left") $(tuning_notes "$GRID" "$RES/fig4_left")"
   para "![Figure 4 left](fig4_left/fig4_left.png)"
   table "$RES/fig4_left/summary.md"
   para ""
-  para "Meta-training log (epoch, train meta-loss, validation mean f): \`runs/quadratic/train_log.csv\`; phi is the epoch with the lowest validation score."
+  para "Meta-training log (epoch, train meta-loss, validation mean f): \`$RUNS/quadratic/train_log.csv\`; phi is the epoch with the lowest validation score."
 }
 
-recipe_fig4_center() {
+run_fig4_center() { eval_fig fig4_center 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"; }
+section_fig4_center() {
   SEC=$RES/fig4_center/section.md
-  eval_fig fig4_center "Figure 4 (center): MNIST, 1x20 sigmoid" 100 0 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"
   section "Figure 4 (center): MNIST"
   para "Paper: on the MNIST MLP (784-20-10, sigmoid) the LSTM optimizer is below SGD, RMSprop, Adam and NAG, each with its learning rate tuned (at step 100 about 0.2 vs about 0.3)."
   para "Here: $(verdict "$RES/fig4_center/curves.csv" 100)"
+  para "$(run_counts "$RES/fig4_center") $(tuning_notes "$GRID" "$RES/fig4_center")"
   para "![Figure 4 center](fig4_center/fig4_center.png)"
   table "$RES/fig4_center/summary.md"
 }
 
-recipe_fig4_right() {
+run_fig4_right() { eval_fig fig4_right 200 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"; }
+section_fig4_right() {
   SEC=$RES/fig4_right/section.md
-  eval_fig fig4_right "Figure 4 (right): MNIST, steps 100-200 (trained for 100)" 200 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"
   section "Figure 4 (right): MNIST, 200 steps"
   para "Paper: run for 200 steps although trained for 100, the LSTM optimizer keeps improving and stays below the baselines."
   para "Here: $(verdict "$RES/fig4_right/curves.csv" 200)"
+  para "$(run_counts "$RES/fig4_right") $(tuning_notes "$GRID" "$RES/fig4_right")"
   para "![Figure 4 right](fig4_right/fig4_right.png)"
   table "$RES/fig4_right/summary.md"
 }
 
-recipe_fig5() {
+FIG5_VARIANTS=("h40:40:sigmoid:40 hidden units" "l2:20,20:sigmoid:2 hidden layers" "relu:20:relu:ReLU activations")
+run_fig5() {
+  for v in "${FIG5_VARIANTS[@]}"; do
+    IFS=: read -r tag hid act label <<<"$v"
+    eval_fig "fig5_$tag" 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --mnist-hidden "$hid" --mnist-act "$act" --phi "$RUNS/mnist/phi.ckpt"
+  done
+}
+section_fig5() {
   SEC=$RES/fig5/section.md
   section "Figure 5: generalization to other architectures"
   para "Paper: the optimizer trained on 1x20 sigmoid still beats the baselines on 40 hidden units and on 2 hidden layers; it **fails** on ReLU."
-  for v in "h40:40:sigmoid:40 hidden units" "l2:20,20:sigmoid:2 hidden layers" "relu:20:relu:ReLU activations"; do
+  for v in "${FIG5_VARIANTS[@]}"; do
     IFS=: read -r tag hid act label <<<"$v"
-    eval_fig "fig5_$tag" "Figure 5: MNIST, $label" 100 0 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --mnist-hidden "$hid" --mnist-act "$act" --phi "$RUNS/mnist/phi.ckpt"
     expect=""
     [ "$act" = relu ] && expect=fails
     para "**$label** ($hid, $act): $(verdict "$RES/fig5_$tag/curves.csv" 100 $expect)"
+    para "$(run_counts "$RES/fig5_$tag") $(tuning_notes "$GRID" "$RES/fig5_$tag")"
     para "![Figure 5 $label](fig5_$tag/fig5_$tag.png)"
     table "$RES/fig5_$tag/summary.md"
   done
 }
 
-recipe_fig6() {
-  SEC=$RES/fig6/section.md
-  section "Figure 6: sweep over the MNIST architecture"
-  para "Paper: across hidden layers x hidden units (sigmoid) the LSTM optimizer's final loss is mostly below the tuned baselines; the training architecture (1 layer, 20 units) is marked."
+run_fig6() {
   mkdir -p "$RES/fig6"
   echo "layers,units,lstm,sgd,nag,rmsprop,adam" >"$RES/fig6/sweep.csv"
   for layers in 1 2 3; do
@@ -154,21 +214,12 @@ recipe_fig6() {
       echo "$row" >>"$RES/fig6/sweep.csv"
     done
   done
-  gnuplot <<GP
-set datafile separator ','
-set terminal pngcairo size 1200,420 font 'Sans,10'
-set output '$RES/fig6/fig6.png'
-set multiplot layout 1,3 title 'Figure 6: final loss (step 100) vs hidden units; trained on 1 x 20 (marked)'
-set logscale xy
-set grid
-set xlabel 'hidden units'
-do for [L=1:3] {
-  set title sprintf('%d hidden layer%s', L, L > 1 ? 's' : '')
-  if (L == 1) { set arrow 1 from 20, graph 0 to 20, graph 1 nohead dt 2 lc rgb 'gray' } else { unset arrow 1 }
-  plot for [c=3:7] '$RES/fig6/sweep.csv' using (\$1 == L ? \$2 : 1/0):c with linespoints lw (c == 3 ? 3 : 1.5) title columnheader(c)
+  scripts/plot_sweep.sh "$RES/fig6/sweep.csv" "$RES/fig6/fig6.png"
 }
-unset multiplot
-GP
+section_fig6() {
+  SEC=$RES/fig6/section.md
+  section "Figure 6: sweep over the MNIST architecture"
+  para "Paper: across hidden layers x hidden units (sigmoid) the LSTM optimizer's final loss is mostly below the tuned baselines; the training architecture (1 layer, 20 units) is marked."
   para "![Figure 6](fig6/fig6.png)"
   # A diverged mean is written as null in curves.csv: count it as +inf, print "diverged".
   awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
@@ -180,31 +231,58 @@ GP
   wins=$(awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
     NR > 1 { b = v($4); for (i = 5; i <= 7; i++) if (v($i) < b) b = v($i); if (v($3) < b) w++; n++ } END { printf "%d of %d", w, n }' "$RES/fig6/sweep.csv")
   para "Here: the LSTM optimizer has the lowest final loss on $wins architectures."
+  para "All 12 architectures together: $(run_counts "$RES"/fig6/l*_u*) $(tuning_notes "$GRID" "$RES"/fig6/l*_u*)"
 }
 
-run_if() { if want "$1"; then "recipe_$1"; fi; }
+run_if() { if want "$1"; then "run_$1" && "section_$1"; fi; }
 mnist_wanted() { want fig4_center || want fig4_right || want fig5 || want fig6; }
 
-# Two lanes on the two cores: quadratics next to MNIST meta-training, then the MNIST evaluations.
-{ run_if fig4_left; } &
-lane_a=$!
-if mnist_wanted; then train_mnist; fi
-wait $lane_a
-{ run_if fig4_center; run_if fig4_right; run_if fig5; } &
-lane_b=$!
-run_if fig6
-wait $lane_b
+# The data a recipe's section is written from (REPORT_ONLY checks it is there).
+recipe_data() {
+  case "$1" in
+    fig5) echo "$RES/fig5_h40/curves.csv $RES/fig5_l2/curves.csv $RES/fig5_relu/curves.csv" ;;
+    fig6) echo "$RES/fig6/sweep.csv" ;;
+    *) echo "$RES/$1/curves.csv" ;;
+  esac
+}
+
+if [ -n "${REPORT_ONLY:-}" ]; then
+  # Sections again from the data already in $RES (after a change to this script's text), no runs.
+  for r in $ONLY; do
+    for f in $(recipe_data "$r"); do
+      [ -f "$f" ] || { echo "experiments.sh: REPORT_ONLY: no $f to write the $r section from (run the recipe first)" >&2; exit 2; }
+    done
+  done
+  for r in $ONLY; do "section_$r"; done
+else
+  # Two lanes on the two cores: quadratics next to MNIST meta-training, then the MNIST evaluations.
+  { run_if fig4_left; } &
+  lane_a=$!
+  if mnist_wanted; then train_mnist; fi
+  wait $lane_a
+  { run_if fig4_center; run_if fig4_right; run_if fig5; } &
+  lane_b=$!
+  run_if fig6
+  wait $lane_b
+fi
 
 total=$(($(date +%s) - start))
+mode=${REUSE:+ (REUSE: no training)}
+[ -n "${REPORT_ONLY:-}" ] && mode=" (REPORT_ONLY: report text rewritten from the data, nothing run)"
 printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$SCALE" "$ONLY" \
-  "${REUSE:+ (REUSE: no training)}" $((total / 60)) $((total % 60)) >>"$RES/history.txt"
+  "$mode" $((total / 60)) $((total % 60)) >>"$RES/history.txt"
 {
   echo "# l2l: reproduction report"
   echo
-  echo "Generated by \`make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, in $((total / 60)) min $((total % 60)) s."
-  echo "Recipes run now: $ONLY${REUSE:+ (trained optimizers reused from $RUNS/)}. Sections of other figures come from earlier runs of this script. The configurations are in each folder's config.txt and results.json."
+  if [ -n "${REPORT_ONLY:-}" ]; then
+    echo "Text rewritten by \`REPORT_ONLY=1 make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC') from the data already in $RES/ (sections: $ONLY); the numbers and figures come from the runs listed below."
+  else
+    echo "Generated by \`make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, in $((total / 60)) min $((total % 60)) s."
+    echo "Recipes run now: $ONLY${REUSE:+ (trained optimizers reused from $RUNS/)}. Sections of other figures come from earlier runs of this script."
+  fi
+  echo "The configurations are in each folder's config.txt and results.json."
   echo
-  echo "Runs of this script that wrote into $RES/ (results/history.txt):"
+  echo "Runs of this script that wrote into $RES/ ($RES/history.txt):"
   echo
   sed 's/^/    /' "$RES/history.txt"
   echo
@@ -213,3 +291,4 @@ printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m
 } >"$RES/REPORT.md.tmp"
 mv "$RES/REPORT.md.tmp" "$RES/REPORT.md"
 log "wrote $RES/REPORT.md"
+log "done, $where"

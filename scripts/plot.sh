@@ -1,28 +1,87 @@
 #!/usr/bin/env bash
-# plot.sh CSV PNG TITLE [FIRST_STEP] [LAST_STEP]
-# Loss per step on a log scale, one line per optimizer, from a curves.csv written by `l2l eval`
-# (columns: step, then <name>_mean,<name>_std per optimizer). Needs gnuplot.
+# plot.sh CSV PNG TITLE [FIRST_STEP] [LAST_STEP] [PROBLEMS]
+# Loss per step from a curves.csv written by `l2l eval` (columns: step, then <name>_mean,<name>_std
+# per optimizer; a mean of `null` means that optimizer diverged there). One line per optimizer
+# (palette and dashes: plot_lib.sh) with a shaded band of +-1 standard error of the mean,
+# std / sqrt(PROBLEMS). PROBLEMS defaults to config "problems" of the results.json next to CSV;
+# without it the plot has no bands and says so.
+#
+# The y axis is logarithmic and zoomed to the data of the plotted steps, as in the paper: from
+# the lowest band edge to the highest, with a 4% margin. A curve that explodes would flatten all
+# others, so the top is capped at 3x the highest mean of the first plotted step; a curve that goes
+# above the cap is named in the key with the step where it leaves the plot. The key goes in the
+# corner with the fewest points. Needs gnuplot.
 set -euo pipefail
+source "$(dirname "$0")/plot_lib.sh"
 csv=$1 png=$2 title=$3 first=${4:-0} last=${5:-}
-header=$(head -1 "$csv")
-IFS=, read -ra cols <<<"$header"
-plots=""
+[ -f "$csv" ] || { echo "plot.sh: no such file $csv (expected a curves.csv written by l2l eval)" >&2; exit 2; }
+[ -n "$last" ] || last=$(tail -1 "$csv" | cut -d, -f1)
+n=${6:-$(problems_of "$(dirname "$csv")")}
+
+# Range over the plotted steps: lo hi, then one line "name leave_step" per optimizer (-1 = stays in).
+stats=$(awk -F, -v first="$first" -v last="$last" -v n="${n:-0}" '
+  NR == 1 { for (i = 2; i <= NF; i += 2) name[i] = substr($i, 1, length($i) - 5); next }
+  $1 < first || $1 > last { next }
+  { nr++; step[nr] = $1; for (i = 2; i in name; i += 2) { mean[nr, i] = $i; sd[nr, i] = $(i + 1) } }
+  $1 == first { for (i = 2; i in name; i += 2) if ($i != "null" && $i + 0 > top) top = $i + 0 }
+  END { cap = 3 * top
+    for (r = 1; r <= nr; r++) for (i = 2; i in name; i += 2) {
+      if (mean[r, i] == "null") continue
+      m = mean[r, i] + 0; se = n > 0 ? sd[r, i] / sqrt(n) : 0
+      low = m - se > 0 ? m - se : m
+      if (lo == "" || low < lo) lo = low
+      if (m > cap) { if (!(i in leave)) leave[i] = step[r]; continue }
+      up = m + se < cap ? m + se : cap
+      if (up > hi) hi = up }
+    margin = exp(0.04 * log(hi / lo)); lo /= margin; hi *= margin
+    # The key goes in the corner (40% of the width x 38% of the height) with the fewest points.
+    split("top right,bottom right,top left,bottom left", corner, ",")
+    for (r = 1; r <= nr; r++) for (i = 2; i in name; i += 2) {
+      if (mean[r, i] == "null") continue
+      fx = last > first ? (step[r] - first) / (last - first) : 0; fy = log(mean[r, i] / lo) / log(hi / lo)
+      if (fy > 1) continue  # off the top: not in any corner
+      if (fx >= 0.6 && fy >= 0.62) hits[1]++; if (fx >= 0.6 && fy <= 0.38) hits[2]++
+      if (fx <= 0.4 && fy >= 0.62) hits[3]++; if (fx <= 0.4 && fy <= 0.38) hits[4]++ }
+    best = 1; for (c = 2; c <= 4; c++) if (hits[c] + 0 < hits[best] + 0) best = c
+    printf "%.6g %.6g %s\n", lo, hi, corner[best]
+    for (i = 2; i in name; i += 2) printf "%s %s\n", name[i], i in leave ? leave[i] : -1 }' "$csv")
+read -r ylo yhi keypos <<<"$(head -1 <<<"$stats")"
+
+plots="" bands=""
+IFS=, read -ra cols <<<"$(head -1 "$csv")"
 for ((i = 1; i < ${#cols[@]}; i += 2)); do
-  name=${cols[$i]%_mean}
-  lw=2; [ "$name" = lstm ] && lw=3
-  plots+="${plots:+, }'$csv' every ::1 using 1:$((i + 1)) with lines lw $lw title '$name'"
+  name=${cols[$i]%_mean} m=$((i + 1)) s=$((i + 2))
+  leave=$(awk -v nm="$name" 'NR > 1 && $1 == nm { print $2 }' <<<"$stats")
+  label=$name
+  [ "$leave" != -1 ] && label="$name (off the top at step $leave)"
+  st=$(style "$name")
+  lc=${st%% dt*}
+  pi=$(((last - first) / 10)); [ "$pi" -ge 1 ] || pi=1
+  if [ -n "$n" ]; then
+    bands+="${bands:+, }'$csv' every ::1 using 1:(max(\$$m - \$$s / sq, lo)):(min(\$$m + \$$s / sq, hi)) with filledcurves $lc fs transparent solid 0.18 noborder notitle"
+  fi
+  plots+="${plots:+, }'$csv' every ::1 using 1:$m with linespoints $st pi $pi ps 1.1 title '$label'"
 done
+band_note="shaded: +-1 standard error over $n problems"
+[ -n "$n" ] || band_note="no bands: number of problems unknown"
+
 gnuplot <<GP
 set datafile separator ','
 set datafile missing 'null'
 set terminal pngcairo size 800,560 font 'Sans,11'
 set output '$png'
-set title "$title"
+set title "$title\n($band_note)" noenhanced
 set xlabel 'step'
 set ylabel 'loss (mean over test problems)'
 set logscale y
-set grid
-set key top right
+$(log_tics y "$ylo" "$yhi")
+set mytics default
+set grid xtics ytics lc rgb '#dddddd' lw 1 dt 1
+set key $keypos box opaque spacing 1.2 samplen 4 width 1
 set xrange [$first:$last]
-plot $plots
+set yrange [$ylo:$yhi]
+lo = $ylo; hi = $yhi; sq = sqrt(${n:-1})
+max(a, b) = a > b ? a : b
+min(a, b) = a < b ? a : b
+plot ${bands:+$bands, }$plots
 GP

@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# plot_lib.sh: shared by plot.sh and plot_sweep.sh (source it; it defines functions only).
+#
+#   style NAME      gnuplot line style of optimizer NAME: an Okabe-Ito color (safe for the common
+#                   color-vision deficiencies) AND its own dash pattern and point type, so the
+#                   curves stay apart printed in grey; the LSTM is black, solid and thicker.
+#   log_tics AXIS LO HI   a `set AXISTICS (...)` command for a log axis from LO to HI: labels at
+#                   1,2,5 per decade (or 1..9, 1,2,3,5 on narrower ranges) so there are always a
+#                   few labelled ticks, unlabelled minor ticks at every 1..9 x 10^k in between.
+#   problems_of DIR the number of test problems of an `l2l eval` run (config "problems" in
+#                   DIR/results.json), or nothing if there is no such file.
+
+style() {
+  case "$1" in
+    lstm)    echo "lc rgb '#000000' dt 1 lw 3.5 pt 7" ;;
+    sgd)     echo "lc rgb '#0072B2' dt (10,5) lw 2 pt 5" ;;
+    nag)     echo "lc rgb '#009E73' dt (3,4) lw 2.5 pt 9" ;;
+    rmsprop) echo "lc rgb '#D55E00' dt (12,4,3,4) lw 2 pt 11" ;;
+    adam)    echo "lc rgb '#CC79A7' dt (6,3,2,3,2,3) lw 2 pt 13" ;;
+    *)       echo "lc rgb '#56B4E9' dt (2,2) lw 2 pt 3" ;;
+  esac
+}
+
+log_tics() {
+  awk -v axis="$1" -v lo="$2" -v hi="$3" 'BEGIN {
+    span = log(hi / lo) / log(10)
+    if (span > 6) set = "1"; else if (span > 4) set = "1 3"; else if (span > 2.5) set = "1 2 5"; else if (span > 0.8) set = "1 2 3 5"; else set = "1 2 3 4 5 6 7 8 9"
+    split(set, m); for (k in m) labelled[m[k]] = 1
+    # Tick positions: every mantissa 1..9 of each decade (and the halves on very narrow ranges).
+    nm = split(span <= 0.8 ? "1 1.5 2 2.5 3 3.5 4 4.5 5 6 7 8 9" : "1 2 3 4 5 6 7 8 9", mant)
+    if (span <= 0.8) for (k = 1; k <= nm; k++) labelled[mant[k]] = 1
+    out = ""; nl = 0
+    for (d = int(log(lo) / log(10)) - 1; d <= int(log(hi) / log(10)) + 1; d++)
+      for (k = 1; k <= nm; k++) {
+        j = mant[k]; v = j * 10 ^ d
+        if (v < lo || v > hi) continue
+        if (j in labelled) { tic = sprintf("\"%g\" %.12g 0", v, v); nl++ } else tic = sprintf("\"\" %.12g 1", v)
+        out = out (out == "" ? "" : ", ") tic
+      }
+    if (nl >= 2) { printf "set %stics (%s)\n", axis, out; exit }
+    # Too narrow for two labelled mantissas: 3 to 6 evenly spaced labels instead (listed, as a
+    # tic increment on a log axis would be a factor).
+    step = 10 ^ int(log(hi - lo) / log(10) - 1); while ((hi - lo) / step > 6) step *= 2
+    out = ""
+    for (v = (int(lo / step) + 1) * step; v <= hi; v += step) out = out (out == "" ? "" : ", ") sprintf("\"%g\" %.12g 0", v, v)
+    printf "set %stics (%s)\n", axis, out
+  }'
+}
+
+problems_of() {
+  [ -f "$1/results.json" ] || return 0
+  grep -o '"problems": "[0-9]*"' "$1/results.json" | head -1 | grep -o '[0-9][0-9]*' || true
+}
+
+# The curve figures of `make experiments`: figure_spec NAME prints "TITLE|FIRST_STEP|LAST_STEP".
+# One table for experiments.sh (plots after each eval) and replot.sh (plots committed data again).
+figure_spec() {
+  case "$1" in
+    fig4_left)   echo "Figure 4 (left): 10-d quadratics|0|100" ;;
+    fig4_center) echo "Figure 4 (center): MNIST, 1x20 sigmoid|0|100" ;;
+    fig4_right)  echo "Figure 4 (right): MNIST, steps 100-200 (trained for 100)|100|200" ;;
+    fig5_h40)    echo "Figure 5: MNIST, 40 hidden units|0|100" ;;
+    fig5_l2)     echo "Figure 5: MNIST, 2 hidden layers|0|100" ;;
+    fig5_relu)   echo "Figure 5: MNIST, ReLU activations|0|100" ;;
+    *) echo "figure_spec: unknown figure '$1'" >&2; return 2 ;;
+  esac
+}
+curve_figures() { echo fig4_left fig4_center fig4_right fig5_h40 fig5_l2 fig5_relu; }
+
+# plot_figure RES NAME: RES/NAME/NAME.png from RES/NAME/curves.csv.
+plot_figure() {
+  local spec title first last
+  spec=$(figure_spec "$2") || return 2
+  IFS='|' read -r title first last <<<"$spec"
+  "$(dirname "${BASH_SOURCE[0]}")/plot.sh" "$1/$2/curves.csv" "$1/$2/$2.png" "$title" "$first" "$last"
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# test_experiments.sh: the choices scripts/experiments.sh makes before it runs anything (scale ->
+# folders, ONLY checked against the recipe names), through DRY_RUN=1 and with folders in a temp
+# dir, so it trains and evaluates nothing; and the helpers the report and plots use
+# (report_lib.sh on small hand-written results.json files, plot_lib.sh's ticks, plot.sh on a tiny
+# CSV when gnuplot is installed). Run from the repository root; part of `make test` (~1 s).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 2
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+
+# check NAME CONDITION...: runs the condition, prints PASS/FAIL with NAME.
+check() {
+  local name=$1
+  shift
+  if "$@"; then echo "PASS  $name"; pass=$((pass + 1)); else echo "FAIL  $name"; fail=$((fail + 1)); fi
+}
+has() { grep -qF -- "$2" <<<"$1"; }  # has TEXT NEEDLE
+
+# run_exp VAR=VALUE...: experiments.sh with those variables; sets out (stdout+stderr) and rc.
+run_exp() { out=$(env -u SCALE -u ONLY -u RES -u RUNS -u REUSE -u DRY_RUN "$@" scripts/experiments.sh 2>&1); rc=$?; }
+
+run_exp DRY_RUN=1
+check "default scale -> results/ and runs/" eval '[ $rc = 0 ] && has "$out" "results=results/" && has "$out" "runs=runs/"'
+check "default scale runs every recipe" has "$out" "recipes=fig4_left fig4_center fig4_right fig5 fig6"
+
+run_exp DRY_RUN=1 SCALE=smoke
+check "smoke scale -> results-smoke/ and runs-smoke/" eval '[ $rc = 0 ] && has "$out" "results=results-smoke/" && has "$out" "runs=runs-smoke/"'
+
+run_exp DRY_RUN=1 SCALE=paper
+check "paper scale -> results-paper/ and runs-paper/" eval '[ $rc = 0 ] && has "$out" "results=results-paper/" && has "$out" "runs=runs-paper/"'
+
+run_exp DRY_RUN=1 SCALE=smoke RES=./results/
+check "smoke into results/ is refused" eval '[ $rc != 0 ] && has "$out" "results-smoke/"'
+run_exp DRY_RUN=1 SCALE=smoke RUNS=runs
+check "smoke into runs/ is refused" eval '[ $rc != 0 ]'
+
+run_exp DRY_RUN=1 SCALE=huge
+check "unknown SCALE refused with the valid ones" eval '[ $rc != 0 ] && has "$out" "default, paper or smoke"'
+
+run_exp DRY_RUN=1 ONLY="fig4_left  fig5"
+check "ONLY subset accepted" eval '[ $rc = 0 ] && has "$out" "recipes=fig4_left fig5"'
+
+run_exp DRY_RUN=1 ONLY="fig4_left fig9"
+check "ONLY=fig9 refused, names the typo and the valid names" \
+  eval '[ $rc != 0 ] && has "$out" "unknown recipe '"'fig9'"'" && has "$out" "valid names: fig4_left fig4_center fig4_right fig5 fig6"'
+
+# Without DRY_RUN too: nothing may be created or rewritten.
+before=$(cat results/REPORT.md results/history.txt 2>/dev/null | cksum)
+run_exp ONLY=fig9 RES="$tmp/res" RUNS="$tmp/runs"
+check "ONLY=fig9 (no dry run) exits non-zero and creates no folder" eval '[ $rc != 0 ] && [ ! -e "$tmp/res" ] && [ ! -e "$tmp/runs" ]'
+check "ONLY=fig9 leaves results/REPORT.md and history.txt as they were" \
+  eval '[ "$before" = "$(cat results/REPORT.md results/history.txt 2>/dev/null | cksum)" ]'
+
+# REPORT_ONLY: the sections again from a copy of the committed data; nothing else runs.
+cp -r results "$tmp/copy"
+run_exp REPORT_ONLY=1 RES="$tmp/copy" RUNS="$tmp/copy-runs"
+check "REPORT_ONLY rewrites the report of a results copy from its data" \
+  eval '[ $rc = 0 ] && [ "$(grep -c "^## Figure" "$tmp/copy/REPORT.md")" = 5 ] && grep -q "REPORT_ONLY" "$tmp/copy/history.txt" && [ ! -e "$tmp/copy-runs/mnist" ]'
+check "REPORT_ONLY on a copy leaves results/ as it was" \
+  eval '[ "$before" = "$(cat results/REPORT.md results/history.txt 2>/dev/null | cksum)" ]'
+mkdir -p "$tmp/empty"
+run_exp REPORT_ONLY=1 ONLY=fig6 RES="$tmp/empty" RUNS="$tmp/empty-runs"
+check "REPORT_ONLY without the data refuses and writes no report" eval '[ $rc != 0 ] && has "$out" "sweep.csv" && [ ! -e "$tmp/empty/REPORT.md" ]'
+
+# ---- report_lib.sh on hand-written results.json files ----------------------------------------
+source scripts/report_lib.sh
+mkdir -p "$tmp/new" "$tmp/old" "$tmp/one" "$tmp/inside"
+cat >"$tmp/new/results.json" <<'EOF'
+{
+  "config": {"task": "quadratic", "problems": "100", "grid": "-4:1:3"},
+  "tuning": {"sgd": {"best_lr": 10, "tried": [[0.0001,5],[1,2],[10,1]]},
+    "adam": {"best_lr": 0.1, "tried": [[0.00001,3],[0.1,1],[1,2]]}},
+  "optimizers": [
+    {"name": "lstm", "setting": "x", "diverged_runs": 0, "ended_above_start_runs": 3, "mean": [1,2]},
+    {"name": "sgd", "setting": "y", "diverged_runs": 2, "ended_above_start_runs": 0, "mean": [1,2]},
+    {"name": "adam", "setting": "z", "diverged_runs": 0, "ended_above_start_runs": 5, "mean": [1,2]}
+  ]
+}
+EOF
+sed 's/, "ended_above_start_runs": [0-9]*//; s/"diverged_runs": [0-9]*, //' "$tmp/new/results.json" >"$tmp/old/results.json"
+s=$(run_counts "$tmp/new")
+check "run_counts: diverged and ended-above-start counted apart" \
+  eval 'has "$s" "diverged (non-finite or exploding loss): sgd 2 of 100." && has "$s" "ended above their starting loss (not diverged): lstm 3 of 100, adam 5 of 100."'
+s=$(run_counts "$tmp/new" "$tmp/new")
+check "run_counts: summed over several folders" has "$s" "sgd 4 of 200"
+s=$(run_counts "$tmp/old")
+check "run_counts: says nothing when the fields are absent" eval '[ -z "$s" ]'
+sed 's/, "ended_above_start_runs": [0-9]*//' "$tmp/new/results.json" >"$tmp/one/results.json"
+s=$(run_counts "$tmp/one")
+check "run_counts: an older results.json (one count) is not called 'diverged' alone" \
+  has "$s" "diverged or ended above their start (this results.json counts the two together): sgd 2 of 100."
+s=$(tuning_notes -4:1:3 "$tmp/new")
+check "tuning_notes: a best rate at the top of the grid is flagged" has "$s" "sgd best rate 10 is the highest tried (0.0001..10)"
+check "tuning_notes: an interior best is not flagged" eval '! has "$s" "adam best"'
+check "tuning_notes: a widened grid is reported" has "$s" "widened past 10^-4..10^1"
+sed 's/"best_lr": 10,/"best_lr": 1,/; s/\[0.00001,3\]/[0.001,3]/' "$tmp/new/results.json" >"$tmp/inside/results.json"
+s=$(tuning_notes -4:1:3 "$tmp/inside")
+check "tuning_notes: all interior says so" has "$s" "Every tuned learning rate is inside the grid"
+s=$(tuning_notes -4:1:3 "$tmp/new" "$tmp/inside")
+check "tuning_notes: several folders, one entry per optimizer naming the folders" has "$s" "sgd at the highest rate tried in 1 of 2 folders (new)"
+s=$(tuning_notes -9:9:3 "$tmp/new")
+check "tuning_notes: reads the grid from results.json's config" has "$s" "widened past 10^-4..10^1"
+
+# ---- plot_lib.sh ticks and plot.sh -----------------------------------------------------------
+source scripts/plot_lib.sh
+labels() { log_tics y "$1" "$2" | grep -o '"[0-9.e+-]*" [0-9.e+-]* 0' | wc -l; }
+for r in "0.17 0.45" "0.25 0.28" "0.3 330" "1.7 2.35" "0.001 1000" "5 40"; do
+  n=$(labels $r)
+  check "log_tics $r: at least 3 labelled ticks (got $n)" eval '[ "$n" -ge 3 ] && [ "$n" -le 16 ]'
+done
+if command -v gnuplot >/dev/null; then
+  printf 'step,lstm_mean,lstm_std,sgd_mean,sgd_std\n0,2,0.1,2,0.1\n1,1,0.1,5,1\n2,0.5,0.1,1e20,1e20\n3,0.4,0.1,null,null\n' >"$tmp/curves.csv"
+  scripts/plot.sh "$tmp/curves.csv" "$tmp/c.png" "test" 0 3 10 >"$tmp/plot.log" 2>&1
+  check "plot.sh draws a PNG from a CSV with an exploding and a null curve" eval '[ -s "$tmp/c.png" ] && [ ! -s "$tmp/plot.log" ]'
+else
+  echo "SKIP  plot.sh (gnuplot not installed; make experiments installs it)"
+fi
+
+echo "test_experiments.sh: $pass passed, $fail failed"
+[ "$fail" = 0 ]
