@@ -13,6 +13,7 @@
 #include "apps/json.h"
 #include "tasks/evaluate.h"
 #include "tasks/progress.h"
+#include "tasks/tuning.h"
 
 namespace l2l {
 
@@ -22,7 +23,7 @@ struct EvalPlan {
   std::vector<std::string> names;    // optimizers, in output order
   int T = 0, P = 0, V = 0;           // steps, test problems, tuning problems
   bool finals = false;               // whole-test-set metrics of the final theta
-  std::vector<double> grid;          // learning rates tried by the tuning
+  LrGrid grid;                       // where the tuning starts (it widens at an edge)
   std::map<std::string, double> fixed;  // --lr: rates that are not tuned
   std::string task, phi, out;
 };
@@ -40,13 +41,15 @@ std::vector<std::string> parse_optimizers(const std::string& list) {
   return names;
 }
 
-std::vector<double> parse_grid(const std::string& grid) {
+LrGrid parse_grid(const std::string& grid) {
   double lo, hi;
   int per, used = 0;
   if (std::sscanf(grid.c_str(), "%lf:%lf:%d%n", &lo, &hi, &per, &used) != 3 || used != (int)grid.size() || per <= 0 ||
       per > 100 || lo > hi || lo < -12 || hi > 6)
     throw std::invalid_argument("--grid expects lo:hi:per_decade with -12 <= lo <= hi <= 6, such as -4:1:3; got '" + grid + "'");
-  return log_grid(lo, hi, per);
+  LrGrid g;
+  g.lo = lo, g.hi = hi, g.per_decade = per;
+  return g;
 }
 
 std::map<std::string, double> parse_fixed_rates(const std::string& list, const std::vector<std::string>& names) {
@@ -88,7 +91,7 @@ struct Entry {
   std::string name, setting;
   Curves curves;
   bool tuned = false;
-  Tuning tuning;
+  LrSearch tuning;
 };
 
 std::unique_ptr<Optimizer> make_learned(const EvalPlan& plan, std::string& setting) {
@@ -114,14 +117,15 @@ Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_
     e.setting = name + " lr " + Json::number(plan.fixed.at(name)) + " (fixed by --lr)";
   } else {
     long base = done;
-    e.tuning = tune_learning_rate(name, tune_task, plan.V, plan.T, plan.grid, [&](int k) {
+    e.tuning = tune_lr(name, tune_task, plan.V, plan.T, plan.grid, [&](int k) {
       done = base + (long)k * plan.V;
-      bar.show(done, "runs: tuning " + name + " (" + std::to_string(k) + "/" + std::to_string(plan.grid.size()) + " rates)");
+      bar.show(done, "runs: tuning " + name + " (" + std::to_string(k) + " rates tried)");
     });
     e.tuned = true;
     opt = make_optimizer(name, e.tuning.best_lr);
     e.setting = name + " lr " + Json::number(e.tuning.best_lr) + " (tuned: best mean final loss " +
-                Json::number(e.tuning.best_loss) + " on " + std::to_string(plan.V) + " validation problems)";
+                Json::number(e.tuning.best_loss) + " on " + std::to_string(plan.V) + " validation problems; " +
+                e.tuning.describe() + ")";
   }
   long base = done;
   e.curves = evaluate(*opt, test_task, Split::test, plan.P, plan.T, plan.finals, 0, [&](int k) {
@@ -174,8 +178,11 @@ std::string results_json(const Flags& f, const Task& test_task, const std::vecto
   j.key("tuning").open('{');
   for (const Entry& e : es) {
     if (!e.tuned) continue;
-    j.key(e.name).open('{').key("best_lr").num(e.tuning.best_lr).key("tried").open('[');
-    for (auto& [lr, loss] : e.tuning.tried) j.nums({lr, loss});
+    const LrSearch& t = e.tuning;
+    j.key(e.name).open('{').key("best_lr").num(t.best_lr).key("grid").nums({std::pow(10.0, t.lo), std::pow(10.0, t.hi)});
+    j.key("widened_decades_low").integer(t.widened_low).key("widened_decades_high").integer(t.widened_high);
+    j.key("at_edge").boolean(t.at_edge()).key("note").str(t.describe()).key("tried").open('[');
+    for (const LrTrial& tr : t.tried) j.nums({tr.lr, tr.loss});
     j.close(']').close('}');
   }
   j.close('}');
@@ -225,7 +232,8 @@ std::string summary_md(const std::vector<Entry>& es, const EvalPlan& plan) {
 // The number of optimizee runs the plan makes (for the progress line).
 long total_runs(const EvalPlan& p) {
   long n = 0;
-  for (const std::string& name : p.names) n += p.P + (name == "lstm" || p.fixed.count(name) ? 0 : (long)p.grid.size() * p.V);
+  long rates = (long)std::floor((p.grid.hi - p.grid.lo) * p.grid.per_decade + 1e-9) + 1;  // before any widening
+  for (const std::string& name : p.names) n += p.P + (name == "lstm" || p.fixed.count(name) ? 0 : rates * p.V);
   return n;
 }
 

@@ -53,7 +53,9 @@ tuning_notes() {
   [ $# -gt 1 ] && many=1  # name the folder of each note only when there are several
   for d in "$@"; do
     [ -f "$d/results.json" ] || continue
-    sed -n '/"tuning"/,/"optimizers"/p' "$d/results.json" |
+    # One line per file (l2l eval writes one key per line), so each optimizer's entry reads
+    # '"sgd": {"best_lr": 0.1, "grid": [...], ..., "tried": [[lr,loss], ...]}'.
+    sed -n '/"tuning"/,/"optimizers"/p' "$d/results.json" | tr '\n' ' ' | sed -E 's/\{ +/{/g; s/"grid": \[[^]]*\]//g' |
       grep -oE '"[A-Za-z0-9_]+": \{"best_lr": [-0-9.e+]+|\[[-0-9.e+]+,' |
       awk -v dir="${many:+$(basename "$d")}" -v none=- '
         /best_lr/ { name = $1; gsub(/[":]/, "", name); best[name] = $3 + 0; lo[name] = ""; order[++k] = name; next }

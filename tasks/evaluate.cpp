@@ -81,26 +81,4 @@ Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int
   return c;
 }
 
-std::vector<double> log_grid(double lo, double hi, int per_decade) {
-  std::vector<double> g;
-  for (int k = 0; lo + (double)k / per_decade <= hi + 1e-9; k++) g.push_back(std::pow(10.0, lo + (double)k / per_decade));
-  return g;
-}
-
-Tuning tune_learning_rate(const std::string& name, const Task& task, int problems, int steps,
-                          const std::vector<double>& grid, const std::function<void(int)>& after_rate) {
-  Tuning t;
-  t.best_loss = std::numeric_limits<double>::infinity();
-  for (double lr : grid) {
-    std::unique_ptr<Optimizer> opt = make_optimizer(name, lr);
-    double total = 0;
-    for (int i = 0; i < problems && std::isfinite(total); i++)
-      total += run_optimizer(*opt, task, problem_seed(Split::val, i, 0), steps).loss.back() / problems;
-    t.tried.push_back({lr, total});
-    if (total < t.best_loss || t.best_lr == 0) t.best_loss = total, t.best_lr = lr;
-    if (after_rate) after_rate((int)t.tried.size());
-  }
-  return t;
-}
-
 }  // namespace l2l

@@ -59,17 +59,6 @@ struct Curves {
 Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int steps, bool with_final_metrics,
                 uint64_t run_seed = 0, const std::function<void(int)>& after_run = nullptr);
 
-// Learning rates 10^lo .. 10^hi, `per_decade` points per decade.
-std::vector<double> log_grid(double lo, double hi, int per_decade);
-
-// The learning rate of baseline `name` with the lowest mean final loss over `problems`
-// validation problems (diverged runs count as +inf). Also returns every (lr, loss) tried.
-struct Tuning {
-  double best_lr = 0, best_loss = 0;
-  std::vector<std::pair<double, double>> tried;
-};
-// `after_rate(k)` (if given) is called after the k-th learning rate of the grid was tried.
-Tuning tune_learning_rate(const std::string& name, const Task& task, int problems, int steps,
-                          const std::vector<double>& grid, const std::function<void(int)>& after_rate = nullptr);
+// Tuning the baselines' learning rates: tasks/tuning.h.
 
 }  // namespace l2l

@@ -88,10 +88,17 @@ LrSearch search_lr(const std::function<double(double lr)>& loss_of, const LrGrid
   return r;
 }
 
-LrSearch tune_lr(const std::string& name, const Task& task, int problems, int steps, const LrGrid& grid) {
+LrSearch tune_lr(const std::string& name, const Task& task, int problems, int steps, const LrGrid& grid,
+                 const std::function<void(int)>& after_rate) {
   if (problems <= 0 || steps <= 0) throw std::invalid_argument("tune_lr: problems and steps must be positive");
   make_optimizer(name, 1e-3);  // an unknown name throws here, before any run
+  int tried = 0;
   auto loss_of = [&](double lr) {
+    struct Tick {  // reports the rate as tried on every way out of the lambda
+      const std::function<void(int)>& f;
+      int& n;
+      ~Tick() { if (f) f(++n); }
+    } tick{after_rate, tried};
     std::unique_ptr<Optimizer> opt = make_optimizer(name, lr);
     double total = 0;
     for (int i = 0; i < problems; i++) {

@@ -56,7 +56,9 @@ struct LrSearch {
 LrSearch search_lr(const std::function<double(double lr)>& loss_of, const LrGrid& grid);
 
 // Tunes baseline `name` (make_optimizer's names) on `problems` validation problems of `task`,
-// `steps` steps each. Throws std::invalid_argument for a bad grid or name.
-LrSearch tune_lr(const std::string& name, const Task& task, int problems, int steps, const LrGrid& grid);
+// `steps` steps each. Throws std::invalid_argument for a bad grid or name. `after_rate(k)` (if
+// given) is called after the k-th rate was tried (progress reporting).
+LrSearch tune_lr(const std::string& name, const Task& task, int problems, int steps, const LrGrid& grid,
+                 const std::function<void(int)>& after_rate = nullptr);
 
 }  // namespace l2l

@@ -15,6 +15,7 @@
 #include "helpers.h"
 #include "nn/checkpoint.h"
 #include "tasks/meta.h"
+#include "tasks/tuning.h"
 
 using namespace l2l;
 using namespace l2l::test;
@@ -332,7 +333,9 @@ TEST_CASE("[slow] a briefly meta-trained LSTM beats tuned SGD at step 100 on fre
   mc.val_problems = 5;
   mc.quiet = true;
   meta_train(opt, *task, mc);
-  Tuning t = tune_learning_rate("sgd", *task, 10, 100, log_grid(-3, 1, 4));
+  LrGrid grid;
+  grid.lo = -3, grid.hi = 1, grid.per_decade = 4;
+  LrSearch t = tune_lr("sgd", *task, 10, 100, grid);
   auto sgd = make_optimizer("sgd", t.best_lr);
   // Compared problem by problem (a tuned SGD can still diverge on an unlucky test problem, which
   // would make any mean comparison trivial): the median of f at step 100, and how often the
