@@ -3,17 +3,33 @@
 
 #include <cblas.h>
 
+#include <atomic>
+
 namespace l2l {
 
 static CBLAS_TRANSPOSE tr(bool t) { return t ? CblasTrans : CblasNoTrans; }
 
+static std::atomic<bool> g_blas_threads_set{false};
+
+void set_blas_threads(int n) {
+  openblas_set_num_threads(n);
+  g_blas_threads_set = true;
+}
+
+// Called by every gemm: one thread unless someone chose otherwise (see blas.h).
+static void ensure_blas_threads() {
+  if (!g_blas_threads_set) set_blas_threads(1);
+}
+
 void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const float* A, int lda,
           const float* B, int ldb, float beta, float* C, int ldc) {
+  ensure_blas_threads();
   cblas_sgemm(CblasRowMajor, tr(transA), tr(transB), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void gemm(bool transA, bool transB, int M, int N, int K, double alpha, const double* A, int lda,
           const double* B, int ldb, double beta, double* C, int ldc) {
+  ensure_blas_threads();
   cblas_dgemm(CblasRowMajor, tr(transA), tr(transB), M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 

@@ -3,6 +3,10 @@
 // op(X) is X or X^T. Shapes: op(A) is (M,K), op(B) is (K,N), C is (M,N). lda/ldb/ldc are the
 // row lengths of A, B and C as stored. Overloaded for float and double so `real` picks one.
 // gemm_naive is the triple loop kept as the reference the tests compare against.
+//
+// Threads: OpenBLAS runs on ONE thread unless set_blas_threads says otherwise (the first gemm
+// sets it), so that no result depends on how OpenBLAS splits a product; the parallelism of the
+// engine is its own (parallel.h). The bench raises it to measure the 2-thread sgemm yardstick.
 #pragma once
 #include "real.h"
 
@@ -12,6 +16,8 @@ void gemm(bool transA, bool transB, int M, int N, int K, float alpha, const floa
           const float* B, int ldb, float beta, float* C, int ldc);
 void gemm(bool transA, bool transB, int M, int N, int K, double alpha, const double* A, int lda,
           const double* B, int ldb, double beta, double* C, int ldc);
+void set_blas_threads(int n);
+
 void gemm_naive(bool transA, bool transB, int M, int N, int K, real alpha, const real* A, int lda,
                 const real* B, int ldb, real beta, real* C, int ldc);
 

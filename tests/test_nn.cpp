@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "helpers.h"
+#include "nn/fastmath.h"
 #include "nn/init.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
