@@ -139,7 +139,7 @@ struct ForwardRows {
 static void cell_forward_rows(const ForwardRows& p, const real* Wb2, int rows, int I, int H) {
   const int K1 = I + H + 1, G = 4 * H;
   gather_xh1(p.x, p.h, p.xh1, rows, I, H);
-  gemm(false, false, rows, G, K1, 1, p.xh1, K1, Wb2, G, 0, p.act, G);  // (1): z = [x, h, 1] [W; b]
+  gemm_small_nn(rows, G, K1, p.xh1, K1, Wb2, G, p.act, G);  // (1): z = [x, h, 1] [W; b]
   sigmoid_inplace(p.act, (size_t)rows * G);
   for (int n = 0; n < rows; n++)
     cell_row_state(p.act + (size_t)n * G, p.c + (size_t)n * H, p.c2 + (size_t)n * H, p.tc + (size_t)n * H, H);
