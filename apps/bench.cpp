@@ -4,7 +4,9 @@
 //
 // Every row is measured twice, with the engine's pool at 1 and at 2 threads (OpenBLAS always
 // single-threaded inside; see autodiff/parallel.h), and prints for each: ms, GFLOP/s, % of the
-// same run's sgemm at that many threads, and minor page faults per repetition (getrusage).
+// same run's sgemm at that many threads, minor page faults per repetition (getrusage), and the
+// CPU time of the process per repetition (all threads: on a machine shared with other jobs the
+// 1-thread CPU time is the wall time this row would take on an idle core).
 //
 //   sgemm                  OpenBLAS on a 1024^3 product at 1 and 2 OpenBLAS threads (the yardstick)
 //   lstm part              one 2x20 coordinatewise-LSTM step over 15,910 coordinates (the MNIST
@@ -22,6 +24,7 @@
 // Flags: --data DIR (MNIST), --only SUBSTRING (rows whose name contains it), --block-sweep
 // (time the LSTM part for several block sizes instead: the measurement behind nn/lstm.cpp).
 #include <sys/resource.h>
+#include <time.h>
 
 #include <algorithm>
 #include <chrono>
@@ -42,9 +45,16 @@ using namespace l2l;
 namespace {
 
 struct Timing {
-  double ms = 0;      // median of the repetitions
+  double ms = 0;      // wall time, median of the repetitions
+  double cpu = 0;     // CPU time of the process (all threads), median of the repetitions
   double faults = 0;  // minor page faults per repetition (mean)
 };
+
+double cpu_ms() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
+}
 
 long minor_faults() {
   rusage u;
@@ -55,16 +65,19 @@ long minor_faults() {
 // Median wall time of `reps` calls after one warm-up call, and page faults per call.
 Timing measure(int reps, const std::function<void()>& fn) {
   fn();
-  std::vector<double> t;
+  std::vector<double> t, c;
   long f0 = minor_faults();
   for (int r = 0; r < reps; r++) {
     auto a = std::chrono::steady_clock::now();
+    double c0 = cpu_ms();
     fn();
+    c.push_back(cpu_ms() - c0);
     t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
   }
   long f1 = minor_faults();
   std::sort(t.begin(), t.end());
-  return {t[t.size() / 2], double(f1 - f0) / reps};
+  std::sort(c.begin(), c.end());
+  return {t[t.size() / 2], c[c.size() / 2], double(f1 - f0) / reps};
 }
 
 // One row: a name, the FLOPs of one call (0: not counted) and the call itself.
@@ -78,9 +91,9 @@ struct Row {
 double g_sgemm[3];  // GFLOP/s at 1 and 2 OpenBLAS threads (index = threads)
 
 void print_header() {
-  std::printf("%-44s | %-38s | %-38s | %s\n", "", "1 thread", "2 threads", "2t/1t");
-  std::printf("%-44s | %9s %8s %7s %10s | %9s %8s %7s %10s |\n", "row", "ms", "GFLOP/s", "%sgemm", "faults/it", "ms",
-              "GFLOP/s", "%sgemm", "faults/it");
+  std::printf("%-44s | %-46s | %-46s | %s\n", "", "1 thread", "2 threads", "2t/1t");
+  std::printf("%-44s | %9s %7s %8s %7s %9s | %9s %7s %8s %7s %9s | %s\n", "row", "ms", "cpu ms", "GFLOP/s", "%sgemm",
+              "faults/it", "ms", "cpu ms", "GFLOP/s", "%sgemm", "faults/it", "wall");
 }
 
 void print_row(const std::string& name, double flops, const Timing (&t)[3]) {
@@ -88,9 +101,9 @@ void print_row(const std::string& name, double flops, const Timing (&t)[3]) {
   for (int th = 1; th <= 2; th++) {
     if (flops > 0) {
       double gf = flops / (t[th].ms * 1e6);
-      std::printf(" %9.3f %8.1f %6.0f%% %10.1f |", t[th].ms, gf, 100 * gf / g_sgemm[th], t[th].faults);
+      std::printf(" %9.3f %7.2f %8.1f %6.0f%% %9.1f |", t[th].ms, t[th].cpu, gf, 100 * gf / g_sgemm[th], t[th].faults);
     } else {
-      std::printf(" %9.3f %8s %7s %10.1f |", t[th].ms, "-", "-", t[th].faults);
+      std::printf(" %9.3f %7.2f %8s %7s %9.1f |", t[th].ms, t[th].cpu, "-", "-", t[th].faults);
     }
   }
   std::printf(" %.2fx\n", t[1].ms / t[2].ms);
