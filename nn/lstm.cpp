@@ -55,9 +55,14 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b) {
 // size is fixed (it does not depend on the thread count) and the only sums over rows (dW, db)
 // are kept per block and added in block order, so any thread count gives the same bits.
 //
-// Block size, measured with `build/bench --block-sweep` (float, 2x20 LSTM, N = 15,910,
-// fwd+bwd ms per step, median of 15, 1 thread / 2 threads): see BLOCK_SWEEP below.
-static int g_block_rows = 256;
+// Block size, measured with `build/bench --block-sweep` (float, 2x20 LSTM, N = 15,910, fwd+bwd
+// ms per step, median of 15, two runs on an otherwise idle moment of the shared machine):
+//   rows      32    64   128   256   512  1024  2048  4096  15910 (one block)
+//   1 thread  16.0  13.8  13.7  15.9  14.3  12.5  12.6  14.9  17.2..18.3
+//   2 threads 11.0  11.4  10.1  10.2  8.3..9.0  8.1..9.2  9.0  10.0  13.5
+// 512-1024 rows is best at 2 threads. 512 it is: a block's working set (xh1, act, tc, y, dz:
+// 512 x (41 + 80 + 20 + 40 + 80) floats = 530 KB) stays inside the 1 MiB L2.
+static int g_block_rows = 512;
 
 void set_lstm_block_rows(int rows) {
   if (rows <= 0) throw std::invalid_argument("[lstm] block rows must be positive, got " + std::to_string(rows));
