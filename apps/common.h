@@ -9,11 +9,21 @@
 #include <sstream>
 
 #include "apps/flags.h"
+#include "autodiff/parallel.h"
 #include "tasks/data.h"
 #include "tasks/learned_optimizer.h"
 #include "tasks/task.h"
 
 namespace l2l {
+
+// An integer flag in [lo, hi], or an error naming the flag and the range.
+inline int bounded(const Flags& f, const std::string& name, long lo, long hi) {
+  long long x = f.integer(name);
+  if (x < lo || x > hi)
+    throw std::invalid_argument("flag --" + name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
+                                std::to_string(x));
+  return (int)x;
+}
 
 inline void add_task_flags(Flags& f) {
   f.add("task", "quadratic", "problem family: quadratic, simple, mnist, cifar");
@@ -29,6 +39,13 @@ inline void add_task_flags(Flags& f) {
   f.add("cifar-labels", "", "cifar: a label subset, comma-separated (e.g. 0,1,2,3,4 for CIFAR-5); empty for all 10");
   f.add("cifar-batch", "128", "cifar: minibatch size");
 }
+
+// --threads, shared by train and eval: the learned optimizer's LSTM runs on that many threads
+// (autodiff/parallel.h; results are bit-identical for any count; OpenBLAS stays at 1).
+inline void add_threads_flag(Flags& f) {
+  f.add("threads", "0", "threads for the learned optimizer's LSTM; 0 = one per core (results do not depend on it)");
+}
+inline void apply_threads_flag(const Flags& f) { set_num_threads(bounded(f, "threads", 0, 256)); }
 
 inline void add_net_flags(Flags& f) {
   f.add("layers", "2", "LSTM layers of the learned optimizer (0: a linear map of the gradient)");
@@ -59,15 +76,6 @@ inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
     v.push_back((int)x);
   }
   return v;
-}
-
-// An integer flag in [lo, hi], or an error naming the flag and the range.
-inline int bounded(const Flags& f, const std::string& name, long lo, long hi) {
-  long long x = f.integer(name);
-  if (x < lo || x > hi)
-    throw std::invalid_argument("flag --" + name + " must be in " + std::to_string(lo) + ".." + std::to_string(hi) + ", got " +
-                                std::to_string(x));
-  return (int)x;
 }
 
 inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& split) {

@@ -32,6 +32,7 @@ void add_train_flags(Flags& f) {
   f.add("second-derivatives", "false", "unsupported: the paper drops them (d grad / d phi = 0); must be false");
   f.add("out", "runs/train", "output directory");
   f.add("resume", "false", "continue from OUT/train_state.ckpt");
+  add_threads_flag(f);
 }
 
 MetaConfig meta_config(const Flags& f, const std::string& config_text) {
@@ -71,6 +72,7 @@ int cmd_train(int argc, char** argv) {
           "OUT/train_state.ckpt (for --resume), OUT/config.txt and OUT/train_log.csv.");
   add_train_flags(f);
   if (!f.parse(argc, argv, 2)) return 0;
+  apply_threads_flag(f);
   std::string cfg_txt = config_text("train", f);
   std::printf("%s", cfg_txt.c_str());
   NetConfig nc = net_config(f);  // check every flag before anything is loaded or written

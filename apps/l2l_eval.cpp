@@ -252,7 +252,9 @@ int cmd_eval(int argc, char** argv) {
   f.add("lr", "", "fixed learning rates instead of tuning, e.g. sgd=0.1,adam=0.02");
   f.add("final-metrics", "auto", "also report whole-test-set metrics of the final theta (auto: on for mnist and cifar)");
   f.add("out", "results/eval", "output directory (results there are overwritten: they are regenerable)");
+  add_threads_flag(f);
   if (!f.parse(argc, argv, 2)) return 0;
+  apply_threads_flag(f);
   std::string cfg_txt = config_text("eval", f);
   std::printf("%s", cfg_txt.c_str());
   EvalPlan plan = plan_eval(f);

@@ -39,6 +39,8 @@ static std::vector<size_t> bcast_strides(const Shape& s, const Shape& out) {
 }
 
 // Calls f(o, ia, ib) for every output index o with the matching indices of a and b.
+// The last dimension runs as a plain inner loop with fixed strides (0 or 1 on that axis); an
+// odometer steps through the outer dimensions once per row.
 template <class F>
 static void for_each_bcast(const Shape& a, const Shape& b, const Shape& out, F f) {
   size_t n = shape_numel(out);
@@ -48,11 +50,16 @@ static void for_each_bcast(const Shape& a, const Shape& b, const Shape& out, F f
   }
   auto sa = bcast_strides(a, out), sb = bcast_strides(b, out);
   int nd = (int)out.size();
+  if (nd == 0 || n == 0) {
+    if (n) f(0, 0, 0);
+    return;
+  }
+  const size_t row = out[nd - 1], ra = sa[nd - 1], rb = sb[nd - 1];
   std::vector<int> idx(nd, 0);
   size_t ia = 0, ib = 0;
-  for (size_t o = 0; o < n; o++) {
-    f(o, ia, ib);
-    for (int d = nd - 1; d >= 0; d--) {  // odometer increment
+  for (size_t o = 0; o < n; o += row) {
+    for (size_t k = 0; k < row; k++) f(o + k, ia + k * ra, ib + k * rb);
+    for (int d = nd - 2; d >= 0; d--) {  // odometer increment over the outer dimensions
       idx[d]++;
       ia += sa[d];
       ib += sb[d];
@@ -73,10 +80,12 @@ static Var binary(const char* op, Var a, Var b, Fwd fwd, DA da, DB db) {
   for_each_bcast(A.shape(), B.shape(), out, [&](size_t o, size_t i, size_t j) { y[o] = fwd(A[i], B[j]); });
   return a.tape->record(op, std::move(y), {a, b}, [da, db](BackwardCtx& c) {
     const Tensor &A = *c.x[0], &B = *c.x[1];
-    for_each_bcast(A.shape(), B.shape(), c.y.shape(), [&](size_t o, size_t i, size_t j) {
-      if (c.dx[0]) (*c.dx[0])[i] += da(A[i], B[j], c.y[o], c.dy[o]);
-      if (c.dx[1]) (*c.dx[1])[j] += db(A[i], B[j], c.y[o], c.dy[o]);
-    });
+    if (Tensor* dA = c.dx[0])
+      for_each_bcast(A.shape(), B.shape(), c.y.shape(),
+                     [&](size_t o, size_t i, size_t j) { (*dA)[i] += da(A[i], B[j], c.y[o], c.dy[o]); });
+    if (Tensor* dB = c.dx[1])
+      for_each_bcast(A.shape(), B.shape(), c.y.shape(),
+                     [&](size_t o, size_t i, size_t j) { (*dB)[j] += db(A[i], B[j], c.y[o], c.dy[o]); });
   });
 }
 

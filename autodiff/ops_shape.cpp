@@ -50,13 +50,19 @@ Var sum(Var x, int axis, bool keepdim) {
   if (keepdim) out[axis] = 1; else out.erase(out.begin() + axis);
   Tensor y = Tensor::zeros(out);
   for (size_t o = 0; o < s.outer; o++)
-    for (size_t i = 0; i < s.n; i++)
-      for (size_t k = 0; k < s.inner; k++) y[o * s.inner + k] += X[(o * s.n + i) * s.inner + k];
+    for (size_t i = 0; i < s.n; i++) {
+      const real* xr = X.data() + (o * s.n + i) * s.inner;
+      real* yr = y.data() + o * s.inner;
+      for (size_t k = 0; k < s.inner; k++) yr[k] += xr[k];
+    }
   return x.tape->record("sum_axis", std::move(y), {x}, [s](BackwardCtx& c) {
     if (!c.dx[0]) return;
     for (size_t o = 0; o < s.outer; o++)
-      for (size_t i = 0; i < s.n; i++)
-        for (size_t k = 0; k < s.inner; k++) (*c.dx[0])[(o * s.n + i) * s.inner + k] += c.dy[o * s.inner + k];
+      for (size_t i = 0; i < s.n; i++) {
+        real* dxr = c.dx[0]->data() + (o * s.n + i) * s.inner;
+        const real* dyr = c.dy.data() + o * s.inner;
+        for (size_t k = 0; k < s.inner; k++) dxr[k] += dyr[k];
+      }
   });
 }
 

@@ -83,11 +83,13 @@ std::vector<Tensor> Tape::sweep(int top, int lo, const Tensor& seed) {
   auto slot = [&](int i) -> Tensor& { return adj[i - lo]; };
   slot(top) = seed;
   visits_ = 0;
+  std::vector<const Tensor*> x;  // the parents' values and gradient buffers of one node,
+  std::vector<Tensor*> dx;       // lent to its BackwardCtx and taken back (no allocation per node)
   for (int i = top; i > lo; i--) {
     Node& n = nodes_[i];
     if (!n.backward || slot(i).empty()) continue;
-    std::vector<const Tensor*> x;
-    std::vector<Tensor*> dx;
+    x.clear();
+    dx.clear();
     for (int p : n.parents) {
       x.push_back(&nodes_[p].value);
       Tensor* d = nullptr;
@@ -99,6 +101,8 @@ std::vector<Tensor> Tape::sweep(int top, int lo, const Tensor& seed) {
     }
     BackwardCtx c{n.value, slot(i), std::move(x), std::move(dx)};
     n.backward(c);
+    x = std::move(c.x);
+    dx = std::move(c.dx);
     visits_++;
   }
   return adj;

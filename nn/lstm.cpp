@@ -2,11 +2,14 @@
 // and the stacked LSTM module. Equations (1)-(11) are in lstm.h.
 #include "nn/lstm.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <stdexcept>
 
 #include "autodiff/blas.h"
+#include "autodiff/parallel.h"
+#include "nn/fastmath.h"
 #include "nn/init.h"
 
 namespace l2l {
@@ -44,152 +47,227 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b) {
   return {h2, c2};
 }
 
+// ---- the fused cell: blocks of rows --------------------------------------------------
+//
+// The N rows (coordinates) are independent, so both passes cut them into blocks of
+// g_block_rows rows and run the blocks on the thread pool (autodiff/parallel.h). A block does
+// its own small GEMM and then its nonlinearities while its rows are still in L2. The block
+// size is fixed (it does not depend on the thread count) and the only sums over rows (dW, db)
+// are kept per block and added in block order, so any thread count gives the same bits.
+//
+// Block size, measured with `build/bench --block-sweep` (float, 2x20 LSTM, N = 15,910, fwd+bwd
+// ms per step, median of 15, two runs on an otherwise idle moment of the shared machine):
+//   rows      32    64   128   256   512  1024  2048  4096  15910 (one block)
+//   1 thread  16.0  13.8  13.7  15.9  14.3  12.5  12.6  14.9  17.2..18.3
+//   2 threads 11.0  11.4  10.1  10.2  8.3..9.0  8.1..9.2  9.0  10.0  13.5
+// 512-1024 rows is best at 2 threads. 512 it is: a block's working set (xh1, act, tc, y, dz:
+// 512 x (41 + 80 + 20 + 40 + 80) floats = 530 KB) stays inside the 1 MiB L2.
+static int g_block_rows = 512;
+
+void set_lstm_block_rows(int rows) {
+  if (rows <= 0) throw std::invalid_argument("[lstm] block rows must be positive, got " + std::to_string(rows));
+  g_block_rows = rows;
+}
+int lstm_block_rows() { return g_block_rows; }
+
+struct RowBlocks {
+  int N, rows, count;
+  RowBlocks(int N_, int rows_) : N(N_), rows(rows_), count((N_ + rows_ - 1) / rows_) {}
+  int first(int b) const { return b * rows; }
+  int size(int b) const { return std::min(rows, N - b * rows); }
+};
+
 // ---- the fused cell: forward ------------------------------------------------------------
 
-static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh, const Tensor& act, const Tensor& tc, CellDims d);
+static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh1, const Tensor& act, const Tensor& tc, CellDims d,
+                                int block_rows);
 
 // The loops below take restrict-qualified pointers: that is what lets the compiler vectorize
 // them (it may then assume the arrays do not overlap). Long flat loops are preferred over
 // per-row loops of length H: with H = 20 a row is 16 + 4 lanes, and the 4-lane remainder of a
-// loop that calls exp costs about as much as its body.
+// loop that calls exp costs about as much as its body. sigmoid_inplace and tanh_inplace are
+// in nn/fastmath.h.
 
-// t = sigmoid(t) = 1 / (1 + e^-t) over a flat array.
-static void sigmoid_inplace(real* __restrict t, size_t n) {
-  for (size_t k = 0; k < n; k++) t[k] = 1 / (1 + exp_poly(-t[k]));
-}
-
-// t = tanh(t) = 2 sigmoid(2t) - 1 over a flat array.
-static void tanh_inplace(real* __restrict t, size_t n) {
-  for (size_t k = 0; k < n; k++) t[k] = 2 / (1 + exp_poly(-2 * t[k])) - 1;
-}
-
-// [x, h] side by side: xh (N, I+H).
-static void gather_xh(const real* __restrict x, const real* __restrict h, real* __restrict xh, int N, int I, int H) {
-  const int K = I + H;
+// [x, h, 1] side by side: xh1 (N, I+H+1). The column of ones carries the bias through the GEMM.
+static void gather_xh1(const real* __restrict x, const real* __restrict h, real* __restrict xh1, int N, int I, int H) {
+  const int K1 = I + H + 1;
   for (int n = 0; n < N; n++) {
-    for (int i = 0; i < I; i++) xh[(size_t)n * K + i] = x[(size_t)n * I + i];
-    for (int j = 0; j < H; j++) xh[(size_t)n * K + I + j] = h[(size_t)n * H + j];
+    real* row = xh1 + (size_t)n * K1;
+    for (int i = 0; i < I; i++) row[i] = x[(size_t)n * I + i];
+    for (int j = 0; j < H; j++) row[I + j] = h[(size_t)n * H + j];
+    row[I + H] = 1;
   }
 }
 
 // (4) and (6) for one coordinate. In: a = [i, f, sigmoid(2 z_g), o] (4H), c (H). Out: a's g block
-// turned into g = 2 sigmoid(2 z_g) - 1 = tanh(z_g); c' = f c + i g into hc[H:2H] and into tc
+// turned into g = 2 sigmoid(2 z_g) - 1 = tanh(z_g); c' = f c + i g into c2 and into tc
 // (which the next pass turns into tanh(c')).
-static inline void cell_row_state(real* __restrict a, const real* __restrict c, real* __restrict hc,
+static inline void cell_row_state(real* __restrict a, const real* __restrict c, real* __restrict c2,
                                   real* __restrict tc, int H) {
   for (int j = 0; j < H; j++) {
     real g = 2 * a[2 * H + j] - 1;
-    real c2 = a[H + j] * c[j] + a[j] * g;
+    real cn = a[H + j] * c[j] + a[j] * g;
     a[2 * H + j] = g;
-    hc[H + j] = c2;
-    tc[j] = c2;
+    c2[j] = cn;
+    tc[j] = cn;
   }
 }
 
-// (7) for one coordinate: hc[0:H] = h' = o tanh(c').
-static inline void cell_row_output(const real* __restrict a, const real* __restrict tc, real* __restrict hc, int H) {
-  for (int j = 0; j < H; j++) hc[j] = a[3 * H + j] * tc[j];
+// (7) for one coordinate: h2 = h' = o tanh(c').
+static inline void cell_row_output(const real* __restrict a, const real* __restrict tc, real* __restrict h2, int H) {
+  for (int j = 0; j < H; j++) h2[j] = a[3 * H + j] * tc[j];
 }
 
-// y[:, lo:hi] of a matrix y (N, M): the same op as slice(y, 1, lo, hi), written with row-wise
-// loops because it sits on the hot path (the general slice computes every index).
-// Backward: dy[:, lo:hi] += dout.
-static Var column_block(Var y, int lo, int hi) {
+// Plane k of y (2, N, H), as an (N, H) matrix: y[k] (a contiguous copy). Backward: dy[k] += dout.
+static Var plane(Var y, int k) {
   const Tensor& Y = y.value();
-  const int N = Y.dim(0), M = Y.dim(1), w = hi - lo;
-  Tensor out({N, w});
-  for (int n = 0; n < N; n++) {
-    const real* src = Y.data() + (size_t)n * M + lo;
-    real* dst = out.data() + (size_t)n * w;
-    for (int j = 0; j < w; j++) dst[j] = src[j];
-  }
-  return y.tape->record("lstm_columns", std::move(out), {y}, [N, M, lo, w](BackwardCtx& c) {
+  const int N = Y.dim(1), H = Y.dim(2);
+  const size_t n = (size_t)N * H, off = (size_t)k * n;
+  Tensor out({N, H});
+  std::copy_n(Y.data() + off, n, out.data());
+  return y.tape->record("lstm_plane", std::move(out), {y}, [n, off](BackwardCtx& c) {
     if (!c.dx[0]) return;
-    for (int n = 0; n < N; n++) {
-      const real* src = c.dy.data() + (size_t)n * w;
-      real* dst = c.dx[0]->data() + (size_t)n * M + lo;
-      for (int j = 0; j < w; j++) dst[j] += src[j];
-    }
+    const real* __restrict src = c.dy.data();
+    real* __restrict dst = c.dx[0]->data() + off;
+    for (size_t i = 0; i < n; i++) dst[i] += src[i];
   });
 }
 
-// Saved for backward: xh = [x, h] (N, I+H) for dW, act = [i f g o] (N, 4H) and
+// Pointers to row 0 of one block of every array the forward reads or writes.
+struct ForwardRows {
+  const real *x, *h, *c;          // inputs (rows, I), (rows, H), (rows, H)
+  real *xh1, *act, *h2, *c2, *tc;  // saved/outputs (rows, K+1), (rows, G), (rows, H) x 3
+};
+
+// (1)-(7) for `rows` rows, in four passes after the GEMM: sigmoid of all gates (flat), g and c'
+// (rows), tanh(c') (flat), h' (rows). Wb2 (K+1, G): [W; b] with the g columns doubled.
+static void cell_forward_rows(const ForwardRows& p, const real* Wb2, int rows, int I, int H) {
+  const int K1 = I + H + 1, G = 4 * H;
+  gather_xh1(p.x, p.h, p.xh1, rows, I, H);
+  gemm_small_nn(rows, G, K1, p.xh1, K1, Wb2, G, p.act, G);  // (1): z = [x, h, 1] [W; b]
+  sigmoid_inplace(p.act, (size_t)rows * G);
+  for (int n = 0; n < rows; n++)
+    cell_row_state(p.act + (size_t)n * G, p.c + (size_t)n * H, p.c2 + (size_t)n * H, p.tc + (size_t)n * H, H);
+  tanh_inplace(p.tc, (size_t)rows * H);
+  for (int n = 0; n < rows; n++) cell_row_output(p.act + (size_t)n * G, p.tc + (size_t)n * H, p.h2 + (size_t)n * H, H);
+}
+
+// Saved for backward: xh1 = [x, h, 1] (N, I+H+1) for dW and db, act = [i f g o] (N, 4H) and
 // tc = tanh(c') (N, H) for (8)-(9). The previous c is the parent's value, read in backward.
 LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   const CellDims d = check_cell("lstm_cell_fused", x, h, c, W, b);
   const int N = d.N, I = d.I, H = d.H, K = I + H, G = 4 * H;
 
-  // (1) z = [x, h] W + b as one GEMM, accumulated onto rows preset to b. The g columns of W
-  // and b are doubled first (exact in binary floating point), so those columns of z hold 2 z_g:
-  // since tanh(z_g) = 2 sigmoid(2 z_g) - 1, one flat sigmoid pass then serves all four gates.
-  Tensor W2 = W.value(), b2 = b.value();
-  for (int r = 0; r < K; r++)
-    for (int j = 2 * H; j < 3 * H; j++) W2[(size_t)r * G + j] *= 2;
-  for (int j = 2 * H; j < 3 * H; j++) b2[j] *= 2;
-  Tensor xh({N, K}), act({N, G});  // act holds z, then the gate activations [i f g o]
-  gather_xh(x.value().data(), h.value().data(), xh.data(), N, I, H);
-  for (int n = 0; n < N; n++) std::memcpy(act.data() + (size_t)n * G, b2.data(), G * sizeof(real));
-  gemm(false, false, N, G, K, 1, xh.data(), K, W2.data(), G, 1, act.data(), G);
-
-  // (2)-(7) in four passes: sigmoid of all gates (flat), g and c' (rows), tanh(c') (flat), h' (rows).
-  Tensor y({N, 2 * H}), tc({N, H});  // y = [h' | c'] row by row
-  sigmoid_inplace(act.data(), act.size());
-  const real* cp = c.value().data();
-  for (int n = 0; n < N; n++)
-    cell_row_state(act.data() + (size_t)n * G, cp + (size_t)n * H, y.data() + (size_t)n * 2 * H,
-                   tc.data() + (size_t)n * H, H);
-  tanh_inplace(tc.data(), tc.size());
-  for (int n = 0; n < N; n++)
-    cell_row_output(act.data() + (size_t)n * G, tc.data() + (size_t)n * H, y.data() + (size_t)n * 2 * H, H);
+  // (1) z = [x, h] W + b as one GEMM: b is W's extra row, met by a column of ones in xh1.
+  // The g columns of W and b are doubled (exact in binary floating point), so those columns of
+  // z hold 2 z_g: since tanh(z_g) = 2 sigmoid(2 z_g) - 1, one flat sigmoid pass serves all gates.
+  Tensor Wb2({K + 1, G});
+  std::copy_n(W.value().data(), (size_t)K * G, Wb2.data());
+  std::copy_n(b.value().data(), G, Wb2.data() + (size_t)K * G);
+  for (int r = 0; r <= K; r++)
+    for (int j = 2 * H; j < 3 * H; j++) Wb2[(size_t)r * G + j] *= 2;
+  // act holds z, then [i f g o]; y = [h' ; c'] as two planes (2, N, H).
+  Tensor xh1({N, K + 1}), act({N, G}), y({2, N, H}), tc({N, H});
+  const RowBlocks blocks(N, g_block_rows);
+  parallel_for(blocks.count, [&](int bk) {
+    size_t n0 = blocks.first(bk);
+    ForwardRows p{x.value().data() + n0 * I, h.value().data() + n0 * H, c.value().data() + n0 * H,
+                  xh1.data() + n0 * (K + 1), act.data() + n0 * G,      y.data() + n0 * H,
+                  y.data() + (size_t)N * H + n0 * H,                   tc.data() + n0 * H};
+    cell_forward_rows(p, Wb2.data(), blocks.size(bk), I, H);
+  });
 
   Var hc = x.tape->record("lstm_cell", std::move(y), {x, h, c, W, b},
-                          [xh = std::move(xh), act = std::move(act), tc = std::move(tc), d](BackwardCtx& ctx) {
-                            fused_cell_backward(ctx, xh, act, tc, d);
-                          });
-  return {column_block(hc, 0, H), column_block(hc, H, 2 * H)};
+                          [xh1 = std::move(xh1), act = std::move(act), tc = std::move(tc), d,
+                           rows = blocks.rows](BackwardCtx& ctx) { fused_cell_backward(ctx, xh1, act, tc, d, rows); });
+  return {plane(hc, 0), plane(hc, 1)};
 }
 
 // ---- the fused cell: backward -----------------------------------------------------------
 
-// (8)-(10) for one coordinate. In: a = [i f g o] (4H), tc = tanh(c') (H), dhc = [dh' | dc'] (2H),
-// c (H). Out: dz (4H) written; dc (H) added to unless null.
-static inline void cell_row_backward(const real* __restrict a, const real* __restrict tc, const real* __restrict dhc,
-                                     const real* __restrict c, real* __restrict dz, real* __restrict dc, int H) {
-  const real* dh = dhc;
+// (8)-(10) for one coordinate. In: a = [i f g o] (4H), tc = tanh(c') (H), dh = dh', dc2 = dc' and
+// c (H each). Out: dz (4H) written; dc (H) added to unless null.
+static inline void cell_row_backward(const real* __restrict a, const real* __restrict tc, const real* __restrict dh,
+                                     const real* __restrict dc2, const real* __restrict c, real* __restrict dz,
+                                     real* __restrict dc, int H) {
   for (int j = 0; j < H; j++) {
     real i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], t = tc[j];
-    real dct = dhc[H + j] + dh[j] * o * (1 - t * t);  // (8)
+    real dct = dc2[j] + dh[j] * o * (1 - t * t);  // (8)
     dz[j] = dct * g * i * (1 - i);                     // (9)
     dz[H + j] = dct * c[j] * f * (1 - f);
     dz[2 * H + j] = dct * i * (1 - g * g);
     dz[3 * H + j] = dh[j] * t * o * (1 - o);
   }
   if (dc)  // (10) dc += dct f
-    for (int j = 0; j < H; j++) dc[j] += (dhc[H + j] + dh[j] * a[3 * H + j] * (1 - tc[j] * tc[j])) * a[H + j];
+    for (int j = 0; j < H; j++) dc[j] += (dc2[j] + dh[j] * a[3 * H + j] * (1 - tc[j] * tc[j])) * a[H + j];
 }
 
-// ctx.dy = [dh' | dc'] (N, 2H). One pass computes dz (N, 4H) by (8)-(9), adds (10) into dc and
-// accumulates db; then GEMMs (11) add into dW, dx and dh. Every write is +=; a null
-// ctx.dx[k] (an input that needs no gradient) skips its work.
-static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh, const Tensor& act, const Tensor& tc, CellDims d) {
+// Pointers to row 0 of one block; null gradient pointers skip their work.
+struct BackwardRows {
+  const real *xh1, *act, *tc, *c;  // saved: (rows, K+1), (rows, G), (rows, H); previous c (rows, H)
+  const real *dh2, *dc2;           // incoming dh', dc' (rows, H)
+  real *dx, *dh, *dc;              // row gradients, added to (rows, I), (rows, H), (rows, H)
+  real* dWb_part;                  // this block's [x,h,1]^T dz (K+1, G) = [dW; db] part, overwritten
+};
+
+// (8)-(11) for `rows` rows. dz lives in a per-thread scratch that is reused across calls.
+static void cell_backward_rows(const BackwardRows& p, const real* W, int rows, int I, int H) {
+  const int K1 = I + H + 1, G = 4 * H;
+  thread_local std::vector<real> dz_scratch;
+  if (dz_scratch.size() < (size_t)rows * G) dz_scratch.resize((size_t)rows * G);
+  real* dz = dz_scratch.data();
+  for (int n = 0; n < rows; n++) {
+    size_t r = (size_t)n * H;
+    cell_row_backward(p.act + (size_t)n * G, p.tc + r, p.dh2 + r, p.dc2 + r, p.c + r, dz + (size_t)n * G,
+                      p.dc ? p.dc + r : nullptr, H);
+  }
+  // (11) [dW; db] part = [x,h,1]^T dz: (K+1, rows)(rows, G); its last row is the column sum of dz.
+  // dx += dz Wx^T, dh += dz Wh^T with W = [Wx; Wh].
+  if (p.dWb_part) gemm(true, false, K1, G, rows, 1, p.xh1, K1, dz, G, 0, p.dWb_part, G);
+  if (p.dx) gemm(false, true, rows, I, G, 1, dz, G, W, G, 1, p.dx, I);
+  if (p.dh) gemm(false, true, rows, H, G, 1, dz, G, W + (size_t)I * G, G, 1, p.dh, H);
+}
+
+// dst[k] += sum over blocks b (in block order, in double) of parts[b * stride + k], k < n.
+static void add_block_sums(real* dst, const real* parts, int blocks, size_t stride, size_t n) {
+  thread_local std::vector<double> acc;
+  acc.assign(n, 0.0);
+  for (int b = 0; b < blocks; b++)
+    for (size_t k = 0; k < n; k++) acc[k] += parts[(size_t)b * stride + k];
+  for (size_t k = 0; k < n; k++) dst[k] += (real)acc[k];
+}
+
+// ctx.dy = [dh' ; dc'] (2, N, H). Blocks of rows compute dz by (8)-(9), add (10) into dc and
+// (11) into dx and dh (their own rows), and their own partial [dW; db]; the partials are then
+// added in block order. Every write to a gradient is +=; a null ctx.dx[k] skips its work.
+static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh1, const Tensor& act, const Tensor& tc, CellDims d,
+                                int block_rows) {
   const int N = d.N, I = d.I, H = d.H, K = I + H, G = 4 * H;
   Tensor *dx = ctx.dx[0], *dh = ctx.dx[1], *dc = ctx.dx[2], *dW = ctx.dx[3], *db = ctx.dx[4];
-  const real* cprev = ctx.x[2]->data();
-  Tensor dz({N, G});
-  std::vector<double> db_sum(G, 0.0);
-  for (int n = 0; n < N; n++) {
-    real* dzr = dz.data() + (size_t)n * G;
-    cell_row_backward(act.data() + (size_t)n * G, tc.data() + (size_t)n * H, ctx.dy.data() + (size_t)n * 2 * H,
-                      cprev + (size_t)n * H, dzr, dc ? dc->data() + (size_t)n * H : nullptr, H);
-    for (int k = 0; k < G; k++) db_sum[k] += dzr[k];
-  }
-  if (db)
-    for (int k = 0; k < G; k++) (*db)[k] += (real)db_sum[k];
+  const RowBlocks blocks(N, block_rows);
+  const size_t part = (size_t)(K + 1) * G;  // one block's [dW; db]
+  // Partial sums, reused across calls. thread_local: the calling thread's; the lambda below
+  // must use the raw pointer (a thread_local named inside it would be each worker's own).
+  thread_local std::vector<real> parts;  // (blocks, K+1, G)
+  if (dW || db) parts.resize(blocks.count * part);
+  real* part0 = (dW || db) ? parts.data() : nullptr;
   const real* Wp = ctx.x[3]->data();
-  // (11) dW += [x,h]^T dz: (K, N)(N, G);  dx += dz Wx^T, dh += dz Wh^T with W = [Wx; Wh].
-  if (dW) gemm(true, false, K, G, N, 1, xh.data(), K, dz.data(), G, 1, dW->data(), G);
-  if (dx) gemm(false, true, N, I, G, 1, dz.data(), G, Wp, G, 1, dx->data(), I);
-  if (dh) gemm(false, true, N, H, G, 1, dz.data(), G, Wp + (size_t)I * G, G, 1, dh->data(), H);
+  parallel_for(blocks.count, [&](int bk) {
+    size_t n0 = blocks.first(bk);
+    BackwardRows p{xh1.data() + n0 * (K + 1),
+                   act.data() + n0 * G,
+                   tc.data() + n0 * H,
+                   ctx.x[2]->data() + n0 * H,
+                   ctx.dy.data() + n0 * H,
+                   ctx.dy.data() + (size_t)N * H + n0 * H,
+                   dx ? dx->data() + n0 * I : nullptr,
+                   dh ? dh->data() + n0 * H : nullptr,
+                   dc ? dc->data() + n0 * H : nullptr,
+                   part0 ? part0 + bk * part : nullptr};
+    cell_backward_rows(p, Wp, blocks.size(bk), I, H);
+  });
+  if (dW) add_block_sums(dW->data(), part0, blocks.count, part, (size_t)K * G);
+  if (db) add_block_sums(db->data(), part0 + (size_t)K * G, blocks.count, part, (size_t)G);
 }
 
 // ---- the stacked module -----------------------------------------------------------------

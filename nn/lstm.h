@@ -30,9 +30,7 @@
 // Is not: a sequence API (the caller steps it, one optimizee step at a time), peepholes, or
 // the output layer that turns h into an update (that is a Linear, in the optimizer).
 #pragma once
-#include <cstdint>
 #include <string>
-#include <type_traits>
 #include <vector>
 
 #include "autodiff/ops.h"
@@ -50,12 +48,15 @@ struct LSTMCellOutput {
 LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b);
 
 // The same function as ONE op with the hand-written backward (8)-(11): it records a node
-// holding [h' | c'] (N, 2H) and returns its two column blocks (each a cheap copy node). This
-// is the hot loop of the project. Forward: one GEMM for the four gates, then flat vectorized
-// passes for the nonlinearities and the state update; it saves [x, h], the gate activations
-// and tanh(c') for backward. Backward: one pass for dz, then three accumulating GEMMs.
-// Sigmoid and tanh are computed with exp_poly below rather than std::exp; in double they
-// agree with the composed cell to about 1e-15.
+// holding [h' ; c'] as two planes (2, N, H) and returns the planes (each a cheap copy node).
+// This is the hot loop of the project. The N rows are cut into blocks run on the thread pool
+// (autodiff/parallel.h); per block, forward: one GEMM [x, h, 1] [W; b] for the four gates, then
+// flat vectorized passes for the nonlinearities and the state update, while the block is in
+// L2; backward: one pass for dz, then the GEMMs for dx, dh and the block's part of [dW; db].
+// It saves [x, h, 1], the gate activations and tanh(c') for backward. The parts of dW and db
+// are added in block order: bit-identical results for any thread count. Sigmoid and tanh use
+// exp_poly (nn/fastmath.h) rather than std::exp; in double they agree with the composed cell
+// to about 1e-15.
 LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b);
 
 // Floating-point operations of the GEMM (1) for one step of one layer: 2 N (I+H) 4H.
@@ -63,48 +64,11 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b);
 // lstm_flops(N, I, H) + lstm_flops(N, H, H).
 inline double lstm_flops(int N, int I, int H) { return 2.0 * N * (I + H) * 4.0 * H; }
 
-// exp(x) by range reduction and a polynomial, written so that a loop over it vectorizes:
-// std::exp is an opaque libm call that costs ~4 ns per element here, which made the
-// nonlinearities of the cell several times slower than its GEMM. Method (Cephes-style):
-// x = n ln2 + r with n an integer and |r| <= ln2/2; exp(r) by its Taylor series (degree 7 in
-// float, 13 in double: truncation error well below half an ulp); 2^n built in the exponent bits.
-// Inputs are clamped to about [-87, 88] (float) or [-708, 709] (double), so the result is a
-// finite normal number; NaN stays NaN. Max relative error measured against std::exp: 7.5e-8 in
-// float, 2.2e-16 in double (tests/test_nn.cpp checks both).
-template <class T, int Degree>
-struct InvFactorials {  // c[k] = 1 / k!, computed at compile time
-  T c[Degree + 1];
-  constexpr InvFactorials() : c() {
-    double f = 1;
-    for (int k = 0; k <= Degree; k++) c[k] = T(1 / (f *= (k ? k : 1)));
-  }
-};
-
-template <class T>
-inline T exp_poly(T x) {
-  constexpr bool F = std::is_same<T, float>::value;
-  using Int = typename std::conditional<F, int32_t, int64_t>::type;
-  constexpr T lo = F ? T(-87) : T(-708), hi = F ? T(88) : T(709);
-  constexpr T log2e = T(1.4426950408889634);
-  // ln 2 split in two so that n * ln2_hi is exact: r keeps its precision.
-  constexpr T ln2_hi = F ? T(0.693359375) : T(0.693147180369123816490);
-  constexpr T ln2_lo = F ? T(-2.12194440e-4) : T(1.90821492927058770002e-10);
-  // Adding then subtracting 1.5 * 2^(mantissa bits) rounds to the nearest integer (in the
-  // default rounding mode) and, unlike std::floor without -ffast-math, vectorizes.
-  constexpr T round_magic = F ? T(12582912.0) : T(6755399441055744.0);
-  constexpr int degree = F ? 7 : 13;
-  static constexpr InvFactorials<T, degree> taylor{};
-
-  x = x < lo ? lo : x;
-  x = x > hi ? hi : x;
-  T n = (x * log2e + round_magic) - round_magic;  // nearest integer to x / ln2
-  T r = (x - n * ln2_hi) - n * ln2_lo;            // x - n ln2, |r| <= ln2 / 2
-  T p = taylor.c[degree];                         // exp(r), Horner
-  for (int k = degree - 1; k >= 0; k--) p = p * r + taylor.c[k];
-  n = n == n ? n : 0;  // NaN input: keep the int conversion defined (p is NaN, so is the result)
-  Int bits = (Int(n) + (F ? 127 : 1023)) << (F ? 23 : 52);  // 2^n: biased exponent, zero mantissa
-  return p * __builtin_bit_cast(T, bits);
-}
+// Rows per block of the fused cell (see lstm.cpp for the measurement behind the default). The
+// block size, not the thread count, fixes the order of the dW and db sums: results are the
+// same bits for any number of threads, and may differ in the last bits for another block size.
+void set_lstm_block_rows(int rows);
+int lstm_block_rows();
 
 // One stack of LSTM layers: layer 0 reads x (N, I), layer l > 0 reads layer l-1's new h.
 struct LSTMState {

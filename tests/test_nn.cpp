@@ -7,7 +7,9 @@
 #include <functional>
 #include <limits>
 
+#include "autodiff/blas.h"
 #include "helpers.h"
+#include "nn/fastmath.h"
 #include "nn/gradcheck_params.h"
 #include "nn/init.h"
 #include "nn/linear.h"
@@ -88,6 +90,26 @@ TEST_CASE("exp_poly matches std::exp to about an ulp, in float and in double") {
   CHECK(std::isfinite(exp_poly(1e6f)));
   CHECK(exp_poly(-1e6f) > 0);
   CHECK(std::isnan(exp_poly(std::numeric_limits<double>::quiet_NaN())));
+}
+
+// ---- the small-product kernel of the cell -----------------------------------------------
+
+TEST_CASE("gemm_small_nn matches the naive triple loop (row remainders, strides, fallback N)") {
+  for (int N : {16, 80, 24}) {  // 24: not a multiple of 16, goes to OpenBLAS
+    for (int K : {1, 22, 41}) {
+      for (int M : {1, 5, 6, 7, 13, 64}) {
+        CAPTURE(N);
+        CAPTURE(K);
+        CAPTURE(M);
+        const int lda = K + 3, ldb = N + 5, ldc = N + 2;  // padded rows: strides are honoured
+        Tensor A = randn({M, lda}, 90), B = randn({K, ldb}, 91);
+        Tensor C = Tensor::full({M, ldc}, 7), R = Tensor::full({M, ldc}, 7);
+        gemm_small_nn(M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc);
+        gemm_naive(false, false, M, N, K, 1, A.data(), lda, B.data(), ldb, 0, R.data(), ldc);
+        CHECK(max_abs_diff(C, R) < 1e-12);  // padding columns untouched: both still hold 7
+      }
+    }
+  }
 }
 
 // ---- initializers -----------------------------------------------------------------------
