@@ -1,6 +1,7 @@
 # l2l Makefile. Targets:
 #   make              library + programs (float32), in build/
-#   make test         the doctest suite (compiled in double for gradient checks), then its summary
+#   make test         the doctest suite (compiled in double for gradient checks), then the
+#                     float32 kernel tests (build/tests-f32: float kernels vs double references)
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
@@ -20,6 +21,7 @@ PLOTDEPS := gnuplot-nox
 
 LIB_SRC  := $(wildcard autodiff/*.cpp nn/*.cpp tasks/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
+F32_TEST_SRC := $(wildcard tests/f32/*.cpp)
 APPS     := autodiff_demo nn_demo l2l bench
 APP_BINS := $(patsubst %,build/%,$(filter $(APPS),$(basename $(notdir $(wildcard apps/*.cpp)))))
 
@@ -52,12 +54,16 @@ build/%: build/f32/apps/%.o $(F32_OBJ)
 build/l2l: build/f32/apps/l2l_eval.o
 build/tests: $(F64_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+# The float32 kernels against double references: compiled like the programs (build/f32).
+build/tests-f32: $(F32_TEST_SRC:%.cpp=build/f32/%.o) $(F32_OBJ)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 build/tests-san: $(SAN_OBJ)
 	$(CXX) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # Tests run from the repository root (they look for ../shared/data from there).
-test: deps build/tests
+test: deps build/tests build/tests-f32
 	build/tests $(TEST_ARGS)
+	build/tests-f32
 
 test-slow: deps build/tests
 	build/tests --test-case='*[slow]*' --no-skip $(TEST_ARGS)

@@ -45,12 +45,12 @@ std::string describe_head(const Bytes& b, size_t n) {
 
 std::string mib(size_t n) { return std::to_string(n >> 20) + " MiB"; }
 
-// Makes room for more output: doubles `out` (at least 1 MiB), but to no more than cap bytes.
+// Makes room for more output: doubles `out` (at least 64 KiB), but to no more than cap bytes.
 // Returns false if `out` already holds cap bytes.
 bool grow(Bytes& out, size_t used, size_t cap) {
   if (used < out.size()) return true;
   if (out.size() >= cap) return false;
-  out.resize(std::min(cap, std::max<size_t>(2 * out.size(), 1 << 20)));
+  out.resize(std::min(cap, std::max<size_t>(2 * out.size(), 1 << 16)));
   return true;
 }
 

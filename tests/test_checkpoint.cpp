@@ -638,3 +638,25 @@ TEST_CASE("meta_int and meta_double: range-checked, errors name the file and the
         "checkpoint run/phi.ckpt: has no metadata 'seed' (the file is damaged or was not written by this "
         "version of l2l)");
 }
+
+TEST_CASE("fuzz regressions in tests/corpus/checkpoint are decoded or refused cleanly") {
+  std::vector<std::vector<unsigned char>> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("tests/corpus/checkpoint", ec))
+    if (e.is_regular_file()) files.push_back(read_bytes(e.path().string()));
+  INFO("tests/corpus/checkpoint (tests run from the repository root)");
+  REQUIRE(files.size() > 0);
+  int refused = 0;
+  for (const auto& b : files) {
+    bool clean = true;  // decoded, or refused with std::runtime_error; a crash ends the binary
+    try {
+      decode_checkpoint(b.data(), b.size(), "corpus file");
+    } catch (const std::runtime_error&) {
+      ++refused;
+    } catch (...) {
+      clean = false;
+    }
+    CHECK(clean);
+  }
+  MESSAGE("tests/corpus/checkpoint: " << files.size() << " files, " << refused << " refused with a message");
+}
