@@ -1,14 +1,19 @@
 # l2l Makefile. Targets:
 #   make              library + programs (float32), in build/
-#   make test         the doctest suite (compiled in double for gradient checks), then its summary,
-#                     then tests/scripts/test_experiments.sh (also alone: make test-scripts)
+#   make test         the doctest suite (compiled in double for gradient checks), then the
+#                     float32 kernel tests (build/tests-f32: float kernels vs double references),
+#                     then tests/scripts/test_experiments.sh (also alone: make test-scripts) and
+#                     tests/scripts/test_train_cli.sh (run directories, through build/l2l)
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
+#   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
+#                     FUZZ_SECONDS (default 60) per target; crashes go to build/fuzz/crashes/
 #   make bench        speed table (ratios and throughputs; never part of the tests)
 #   make experiments  regenerate the paper's figures into results/ (SCALE=paper for full budgets)
 #   make clean
 # The first step of every target installs missing Debian packages (scripts/ensure-deps.sh).
 
+SHELL    := /bin/bash
 CXX      ?= g++
 CXXFLAGS ?= -O3 -march=native
 CXXFLAGS += -std=c++17 -Wall -Wextra -I. -Ithird_party -Ithird_party/doctest -MMD -MP
@@ -18,6 +23,7 @@ PLOTDEPS := gnuplot-nox
 
 LIB_SRC  := $(wildcard autodiff/*.cpp nn/*.cpp tasks/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
+F32_TEST_SRC := $(wildcard tests/f32/*.cpp)
 APPS     := autodiff_demo nn_demo l2l bench
 APP_BINS := $(patsubst %,build/%,$(filter $(APPS),$(basename $(notdir $(wildcard apps/*.cpp)))))
 
@@ -26,7 +32,7 @@ F64_OBJ  := $(LIB_SRC:%.cpp=build/f64/%.o) $(TEST_SRC:%.cpp=build/f64/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test test-scripts test-slow sanitize bench experiments clean deps
+.PHONY: all test test-scripts test-slow sanitize fuzz fuzz-deps bench experiments clean deps
 # Objects are intermediates of the pattern rules above: without this, make deletes them after
 # linking and every later make recompiles the whole library.
 .SECONDARY:
@@ -50,13 +56,18 @@ build/%: build/f32/apps/%.o $(F32_OBJ)
 build/l2l: build/f32/apps/l2l_eval.o
 build/tests: $(F64_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+# The float32 kernels against double references: compiled like the programs (build/f32).
+build/tests-f32: $(F32_TEST_SRC:%.cpp=build/f32/%.o) $(F32_OBJ)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 build/tests-san: $(SAN_OBJ)
 	$(CXX) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # Tests run from the repository root (they look for ../shared/data from there).
-test: deps build/tests
+test: deps build/tests build/tests-f32 build/l2l
 	build/tests $(TEST_ARGS)
+	build/tests-f32
 	tests/scripts/test_experiments.sh
+	tests/scripts/test_train_cli.sh
 
 # The shell scripts' choices (experiments.sh folders and recipe names, report and plot helpers);
 # runs no experiment, about a second. Also the last step of `make test`.
@@ -68,6 +79,44 @@ test-slow: deps build/tests
 
 sanitize: deps build/tests-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/tests-san $(TEST_ARGS)
+
+# Fuzzing: each target in tests/fuzz/fuzz_<name>.cpp, linked with the library files it reads
+# through, all compiled by clang with libFuzzer's coverage hooks and ASan+UBSan (float build).
+# The corpus grows in build/fuzz/corpus/<name>/, seeded by make_seeds (small valid files) and
+# tests/corpus/<name>/ (past crashes, also replayed by `make test`).
+FUZZ_CXX     ?= clang++
+FUZZ_SECONDS ?= 60
+FUZZ_FLAGS   := -std=c++17 -I. -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+                -fno-sanitize-recover=undefined
+FUZZ_DEPS    := clang libclang-rt-14-dev
+FUZZ_TARGETS := checkpoint idx cifar
+FUZZ_LIB_checkpoint := nn/checkpoint.cpp autodiff/tensor.cpp
+FUZZ_LIB_idx        := tasks/data.cpp tasks/decompress.cpp
+FUZZ_LIB_cifar      := tasks/data.cpp tasks/decompress.cpp
+FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
+fuzz_objs     = $(addprefix build/fuzz/obj/,$(patsubst %.cpp,%.o,$(FUZZ_LIB_$1)))
+
+fuzz-deps:
+	@scripts/ensure-deps.sh $(FUZZ_DEPS)
+build/fuzz/obj/%.o: %.cpp | fuzz-deps
+	@mkdir -p $(dir $@)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer-no-link -MMD -MP -c $< -o $@
+.SECONDEXPANSION:
+build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,$$*)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
+build/fuzz/make_seeds: build/fuzz/obj/tests/fuzz/make_seeds.o $(call fuzz_objs,checkpoint)
+	$(FUZZ_CXX) $(FUZZ_FLAGS) $^ -o $@ $(LDLIBS)
+
+fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds
+	@build/fuzz/make_seeds build/fuzz/seeds
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t tests/corpus/$$t; \
+	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=20 -rss_limit_mb=2048 \
+	    -print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$$t/ \
+	    build/fuzz/corpus/$$t build/fuzz/seeds/$$t tests/corpus/$$t 2>&1 | grep -E '(INITED|DONE) |stat::number_of_executed_units|ERROR|SUMMARY|Test unit written' ; \
+	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz $$t FAILED: crashing input in build/fuzz/crashes/$$t/ (add it to tests/corpus/$$t/)"; exit 1; }; \
+	done
 
 bench: all
 	build/bench

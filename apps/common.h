@@ -1,6 +1,5 @@
 // common.h: what the l2l subcommands share: task and net flags, building a Task and a
-// NetConfig from flags (every size range-checked, naming its flag), the configuration dump,
-// and atomic text writes.
+// NetConfig from flags (every size range-checked, naming its flag), and the configuration dump.
 #pragma once
 #include <cmath>
 #include <cstdio>
@@ -12,6 +11,7 @@
 #include "autodiff/parallel.h"
 #include "tasks/data.h"
 #include "tasks/learned_optimizer.h"
+#include "tasks/run_dir.h"
 #include "tasks/task.h"
 
 namespace l2l {
@@ -139,18 +139,6 @@ inline std::string config_text(const std::string& cmd, const Flags& f) {
   std::string s = "# l2l " + cmd + "\n";
   for (auto& [k, v] : f.all()) s += k + " = " + v + "\n";
   return s;
-}
-
-// Write a text file atomically: to a temporary name, then rename over the target.
-inline void write_atomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp";
-  {
-    std::ofstream o(tmp, std::ios::binary);
-    o << text;
-    o.flush();
-    if (!o) throw std::runtime_error("cannot write '" + tmp + "' (is the directory writable?)");
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 }  // namespace l2l

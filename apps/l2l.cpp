@@ -32,6 +32,7 @@ void add_train_flags(Flags& f) {
   f.add("second-derivatives", "false", "unsupported: the paper drops them (d grad / d phi = 0); must be false");
   f.add("out", "runs/train", "output directory");
   f.add("resume", "false", "continue from OUT/train_state.ckpt");
+  f.add("overwrite", "false", "train afresh into an OUT that holds a trained run: its files are moved to OUT/previous-<UTC time>/");
   add_threads_flag(f);
 }
 
@@ -52,6 +53,18 @@ MetaConfig meta_config(const Flags& f, const std::string& config_text) {
   mc.config_text = config_text;
   mc.resume = f.boolean("resume");
   return mc;
+}
+
+// A fresh run never replaces a trained one silently: it stops and says what DIR holds, unless
+// --overwrite moves the old run aside.
+void claim_run_dir(const std::string& dir, bool resume, bool overwrite) {
+  if (resume && overwrite) throw std::invalid_argument("--resume true and --overwrite true contradict each other: choose one");
+  PriorRun prior = find_prior_run(dir);
+  if (!prior.exists || resume) return;
+  if (!overwrite)
+    throw std::runtime_error(prior.description + "\nA fresh train would replace it. Continue it with --resume true, or start over with "
+                             "--overwrite true (moves its files to " + dir + "/previous-<UTC time>/), or choose another --out.");
+  std::fprintf(stderr, "l2l train: moved the earlier run in %s to %s\n", dir.c_str(), move_run_aside(dir).c_str());
 }
 
 // What the end of a run says: where phi is, and plainly whether training helped at all.
@@ -77,6 +90,8 @@ int cmd_train(int argc, char** argv) {
   std::printf("%s", cfg_txt.c_str());
   NetConfig nc = net_config(f);  // check every flag before anything is loaded or written
   MetaConfig mc = meta_config(f, cfg_txt);
+  RunDirLock lock(mc.out_dir);  // one writer per run directory, until this process ends
+  claim_run_dir(mc.out_dir, mc.resume, f.boolean("overwrite"));
   std::unique_ptr<Task> task = make_task(f, "train");
   LearnedOptimizer opt(std::vector<NetConfig>(num_groups(*task), nc), f.integer("seed"));
   std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", task->describe().c_str(), nc.describe().c_str(), opt.param_count());

@@ -262,10 +262,10 @@ int cmd_eval(int argc, char** argv) {
   // from the training images (the split the optimizer was trained on).
   std::unique_ptr<Task> test_task = make_task(f, "test"), tune_task = make_task(f, "train");
   std::printf("# task: %s\n", test_task->describe().c_str());
+  RunDirLock lock(plan.out);  // one eval at a time per folder; released when the process ends
   if (std::filesystem::exists(plan.out + "/results.json"))
     std::printf("# note: %s already holds results; they will be replaced\n", plan.out.c_str());
-  std::filesystem::create_directories(plan.out);
-  write_atomic(plan.out + "/config.txt", cfg_txt);
+  write_file_atomic(plan.out + "/config.txt", cfg_txt);
   Progress bar(total_runs(plan));
   long done = 0;
   std::vector<Entry> entries;
@@ -279,9 +279,9 @@ int cmd_eval(int argc, char** argv) {
                 e.curves.ended_above_start, plan.P);
     std::fflush(stdout);
   }
-  write_atomic(plan.out + "/curves.csv", curves_csv(entries, plan.T));
-  write_atomic(plan.out + "/results.json", results_json(f, *test_task, entries, plan));
-  write_atomic(plan.out + "/summary.md", summary_md(entries, plan));
+  write_file_atomic(plan.out + "/curves.csv", curves_csv(entries, plan.T));
+  write_file_atomic(plan.out + "/results.json", results_json(f, *test_task, entries, plan));
+  write_file_atomic(plan.out + "/summary.md", summary_md(entries, plan));
   std::printf("wrote %s/{curves.csv,results.json,summary.md,config.txt}\n", plan.out.c_str());
   return 0;
 }

@@ -6,11 +6,16 @@
 #include "checkpoint.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
+#include <climits>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <set>
@@ -108,11 +113,12 @@ std::vector<unsigned char> encode(const Checkpoint& ck) {
 
 // A cursor over the file's bytes; every read names its field so errors can say which one.
 struct Reader {
-  const std::vector<unsigned char>& buf;
+  const unsigned char* buf;
+  size_t size;
   const std::string& path;
   size_t pos = 0;
 
-  size_t left() const { return buf.size() - pos; }
+  size_t left() const { return size - pos; }
   static std::string number(double n) {
     char b[32];
     std::snprintf(b, sizeof b, n < 1e15 ? "%.0f" : "%.3g", n);
@@ -126,7 +132,7 @@ struct Reader {
     if (n > (double)left())
       fail("truncated or corrupted: " + field + " needs " + number(n) + " bytes at offset " +
            std::to_string(pos) + " but only " + std::to_string(left()) + " remain (file is " +
-           std::to_string(buf.size()) + " bytes)");
+           std::to_string(size) + " bytes)");
   }
   uint32_t u32(const std::string& field) {
     need(4, field);
@@ -145,7 +151,7 @@ struct Reader {
   std::string str(const std::string& field) {  // u32 length + bytes
     uint32_t n = u32(field + " length");
     need(n, field);  // bounds the allocation by the file size
-    std::string s((const char*)buf.data() + pos, n);
+    std::string s((const char*)buf + pos, n);
     pos += n;
     return s;
   }
@@ -169,10 +175,16 @@ F bits_to(Bits bits) {
   return f;
 }
 
-Checkpoint decode(const std::vector<unsigned char>& buf, const std::string& path) {
-  Reader r{buf, path};
+// A tensor's dimensions must multiply to at most 2^31-1 (zeros counted as 1, so that the
+// strides of a shape like (0, 65536, 65536) cannot overflow an int either).
+constexpr double kMaxNumel = (double)INT_MAX;
+
+}  // namespace
+
+Checkpoint decode_checkpoint(const unsigned char* buf, size_t size, const std::string& path) {
+  Reader r{buf, size, path};
   r.need(8, "magic");
-  if (std::memcmp(buf.data(), kMagic, 8) != 0) r.fail("not an l2l checkpoint (bad magic bytes)");
+  if (std::memcmp(buf, kMagic, 8) != 0) r.fail("not an l2l checkpoint (bad magic bytes)");
   r.pos = 8;
   uint32_t version = r.u32("format version");
   if (version != 1 && version != kVersion)
@@ -199,12 +211,16 @@ Checkpoint decode(const std::vector<unsigned char>& buf, const std::string& path
     uint32_t ndim = r.u32(field + " ndim");
     r.need(4.0 * ndim, field + " dims");
     Shape shape(ndim);
-    double numel = 1;  // a double, so that absurd dimensions cannot overflow (exact to 2^53)
+    double numel = 1, extent = 1;  // doubles, so absurd dimensions cannot overflow them
     for (uint32_t d = 0; d < ndim; d++) {
       int32_t dim = (int32_t)r.u32(field + " dims");
       if (dim < 0) r.fail("corrupted: " + field + " has negative dimension " + std::to_string(dim));
       shape[d] = dim;
       numel *= dim;
+      extent *= std::max(dim, 1);
+      if (extent > kMaxNumel)
+        r.fail("corrupted: " + field + " has dimensions whose product exceeds 2^31-1 (" +
+               shape_str(Shape(shape.begin(), shape.begin() + d + 1)) + "...)");
     }
     unsigned char dtype = 'f';  // version 1 has no dtype byte: always float32
     if (version >= 2) {
@@ -231,27 +247,38 @@ Checkpoint decode(const std::vector<unsigned char>& buf, const std::string& path
   size_t body = r.pos;
   uint64_t stored = r.u64("checksum");
   if (r.left() != 0) r.fail("corrupted: " + std::to_string(r.left()) + " unexpected bytes after the checksum");
-  if (stored != fnv1a64(buf.data(), body)) r.fail("corrupted: checksum mismatch");
+  if (stored != fnv1a64(buf, body)) r.fail("corrupted: checksum mismatch");
   return ck;
 }
 
-std::string errno_str(int err) { return std::strerror(err); }
-
-}  // namespace
+static std::string errno_str(int err) { return std::strerror(err); }
 
 // ---- files ----------------------------------------------------------------------------------
 
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   validate(ck, path);
   std::vector<unsigned char> bytes = encode(ck);
-  const std::string tmp = path + ".tmp." + std::to_string((long)getpid());
+  // A unique temp name in the same directory (mkstemp), so two writers never share one.
+  std::string tmp = path + ".tmp.XXXXXX";
   auto fail = [&](const std::string& what, int err) {
     std::remove(tmp.c_str());
     throw std::runtime_error("cannot save checkpoint " + path + ": " + what + ": " + errno_str(err) +
                              " (" + path + " was not changed)");
   };
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) fail("cannot create " + tmp, errno);
+  int fd = mkstemp(&tmp[0]);
+  if (fd < 0) {
+    int err = errno;
+    tmp.clear();  // nothing was created, nothing to remove
+    throw std::runtime_error("cannot save checkpoint " + path + ": cannot create a temporary file " + path +
+                             ".tmp.XXXXXX: " + errno_str(err) + " (" + path + " was not changed)");
+  }
+  (void)fchmod(fd, 0644);  // mkstemp creates 0600; a checkpoint is an ordinary file
+  FILE* f = fdopen(fd, "wb");
+  if (!f) {
+    int err = errno;
+    close(fd);
+    fail("cannot open " + tmp, err);
+  }
   int err = 0;
   const char* what = nullptr;
   if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) err = errno, what = "write failed";
@@ -271,17 +298,100 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   }
 }
 
+// What kind of file st describes, for "not a regular file" messages.
+static std::string file_kind(const struct stat& st) {
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  if (S_ISFIFO(st.st_mode)) return "a FIFO (named pipe)";
+  if (S_ISCHR(st.st_mode)) return "a character device";
+  if (S_ISBLK(st.st_mode)) return "a block device";
+  if (S_ISSOCK(st.st_mode)) return "a socket";
+  return "a special file";
+}
+
+// The whole file, if it is a regular file of at most kMaxCheckpointBytes. Opened with
+// O_NONBLOCK so that a FIFO cannot block us, then fstat'ed (the same file we read: no race
+// between the check and the read), then read to EOF with the cap enforced while reading.
+static std::vector<unsigned char> read_checkpoint_file(const std::string& path) {
+  auto fail = [&](const std::string& msg) { throw std::runtime_error("checkpoint " + path + ": " + msg); };
+  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) fail("cannot open: " + errno_str(errno));
+  struct stat st;
+  if (fstat(fd, &st) != 0) {
+    int err = errno;
+    close(fd);
+    fail("cannot stat: " + errno_str(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    close(fd);
+    fail("is " + file_kind(st) + ", not a regular file; pass the path of a .ckpt file written by l2l");
+  }
+  if ((uint64_t)st.st_size > kMaxCheckpointBytes) {
+    close(fd);
+    fail("is " + std::to_string((long long)st.st_size) + " bytes, more than the " +
+         std::to_string(kMaxCheckpointBytes >> 20) + " MiB any l2l checkpoint needs; not an l2l checkpoint");
+  }
+  std::vector<unsigned char> buf((size_t)st.st_size + 1);  // +1 detects a file that grew
+  size_t got = 0;
+  while (got < buf.size()) {
+    ssize_t n = read(fd, buf.data() + got, buf.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      int err = errno;
+      close(fd);
+      fail("cannot read: " + errno_str(err));
+    }
+    if (n == 0) break;
+    got += (size_t)n;
+  }
+  close(fd);
+  if (got > (size_t)st.st_size) fail("changed size while being read (is another process writing it?)");
+  buf.resize(got);
+  return buf;
+}
+
 Checkpoint load_checkpoint(const std::string& path) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) throw std::runtime_error("checkpoint " + path + ": cannot open: " + errno_str(errno));
-  std::vector<unsigned char> buf;
-  unsigned char chunk[1 << 16];
-  size_t n;
-  while ((n = std::fread(chunk, 1, sizeof chunk, f)) > 0) buf.insert(buf.end(), chunk, chunk + n);
-  int err = std::ferror(f) ? errno : 0;
-  std::fclose(f);
-  if (err) throw std::runtime_error("checkpoint " + path + ": cannot read: " + errno_str(err));
-  return decode(buf, path);
+  std::vector<unsigned char> buf = read_checkpoint_file(path);
+  return decode_checkpoint(buf.data(), buf.size(), path);
+}
+
+// ---- range-checked metadata -----------------------------------------------------------------
+
+// The value of key, or an error naming the file and the key.
+static const std::string& meta_or_fail(const Checkpoint& ck, const std::string& key, const std::string& file) {
+  const std::string* v = ck.meta_value(key);
+  if (!v)
+    throw std::runtime_error("checkpoint " + file + ": has no metadata '" + key +
+                             "' (the file is damaged or was not written by this version of l2l)");
+  return *v;
+}
+
+[[noreturn]] static void bad_meta(const std::string& file, const std::string& key, const std::string& value,
+                                  const std::string& expected) {
+  std::string shown = value.size() > 40 ? value.substr(0, 40) + "..." : value;
+  throw std::runtime_error("checkpoint " + file + ": metadata '" + key + "' is '" + shown + "', expected " +
+                           expected + " (the file is damaged or was not written by l2l)");
+}
+
+long meta_int(const Checkpoint& ck, const std::string& key, long lo, long hi, const std::string& path) {
+  const std::string file = path.empty() ? (ck.source.empty() ? "(not from a file)" : ck.source) : path;
+  const std::string& v = meta_or_fail(ck, key, file);
+  const std::string expected = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+  errno = 0;
+  char* end = nullptr;
+  long x = v.empty() || std::isspace((unsigned char)v[0]) ? 0 : std::strtol(v.c_str(), &end, 10);
+  if (!end || *end != '\0' || errno == ERANGE || x < lo || x > hi) bad_meta(file, key, v, expected);
+  return x;
+}
+
+double meta_double(const Checkpoint& ck, const std::string& key, double lo, double hi, const std::string& path) {
+  const std::string file = path.empty() ? (ck.source.empty() ? "(not from a file)" : ck.source) : path;
+  const std::string& v = meta_or_fail(ck, key, file);
+  char range[96];
+  std::snprintf(range, sizeof range, "a finite number in [%g, %g]", lo, hi);
+  char* end = nullptr;
+  double x = v.empty() || std::isspace((unsigned char)v[0]) ? 0 : std::strtod(v.c_str(), &end);
+  if (!end || *end != '\0' || !std::isfinite(x) || x < lo || x > hi) bad_meta(file, key, v, range);
+  return x;
 }
 
 // ---- lookups and Params ---------------------------------------------------------------------

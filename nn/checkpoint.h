@@ -21,14 +21,17 @@
 // Version 1 (written before dtypes existed) is still read: same layout without the dtype
 // byte, data always float32.
 //
-// Saving is atomic: the bytes go to path + ".tmp.<pid>", are flushed and fsync'ed, and the
-// temp file is renamed over path. On any failure the temp file is removed, a file already
-// at path is left untouched, and std::runtime_error says why.
+// Saving is atomic: the bytes go to a unique temp file path + ".tmp.XXXXXX" (mkstemp), are
+// flushed and fsync'ed, and the temp file is renamed over path. On any failure the temp file
+// is removed, a file already at path is left untouched, and std::runtime_error says why.
 // Loading throws std::runtime_error naming the file and the problem: missing or unreadable,
-// "not an l2l checkpoint" (bad magic), unsupported version, truncated (which field, how many
-// bytes it needs and how many are left), absurd sizes (every length is checked against the
-// bytes left, at 4 or 8 bytes per element, before anything is allocated), an unknown dtype
-// byte, trailing bytes, and "corrupted" (checksum).
+// not a regular file (a directory, a FIFO, /dev/zero: refused before a byte is read), larger
+// than kMaxCheckpointBytes, "not an l2l checkpoint" (bad magic), unsupported version,
+// truncated (which field, how many bytes it needs and how many are left), absurd sizes
+// (every length is checked against the bytes left, at 4 or 8 bytes per element, before
+// anything is allocated; a shape whose dimensions multiply past 2^31-1 is refused, so no later
+// int arithmetic on it can overflow), an unknown dtype byte, trailing bytes, and "corrupted"
+// (checksum).
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -36,7 +39,8 @@
 #include <utility>
 #include <vector>
 
-#include "optim.h"  // NamedTensors
+#include "autodiff/tape.h"  // Param
+#include "named_tensors.h"
 
 namespace l2l {
 
@@ -53,6 +57,25 @@ struct Checkpoint {
 // (std::invalid_argument, before any file is touched).
 void save_checkpoint(const std::string& path, const Checkpoint& ck);
 Checkpoint load_checkpoint(const std::string& path);
+
+// The largest file load_checkpoint reads (1 GiB). Ours are far smaller (the paper's 2-layer,
+// 20-unit LSTM optimizer is ~5,000 numbers; a resumable train state a few MB): anything
+// bigger is not one of our checkpoints, and is refused before it is read into memory.
+constexpr size_t kMaxCheckpointBytes = size_t(1) << 30;
+
+// The decoder behind load_checkpoint, on bytes already in memory (same checks, same
+// messages; `name` stands for the file in them). Used by the fuzz target tests/fuzz/.
+Checkpoint decode_checkpoint(const unsigned char* data, size_t n, const std::string& name);
+
+// Range-checked metadata, for settings read back from a checkpoint (layers, hidden, ...).
+// The value of `key` parsed in full as a decimal integer (or a finite double) in [lo, hi];
+// otherwise std::runtime_error naming the file, the key, the value found and the range, e.g.
+//   "checkpoint run/phi.ckpt: metadata 'hidden' is 2e9, expected an integer in [1, 4096]
+//    (the file is damaged or was not written by l2l)".
+// `path` names the file in messages; empty means ck.source.
+long meta_int(const Checkpoint& ck, const std::string& key, long lo, long hi, const std::string& path = "");
+double meta_double(const Checkpoint& ck, const std::string& key, double lo, double hi,
+                   const std::string& path = "");
 
 // Appends `ts` to ck.tensors with every name prefixed (e.g. "opt." + "adam.m.0").
 void add_tensors(Checkpoint& ck, const std::string& prefix, const NamedTensors& ts);

@@ -48,12 +48,10 @@
 #include <vector>
 
 #include "autodiff/tape.h"
-#include "nn/module.h"  // TensorSpec
+#include "named_tensors.h"  // NamedTensors, the unit of optimizer state and of checkpoints
+#include "nn/module.h"       // TensorSpec
 
 namespace l2l {
-
-// Named tensors, the unit of optimizer state and of checkpoints (nn/checkpoint.h).
-using NamedTensors = std::vector<std::pair<std::string, Tensor>>;
 
 // One optimizer, many parameter tensors. step() is given the current gradients, one per
 // tensor (same shapes as params), and updates params in place.

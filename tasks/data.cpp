@@ -1,28 +1,23 @@
 // tasks/data.cpp — MNIST (gzip IDX) and CIFAR-10 (xz binary) readers.
 //
-// What this file is: file decompression (zlib for .gz, liblzma for .xz),
-// format checks with actionable error messages, and conversion of bytes to
-// floats in [0,1]. What it is not: no caching, batching or normalisation;
-// everything is decoded afresh on every call (CIFAR train takes seconds).
+// What this file is: the data-set formats (IDX headers, CIFAR records) with actionable
+// error messages, conversion of bytes to floats in [0,1], label filtering and the search
+// for the data directory. What it is not: decompression and bounded file reading (those are
+// tasks/decompress.cpp); no caching, batching or normalisation; everything is decoded afresh
+// on every call (CIFAR train takes seconds).
 #include "data.h"
 
-#include <lzma.h>
-#include <zlib.h>
+#include "decompress.h"
 
-#include <algorithm>
 #include <cstdint>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <stdexcept>
 
 namespace fs = std::filesystem;
 
 namespace l2l {
 namespace {
-
-using Bytes = std::vector<unsigned char>;
 
 const char* kMnistFix =
     "re-copy it from ../shared/data/mnist (see ../shared/data/README.md), "
@@ -38,116 +33,12 @@ const char* kCifarFix =
                            found + ". Fix: " + fix);
 }
 
-void require_file(const std::string& path, const std::string& what,
-                  const std::string& fix) {
-  std::error_code ec;
-  if (!fs::is_regular_file(path, ec))
-    fail(path, what, "no such file", fix);
-}
-
-// The first `n` bytes of a file (fewer if the file is shorter).
-Bytes read_head(const std::string& path, size_t n) {
-  std::ifstream in(path, std::ios::binary);
-  Bytes head(n);
-  in.read(reinterpret_cast<char*>(head.data()), static_cast<std::streamsize>(n));
-  head.resize(static_cast<size_t>(in.gcount()));
-  return head;
-}
-
-Bytes read_whole_file(const std::string& path, const std::string& fix) {
-  std::ifstream in(path, std::ios::binary | std::ios::ate);
-  if (!in) fail(path, "a readable file", "it cannot be opened", fix);
-  Bytes all(static_cast<size_t>(in.tellg()));
-  in.seekg(0);
-  in.read(reinterpret_cast<char*>(all.data()), static_cast<std::streamsize>(all.size()));
-  if (!in) fail(path, std::to_string(all.size()) + " readable bytes", "a read error", fix);
-  return all;
-}
-
-std::string describe_head(const Bytes& head) {
-  if (head.empty()) return "an empty file";
-  std::ostringstream s;
-  s << "first bytes";
-  for (unsigned char b : head) s << " 0x" << std::hex << int(b);
-  return s.str();
-}
-
-// Whole content of a gzip file. gzread would pass non-gzip data through
-// unchanged, so the gzip magic 0x1f 0x8b is checked here first.
+// The content of a compressed data file, checked and bounded by decompress.h.
 Bytes read_gzip(const std::string& path, const std::string& fix) {
-  require_file(path, "a gzip file", fix);
-  Bytes head = read_head(path, 2);
-  if (head.size() < 2 || head[0] != 0x1f || head[1] != 0x8b)
-    fail(path, "a gzip file (magic bytes 0x1f 0x8b)", describe_head(head), fix);
-
-  gzFile gz = gzopen(path.c_str(), "rb");
-  if (!gz) fail(path, "a readable gzip file", "gzopen failed", fix);
-  gzbuffer(gz, 1 << 18);
-  Bytes out;
-  const unsigned chunk = 1u << 20;
-  for (;;) {
-    size_t old = out.size();
-    out.resize(old + chunk);
-    int got = gzread(gz, out.data() + old, chunk);
-    out.resize(old + (got > 0 ? size_t(got) : 0));
-    if (got <= 0) break;
-  }
-  int err = Z_OK;
-  std::string msg = gzerror(gz, &err);
-  gzclose(gz);
-  if (err != Z_OK)
-    fail(path, "a complete, valid gzip stream", "zlib error \"" + msg + "\"", fix);
-  return out;
+  return gunzip(read_regular_file(path, kMaxDataFileBytes, fix), path, kMaxDataFileBytes, fix);
 }
-
-std::string lzma_error_name(lzma_ret r) {
-  switch (r) {
-    case LZMA_FORMAT_ERROR: return "data not in .xz format (LZMA_FORMAT_ERROR)";
-    case LZMA_DATA_ERROR: return "corrupt compressed data (LZMA_DATA_ERROR)";
-    case LZMA_BUF_ERROR: return "a stream that ends too early, i.e. truncated (LZMA_BUF_ERROR)";
-    case LZMA_MEM_ERROR: return "out of memory (LZMA_MEM_ERROR)";
-    case LZMA_OPTIONS_ERROR: return "unsupported options (LZMA_OPTIONS_ERROR)";
-    case LZMA_UNSUPPORTED_CHECK: return "an unsupported integrity check (LZMA_UNSUPPORTED_CHECK)";
-    default: return "liblzma error code " + std::to_string(int(r));
-  }
-}
-
-// Whole decompressed content of a single-stream .xz file.
 Bytes read_xz(const std::string& path, const std::string& fix) {
-  require_file(path, "an xz file", fix);
-  Bytes in = read_whole_file(path, fix);
-  static const unsigned char kMagic[6] = {0xFD, '7', 'z', 'X', 'Z', 0x00};
-  if (in.size() < 6 || !std::equal(kMagic, kMagic + 6, in.begin()))
-    fail(path, "an xz file (magic bytes 0xfd '7zXZ' 0x00)",
-         describe_head(Bytes(in.begin(), in.begin() + std::min<size_t>(6, in.size()))), fix);
-
-  lzma_stream strm = LZMA_STREAM_INIT;
-  if (lzma_stream_decoder(&strm, UINT64_MAX, 0) != LZMA_OK)
-    fail(path, "an xz decoder", "lzma_stream_decoder failed to initialise", fix);
-  Bytes out(std::max<size_t>(in.size() * 2, 1 << 20));
-  strm.next_in = in.data();
-  strm.avail_in = in.size();
-  strm.next_out = out.data();
-  strm.avail_out = out.size();
-  lzma_ret r = LZMA_OK;
-  while (r == LZMA_OK) {
-    if (strm.avail_out == 0) {  // grow the output buffer and continue
-      size_t used = out.size();
-      out.resize(used * 2);
-      strm.next_out = out.data() + used;
-      strm.avail_out = out.size() - used;
-    }
-    r = lzma_code(&strm, LZMA_FINISH);
-  }
-  out.resize(static_cast<size_t>(strm.total_out));
-  size_t left = strm.avail_in;
-  lzma_end(&strm);
-  if (r != LZMA_STREAM_END)
-    fail(path, "a complete, valid xz stream", lzma_error_name(r), fix);
-  if (left != 0)
-    fail(path, "nothing after the xz stream",
-         std::to_string(left) + " trailing bytes", fix);
-  return out;
+  return unxz(read_regular_file(path, kMaxDataFileBytes, fix), path, kMaxDataFileBytes, fix);
 }
 
 uint32_t big_endian32(const Bytes& b, size_t at) {
@@ -194,14 +85,24 @@ void check_split(const std::string& split, const std::string& what) {
                              "\"; expected \"train\" or \"test\"");
 }
 
-// `dir` itself if it holds `probe`, else dir/sub if that does (dir was the
-// data root), else `dir` (so the later error names the expected path).
+// Where the files of a data set are: `dir` itself if it holds `probe`, else dir/sub if that
+// is a directory (dir was the data root: a missing file is then reported at its real path
+// dir/sub/<file>), else `dir` (it was meant to be the folder itself).
 std::string resolve_dir(const std::string& dir, const std::string& sub,
                         const std::string& probe) {
   std::error_code ec;
   if (fs::exists(fs::path(dir) / probe, ec)) return dir;
-  if (fs::exists(fs::path(dir) / sub / probe, ec)) return (fs::path(dir) / sub).string();
+  if (fs::is_directory(fs::path(dir) / sub, ec)) return (fs::path(dir) / sub).string();
   return dir;
+}
+
+// True if `dir` is a directory named `sub` (e.g. "--data ../shared/data/mnist", with or
+// without a trailing slash): the data-set folder itself rather than the data root.
+bool is_the_folder_itself(const std::string& dir, const std::string& sub) {
+  std::error_code ec;
+  fs::path p = fs::path(dir).lexically_normal();
+  if (p.filename().empty()) p = p.parent_path();
+  return p.filename() == sub && fs::is_directory(p, ec);
 }
 
 constexpr size_t kCifarRecord = 3073;  // 1 label byte + 3 * 32 * 32 pixels
@@ -224,20 +125,44 @@ std::string find_data_dir(const std::string& flag_value, const std::string& sub)
   }
   for (const auto& [dir, origin] : tried) {
     std::error_code ec;
-    if (fs::is_directory(fs::path(dir) / sub, ec)) return dir;
+    if (fs::is_directory(fs::path(dir) / sub, ec) || is_the_folder_itself(dir, sub)) return dir;
   }
   std::string msg = "data folder \"" + sub + "\" not found. Tried (working dir " +
                     fs::current_path().string() + "):";
   for (const auto& [dir, origin] : tried)
     msg += "\n  " + (fs::path(dir) / sub).string() + "  (" + origin + ")";
   msg += "\nFix: pass --data DIR or set L2L_DATA=DIR, where DIR contains \"" + sub +
-         "/\" (a copy of ../shared/data, see ../shared/data/README.md), "
+         "/\" or is that folder itself (a copy of ../shared/data, see ../shared/data/README.md), "
          "or run from the repository root next to ../shared.";
   throw std::runtime_error(msg);
 }
 
 Dataset read_idx_images(const std::string& path) {
-  Bytes b = read_gzip(path, kMnistFix);
+  return idx_images_from_bytes(read_gzip(path, kMnistFix), path);
+}
+
+std::vector<int> read_idx_labels(const std::string& path) {
+  return idx_labels_from_bytes(read_gzip(path, kMnistFix), path);
+}
+
+Dataset read_cifar_batch(const std::string& path) {
+  return cifar_batch_from_bytes(read_xz(path, kCifarFix), path);
+}
+
+Dataset idx_images_from_gzip(const std::vector<unsigned char>& gz, const std::string& name, size_t max_bytes) {
+  return idx_images_from_bytes(gunzip(gz, name, max_bytes, kMnistFix), name);
+}
+
+std::vector<int> idx_labels_from_gzip(const std::vector<unsigned char>& gz, const std::string& name,
+                                      size_t max_bytes) {
+  return idx_labels_from_bytes(gunzip(gz, name, max_bytes, kMnistFix), name);
+}
+
+Dataset cifar_batch_from_xz(const std::vector<unsigned char>& xz, const std::string& name, size_t max_bytes) {
+  return cifar_batch_from_bytes(unxz(xz, name, max_bytes, kCifarFix), name);
+}
+
+Dataset idx_images_from_bytes(const std::vector<unsigned char>& b, const std::string& path) {
   std::vector<uint32_t> s = check_idx(path, b, 2051, 3);
   if (s[1] != 28 || s[2] != 28)
     fail(path, "28x28 images", std::to_string(s[1]) + "x" + std::to_string(s[2]),
@@ -252,8 +177,7 @@ Dataset read_idx_images(const std::string& path) {
   return d;
 }
 
-std::vector<int> read_idx_labels(const std::string& path) {
-  Bytes b = read_gzip(path, kMnistFix);
+std::vector<int> idx_labels_from_bytes(const std::vector<unsigned char>& b, const std::string& path) {
   check_idx(path, b, 2049, 1);
   std::vector<int> labels(b.begin() + 8, b.end());
   for (size_t i = 0; i < labels.size(); ++i)
@@ -279,8 +203,7 @@ Dataset load_mnist(const std::string& dir, const std::string& split) {
   return d;
 }
 
-Dataset read_cifar_batch(const std::string& path) {
-  Bytes b = read_xz(path, kCifarFix);
+Dataset cifar_batch_from_bytes(const std::vector<unsigned char>& b, const std::string& path) {
   if (b.empty() || b.size() % kCifarRecord != 0)
     fail(path, "a whole number (>= 1) of 3073-byte CIFAR records after decompression",
          std::to_string(b.size()) + " bytes = " + std::to_string(b.size() / kCifarRecord) +

@@ -5,13 +5,17 @@
 // arrays in [0,1], plus a label-subset filter (CIFAR-5 / CIFAR-2) and the
 // search for the data directory. Every malformed input is reported as a
 // std::runtime_error naming the file, what was expected, what was found and
-// how to fix it.
+// how to fix it. Files are read through tasks/decompress.h: only regular files
+// (a directory, a FIFO or /dev/zero is refused before a byte is read) of at
+// most kMaxDataFileBytes, compressed and decompressed.
 //
 // What it is not: no batching, shuffling, normalisation or augmentation, no
 // caching of decoded data, and no dependency on the autodiff engine or on any
-// other project file (plain std::vector only). Links with -lz -llzma.
+// project file outside tasks/data.* and tasks/decompress.* (plain std::vector
+// only). Links with -lz -llzma.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -30,14 +34,17 @@ struct Dataset {
 // Finds the data root: flag_value if non-empty (and only it), else the
 // environment variable L2L_DATA if set (and only it), else ./data, then
 // ../shared/data. Returns the first candidate that contains the sub-folder
-// `sub` (e.g. "mnist"), as given (e.g. "../shared/data"). If none does, throws
-// std::runtime_error listing every place tried and how to fix it.
+// `sub` (e.g. "mnist") or is that folder itself (a directory named `sub`,
+// e.g. "--data ../shared/data/mnist"), as given. load_mnist / load_cifar10
+// accept either. If none does, throws std::runtime_error listing every place
+// tried and how to fix it.
 std::string find_data_dir(const std::string& flag_value, const std::string& sub);
 
 // MNIST from gzip IDX files. split = "train" (train-images-idx3-ubyte.gz,
 // train-labels-idx1-ubyte.gz, 60,000 images) or "test" (t10k-..., 10,000).
-// `dir` is the folder holding the four files; for convenience the data root
-// also works (if dir/mnist holds the files and dir does not).
+// `dir` is the folder holding the four files, or the data root holding it as
+// dir/mnist (used whenever dir itself does not hold the files and dir/mnist is
+// a directory; a missing file is then reported at its path dir/mnist/<file>).
 Dataset load_mnist(const std::string& dir, const std::string& split);
 
 // One gzip IDX image file: big-endian int32 magic 2051, count, rows, cols
@@ -63,5 +70,24 @@ Dataset read_cifar_batch(const std::string& path);
 // of that label in `keep` (0..keep.size()-1). Order of images is preserved.
 // Throws std::runtime_error if `keep` has a duplicate or a label outside 0..9.
 Dataset filter_labels(const Dataset& d, const std::vector<int>& keep);
+
+// The largest data file read, before and after decompression (256 MiB): the
+// biggest real one, MNIST train images, is 47 MB decompressed. A larger file
+// (or a "zip bomb") is refused without being decompressed further.
+constexpr size_t kMaxDataFileBytes = size_t(256) << 20;
+
+// The readers above on bytes in memory, with the same checks and messages
+// (`name` stands for the file). *_from_gzip / *_from_xz take the compressed
+// file's bytes (decompressed to at most max_bytes); *_from_bytes the
+// decompressed content. The fuzz targets (tests/fuzz/) call these.
+Dataset idx_images_from_gzip(const std::vector<unsigned char>& gz, const std::string& name,
+                             size_t max_bytes = kMaxDataFileBytes);
+std::vector<int> idx_labels_from_gzip(const std::vector<unsigned char>& gz, const std::string& name,
+                                      size_t max_bytes = kMaxDataFileBytes);
+Dataset cifar_batch_from_xz(const std::vector<unsigned char>& xz, const std::string& name,
+                            size_t max_bytes = kMaxDataFileBytes);
+Dataset idx_images_from_bytes(const std::vector<unsigned char>& idx, const std::string& name);
+std::vector<int> idx_labels_from_bytes(const std::vector<unsigned char>& idx, const std::string& name);
+Dataset cifar_batch_from_bytes(const std::vector<unsigned char>& records, const std::string& name);
 
 }  // namespace l2l

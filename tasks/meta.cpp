@@ -5,11 +5,11 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
 
 #include "nn/checkpoint.h"
 #include "progress.h"
+#include "run_dir.h"
 
 namespace l2l {
 
@@ -75,16 +75,6 @@ NamedTensors snapshot(const std::vector<Param*>& ps) {
 
 void restore(const std::vector<Param*>& ps, const NamedTensors& t) {
   for (size_t i = 0; i < ps.size(); i++) ps[i]->value = t[i].second;
-}
-
-void write_text(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream o(tmp, std::ios::binary);
-    o << text;
-    if (!o.flush()) throw std::runtime_error("cannot write '" + tmp + "' (is the directory writable?)");
-  }
-  std::filesystem::rename(tmp, path);
 }
 
 // Everything a run carries from epoch to epoch, and what --resume restores.
@@ -260,13 +250,13 @@ void save_run(const LearnedOptimizer& opt, const std::vector<Param*>& phi, const
   add_params(state, phi, "phi.");
   add_tensors(state, "adam.", meta_opt.state());
   add_tensors(state, "best.", run.best);
-  if (run.saved_epoch < 0 && !cfg.resume && !cfg.config_text.empty()) write_text(cfg.out_dir + "/config.txt", cfg.config_text);
+  if (run.saved_epoch < 0 && !cfg.resume && !cfg.config_text.empty()) write_file_atomic(cfg.out_dir + "/config.txt", cfg.config_text);
   save_checkpoint(cfg.out_dir + "/train_state.ckpt", state);
   Checkpoint best;
   best.meta = meta;
   best.tensors = run.best;
   save_checkpoint(cfg.out_dir + "/phi.ckpt", best);
-  write_text(cfg.out_dir + "/train_log.csv", train_log(run.res));
+  write_file_atomic(cfg.out_dir + "/train_log.csv", train_log(run.res));
   run.saved_epoch = epoch;
 }
 

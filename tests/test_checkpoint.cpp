@@ -11,10 +11,12 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "doctest/doctest.h"
 #include "nn/checkpoint.h"
+#include "nn/optim.h"
 #include "nn/rng.h"
 
 using namespace l2l;
@@ -333,9 +335,9 @@ TEST_CASE("absurd lengths are refused before anything is allocated") {
   put_u32(b, 3);  // ndim 3: (2^31-1, 2^31-1, 2^31-1), about 10^28 doubles
   for (int d = 0; d < 3; d++) put_u32(b, 0x7fffffffu);
   b.push_back('d');
-  std::string msg = msg_for(b);
-  CHECK(msg.find("tensor 0 ('x') data") != std::string::npos);
-  CHECK(msg.find("truncated or corrupted") != std::string::npos);
+  std::string msg = msg_for(b);  // refused at the second dimension, before the data size
+  CHECK(msg == "checkpoint " + path + ": corrupted: tensor 0 ('x') has dimensions whose product exceeds "
+               "2^31-1 ((2147483647,2147483647)...)");
 
   // Bounds count 8 bytes per float64 element: 12 data bytes hold three floats, not three doubles.
   for (unsigned char dtype : {'f', 'd'}) {
@@ -361,8 +363,21 @@ TEST_CASE("absurd lengths are refused before anything is allocated") {
 
   b = header_with_no_meta(1);  // version 1 records have no dtype byte: 4 bytes per element
   put_u32(b, 1);
-  put_record_head(b, "x", {0x10000, 0x10000});
-  CHECK(msg_for(b).find("tensor 0 ('x') data, shape (65536,65536), needs 17179869184 bytes") != std::string::npos);
+  put_record_head(b, "x", {30000, 30000});  // 9e8 elements: a legal shape, but not in this file
+  CHECK(msg_for(b).find("tensor 0 ('x') data, shape (30000,30000), needs 3600000000 bytes") != std::string::npos);
+
+  // Shapes whose product overflows an int are refused, also when a zero makes them empty:
+  // (0, 65536, 65536) holds no data, but its strides would overflow an int.
+  for (std::vector<uint32_t> shape : {std::vector<uint32_t>{0x10000, 0x10000}, {0, 0x10000, 0x10000}}) {
+    b = header_with_no_meta(1);
+    put_u32(b, 1);
+    put_record_head(b, "x", shape);
+    CHECK(msg_for(b).find("tensor 0 ('x') has dimensions whose product exceeds 2^31-1") != std::string::npos);
+  }
+  b = header_with_no_meta(1);  // the largest legal product, 2^31-1, still gets to the data check
+  put_u32(b, 1);
+  put_record_head(b, "x", {1, 0x7fffffff});
+  CHECK(msg_for(b).find("tensor 0 ('x') data, shape (1,2147483647), needs 8589934588 bytes") != std::string::npos);
 
   b = header_with_no_meta();
   b[12] = 0xff;  // metadata count 255, no bytes for it
@@ -374,7 +389,9 @@ TEST_CASE("other load errors: missing file, directory, bad magic, version, trail
   TempDir tmp;
   const std::string missing = tmp.file("nope.ckpt");
   CHECK(load_error(missing) == "checkpoint " + missing + ": cannot open: No such file or directory");
-  CHECK(load_error(tmp.dir.string()).find("cannot read") != std::string::npos);
+  CHECK(load_error(tmp.dir.string()) == "checkpoint " + tmp.dir.string() +
+                                          ": is a directory, not a regular file; pass the path of a .ckpt file "
+                                          "written by l2l");
 
   const std::string path = tmp.file("x.ckpt");
   std::vector<unsigned char> text = {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'};
@@ -544,4 +561,102 @@ TEST_CASE("Adam's step count survives a checkpoint exactly up to 2^digits of rea
   CHECK_THROWS_WITH_AS(resumed.load_state({{"adam.t", Tensor::scalar((real)(2 * limit))}, {"adam.m.0", m}, {"adam.v.0", v}}),
                        doctest::Contains(bad_t.c_str()), std::invalid_argument);
   CHECK(resumed.steps() == limit);  // a refused load changes nothing
+}
+
+// ---- bounded reading and range-checked metadata ---------------------------------------------
+
+TEST_CASE("only regular files are read: a FIFO, /dev/zero and an oversized file are refused at once") {
+  TempDir tmp;
+  const std::string fifo = tmp.file("pipe.ckpt");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
+  // Without a writer, a blocking open of the FIFO would hang here forever.
+  CHECK(load_error(fifo) == "checkpoint " + fifo + ": is a FIFO (named pipe), not a regular file; pass the path "
+                            "of a .ckpt file written by l2l");
+  if (fs::exists("/dev/zero"))  // read to the end, this would never stop
+    CHECK(load_error("/dev/zero").find("checkpoint /dev/zero: is a character device, not a regular file") == 0);
+
+  // A sparse file one byte over the cap: refused by its size, before a byte is read.
+  const std::string big = tmp.file("big.ckpt");
+  { std::ofstream f(big); }
+  fs::resize_file(big, kMaxCheckpointBytes + 1);
+  CHECK(load_error(big) == "checkpoint " + big + ": is 1073741825 bytes, more than the 1024 MiB any l2l "
+                           "checkpoint needs; not an l2l checkpoint");
+}
+
+TEST_CASE("decode_checkpoint on bytes in memory is load_checkpoint without the file") {
+  TempDir tmp;
+  const std::string path = tmp.file("mem.ckpt");
+  save_checkpoint(path, small_checkpoint());
+  std::vector<unsigned char> b = read_bytes(path);
+  Checkpoint ck = decode_checkpoint(b.data(), b.size(), "bytes");
+  CHECK(ck.meta == small_checkpoint().meta);
+  CHECK(same_bits(*ck.tensor("w"), *small_checkpoint().tensor("w")));
+  b[b.size() - 1] ^= 1;
+  CHECK_THROWS_WITH_AS(decode_checkpoint(b.data(), b.size(), "bytes"), "checkpoint bytes: corrupted: checksum mismatch",
+                       std::runtime_error);
+}
+
+TEST_CASE("save uses a unique temporary name: a stale temp file of the same pid is not clobbered") {
+  TempDir tmp;
+  const std::string path = tmp.file("x.ckpt");
+  const std::string stale = path + ".tmp." + std::to_string((long)getpid());  // the old fixed name
+  write_bytes(stale, {'k', 'e', 'e', 'p'}, 4);
+  save_checkpoint(path, small_checkpoint());
+  CHECK(read_bytes(stale) == std::vector<unsigned char>{'k', 'e', 'e', 'p'});
+  CHECK(tmp.entries() == 2);  // x.ckpt and the stale file: no temp file of ours left behind
+  CHECK(load_checkpoint(path).meta == small_checkpoint().meta);
+}
+
+TEST_CASE("meta_int and meta_double: range-checked, errors name the file and the key") {
+  Checkpoint ck;
+  ck.source = "run/phi.ckpt";
+  ck.meta = {{"layers", "2"},  {"hidden", "2e9"},  {"huge", "100000000000000000000"}, {"lr", "0.1"},
+             {"inf", "inf"},   {"empty", ""},      {"space", " 3"},                   {"tail", "3x"}};
+  CHECK(meta_int(ck, "layers", 1, 8) == 2);
+  CHECK(meta_double(ck, "lr", 0, 1) == doctest::Approx(0.1));
+  CHECK(meta_double(ck, "hidden", 1, 1e10) == 2e9);
+  auto error = [](auto f) {
+    try {
+      f();
+    } catch (const std::runtime_error& e) {
+      return std::string(e.what());
+    }
+    return std::string();
+  };
+  CHECK(error([&] { meta_int(ck, "hidden", 1, 4096); }) ==
+        "checkpoint run/phi.ckpt: metadata 'hidden' is '2e9', expected an integer in [1, 4096] (the file is "
+        "damaged or was not written by l2l)");
+  CHECK(error([&] { meta_int(ck, "layers", 3, 8, "other.ckpt"); }).find("checkpoint other.ckpt: metadata 'layers' is '2'") == 0);
+  for (const char* key : {"huge", "empty", "space", "tail", "lr"})
+    CHECK(error([&] { meta_int(ck, key, 0, 1000000); }).find(std::string("metadata '") + key + "'") != std::string::npos);
+  for (const char* key : {"inf", "empty", "tail"})
+    CHECK(error([&] { meta_double(ck, key, -1e300, 1e300); }).find(std::string("metadata '") + key + "'") != std::string::npos);
+  CHECK(error([&] { meta_double(ck, "lr", 0.5, 1); }) ==
+        "checkpoint run/phi.ckpt: metadata 'lr' is '0.1', expected a finite number in [0.5, 1] (the file is "
+        "damaged or was not written by l2l)");
+  CHECK(error([&] { meta_int(ck, "seed", 0, 10); }) ==
+        "checkpoint run/phi.ckpt: has no metadata 'seed' (the file is damaged or was not written by this "
+        "version of l2l)");
+}
+
+TEST_CASE("fuzz regressions in tests/corpus/checkpoint are decoded or refused cleanly") {
+  std::vector<std::vector<unsigned char>> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("tests/corpus/checkpoint", ec))
+    if (e.is_regular_file()) files.push_back(read_bytes(e.path().string()));
+  INFO("tests/corpus/checkpoint (tests run from the repository root)");
+  REQUIRE(files.size() > 0);
+  int refused = 0;
+  for (const auto& b : files) {
+    bool clean = true;  // decoded, or refused with std::runtime_error; a crash ends the binary
+    try {
+      decode_checkpoint(b.data(), b.size(), "corpus file");
+    } catch (const std::runtime_error&) {
+      ++refused;
+    } catch (...) {
+      clean = false;
+    }
+    CHECK(clean);
+  }
+  MESSAGE("tests/corpus/checkpoint: " << files.size() << " files, " << refused << " refused with a message");
 }

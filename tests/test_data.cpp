@@ -11,6 +11,7 @@
 #include "tasks/data.h"
 
 #include <lzma.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -432,6 +433,142 @@ TEST_CASE("data: find_data_dir: explicit choices are strict, defaults in order, 
   CHECK_CONTAINS(msg, "./data");
   CHECK_CONTAINS(msg, "../shared/data");
   CHECK_CONTAINS(msg, "--data DIR");
+}
+
+TEST_CASE("data: a missing MNIST file is reported at its real path DIR/mnist/<file>") {
+  TempDir t;
+  fs::create_directories(t.path / "mnist");  // the data root, as find_data_dir returns it
+  const std::string root = t.path.string();
+  std::string msg = error_of([&] { l2l::load_mnist(root, "train"); });
+  CHECK_CONTAINS(msg, (t.path / "mnist" / "train-images-idx3-ubyte.gz").string() + ": expected a file, found no such file");
+
+  write_gzip(t.file("mnist/train-images-idx3-ubyte.gz"), idx_images(2));
+  msg = error_of([&] { l2l::load_mnist(root, "train"); });
+  CHECK_CONTAINS(msg, (t.path / "mnist" / "train-labels-idx1-ubyte.gz").string() + ": expected a file");
+  msg = error_of([&] { l2l::load_mnist(root, "test"); });
+  CHECK_CONTAINS(msg, (t.path / "mnist" / "t10k-images-idx3-ubyte.gz").string());
+
+  write_gzip(t.file("mnist/train-labels-idx1-ubyte.gz"), idx_labels(2));
+  CHECK(l2l::load_mnist(root, "train").n == 2);
+}
+
+TEST_CASE("data: --data DIR/mnist, the folder itself, is accepted as well as the data root") {
+  TempDir t;
+  fs::create_directories(t.path / "mnist");
+  write_gzip(t.file("mnist/train-images-idx3-ubyte.gz"), idx_images(3));
+  write_gzip(t.file("mnist/train-labels-idx1-ubyte.gz"), idx_labels(3));
+  const std::string root = t.path.string(), folder = (t.path / "mnist").string();
+  CHECK(l2l::find_data_dir(root, "mnist") == root);
+  CHECK(l2l::find_data_dir(folder, "mnist") == folder);
+  CHECK(l2l::find_data_dir(folder + "/", "mnist") == folder + "/");
+  for (const std::string& dir : {root, folder, folder + "/"})
+    CHECK(l2l::load_mnist(l2l::find_data_dir(dir, "mnist"), "train").n == 3);
+  // A folder that is neither (not named mnist, no mnist/ inside) is still refused.
+  fs::create_directories(t.path / "other");
+  CHECK_CONTAINS(error_of([&] { l2l::find_data_dir(t.file("other"), "mnist"); }), "not found");
+  CHECK_CONTAINS(error_of([&] { l2l::find_data_dir(folder, "cifar10"); }), "not found");
+}
+
+TEST_CASE("data: only regular files are read: a directory, a FIFO, /dev/zero, an oversized file") {
+  TempDir t;
+  fs::create_directories(t.path / "adir");
+  std::string msg = error_of([&] { l2l::read_idx_images(t.file("adir")); });
+  CHECK_CONTAINS(msg, t.file("adir") + ": expected a regular file of at most 256 MiB, found a directory");
+
+  const std::string fifo = t.file("pipe.gz");
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);  // a blocking open would hang without a writer
+  CHECK_CONTAINS(error_of([&] { l2l::read_idx_labels(fifo); }), fifo + ": expected a regular file");
+  CHECK_CONTAINS(error_of([&] { l2l::read_idx_labels(fifo); }), "found a FIFO (named pipe)");
+  if (fs::exists("/dev/zero"))
+    CHECK_CONTAINS(error_of([&] { l2l::read_cifar_batch("/dev/zero"); }), "/dev/zero: expected a regular file of at "
+                                                                           "most 256 MiB, found a character device");
+  const std::string big = t.file("big.bin.xz");  // sparse: refused by its size, never read
+  write_plain(big, {});
+  fs::resize_file(big, l2l::kMaxDataFileBytes + 1);
+  CHECK_CONTAINS(error_of([&] { l2l::read_cifar_batch(big); }),
+                 "found 268435457 bytes, more than any such file (256 MiB)");
+}
+
+TEST_CASE("data: decompression stops at the size limit (a gzip or xz bomb is refused)") {
+  TempDir t;
+  const size_t limit = 1 << 20;
+  Bytes idx = idx_images(1);
+  idx.resize(limit, 0);  // exactly the limit: accepted by the decompressor (the IDX check then fails)
+  write_gzip(t.file("exact.gz"), idx);
+  std::string msg = error_of([&] { l2l::idx_images_from_gzip(read_plain(t.file("exact.gz")), "exact.gz", limit); });
+  CHECK_CONTAINS(msg, "trailing garbage");
+  idx.push_back(0);  // one byte more: refused by the decompressor
+  write_gzip(t.file("over.gz"), idx);
+  msg = error_of([&] { l2l::idx_images_from_gzip(read_plain(t.file("over.gz")), "over.gz", limit); });
+  CHECK_CONTAINS(msg, "over.gz: expected a complete, valid gzip stream of at most 1 MiB, found more than 1048576 "
+                      "bytes after decompression");
+
+  Bytes zeros(8 << 20, 0);  // 8 MiB of zeros: a few KB compressed
+  write_xz(t.file("bomb.xz"), zeros);
+  CHECK(read_plain(t.file("bomb.xz")).size() < 10000);
+  msg = error_of([&] { l2l::cifar_batch_from_xz(read_plain(t.file("bomb.xz")), "bomb.xz", limit); });
+  CHECK_CONTAINS(msg, "bomb.xz: expected a complete, valid xz stream of at most 1 MiB, found more than 1048576 bytes");
+}
+
+TEST_CASE("data: concatenated gzip members are read as one file, as gzip(1) does") {
+  TempDir t;
+  Bytes labels = idx_labels(4);
+  write_gzip(t.file("a.gz"), Bytes(labels.begin(), labels.begin() + 5));
+  write_gzip(t.file("b.gz"), Bytes(labels.begin() + 5, labels.end()));
+  Bytes both = read_plain(t.file("a.gz")), b = read_plain(t.file("b.gz"));
+  both.insert(both.end(), b.begin(), b.end());
+  write_plain(t.file("both.gz"), both);
+  CHECK(l2l::read_idx_labels(t.file("both.gz")) == std::vector<int>{0, 3, 6, 9});
+  both.insert(both.end(), {'x', 'y'});  // bytes after the last member that are not a member
+  write_plain(t.file("both.gz"), both);
+  CHECK_CONTAINS(error_of([&] { l2l::read_idx_labels(t.file("both.gz")); }), "2 bytes after the end of the gzip stream");
+}
+
+// Every file in tests/corpus/<target>/ (inputs the fuzzers found interesting, crashes among
+// them) must be read or refused with a std::runtime_error: no crash, no other exception.
+namespace {
+std::vector<Bytes> corpus(const std::string& target) {
+  std::vector<Bytes> files;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator("tests/corpus/" + target, ec))
+    if (e.is_regular_file()) files.push_back(read_plain(e.path().string()));
+  return files;
+}
+}  // namespace
+
+// True if read() returns or throws std::runtime_error (a clean refusal); false for any other
+// exception. A crash or a sanitizer report ends the test binary, which fails the suite.
+template <class F>
+bool reads_cleanly(F&& read, int& refused) {
+  try {
+    read();
+  } catch (const std::runtime_error&) {
+    ++refused;
+  } catch (...) {
+    return false;
+  }
+  return true;
+}
+
+TEST_CASE("data: fuzz regressions in tests/corpus/idx and tests/corpus/cifar are refused cleanly") {
+  for (const std::string target : {"idx", "cifar"}) {
+    std::vector<Bytes> files = corpus(target);
+    INFO("tests/corpus/" << target << " (tests run from the repository root)");
+    REQUIRE(files.size() > 0);
+    int refused = 0, reads = 0;
+    for (const Bytes& b : files) {
+      if (target == "cifar") {
+        CHECK(reads_cleanly([&] { l2l::cifar_batch_from_xz(b, "corpus file", 64 << 20); }, refused));
+        reads += 1;
+      } else {
+        CHECK(reads_cleanly([&] { l2l::idx_images_from_gzip(b, "corpus file", 64 << 20); }, refused));
+        CHECK(reads_cleanly([&] { l2l::idx_labels_from_gzip(b, "corpus file", 64 << 20); }, refused));
+        reads += 2;
+      }
+    }
+    MESSAGE("tests/corpus/" << target << ": " << files.size() << " files, " << reads << " reads, " << refused
+                            << " refused with a message");
+  }
 }
 
 // Real data: present in CI at ../shared/data (tests run from the repo root).

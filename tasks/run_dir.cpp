@@ -1,0 +1,188 @@
+// tasks/run_dir.cpp — lock, occupancy check, move-aside and atomic writes for run directories.
+//
+// What this file is: the four pieces of run_dir.h, each a short function over POSIX calls
+// (flock, mkstemp, fsync, rename). What it is not: anything that waits or retries.
+#include "run_dir.h"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include "nn/checkpoint.h"
+
+namespace fs = std::filesystem;
+
+namespace l2l {
+
+namespace {
+
+std::string errno_str(int err) { return std::strerror(err); }
+
+// The pid written into an existing lock file, or "" if it cannot be read yet.
+std::string lock_holder(int fd) {
+  char buf[32] = {0};
+  ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+  std::string s = n > 0 ? std::string(buf, size_t(n)) : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s.find_first_not_of("0123456789") == std::string::npos ? s : "";
+}
+
+// fsync a directory so that a rename in it survives a crash (best effort: some filesystems
+// refuse to fsync directories).
+void sync_dir(const std::string& dir) {
+  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dfd >= 0) {
+    (void)fsync(dfd);
+    close(dfd);
+  }
+}
+
+std::string parent_of(const std::string& path) {
+  fs::path p = fs::path(path).parent_path();
+  return p.empty() ? "." : p.string();
+}
+
+}  // namespace
+
+// ---- the lock -------------------------------------------------------------------------------
+
+RunDirLock::RunDirLock(const std::string& dir) : dir_(dir) {
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error("cannot create run directory " + dir + ": " + ec.message());
+  const std::string lock_path = (fs::path(dir) / ".lock").string();
+  fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw std::runtime_error("cannot create lock file " + lock_path + ": " + errno_str(errno));
+  if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    int err = errno;
+    std::string pid = lock_holder(fd_);
+    close(fd_);
+    fd_ = -1;
+    if (err != EWOULDBLOCK) throw std::runtime_error("cannot lock " + lock_path + ": " + errno_str(err));
+    throw RunDirBusy(dir + " is in use by " + (pid.empty() ? "another process" : "pid " + pid) + " (it holds " +
+                     lock_path + "); wait for that run to finish or use another directory");
+  }
+  // Ours now: record who holds it, for the message the next writer gets.
+  std::string me = std::to_string((long)getpid()) + "\n";
+  if (ftruncate(fd_, 0) != 0 || pwrite(fd_, me.data(), me.size(), 0) != (ssize_t)me.size()) {
+    int err = errno;
+    close(fd_);
+    fd_ = -1;
+    throw std::runtime_error("cannot write lock file " + lock_path + ": " + errno_str(err));
+  }
+}
+
+RunDirLock::~RunDirLock() {
+  if (fd_ >= 0) close(fd_);  // closing the last descriptor releases the flock
+}
+
+// ---- what a directory holds -----------------------------------------------------------------
+
+const std::vector<std::string>& run_files() {
+  static const std::vector<std::string> files = {"phi.ckpt", "train_state.ckpt", "train_log.csv", "config.txt"};
+  return files;
+}
+
+// "task quadratic, 5 of 20 epochs done, best validation score 0.0123 (epoch 3)", from the
+// metadata of train_state.ckpt, or why that cannot be said.
+static std::string describe_state(const std::string& state_path) {
+  std::error_code ec;
+  if (!fs::exists(state_path, ec)) return "no train_state.ckpt (task and epochs unknown)";
+  try {
+    Checkpoint ck = load_checkpoint(state_path);
+    const std::string* task = ck.meta_value("task");
+    std::string s = "task " + (task ? *task : std::string("unknown"));
+    long epoch = meta_int(ck, "epoch", -1, 1000000000);
+    const std::string* epochs = ck.meta_value("epochs");
+    s += ", " + std::to_string(epoch + 1) + (epochs ? " of " + *epochs : std::string()) + " epochs done";
+    if (ck.meta_value("best_val")) {
+      char buf[96];
+      double best = std::strtod(ck.meta_value("best_val")->c_str(), nullptr);
+      const std::string* be = ck.meta_value("best_epoch");
+      std::snprintf(buf, sizeof buf, ", best validation score %.6g", best);
+      s += buf + (be ? " (epoch " + *be + ")" : std::string());
+    }
+    return s;
+  } catch (const std::exception& e) {
+    return std::string("train_state.ckpt unreadable (") + e.what() + ")";
+  }
+}
+
+PriorRun find_prior_run(const std::string& dir) {
+  PriorRun r;
+  std::error_code ec;
+  for (const std::string& f : run_files())
+    if (fs::is_regular_file(fs::path(dir) / f, ec)) r.files.push_back(f);
+  for (const std::string& f : r.files)
+    if (f != "config.txt") r.exists = true;  // a config alone is a run that never saved anything
+  if (!r.exists) return r;
+  std::string listed;
+  for (const std::string& f : r.files) listed += (listed.empty() ? "" : ", ") + f;
+  r.description = dir + " holds a trained run: " + describe_state((fs::path(dir) / "train_state.ckpt").string()) +
+                  " [" + listed + "]";
+  return r;
+}
+
+// ---- --overwrite ----------------------------------------------------------------------------
+
+std::string move_run_aside(const std::string& dir) {
+  char stamp[32];
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(stamp, sizeof stamp, "previous-%Y%m%d-%H%M%S", &tm);
+  fs::path aside = fs::path(dir) / stamp;
+  for (int k = 2; fs::exists(aside); k++) aside = fs::path(dir) / (std::string(stamp) + "-" + std::to_string(k));
+  std::error_code ec;
+  fs::create_directory(aside, ec);
+  if (ec) throw std::runtime_error("cannot create " + aside.string() + " to move the old run into: " + ec.message());
+  for (const std::string& f : run_files()) {
+    fs::path from = fs::path(dir) / f;
+    if (!fs::exists(from, ec)) continue;
+    if (std::rename(from.c_str(), (aside / f).c_str()) != 0)
+      throw std::runtime_error("cannot move " + from.string() + " to " + (aside / f).string() + ": " +
+                               errno_str(errno) + " (files moved so far are in " + aside.string() + ")");
+  }
+  sync_dir(dir);
+  return aside.string();
+}
+
+// ---- atomic writes --------------------------------------------------------------------------
+
+void write_file_atomic(const std::string& path, const std::string& text) {
+  std::string tmp = path + ".tmp.XXXXXX";
+  int fd = mkstemp(&tmp[0]);
+  if (fd < 0)
+    throw std::runtime_error("cannot write " + path + ": cannot create a temporary file in " + parent_of(path) +
+                             ": " + errno_str(errno) + " (is the directory there and writable?)");
+  auto fail = [&](const std::string& what, int err) {
+    if (fd >= 0) close(fd);
+    std::remove(tmp.c_str());
+    throw std::runtime_error("cannot write " + path + ": " + what + ": " + errno_str(err) + " (" + path +
+                             " was not changed)");
+  };
+  (void)fchmod(fd, 0644);  // mkstemp creates 0600; these are ordinary files
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) fail("write failed", errno);
+    done += size_t(n);
+  }
+  if (fsync(fd) != 0) fail("fsync failed", errno);
+  int rc = close(fd);
+  fd = -1;
+  if (rc != 0) fail("close failed", errno);
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " to it", errno);
+  sync_dir(parent_of(path));
+}
+
+}  // namespace l2l

@@ -1,0 +1,77 @@
+// tasks/run_dir.h — a run directory belongs to one run: lock, occupancy, overwrite, atomic files.
+//
+// What this file is: what `l2l train --out DIR` (and `l2l eval --out DIR`) need so that no run
+// is lost and no two runs mix their files in one directory:
+//   RunDirLock          one writer per directory: flock(2) on DIR/.lock, held for the lifetime
+//                       of the object (in practice the process). The kernel drops the lock when
+//                       the process dies, however it dies, so a killed run never leaves a stale
+//                       lock; the file DIR/.lock itself stays (harmless: the lock is the flock,
+//                       not the file's existence). A second writer fails at once with
+//                       "DIR is in use by pid N".
+//   find_prior_run      whether DIR already holds a trained run, described in one line (task,
+//                       epochs done, best validation score, read from train_state.ckpt).
+//   move_run_aside      for --overwrite: moves the old run's files into DIR/previous-<UTC time>/
+//                       (rename(2): same filesystem, nothing copied, files byte-identical).
+//   write_file_atomic   write text to a unique temp file in the same directory (mkstemp),
+//                       fsync it, rename it over path; on failure the temp file is removed.
+// What it is not: a general file-locking or lock-waiting facility (no blocking, no timeouts),
+// and no knowledge of training itself (tasks/meta.cpp writes the checkpoints).
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace l2l {
+
+// Thrown by RunDirLock when another process holds DIR's lock.
+struct RunDirBusy : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+// Creates DIR (and parents) if needed and takes an exclusive, non-blocking flock on DIR/.lock,
+// writing this process's pid into it. Throws RunDirBusy
+//   "DIR is in use by pid N (it holds DIR/.lock); wait for that run to finish or use another
+//    directory"
+// if another process (or another RunDirLock in this one) holds it, std::runtime_error if the
+// directory or the lock file cannot be created. The lock is released by the destructor.
+class RunDirLock {
+ public:
+  explicit RunDirLock(const std::string& dir);
+  ~RunDirLock();
+  RunDirLock(const RunDirLock&) = delete;
+  RunDirLock& operator=(const RunDirLock&) = delete;
+  const std::string& dir() const { return dir_; }
+
+ private:
+  std::string dir_;
+  int fd_ = -1;
+};
+
+// The files of a trained run, as `l2l train` writes them into its --out directory.
+const std::vector<std::string>& run_files();  // phi.ckpt, train_state.ckpt, train_log.csv, config.txt
+
+struct PriorRun {
+  bool exists = false;             // DIR holds phi.ckpt, train_state.ckpt or train_log.csv
+  std::vector<std::string> files;  // those of run_files() present in DIR
+  std::string description;         // one line, e.g. "runs/quad holds a trained run: task quadratic,
+                                   // 5 of 20 epochs done, best validation score 0.0123 (epoch 3)"
+};
+
+// Looks at DIR (which need not exist) without changing anything. If train_state.ckpt is
+// missing or unreadable the description says so instead of the numbers; it never throws.
+PriorRun find_prior_run(const std::string& dir);
+
+// Moves every file of run_files() present in DIR into a new directory DIR/previous-YYYYMMDD-
+// HHMMSS (UTC; "-2", "-3", ... appended if that exists) and returns its path. Nothing is
+// copied or deleted. Throws std::runtime_error naming the file if a rename fails (files
+// already moved stay moved; the message says where).
+std::string move_run_aside(const std::string& dir);
+
+// Writes `text` to path atomically: a unique temp file path + ".tmp.XXXXXX" (mkstemp, same
+// directory), written, fsync'ed, renamed over path. Readers see the old file or the new one,
+// never a part. On failure the temp file is removed, path is untouched, and
+// std::runtime_error names the file and the reason.
+void write_file_atomic(const std::string& path, const std::string& text);
+
+}  // namespace l2l
