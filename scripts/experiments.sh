@@ -118,14 +118,15 @@ train_quadratic() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/quadratic/phi.ckpt" ]; then log "reusing $RUNS/quadratic/phi.ckpt (REUSE is set)"; return; fi
   log "meta-training on quadratics ($QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems x 5 windows)"
   $L2L train --task quadratic --epochs "$QUAD_EPOCHS" --problems-per-epoch "$QUAD_PROBLEMS" --meta-lr 0.003 \
-    --out "$RUNS/quadratic" >"$RUNS/quadratic.log" 2>&1
+    --overwrite true --out "$RUNS/quadratic" >"$RUNS/quadratic.log" 2>&1
 }
 
 train_mnist() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/mnist/phi.ckpt" ]; then log "reusing $RUNS/mnist/phi.ckpt (REUSE is set)"; return; fi
   log "meta-training on MNIST ($MNIST_EPOCHS epochs x $MNIST_PROBLEMS problems x 5 windows)"
-  $L2L train --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
-    --out-scale 0.1 --val-problems 5 --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1
+  # Two threads: the quadratic lane beside it is short, and then this run has both cores.
+  build/l2l train --threads 2 --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
+    --out-scale 0.1 --val-problems 5 --overwrite true --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1
 }
 
 # eval_fig NAME STEPS PROBLEMS TUNE_PROBLEMS EVAL_FLAGS...: evaluate and plot one panel (its title
