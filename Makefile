@@ -66,6 +66,8 @@ build/tests-san: $(SAN_OBJ)
 test: deps build/tests build/tests-f32 build/l2l
 	build/tests $(TEST_ARGS)
 	build/tests-f32
+	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests-f32 -tc='*float32 meta-gradient*' --no-skip
+	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests -tc='*float32 meta-gradient*' --no-skip
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_train_cli.sh
 
