@@ -1,8 +1,8 @@
 // test_metagrad_f32.cpp (double build): the meta-gradient the programs compute (float32: sgemm,
 // the own GEMM kernel, the vectorized exp, the blocked cell) against the same window in double.
 // `make test` first has the float32 test binary write its gradient to $L2L_METAGRAD_OUT.
-// Tolerance: per tensor, ||g32 - g64|| <= 2e-3 ||g64|| (20 unrolled steps of a float32 LSTM and
-// optimizee; measured about 1e-4 here, see the MESSAGE).
+// Tolerance: per tensor, ||g32 - g64|| <= 1e-4 ||g64|| (20 unrolled steps of a float32 LSTM and
+// optimizee; measured 3.6e-7 on this machine, see the MESSAGE).
 #include <cmath>
 #include <cstdlib>
 
@@ -26,7 +26,7 @@ TEST_CASE("float32 meta-gradient of one MNIST window agrees with double" * docte
     double rel = std::sqrt(diff / norm);
     worst = std::max(worst, rel);
     CHECK(norm > 0);
-    CHECK(rel <= 2e-3);
+    CHECK(rel <= 1e-4);
   }
   MESSAGE("worst relative difference of a meta-gradient tensor, float32 vs double: " << worst);
 }
