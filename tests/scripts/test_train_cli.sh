@@ -3,7 +3,7 @@
 # would (build/l2l, float build). Checks: a fresh train into a trained run's folder is refused and
 # leaves its checkpoint byte-identical; --overwrite true moves the old run aside; a second writer
 # is refused while the first runs, and the first still finishes with a loadable checkpoint; a
-# killed writer leaves no lock behind. Prints PASS/FAIL per check and "N passed, N failed".
+# killed writer leaves no lock behind; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -51,6 +51,15 @@ kill -9 $victim
 wait $victim 2>/dev/null
 "$L2L" "${quick[@]}" --epochs 1 --out "$tmp/killed" --overwrite true >"$tmp/after-kill.log" 2>&1
 check "a killed writer's lock does not block the next run" test $? -eq 0
+
+# eval's summary names each step once, only steps that exist (--steps 1: just "f at step 1"),
+# and counts diverged and ended-above-start runs.
+"$L2L" eval --task quadratic --quad-batch 4 --optimizers lstm,sgd --phi "$tmp/run/phi.ckpt" --steps 1 --problems 2 \
+  --tune-problems 1 --grid -2:-1:1 --out "$tmp/steps1" --threads 1 >/dev/null 2>&1
+header=$(head -1 "$tmp/steps1/summary.md" 2>/dev/null)
+check "eval --steps 1: the summary has one step column, step 1" test "$(grep -o 'f at step [0-9]*' <<<"$header" | tr '\n' ';')" = "f at step 1;"
+check "  ... and the diverged / ended-above-start columns" grep -q "diverged | ended above start" <<<"$header"
+check "eval takes no --seed (it would mean nothing there)" bash -c "! '$L2L' eval --seed 3 --out '$tmp/x' >/dev/null 2>&1"
 
 echo "test_train_cli.sh: $pass passed, $fail failed"
 [ $fail -eq 0 ]
