@@ -9,7 +9,7 @@
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
 #                     FUZZ_SECONDS (default 60) per target; crashes go to build/fuzz/crashes/
 #   make bench        speed table (ratios and throughputs; never part of the tests)
-#   make experiments  regenerate the paper's figures into results/ (SCALE=paper for full budgets)
+#   make experiments  regenerate the paper's figures into results/ (other SCALEs: results-<scale>/)
 #   make clean
 # The first step of every target installs missing Debian packages (scripts/ensure-deps.sh).
 
