@@ -52,6 +52,7 @@ MetaConfig meta_config(const Flags& f, const std::string& config_text) {
   mc.out_dir = f.str("out");
   mc.config_text = config_text;
   mc.resume = f.boolean("resume");
+  check_config(mc);
   return mc;
 }
 

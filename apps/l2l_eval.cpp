@@ -101,7 +101,9 @@ std::unique_ptr<Optimizer> make_learned(const EvalPlan& plan, std::string& setti
   if (!trained_on.empty() && trained_on != plan.task)
     throw std::invalid_argument(plan.phi + " was meta-trained on --task " + trained_on + ", not " + plan.task +
                                 " (train one with: l2l train --task " + plan.task + ")");
-  setting = opt->net(0).config().describe() + " (phi from " + plan.phi + (epoch.empty() ? "" : ", epoch " + epoch) + ")";
+  for (int k = 0; k < opt->num_nets(); k++)
+    setting += (k ? "; net " + std::to_string(k) + ": " : opt->num_nets() > 1 ? "net 0: " : "") + opt->net(k).config().describe();
+  setting += " (phi from " + plan.phi + (epoch.empty() ? "" : ", epoch " + epoch) + ")";
   return opt;
 }
 
@@ -258,6 +260,10 @@ int cmd_eval(int argc, char** argv) {
   std::string cfg_txt = config_text("eval", f);
   std::printf("%s", cfg_txt.c_str());
   EvalPlan plan = plan_eval(f);
+  if (!plan.phi.empty()) {  // a bad --phi must fail now, not after the baselines' tuning
+    std::string unused;
+    make_learned(plan, unused);
+  }
   // Test problems come from the test split of the data; tuning uses validation problems drawn
   // from the training images (the split the optimizer was trained on).
   std::unique_ptr<Task> test_task = make_task(f, "test"), tune_task = make_task(f, "train");

@@ -321,7 +321,7 @@ std::vector<Param*> LSTM::params() {
 
 Var LSTM::forward(Var x, std::vector<Var>& h, std::vector<Var>& c, ParamSource& src) {
   if ((int)h.size() != layers() || (int)c.size() != layers())
-    throw std::invalid_argument("[LSTM] " + W[0].name + ": " + std::to_string(layers()) + " layers, got " +
+    throw std::invalid_argument("[LSTM] " + (W.empty() ? std::string("(no layers)") : W[0].name) + ": " + std::to_string(layers()) + " layers, got " +
                                 std::to_string(h.size()) + " h and " + std::to_string(c.size()) + " c states");
   for (int l = 0; l < layers(); l++) {
     Var Wl = src.get(W[l]), bl = src.get(b[l]);

@@ -18,7 +18,6 @@
 // 500, each normalized by its own statistics.
 // Is not: a data loader (tasks/data.h) or a general CNN builder.
 #include <algorithm>
-#include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
@@ -138,13 +137,7 @@ class CifarProblem : public Problem {
 // The split's images of the chosen labels (all of them when labels is empty), decoded once and
 // then read from the cache (tasks/data_cache.h).
 std::shared_ptr<const Dataset> load_split(const CifarOptions& o, const std::string& split) {
-  std::string root = std::filesystem::exists(o.data_dir + "/cifar10") ? o.data_dir + "/cifar10" : o.data_dir;
-  std::vector<std::string> sources;
-  if (split == "train")
-    for (int i = 1; i <= 5; i++) sources.push_back(root + "/data_batch_" + std::to_string(i) + ".bin.xz");
-  else
-    sources.push_back(root + "/test_batch.bin.xz");
-  Dataset d = load_cached(sources, "cifar10-" + split, [&] { return load_cifar10(o.data_dir, split); });
+  Dataset d = load_cached(cifar10_files(o.data_dir, split), "cifar10-" + split, [&] { return load_cifar10(o.data_dir, split); });
   return std::make_shared<const Dataset>(o.labels.empty() ? std::move(d) : filter_labels(d, o.labels));
 }
 

@@ -231,23 +231,29 @@ Dataset cifar_batch_from_bytes(const std::vector<unsigned char>& b, const std::s
   return d;
 }
 
-Dataset load_cifar10(const std::string& dir, const std::string& split) {
-  check_split(split, "load_cifar10");
+std::vector<std::string> cifar10_files(const std::string& dir, const std::string& split) {
+  check_split(split, "cifar10_files");
   std::vector<std::string> names;
   if (split == "train")
     for (int i = 1; i <= 5; ++i) names.push_back("data_batch_" + std::to_string(i) + ".bin.xz");
   else
     names.push_back("test_batch.bin.xz");
   const std::string root = resolve_dir(dir, "cifar10", names[0]);
+  std::vector<std::string> paths;
+  for (const std::string& n : names) paths.push_back((fs::path(root) / n).string());
+  return paths;
+}
 
+Dataset load_cifar10(const std::string& dir, const std::string& split) {
+  check_split(split, "load_cifar10");
+  const std::vector<std::string> paths = cifar10_files(dir, split);
   Dataset all;
   all.channels = 3;
   all.height = 32;
   all.width = 32;
-  all.pixels.reserve(names.size() * kCifarPerBatch * (kCifarRecord - 1));
-  all.labels.reserve(names.size() * kCifarPerBatch);
-  for (const std::string& name : names) {
-    const std::string path = (fs::path(root) / name).string();
+  all.pixels.reserve(paths.size() * kCifarPerBatch * (kCifarRecord - 1));
+  all.labels.reserve(paths.size() * kCifarPerBatch);
+  for (const std::string& path : paths) {
     Dataset b = read_cifar_batch(path);
     if (b.n != kCifarPerBatch)
       fail(path, "30,730,000 bytes (10,000 records) after decompression",

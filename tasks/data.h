@@ -60,6 +60,8 @@ std::vector<int> read_idx_labels(const std::string& path);
 // Each batch must decompress to exactly 10,000 records (30,730,000 bytes).
 // As with load_mnist, `dir` may also be the data root (dir/cifar10).
 Dataset load_cifar10(const std::string& dir, const std::string& split);
+// The batch files load_cifar10(dir, split) reads, in order (they need not exist).
+std::vector<std::string> cifar10_files(const std::string& dir, const std::string& split);
 
 // One xz-compressed CIFAR batch with any whole number (>= 1) of 3073-byte
 // records: label byte 0..9, then 1024 R, 1024 G, 1024 B bytes (32x32

@@ -110,7 +110,7 @@ std::vector<GroupRange> group_ranges(const std::vector<TensorSpec>& specs) {
   std::vector<GroupRange> g;
   size_t off = 0;
   for (const TensorSpec& s : specs) {
-    if (s.group != (int)g.size() - 1) {
+    if (g.empty() || s.group != (int)g.size() - 1) {
       if (s.group != (int)g.size())
         throw std::invalid_argument("parameter " + s.name + " is in group " + std::to_string(s.group) + " after group " +
                                     std::to_string((int)g.size() - 1) + ": groups must be 0, 1, 2, ... in spec order");
@@ -176,7 +176,7 @@ void LearnedOptimizer::step(std::vector<Tensor*>& params, const std::vector<Tens
   NoGradGuard off_tape;  // evaluation: nothing is differentiated
   scratch_.clear();
   OptimizerVars st = OptimizerVars::on_tape(state_, scratch_);
-  const Tensor& u = update(scratch_, g, st).value();
+  const Tensor& u = update(scratch_, g, st).value();  // a node's value: valid until scratch_ records again
   state_ = st.values();
   off = 0;
   for (Tensor* p : params) {
@@ -203,10 +203,6 @@ size_t LearnedOptimizer::param_count() {
   for (Param* p : params()) n += p->value.size();
   return n;
 }
-
-}  // namespace l2l
-
-namespace l2l {
 
 // ---- the optimizer's description in a checkpoint --------------------------------------------
 

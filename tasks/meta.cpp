@@ -24,6 +24,7 @@ Trajectory start_trajectory(const LearnedOptimizer& opt, const Task& task, uint6
 // frozen_loss node, the optimizer's nodes, and theta_t+1 = theta_t + update. The optimizee
 // runs on its own scratch tape inside loss_and_grad and leaves nothing here.
 double unroll_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start, Tape& tape) {
+  if (U < 1) throw std::invalid_argument("[unroll_window] U must be >= 1, got " + std::to_string(U));
   tape.clear();
   Var th = tape.constant(tr.theta);
   OptimizerVars st = OptimizerVars::on_tape(tr.state, tape);
@@ -155,6 +156,10 @@ RunState resume_run(const MetaConfig& cfg, const std::vector<std::pair<std::stri
   load_params(ck, phi, "phi.");
   meta_opt.load_state(tensors_with_prefix(ck, "adam."));
   run.best = tensors_with_prefix(ck, "best.");
+  bool best_fits = run.best.size() == phi.size();
+  for (size_t i = 0; best_fits && i < phi.size(); i++)
+    best_fits = run.best[i].first == phi[i]->name && run.best[i].second.shape() == phi[i]->value.shape();
+  if (!best_fits) throw std::runtime_error(path + ": its best.* tensors do not match the optimizer's phi (a foreign or damaged training state)");
   run.res.train_history = r.list("train_history");
   run.res.val_history = r.list("val_history");
   run.problem_counter = (uint64_t)r.integer("problem_counter", 0, 1L << 39);
@@ -260,6 +265,8 @@ void save_run(const LearnedOptimizer& opt, const std::vector<Param*>& phi, const
   run.saved_epoch = epoch;
 }
 
+}  // namespace
+
 void check_config(const MetaConfig& cfg) {
   if (cfg.steps <= 0 || cfg.unroll <= 0 || cfg.epochs <= 0 || cfg.problems_per_epoch <= 0 || cfg.val_problems <= 0)
     throw std::invalid_argument("--steps, --unroll, --epochs, --problems-per-epoch and --val-problems must be positive");
@@ -270,7 +277,6 @@ void check_config(const MetaConfig& cfg) {
   if (!std::isfinite(cfg.clip) || !(cfg.clip >= 0)) throw std::invalid_argument("--clip must be finite and >= 0 (0 turns clipping off)");
 }
 
-}  // namespace
 
 MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg,
                       const std::vector<std::pair<std::string, std::string>>& config_dump) {

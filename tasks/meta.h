@@ -18,9 +18,9 @@
 // optimizee.
 //
 // Before the first epoch the untrained phi is scored on the validation problems (epoch -1);
-// after every epoch phi is frozen and scored on the same fixed problems (mean f over the T
-// steps), and the best phi, the untrained one included, is kept (early stopping). A checkpoint
-// with phi, the best phi, the Adam state, the training-problem counter (problems come from
+// after every epoch phi is frozen and scored on the same fixed problems (mean f over the T+1
+// points of each), and the best phi, the untrained one included, is kept (early stopping). A
+// checkpoint with phi, the best phi, the Adam state, the training-problem counter (problems come from
 // seeds, so that is all the randomness there is), the nets' configuration and the per-epoch
 // histories lets --resume continue bit for bit; a resume with other settings is refused.
 #pragma once
@@ -59,7 +59,7 @@ struct Trajectory {
 Trajectory start_trajectory(const LearnedOptimizer& opt, const Task& task, uint64_t seed);
 
 // One window: advances the trajectory by U steps and adds dL/dphi into the Params' grads.
-// Returns L. `tape` is cleared first; it is passed in so its memory is reused.
+// Returns L. `tape` is cleared first; it is passed in so its memory is reused. U >= 1.
 double unroll_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start, Tape& tape);
 
 struct MetaResult {
@@ -73,5 +73,10 @@ struct MetaResult {
 // Throws std::runtime_error on a non-finite meta-loss or meta-gradient (nothing is saved then).
 MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg,
                       const std::vector<std::pair<std::string, std::string>>& config_dump = {});
+
+// Throws std::invalid_argument naming the flag unless cfg can run (positive counts, steps a
+// multiple of unroll, finite meta-lr > 0, clip >= 0). meta_train calls it; l2l train calls it
+// before it touches the run directory.
+void check_config(const MetaConfig& cfg);
 
 }  // namespace l2l

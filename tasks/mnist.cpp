@@ -42,7 +42,8 @@ void validate(const MnistOptions& o) {
   if (o.split != "train" && o.split != "test") bad("split must be 'train' or 'test', got '" + o.split + "'");
 }
 
-// The images of a data set as MNIST must have them: 1 x 28 x 28, one label each, labels 0..9.
+// The images of a data set as MNIST must have them: 1 x 28 x 28, one label each (the readers
+// check that labels are 0..9).
 void check_dataset(const Dataset& d, const char* what) {
   if (d.n <= 0 || d.image_size() != kPixels || d.pixels.size() != (size_t)d.n * kPixels || d.labels.size() != (size_t)d.n)
     throw std::invalid_argument(std::string("[mnist] ") + what + " data: expected n 1x28x28 images with n labels, got n = " +

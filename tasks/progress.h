@@ -21,7 +21,7 @@ class Progress {
   void show(long done, const std::string& what) {
     if (quiet_) return;
     double el = elapsed();
-    double eta = done ? el / done * (total_ - done) : 0;
+    double eta = done && done < total_ ? el / done * (total_ - done) : 0;  // the total may be an estimate
     if (tty_) {
       int w = 30, fill = (int)(w * std::min(done, total_) / total_);
       std::fprintf(stderr, "\r[%.*s%*s] %ld/%ld %s ETA %.0fs \033[K", fill, "##############################", w - fill, "",

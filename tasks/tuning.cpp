@@ -92,13 +92,7 @@ LrSearch tune_lr(const std::string& name, const Task& task, int problems, int st
                  const std::function<void(int)>& after_rate) {
   if (problems <= 0 || steps <= 0) throw std::invalid_argument("tune_lr: problems and steps must be positive");
   make_optimizer(name, 1e-3);  // an unknown name throws here, before any run
-  int tried = 0;
-  auto loss_of = [&](double lr) {
-    struct Tick {  // reports the rate as tried on every way out of the lambda
-      const std::function<void(int)>& f;
-      int& n;
-      ~Tick() { if (f) f(++n); }
-    } tick{after_rate, tried};
+  auto mean_final_loss = [&](double lr) {
     std::unique_ptr<Optimizer> opt = make_optimizer(name, lr);
     double total = 0;
     for (int i = 0; i < problems; i++) {
@@ -107,6 +101,12 @@ LrSearch tune_lr(const std::string& name, const Task& task, int problems, int st
       total += f / problems;
     }
     return total;
+  };
+  int tried = 0;
+  auto loss_of = [&](double lr) {
+    double loss = mean_final_loss(lr);
+    if (after_rate) after_rate(++tried);
+    return loss;
   };
   return search_lr(loss_of, grid);
 }
