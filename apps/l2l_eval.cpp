@@ -25,16 +25,20 @@ struct EvalPlan {
   bool finals = false;               // whole-test-set metrics of the final theta
   LrGrid grid;                       // where the tuning starts (it widens at an edge)
   std::map<std::string, double> fixed;  // --lr: rates that are not tuned
-  std::string task, phi, out;
+  std::string task, phi, phi_sub, out;
 };
+
+// The learned optimizers eval knows: "lstm" (phi from --phi) and "lstm-sub" (--phi-sub: in
+// Figure 7, an optimizer meta-trained only on the labels the test subset never uses).
+bool is_learned(const std::string& name) { return name == "lstm" || name == "lstm-sub"; }
 
 std::vector<std::string> parse_optimizers(const std::string& list) {
   std::vector<std::string> names = split_list(list), valid = optimizer_names();
-  valid.push_back("lstm");
+  valid.insert(valid.end(), {"lstm", "lstm-sub"});
   if (names.empty()) throw std::invalid_argument("--optimizers is empty (e.g. lstm,sgd,nag,rmsprop,adam)");
   for (size_t i = 0; i < names.size(); i++) {
     if (std::find(valid.begin(), valid.end(), names[i]) == valid.end())
-      throw std::invalid_argument("--optimizers: unknown '" + names[i] + "' (expected lstm, sgd, nag, rmsprop, adam)");
+      throw std::invalid_argument("--optimizers: unknown '" + names[i] + "' (expected lstm, lstm-sub, sgd, nag, rmsprop, adam)");
     if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
       throw std::invalid_argument("--optimizers lists '" + names[i] + "' twice");
   }
@@ -61,7 +65,7 @@ std::map<std::string, double> parse_fixed_rates(const std::string& list, const s
     double lr = eq == std::string::npos ? 0 : std::strtod(kv.c_str() + eq + 1, &end);
     if (eq == std::string::npos || !end || *end || !(lr > 0) || !std::isfinite(lr))
       throw std::invalid_argument("--lr expects name=positive-number pairs such as sgd=0.5,adam=0.02; got '" + kv + "'");
-    if (std::find(names.begin(), names.end(), name) == names.end() || name == "lstm")
+    if (std::find(names.begin(), names.end(), name) == names.end() || is_learned(name))
       throw std::invalid_argument("--lr names '" + name + "', which is not a baseline in --optimizers");
     fixed[name] = lr;
   }
@@ -80,9 +84,15 @@ EvalPlan plan_eval(const Flags& f) {
   p.grid = parse_grid(f.str("grid"));
   p.fixed = parse_fixed_rates(f.str("lr"), p.names);
   p.phi = f.str("phi");
+  p.phi_sub = f.str("phi-sub");
   p.out = f.str("out");
-  if (p.phi.empty() && std::find(p.names.begin(), p.names.end(), "lstm") != p.names.end())
+  auto listed = [&](const char* name) { return std::find(p.names.begin(), p.names.end(), name) != p.names.end(); };
+  if (p.phi.empty() && listed("lstm"))
     throw std::invalid_argument("--optimizers includes lstm but no --phi checkpoint was given");
+  if (p.phi_sub.empty() && listed("lstm-sub"))
+    throw std::invalid_argument("--optimizers includes lstm-sub but no --phi-sub checkpoint was given");
+  if (!p.phi_sub.empty() && !listed("lstm-sub"))
+    throw std::invalid_argument("--phi-sub is given but --optimizers does not include lstm-sub");
   return p;
 }
 
@@ -94,16 +104,16 @@ struct Entry {
   LrSearch tuning;
 };
 
-std::unique_ptr<Optimizer> make_learned(const EvalPlan& plan, std::string& setting) {
+std::unique_ptr<Optimizer> make_learned(const EvalPlan& plan, const std::string& phi, std::string& setting) {
   std::string trained_on, epoch;
-  std::unique_ptr<LearnedOptimizer> opt = load_learned_optimizer(plan.phi, &trained_on, &epoch);
+  std::unique_ptr<LearnedOptimizer> opt = load_learned_optimizer(phi, &trained_on, &epoch);
   // Another architecture of the same task is the point of Figures 5 and 6; another task is a mistake.
   if (!trained_on.empty() && trained_on != plan.task)
-    throw std::invalid_argument(plan.phi + " was meta-trained on --task " + trained_on + ", not " + plan.task +
+    throw std::invalid_argument(phi + " was meta-trained on --task " + trained_on + ", not " + plan.task +
                                 " (train one with: l2l train --task " + plan.task + ")");
   for (int k = 0; k < opt->num_nets(); k++)
     setting += (k ? "; net " + std::to_string(k) + ": " : opt->num_nets() > 1 ? "net 0: " : "") + opt->net(k).config().describe();
-  setting += " (phi from " + plan.phi + (epoch.empty() ? "" : ", epoch " + epoch) + ")";
+  setting += " (phi from " + phi + (epoch.empty() ? "" : ", epoch " + epoch) + ")";
   return opt;
 }
 
@@ -112,8 +122,8 @@ Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_
   Entry e;
   e.name = name;
   std::unique_ptr<Optimizer> opt;
-  if (name == "lstm") {
-    opt = make_learned(plan, e.setting);
+  if (is_learned(name)) {
+    opt = make_learned(plan, name == "lstm" ? plan.phi : plan.phi_sub, e.setting);
   } else if (plan.fixed.count(name)) {
     opt = make_optimizer(name, plan.fixed.at(name));
     e.setting = name + " lr " + Json::number(plan.fixed.at(name)) + " (fixed by --lr)";
@@ -235,7 +245,7 @@ std::string summary_md(const std::vector<Entry>& es, const EvalPlan& plan) {
 long total_runs(const EvalPlan& p) {
   long n = 0;
   long rates = (long)std::floor((p.grid.hi - p.grid.lo) * p.grid.per_decade + 1e-9) + 1;  // before any widening
-  for (const std::string& name : p.names) n += p.P + (name == "lstm" || p.fixed.count(name) ? 0 : rates * p.V);
+  for (const std::string& name : p.names) n += p.P + (is_learned(name) || p.fixed.count(name) ? 0 : rates * p.V);
   return n;
 }
 
@@ -247,7 +257,8 @@ int cmd_eval(int argc, char** argv) {
           "Test and validation problems are fixed (seeds 2^41 + k and 2^40 + j), so eval takes no --seed.");
   add_task_flags(f);
   f.add("phi", "", "checkpoint of the learned optimizer (from l2l train); needed when --optimizers has lstm");
-  f.add("optimizers", "lstm,sgd,nag,rmsprop,adam", "optimizers to run, comma-separated");
+  f.add("phi-sub", "", "a second learned optimizer, run as lstm-sub (Figure 7: trained on held-out labels)");
+  f.add("optimizers", "lstm,sgd,nag,rmsprop,adam", "optimizers to run, comma-separated (lstm-sub needs --phi-sub)");
   f.add("problems", "100", "test problems (fresh seeds, disjoint from training and validation)");
   f.add("tune-problems", "10", "validation problems used to tune each baseline's learning rate");
   f.add("grid", "-4:1:3", "learning-rate grid lo:hi:per_decade, i.e. 10^lo .. 10^hi");
@@ -260,10 +271,11 @@ int cmd_eval(int argc, char** argv) {
   std::string cfg_txt = config_text("eval", f);
   std::printf("%s", cfg_txt.c_str());
   EvalPlan plan = plan_eval(f);
-  if (!plan.phi.empty()) {  // a bad --phi must fail now, not after the baselines' tuning
-    std::string unused;
-    make_learned(plan, unused);
-  }
+  for (const std::string& phi : {plan.phi, plan.phi_sub})  // a bad --phi must fail now, not after the tuning
+    if (!phi.empty()) {
+      std::string unused;
+      make_learned(plan, phi, unused);
+    }
   // Test problems come from the test split of the data; tuning uses validation problems drawn
   // from the training images (the split the optimizer was trained on).
   std::unique_ptr<Task> test_task = make_task(f, "test"), tune_task = make_task(f, "train");

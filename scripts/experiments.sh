@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # experiments.sh: regenerate every figure of the paper that l2l reproduces, from scratch.
 #
-#   make experiments               default scale: about 25 minutes on 2 cores -> results/, runs/
+#   make experiments               default scale: about 60 minutes on 2 cores -> results/, runs/
 #   SCALE=paper make experiments   the paper's budgets (many hours)   -> results-paper/, runs-paper/
 #   SCALE=smoke make experiments   a few minutes, to check the pipeline (numbers mean nothing)
 #                                                                     -> results-smoke/, runs-smoke/
@@ -25,8 +25,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/plot_lib.sh
 source scripts/report_lib.sh
+source scripts/recipes_cifar.sh
 SCALE=${SCALE:-default}
-RECIPES="fig4_left fig4_center fig4_right fig5 fig6"
+RECIPES="fig4_left fig4_center fig4_right fig5 fig6 fig7"
 # Two lanes run side by side on the two cores, so each program gets one thread (THREADS=2 for a
 # single recipe on an idle machine). Results do not depend on it (the LSTM's blocks are fixed).
 THREADS=${THREADS:-1}
@@ -49,6 +50,7 @@ case "$SCALE" in
     TEST_PROBLEMS=5; MNIST_TEST=3; TUNE=2; MNIST_TUNE=1; GRID=-2:0:1; SWEEP_TUNE=1; SWEEP_TEST=2 ;;
   *) echo "experiments.sh: SCALE must be default, paper or smoke, got '$SCALE'" >&2; exit 2 ;;
 esac
+set_cifar_scale "$SCALE"
 
 # Folders: results/ and runs/ belong to the default scale (the committed report).
 suffix=""; [ "$SCALE" = default ] || suffix="-$SCALE"
@@ -82,7 +84,7 @@ if [ -n "${DRY_RUN:-}" ]; then
   echo "recipes=$ONLY"
   echo "budgets: quadratic $QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems, MNIST $MNIST_EPOCHS x $MNIST_PROBLEMS;" \
     "test problems $TEST_PROBLEMS (MNIST $MNIST_TEST, sweep $SWEEP_TEST), tuning problems $TUNE (MNIST $MNIST_TUNE," \
-    "sweep $SWEEP_TUNE), grid $GRID"
+    "sweep $SWEEP_TUNE), grid $GRID; CIFAR $CIFAR_EPOCHS x $CIFAR_PROBLEMS, test $CIFAR_TEST, tuning $CIFAR_TUNE, grid $CIFAR_GRID"
   exit 0
 fi
 mkdir -p "$RES"
@@ -98,15 +100,16 @@ step_value() {
     $1 == step { print $c }' "$1"
 }
 
-# verdict CSV STEP [fails]: compares the lstm's mean at STEP with the best baseline there. With
+# verdict CSV STEP [fails] [LEARNED]: compares the mean of the learned optimizer LEARNED (default
+# lstm) at STEP with the best baseline there (learned optimizers, lstm*, are not baselines). With
 # "fails", the paper's claim is that the LSTM does NOT beat the baselines (Figure 5, ReLU).
 verdict() {
-  awk -F, -v step="$2" -v fails="${3:-}" 'NR == 1 { for (i = 2; i <= NF; i += 2) name[i] = substr($i, 1, length($i) - 5); next }
-    $1 == step { best = ""; for (i = 2; i <= NF; i += 2) { if (name[i] == "lstm") l = $i;
-        else if ($i != "null" && (best == "" || $i + 0 < best + 0)) { best = $i; bn = name[i] } }
+  awk -F, -v step="$2" -v fails="${3:-}" -v learned="${4:-lstm}" 'NR == 1 { for (i = 2; i <= NF; i += 2) name[i] = substr($i, 1, length($i) - 5); next }
+    $1 == step { best = ""; for (i = 2; i <= NF; i += 2) { if (name[i] == learned) l = $i;
+        else if (name[i] !~ /^lstm/ && $i != "null" && (best == "" || $i + 0 < best + 0)) { best = $i; bn = name[i] } }
       below = (l != "null" && l + 0 < best + 0)
       agree = fails ? !below : below
-      printf "**%s**: at step %d the LSTM (%.4g) is %s the best tuned baseline, %s (%.4g)", agree ? "agrees" : "does not agree", step, l, below ? "below" : "not below", bn, best
+      printf "**%s**: at step %d the %s (%.4g) is %s the best tuned baseline, %s (%.4g)", agree ? "agrees" : "does not agree", step, learned == "lstm" ? "LSTM" : learned, l, below ? "below" : "not below", bn, best
       if (below) printf ", by %.1f%%.", 100 * (best - l) / best; else printf ", which is lower by %.1f%%.", 100 * (l - best) / l }' "$1"
 }
 
@@ -247,6 +250,7 @@ recipe_data() {
   case "$1" in
     fig5) echo "$RES/fig5_h40/curves.csv $RES/fig5_l2/curves.csv $RES/fig5_relu/curves.csv" ;;
     fig6) echo "$RES/fig6/sweep.csv" ;;
+    fig7) echo "$RES/fig7_cifar10/curves.csv $RES/fig7_cifar5/curves.csv $RES/fig7_cifar2/curves.csv" ;;
     *) echo "$RES/$1/curves.csv" ;;
   esac
 }
@@ -269,6 +273,7 @@ else
   lane_b=$!
   run_if fig6
   wait $lane_b
+  run_if fig7  # its own two lanes (recipes_cifar.sh)
 fi
 
 total=$(($(date +%s) - start))
@@ -292,7 +297,7 @@ printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m
   sed 's/^/    /' "$RES/history.txt"
   echo
   echo "Baselines: SGD, NAG, RMSprop and Adam with Torch7 defaults except the learning rate, tuned per problem on validation problems over a log grid ($GRID as lo:hi:points per decade), fresh state for every run."
-  for r in fig4_left fig4_center fig4_right fig5 fig6; do [ -f "$RES/$r/section.md" ] && cat "$RES/$r/section.md"; done
+  for r in $RECIPES; do [ -f "$RES/$r/section.md" ] && cat "$RES/$r/section.md"; done
 } >"$RES/REPORT.md.tmp"
 mv "$RES/REPORT.md.tmp" "$RES/REPORT.md"
 log "wrote $RES/REPORT.md"

@@ -13,6 +13,7 @@
 style() {
   case "$1" in
     lstm)    echo "lc rgb '#000000' dt 1 lw 3.5 pt 7" ;;
+    lstm-sub) echo "lc rgb '#777777' dt 1 lw 3 pt 6" ;;
     sgd)     echo "lc rgb '#0072B2' dt (10,5) lw 2 pt 5" ;;
     nag)     echo "lc rgb '#009E73' dt (3,4) lw 2.5 pt 9" ;;
     rmsprop) echo "lc rgb '#D55E00' dt (12,4,3,4) lw 2 pt 11" ;;
@@ -62,10 +63,13 @@ figure_spec() {
     fig5_h40)    echo "Figure 5: MNIST, 40 hidden units|0|100" ;;
     fig5_l2)     echo "Figure 5: MNIST, 2 hidden layers|0|100" ;;
     fig5_relu)   echo "Figure 5: MNIST, ReLU activations|0|100" ;;
+    fig7_cifar10) echo "Figure 7: CIFAR-10|0|${CIFAR_STEPS:-100}" ;;
+    fig7_cifar5) echo "Figure 7: CIFAR-5 (labels 0-4)|0|${CIFAR_STEPS:-100}" ;;
+    fig7_cifar2) echo "Figure 7: CIFAR-2 (labels 0,1)|0|${CIFAR_STEPS:-100}" ;;
     *) echo "figure_spec: unknown figure '$1'" >&2; return 2 ;;
   esac
 }
-curve_figures() { echo fig4_left fig4_center fig4_right fig5_h40 fig5_l2 fig5_relu; }
+curve_figures() { echo fig4_left fig4_center fig4_right fig5_h40 fig5_l2 fig5_relu fig7_cifar10 fig7_cifar5 fig7_cifar2; }
 
 # plot_figure RES NAME: RES/NAME/NAME.png from RES/NAME/curves.csv.
 plot_figure() {

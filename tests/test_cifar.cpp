@@ -8,6 +8,7 @@
 #include "helpers.h"
 #include "tasks/data.h"
 #include "tasks/learned_optimizer.h"
+#include "tasks/meta.h"
 #include "tasks/task.h"
 
 using namespace l2l;
@@ -118,4 +119,26 @@ TEST_CASE("cifar: a label subset of the real test split (if present): 1,000 per 
   CHECK(std::count(d.labels.begin(), d.labels.end(), 0) == 1000);  // 7 (horse) became 0
   CHECK(std::count(d.labels.begin(), d.labels.end(), 1) == 1000);  // 2 (bird) became 1
   CHECK(std::all_of(d.labels.begin(), d.labels.end(), [](int l) { return l == 0 || l == 1; }));
+}
+
+TEST_CASE("cifar: a smoke meta-training of the two nets lowers the validation meta-objective") {
+  auto task = synthetic_task(8, 10);
+  NetConfig c;
+  c.layers = 2;
+  c.hidden = 8;
+  c.preprocess = "logsign";
+  c.out_scale = 0.1;
+  LearnedOptimizer opt({c, c}, 3);
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.epochs = 4;
+  mc.problems_per_epoch = 2;
+  mc.meta_lr = 0.01;
+  mc.val_problems = 2;
+  mc.quiet = true;
+  MetaResult r = meta_train(opt, *task, mc);
+  MESSAGE("validation mean f: untrained " << r.untrained_val << ", best " << r.best_val << " at epoch " << r.best_epoch);
+  REQUIRE(r.best_epoch >= 0);  // some epoch beat the untrained phi (epoch -1)
+  CHECK(r.best_val < r.untrained_val);
 }
