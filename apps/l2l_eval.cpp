@@ -1,6 +1,7 @@
-// l2l_eval.cpp: `l2l eval`. Runs the learned optimizer (phi from a checkpoint) and the four
-// baselines, each with its learning rate tuned on validation problems, on the same fresh test
-// problems, and writes OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt.
+// l2l_eval.cpp: `l2l eval`. Runs the learned optimizer (phi from a checkpoint), the four
+// baselines, each with its learning rate tuned on validation problems, and optionally L-BFGS
+// (nn/lbfgs.h: no learning rate, so never tuned), on the same fresh test problems, and writes
+// OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt.
 // Steps: plan (every flag checked before any work), run each optimizer (with a progress
 // line), write the three result files.
 #include <algorithm>
@@ -11,6 +12,7 @@
 
 #include "apps/common.h"
 #include "apps/json.h"
+#include "nn/lbfgs.h"
 #include "tasks/evaluate.h"
 #include "tasks/progress.h"
 #include "tasks/tuning.h"
@@ -34,11 +36,11 @@ bool is_learned(const std::string& name) { return name == "lstm" || name == "lst
 
 std::vector<std::string> parse_optimizers(const std::string& list) {
   std::vector<std::string> names = split_list(list), valid = optimizer_names();
-  valid.insert(valid.end(), {"lstm", "lstm-sub"});
-  if (names.empty()) throw std::invalid_argument("--optimizers is empty (e.g. lstm,sgd,nag,rmsprop,adam)");
+  valid.insert(valid.end(), {"lstm", "lstm-sub", "lbfgs"});
+  if (names.empty()) throw std::invalid_argument("--optimizers is empty (e.g. lstm,sgd,nag,rmsprop,adam,lbfgs)");
   for (size_t i = 0; i < names.size(); i++) {
     if (std::find(valid.begin(), valid.end(), names[i]) == valid.end())
-      throw std::invalid_argument("--optimizers: unknown '" + names[i] + "' (expected lstm, lstm-sub, sgd, nag, rmsprop, adam)");
+      throw std::invalid_argument("--optimizers: unknown '" + names[i] + "' (expected lstm, lstm-sub, sgd, nag, rmsprop, adam, lbfgs)");
     if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
       throw std::invalid_argument("--optimizers lists '" + names[i] + "' twice");
   }
@@ -65,6 +67,8 @@ std::map<std::string, double> parse_fixed_rates(const std::string& list, const s
     double lr = eq == std::string::npos ? 0 : std::strtod(kv.c_str() + eq + 1, &end);
     if (eq == std::string::npos || !end || *end || !(lr > 0) || !std::isfinite(lr))
       throw std::invalid_argument("--lr expects name=positive-number pairs such as sgd=0.5,adam=0.02; got '" + kv + "'");
+    if (name == "lbfgs")
+      throw std::invalid_argument("--lr names lbfgs, which has no learning rate (its line search picks every step)");
     if (std::find(names.begin(), names.end(), name) == names.end() || is_learned(name))
       throw std::invalid_argument("--lr names '" + name + "', which is not a baseline in --optimizers");
     fixed[name] = lr;
@@ -124,6 +128,11 @@ Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_
   std::unique_ptr<Optimizer> opt;
   if (is_learned(name)) {
     opt = make_learned(plan, name == "lstm" ? plan.phi : plan.phi_sub, e.setting);
+  } else if (name == "lbfgs") {  // nothing to tune: the line search chooses every step length
+    LbfgsOptions o;
+    opt = std::make_unique<Lbfgs>(o);
+    e.setting = "lbfgs m " + std::to_string(o.history) + ", backtracking Armijo line search (c1 " + Json::number(o.c1) +
+                ", first step length " + Json::number(o.initial_step) + ") on the step's minibatch; not tuned";
   } else if (plan.fixed.count(name)) {
     opt = make_optimizer(name, plan.fixed.at(name));
     e.setting = name + " lr " + Json::number(plan.fixed.at(name)) + " (fixed by --lr)";
@@ -145,6 +154,11 @@ Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_
     bar.show(done, "runs: testing " + name + " (" + std::to_string(k) + "/" + std::to_string(plan.P) + " problems)");
   });
   e.curves.name = name;
+  if (name == "lbfgs") {  // one step = one iteration; say what the iterations cost
+    double calls = e.curves.mean_evals().back();
+    e.setting += "; one step = one iteration: " + Json::number(calls) + " loss_and_grad calls per run on average (" +
+                 Json::number(calls / plan.T) + " per step)";
+  }
   if (e.curves.diverged)  // a diverged run makes the mean infinite: say so next to the numbers
     e.setting += "; diverged on " + std::to_string(e.curves.diverged) + " of " + std::to_string(plan.P) + " test problems";
   return e;
@@ -203,6 +217,7 @@ std::string results_json(const Flags& f, const Task& test_task, const std::vecto
     j.open('{').key("name").str(e.name).key("setting").str(e.setting).key("runs").integer(plan.P);
     j.key("diverged_runs").integer(e.curves.diverged).key("ended_above_start_runs").integer(e.curves.ended_above_start);
     j.key("mean").nums(e.curves.mean()).key("std").nums(e.curves.stddev());
+    j.key("mean_oracle_calls").nums(e.curves.mean_evals());  // loss_and_grad calls before theta_t
     if (plan.finals) {
       j.key("final_metrics").open('{');
       for (auto& [k, v] : mean_finals(e.curves)) j.key(k).num(v);
@@ -245,7 +260,8 @@ std::string summary_md(const std::vector<Entry>& es, const EvalPlan& plan) {
 long total_runs(const EvalPlan& p) {
   long n = 0;
   long rates = (long)std::floor((p.grid.hi - p.grid.lo) * p.grid.per_decade + 1e-9) + 1;  // before any widening
-  for (const std::string& name : p.names) n += p.P + (is_learned(name) || p.fixed.count(name) ? 0 : rates * p.V);
+  for (const std::string& name : p.names)
+    n += p.P + (is_learned(name) || name == "lbfgs" || p.fixed.count(name) ? 0 : rates * p.V);
   return n;
 }
 
@@ -258,7 +274,8 @@ int cmd_eval(int argc, char** argv) {
   add_task_flags(f);
   f.add("phi", "", "checkpoint of the learned optimizer (from l2l train); needed when --optimizers has lstm");
   f.add("phi-sub", "", "a second learned optimizer, run as lstm-sub (Figure 7: trained on held-out labels)");
-  f.add("optimizers", "lstm,sgd,nag,rmsprop,adam", "optimizers to run, comma-separated (lstm-sub needs --phi-sub)");
+  f.add("optimizers", "lstm,sgd,nag,rmsprop,adam",
+        "optimizers to run, comma-separated (lstm-sub needs --phi-sub; lbfgs: not tuned, one step = one iteration)");
   f.add("problems", "100", "test problems (fresh seeds, disjoint from training and validation)");
   f.add("tune-problems", "10", "validation problems used to tune each baseline's learning rate");
   f.add("grid", "-4:1:3", "learning-rate grid lo:hi:per_decade, i.e. 10^lo .. 10^hi");

@@ -18,6 +18,7 @@ style() {
     nag)     echo "lc rgb '#009E73' dt (3,4) lw 2.5 pt 9" ;;
     rmsprop) echo "lc rgb '#D55E00' dt (12,4,3,4) lw 2 pt 11" ;;
     adam)    echo "lc rgb '#CC79A7' dt (6,3,2,3,2,3) lw 2 pt 13" ;;
+    lbfgs)   echo "lc rgb '#E69F00' dt (1,3) lw 3 pt 15" ;;
     *)       echo "lc rgb '#56B4E9' dt (2,2) lw 2 pt 3" ;;
   esac
 }

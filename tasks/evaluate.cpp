@@ -5,6 +5,7 @@
 #include <cmath>
 #include <limits>
 
+#include "nn/lbfgs.h"
 
 namespace l2l {
 
@@ -29,20 +30,35 @@ RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int ste
   Problem& prob = *pi.problem;
   Tensor theta = std::move(pi.theta0);
   opt.begin(prob.specs());
+  Lbfgs* lbfgs = dynamic_cast<Lbfgs*>(&opt);
   RunResult r;
+  double evals = 0;
   for (int t = 0; t <= steps; t++) {
     LossAndGrad o;
-    if (t < steps) o = prob.loss_and_grad(theta, pi.batch_rng);
+    const Rng step_batch = pi.batch_rng;  // the state that draws this step's minibatch
+    r.evals.push_back(evals);
+    if (t < steps) o = prob.loss_and_grad(theta, pi.batch_rng), evals++;
     else o.f = prob.loss_value(theta, pi.batch_rng);  // the last point needs no gradient
     double fv = o.f;
     if (!std::isfinite(fv)) {
       r.diverged = true;
       r.loss.resize(steps + 1, std::numeric_limits<double>::infinity());
+      r.evals.resize(steps + 1, evals);
       break;
     }
     r.loss.push_back(fv);
     r.diverged = r.diverged || fv > kExplodeFactor * std::max(r.loss.front(), 1e-30);
     if (t == steps) break;
+    if (lbfgs) {
+      auto same_minibatch = [&](const Tensor& x, Tensor& g) {
+        Rng batch = step_batch;
+        LossAndGrad trial = prob.loss_and_grad(x, batch);
+        g = std::move(trial.grad);
+        return (double)trial.f;
+      };
+      evals += lbfgs->step_with_oracle(theta, fv, o.grad, same_minibatch).evals;
+      continue;
+    }
     std::vector<Tensor*> ps = {&theta};
     opt.step(ps, {o.grad});
   }
@@ -55,6 +71,13 @@ std::vector<double> Curves::mean() const {
   std::vector<double> m(runs.empty() ? 0 : runs[0].size(), 0);
   for (const auto& r : runs)
     for (size_t t = 0; t < m.size(); t++) m[t] += r[t] / runs.size();
+  return m;
+}
+
+std::vector<double> Curves::mean_evals() const {
+  std::vector<double> m(evals.empty() ? 0 : evals[0].size(), 0);
+  for (const auto& r : evals)
+    for (size_t t = 0; t < m.size(); t++) m[t] += r[t] / evals.size();
   return m;
 }
 
@@ -76,6 +99,7 @@ Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int
     c.ended_above_start += r.ended_above_start;
     if (after_run) after_run(i + 1);
     c.runs.push_back(std::move(r.loss));
+    c.evals.push_back(std::move(r.evals));
     c.finals.push_back(std::move(r.final_metrics));
   }
   return c;

@@ -40,10 +40,18 @@ struct RunResult {
   std::vector<std::pair<std::string, double>> final_metrics;  // Problem::final_metrics(theta_T)
   bool diverged = false;
   bool ended_above_start = false;
+  // Oracle calls (loss_and_grad) made before theta_t was reached, t = 0..T (T + 1 values, the
+  // last one repeated after a non-finite f): t for the gradient-only optimizers, 1 + the
+  // line-search trials per iteration for L-BFGS. The f recorded at theta_t is not counted.
+  std::vector<double> evals;
 };
 
 // T steps of `opt` on the problem with seed `seed`, from fresh optimizer state (begin(specs)).
 // The problem is used as an oracle: loss_and_grad at theta_0 .. theta_T-1, loss_value at theta_T.
+// L-BFGS (nn/lbfgs.h): one step = one L-BFGS iteration, so its curve has the same T + 1 points
+// at the same kind of theta_t as the others; its line search gets an oracle that evaluates
+// every trial on the minibatch of that step's gradient (a copy of the batch Rng from before
+// the draw), and RunResult::evals counts the extra calls.
 RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int steps, bool with_final_metrics = false);
 
 struct Curves {
@@ -53,6 +61,8 @@ struct Curves {
   std::vector<double> mean() const;       // per step, over problems (inf if a run diverged)
   std::vector<double> stddev() const;
   int diverged = 0, ended_above_start = 0;  // runs of each kind (see RunResult)
+  std::vector<std::vector<double>> evals;  // [problem][step], RunResult::evals
+  std::vector<double> mean_evals() const;  // per step, over problems
 };
 
 // `after_run(k)` (if given) is called after the k-th finished run: progress reporting.
