@@ -121,7 +121,7 @@ lbfgs_note() {
     $1 == step { best = ""; for (i = 2; i <= NF; i += 2) { if (name[i] == "lbfgs") q = $i; else if (name[i] == "lstm") l = $i
         else if (name[i] !~ /^lstm/ && $i != "null" && (best == "" || $i + 0 < best + 0)) { best = $i; bn = name[i] } }
       if (q == "") exit
-      printf "L-BFGS (not in the paper; m = 10, Armijo backtracking line search, no learning rate to tune; one step = one iteration, whose function evaluations the table states): %.4g at step %d, against the LSTM (%.4g) and the best tuned baseline, %s (%.4g).", q, step, l, bn, best }' "$1"
+      printf "L-BFGS (not in the paper; m = 10, Armijo backtracking line search, no learning rate to tune; one step = one iteration, whose function evaluations the table states): %.4g at step %d, against %sthe best tuned baseline, %s (%.4g).", q, step, l == "" ? "" : sprintf("the LSTM (%.4g) and ", l), bn, best }' "$1"
 }
 
 section() { mkdir -p "$(dirname "$SEC")"; printf '\n## %s\n\n' "$1" >"$SEC"; }

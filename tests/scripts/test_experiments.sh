@@ -124,5 +124,17 @@ else
   echo "SKIP  plot.sh (gnuplot not installed; make experiments installs it)"
 fi
 
+# ---- verdict and lbfgs_note (experiments.sh's report sentences) on a hand-written CSV ----------
+eval "$(sed -n '/^verdict() {/,/^}/p;/^lbfgs_note() {/,/^}/p' scripts/experiments.sh)"
+printf 'step,lstm_mean,lstm_std,adam_mean,adam_std,lbfgs_mean,lbfgs_std\n100,0.2,0,0.3,0,0.1,0\n' >"$tmp/lb.csv"
+s=$(verdict "$tmp/lb.csv" 100)
+check "verdict: lbfgs is not a tuned baseline (the LSTM is compared with adam)" \
+  has "$s" "**agrees**: at step 100 the LSTM (0.2) is below the best tuned baseline, adam (0.3)"
+s=$(lbfgs_note "$tmp/lb.csv" 100)
+check "lbfgs_note: names L-BFGS's value, the LSTM's and the best tuned baseline's" \
+  has "$s" "0.1 at step 100, against the LSTM (0.2) and the best tuned baseline, adam (0.3)."
+printf 'step,lstm_mean,lstm_std,adam_mean,adam_std\n100,0.2,0,0.3,0\n' >"$tmp/nolb.csv"
+check "lbfgs_note: says nothing without an lbfgs column" eval '[ -z "$(lbfgs_note "$tmp/nolb.csv" 100)" ]'
+
 echo "test_experiments.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
