@@ -3,8 +3,9 @@
 //
 // Is: forward and backward of each op side by side, on NCHW tensors (N images, C channels,
 // Hh x Ww pixels, row-major) and, for batch norm, (N, D) features. Backward functions add (+=)
-// into their parents' buffers. Batch norm runs its channels in parallel (parallel.h), each
-// channel's sums in one fixed order: the same bits at any thread count.
+// into their parents' buffers. Max pooling runs blocks of planes in parallel and batch norm
+// its channels (parallel.h), each block writing only its own outputs, each channel's sums in
+// one fixed order: the same bits at any thread count.
 // Is not: padded pooling, or batch norm's running averages for inference (the optimizee is
 // only ever trained, never evaluated in eval mode).
 #include <algorithm>
@@ -49,31 +50,39 @@ static PoolGeom pool_geom(const char* op, const Tensor& X, int k, int stride) {
 // y[., i, j] = max over the window at (i s, j s);  dx[argmax] += dy[., i, j].
 // The forward saves each window's argmax (offset inside its plane); on ties the first
 // maximum in row-major order wins, so exactly one input receives each output's gradient.
+constexpr int kPoolPlanes = 64;  // planes per parallel block (fixed: not the thread count)
+
 Var max_pool2d(Var x, int k, int stride) {
   const Tensor& X = x.value();
   const PoolGeom g = pool_geom("max_pool2d", X, k, stride);
   Tensor y({X.dim(0), X.dim(1), g.Ho, g.Wo});
   std::vector<int> argmax(y.size());
-  size_t o = 0;
-  for (int p = 0; p < g.planes; p++) {
-    const real* in = X.data() + (size_t)p * g.Hh * g.Ww;
-    for (int i = 0; i < g.Ho; i++)
-      for (int j = 0; j < g.Wo; j++, o++) {
-        int best = i * g.stride * g.Ww + j * g.stride;
-        for (int a = 0; a < g.k; a++)
-          for (int b = 0; b < g.k; b++) {
-            int at = (i * g.stride + a) * g.Ww + j * g.stride + b;
-            if (in[at] > in[best]) best = at;  // strict: the first maximum is kept
-          }
-        y[o] = in[best];
-        argmax[o] = best;
-      }
-  }
-  return x.tape->record("max_pool2d", std::move(y), {x}, [g, argmax = std::move(argmax)](BackwardCtx& c) {
+  const size_t per_plane = (size_t)g.Ho * g.Wo;
+  const int blocks = (g.planes + kPoolPlanes - 1) / kPoolPlanes;
+  parallel_for(blocks, [&](int blk) {  // planes [blk kPoolPlanes, ...) write only their outputs
+    for (int p = blk * kPoolPlanes; p < std::min(g.planes, (blk + 1) * kPoolPlanes); p++) {
+      const real* in = X.data() + (size_t)p * g.Hh * g.Ww;
+      size_t o = p * per_plane;
+      for (int i = 0; i < g.Ho; i++)
+        for (int j = 0; j < g.Wo; j++, o++) {
+          int best = i * g.stride * g.Ww + j * g.stride;
+          for (int a = 0; a < g.k; a++)
+            for (int b = 0; b < g.k; b++) {
+              int at = (i * g.stride + a) * g.Ww + j * g.stride + b;
+              if (in[at] > in[best]) best = at;  // strict: the first maximum is kept
+            }
+          y[o] = in[best];
+          argmax[o] = best;
+        }
+    }
+  });
+  return x.tape->record("max_pool2d", std::move(y), {x}, [g, blocks, argmax = std::move(argmax)](BackwardCtx& c) {
     if (!c.dx[0]) return;
     const size_t per_plane = (size_t)g.Ho * g.Wo;
-    for (size_t o = 0; o < c.dy.size(); o++)
-      (*c.dx[0])[(o / per_plane) * g.Hh * g.Ww + argmax[o]] += c.dy[o];
+    parallel_for(blocks, [&](int blk) {  // each plane's outputs send gradient into that plane only
+      size_t o0 = (size_t)blk * kPoolPlanes * per_plane, o1 = std::min(c.dy.size(), o0 + kPoolPlanes * per_plane);
+      for (size_t o = o0; o < o1; o++) (*c.dx[0])[(o / per_plane) * g.Hh * g.Ww + argmax[o]] += c.dy[o];
+    });
   });
 }
 

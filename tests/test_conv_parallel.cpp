@@ -75,6 +75,25 @@ TEST_CASE("conv2d passes gradcheck over several blocks (partial last block, stri
               {randn({11, 1, 9, 9}, 14), randn({2, 1, 5, 5}, 15), randn({2}, 16)}, opt);
 }
 
+// 5 x 16 = 80 planes: blocks of 64 + 16 planes; each image alone is one block.
+TEST_CASE("max_pool2d over several blocks of planes equals image-by-image pooling, values and gradients") {
+  ThreadsRestored restore;
+  set_num_threads(2);
+  Tensor x = randn({5, 16, 4, 6}, 21), wy = randn({5, 16, 2, 3}, 22);
+  Tape t;
+  Var xa = t.leaf(x, true);
+  Var ya = max_pool2d(xa, 2);
+  Tensor y = ya.value(), dx = t.grad(sum(mul(ya, t.constant(wy))), {xa})[0];
+  for (int n = 0; n < 5; n++) {
+    Tape tn;
+    Var xn = tn.leaf(images(x, n, 1), true);
+    Var yn = max_pool2d(xn, 2);
+    Tensor dxn = tn.grad(sum(mul(yn, tn.constant(images(wy, n, 1)))), {xn})[0];
+    CHECK(same_bits(yn.value(), images(y, n, 1)));
+    CHECK(same_bits(dxn, images(dx, n, 1)));
+  }
+}
+
 TEST_CASE("cifar optimizee: f and gradient are the same bits with 1 and 2 threads") {
   ThreadsRestored restore;
   CifarOptions o;
