@@ -17,11 +17,14 @@
 //   mnist meta-iter        one window of U = 20 steps on the MNIST MLP (batch 128), with the
 //                          Adam step on phi (FLOPs: LSTM + optimizee forward/backward)
 //   mnist eval             optimizee steps per second with the learned optimizer
+//   cifar optimizee step   one loss_and_grad of the CIFAR-10 CNN (batch 128): forward + backward
+//   cifar meta-iter        one window of U = 20 steps on the CIFAR-10 CNN, two learned nets
+//                          (kernels / the rest, 22,682 coordinates), with the Adam step on phi
 //
 // The meta-iteration rows go through tasks/ APIs (unroll_window, set_groups) that are being
 // replaced: each sits in one small function (quadratic_window, mnist_window, ...) to adapt.
 //
-// Flags: --data DIR (MNIST), --only SUBSTRING (rows whose name contains it), --block-sweep
+// Flags: --data DIR (the data root, or MNIST's folder; CIFAR-10 rows look for cifar10/ in it), --only SUBSTRING (rows whose name contains it), --block-sweep
 // (time the LSTM part for several block sizes instead: the measurement behind nn/lstm.cpp).
 #include <sys/resource.h>
 #include <time.h>
@@ -258,6 +261,80 @@ struct MnistWindow {
   }
 };
 
+// FLOPs of one CIFAR-10 optimizee step (tasks/cifar.cpp, batch B, k classes), counting the
+// multiply-adds of the products only (2 FLOPs each; batch norm, ReLU, pooling, softmax and
+// im2col are not counted, they are O(activations) rather than O(activations x K K C)):
+//   conv layer (C -> 16 ch, 5x5, S x S output pixels), forward:  2 B 16 S^2 (25 C)
+//     layer 0: C = 3, S = 32;  layers 1, 2: C = 16, S = 16 and 8
+//   fc1 256 -> 32 and fc2 32 -> k, forward: 2 B (256 32 + 32 k)
+//   backward: every layer's weight gradient (as many FLOPs as its forward) and its input
+//   gradient (as many again), except conv layer 0, whose input is the images (no gradient).
+// step = 3 forward - conv layer 0's forward; at B = 128, k = 10: 2.21 GFLOP (0.84 forward).
+double cifar_step_flops(int B, int k) {
+  auto conv = [&](int C, int S) { return 2.0 * B * 16 * S * S * 25 * C; };
+  double conv0 = conv(3, 32), fwd = conv0 + conv(16, 16) + conv(16, 8) + 2.0 * B * (256 * 32 + 32 * k);
+  return 3 * fwd - conv0;
+}
+
+const int kCifarN = 22682;  // the CIFAR-10 optimizee's coordinates (tests/test_cifar.cpp checks it)
+
+struct CifarWindow {
+  std::unique_ptr<Task> task;
+  LearnedOptimizer opt;
+  std::unique_ptr<Problem> prob;
+  Rng ir{4}, br{5};
+  Tensor theta0;
+  Tape tape;
+  Adam meta{1e-3};
+  explicit CifarWindow(const std::string& dir)
+      : opt(std::vector<NetConfig>(2, paper_net_config("cifar")), 1) {
+    CifarOptions co;
+    co.data_dir = dir;
+    task = make_cifar_task(co);
+    prob = task->sample(3);
+    theta0 = prob->init(ir);
+  }
+  void step() { prob->loss_and_grad(theta0, br); }
+  // One meta-iteration: a window of 20 steps (21 loss_and_grad) and the Adam step on phi.
+  void run() {
+    std::vector<Param*> phi = opt.params();
+    Trajectory tr = start_trajectory(opt, *task, 3);
+    for (Param* p : phi) p->zero_grad();
+    unroll_window(opt, tr, 20, true, tape);
+    step_params(meta, phi);
+  }
+};
+
+bool selected(const std::string& only, const std::string& family) {
+  return only.empty() || family.find(only) != std::string::npos || only.find(family) != std::string::npos;
+}
+
+void cifar_rows(const std::string& data_flag, const std::string& only) {
+  if (!selected(only, "cifar")) return;
+  std::string dir;
+  try {
+    dir = find_data_dir(data_flag, "cifar10");
+  } catch (const std::exception& e) {
+    std::printf("(CIFAR-10 rows skipped: %s)\n", e.what());
+    return;
+  }
+  std::unique_ptr<CifarWindow> w;
+  try {
+    w = std::make_unique<CifarWindow>(dir);
+  } catch (const std::exception& e) {
+    std::printf("(CIFAR-10 rows skipped: %s)\n", e.what());
+    return;
+  }
+  CifarWindow* c = w.get();
+  double step = cifar_step_flops(128, 10);
+  std::vector<Row> rows = {
+      {"cifar optimizee step (fwd+bwd, batch 128)", step, 9, [c] { c->step(); }},
+      {"cifar meta-iteration (U=20, 2 LSTMs, 22682)", lstm_window_flops(kCifarN, 20) + 21 * step, 3, [c] { c->run(); }},
+  };
+  for (const Row& r : rows)
+    if (r.name.find(only) != std::string::npos) run_row(r);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -293,8 +370,9 @@ int main(int argc, char** argv) {
   for (const Row& r : rows)
     if (r.name.find(only) != std::string::npos) run_row(r);
 
-  if (!only.empty() && std::string("mnist").find(only) == std::string::npos && only.find("mnist") == std::string::npos)
-    return 0;  // no MNIST row selected: do not load the data
+  cifar_rows(data_flag, only);
+
+  if (!selected(only, "mnist")) return 0;  // no MNIST row selected: do not load the data
   std::string dir;
   try {
     dir = find_data_dir(data_flag, "mnist");

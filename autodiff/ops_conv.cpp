@@ -1,10 +1,10 @@
-// ops_conv.cpp: the image ops of the CIFAR-10 task: conv2d (im2col + GEMM), max and average
-// pooling, and batch normalization with batch statistics.
+// ops_conv.cpp: conv2d (im2col + GEMM), the convolution of the CIFAR-10 task, forward and
+// backward side by side, in parallel over blocks of images (parallel.h). Pooling and batch
+// norm are in ops_pool_bn.cpp.
 //
-// Is: forward and backward of each op side by side, on NCHW tensors (N images, C channels,
-// Hh x Ww pixels, row-major). Backward functions add (+=) into their parents' buffers.
-// Is not: dilation, groups, non-square kernels, padded pooling, or batch norm's running
-// averages for inference (the optimizee is only ever trained, never evaluated in eval mode).
+// Is: NCHW tensors (N images, C channels, Hh x Ww pixels, row-major); backward adds (+=) into
+// its parents' buffers; the same bits at any thread count.
+// Is not: dilation, groups, non-square kernels.
 // Read ops_matmul.cpp first: conv2d is "matmul on rearranged pixels".
 #include <algorithm>
 #include <cmath>
@@ -13,6 +13,7 @@
 
 #include "blas.h"
 #include "ops.h"
+#include "parallel.h"
 
 namespace l2l {
 
@@ -23,8 +24,8 @@ static std::string err(const char* op, const std::string& what) { return std::st
 // y[n, o, i, j] = b[o] + sum_{c, ki, kj} w[o, c, ki, kj] x[n, c, i s - p + ki, j s - p + kj]
 // (x read as 0 outside the image: zero padding; s = stride, p = pad).
 //
-// im2col turns this into one matrix product per image. Lay the input pixels each output
-// position reads out as a column:
+// im2col turns this into a matrix product. Lay the input pixels each output position reads
+// out as a column:
 //   col[(c K + ki) K + kj, i Wo + j] = x[n, c, i s - p + ki, j s - p + kj]     col is (C K K, Ho Wo)
 // Then, with w viewed as the matrix (O, C K K) and y[n] as (O, Ho Wo):
 //   y[n] = w col (+ b[o] on row o)
@@ -34,25 +35,44 @@ static std::string err(const char* op, const std::string& what) { return std::st
 //   dx[n] += col2im(dcol)              every col entry adds back to the pixel it was read from
 //   db[o] += sum_{n, i, j} dy[n, o, i, j]
 //
-// One GEMM per image rather than one for the whole batch: the per-image column buffer
-// (75 x 1024 for the CIFAR net's first layer) is reused and stays in cache, whereas a batched
-// one would be N times larger (~40 MB at N = 128, in float) and its product (O, N Ho Wo) would
-// need a transpose back to NCHW. Per image the product is (16 x 75) (75 x 1024), big enough for
-// BLAS to run at speed. The columns are recomputed in backward rather than saved, so the tape
-// does not keep K K copies of every input alive for a whole unroll.
+// Blocks of images. The batch is cut into blocks of nb consecutive images, nb chosen from the
+// geometry alone (about kBlockColumns output pixels per block: nb = 1 for the CIFAR net's
+// 32x32 and 16x16 outputs, 4 for 8x8), never from the thread count. A block's columns sit side
+// by side, col (C K K, nb Ho Wo), so each block is ONE product at least ~256 wide even for small
+// images, and its col (at most 400 x 256 floats here, 400 KB) stays in L2. Its result
+// (O, nb Ho Wo) is copied to NCHW with the bias added on the way. (Measured on the CIFAR step,
+// 1 thread: widths 64, 256, 1024, 4096 were all within the noise of this shared machine.)
+// Blocks run in parallel (parallel.h). Each writes only its own images of y and dx, and its
+// own partial dw and db; the partials are summed afterwards in block order, so the result is
+// the same bits at any thread count. Column buffers are per thread and reused between calls;
+// the columns are recomputed in backward rather than saved, so the tape does not keep K K
+// copies of every input alive for a whole unroll.
+
+constexpr int kBlockColumns = 256;  // output pixels per block (a block's col is C K K x this)
 
 struct ConvGeom {
   int N, C, Hh, Ww, O, K, stride, pad, Ho, Wo;
   int rows() const { return C * K * K; }  // col rows: one per (c, ki, kj)
-  int cols() const { return Ho * Wo; }    // col columns: one per output pixel
+  int cols() const { return Ho * Wo; }    // col columns of one image: one per output pixel
+  int block_images() const { return std::max(1, std::min(N, kBlockColumns / cols())); }
+  int blocks() const { return (N + block_images() - 1) / block_images(); }
+  // Output columns j whose input column j s - p + kj lies inside the image: [*j0, *j1).
+  void valid_cols(int kj, int* j0, int* j1) const {
+    int lo = pad - kj, hi = Ww + pad - kj;  // need lo <= j s < hi
+    *j0 = std::min(Wo, std::max(0, (lo + stride - 1) / stride));
+    *j1 = std::max(*j0, std::min(Wo, (hi + stride - 1) / stride));
+  }
 };
 
-// Fills col (C K K, Ho Wo) from one image x (C, Hh, Ww); every entry is written.
-static void im2col(const real* x, const ConvGeom& g, real* col) {
+// Fills the (C K K, Ho Wo) columns of one image x (C, Hh, Ww) into col, whose rows are `ld`
+// long; every entry of those columns is written.
+static void im2col(const real* x, const ConvGeom& g, real* col, int ld) {
   for (int c = 0; c < g.C; c++)
     for (int ki = 0; ki < g.K; ki++)
       for (int kj = 0; kj < g.K; kj++) {
-        real* row = col + (size_t)((c * g.K + ki) * g.K + kj) * g.cols();
+        real* row = col + (size_t)((c * g.K + ki) * g.K + kj) * ld;
+        int j0, j1;
+        g.valid_cols(kj, &j0, &j1);
         for (int i = 0; i < g.Ho; i++) {
           real* out = row + (size_t)i * g.Wo;
           int h = i * g.stride - g.pad + ki;
@@ -60,26 +80,36 @@ static void im2col(const real* x, const ConvGeom& g, real* col) {
             std::fill_n(out, g.Wo, real(0));
             continue;
           }
-          const real* in = x + ((size_t)c * g.Hh + h) * g.Ww;
-          for (int j = 0, w = kj - g.pad; j < g.Wo; j++, w += g.stride) out[j] = (w >= 0 && w < g.Ww) ? in[w] : 0;
+          const real* in = x + ((size_t)c * g.Hh + h) * g.Ww + kj - g.pad;
+          std::fill_n(out, j0, real(0));
+          if (g.stride == 1)
+            std::copy(in + j0, in + j1, out + j0);
+          else
+            for (int j = j0; j < j1; j++) out[j] = in[j * g.stride];
+          std::fill(out + j1, out + g.Wo, real(0));
         }
       }
 }
 
-// The adjoint of im2col: dx (C, Hh, Ww) += the entries of dcol, each to the pixel it came from.
-// A pixel read by several output positions receives the sum; padding entries are dropped.
-static void col2im_add(const real* dcol, const ConvGeom& g, real* dx) {
+// The adjoint of im2col: dx (C, Hh, Ww) += the entries of dcol (rows `ld` long), each to the
+// pixel it came from. A pixel read by several output positions receives the sum; padding
+// entries are dropped.
+static void col2im_add(const real* dcol, const ConvGeom& g, int ld, real* dx) {
   for (int c = 0; c < g.C; c++)
     for (int ki = 0; ki < g.K; ki++)
       for (int kj = 0; kj < g.K; kj++) {
-        const real* row = dcol + (size_t)((c * g.K + ki) * g.K + kj) * g.cols();
+        const real* row = dcol + (size_t)((c * g.K + ki) * g.K + kj) * ld;
+        int j0, j1;
+        g.valid_cols(kj, &j0, &j1);
         for (int i = 0; i < g.Ho; i++) {
           int h = i * g.stride - g.pad + ki;
           if (h < 0 || h >= g.Hh) continue;
           const real* d = row + (size_t)i * g.Wo;
-          real* out = dx + ((size_t)c * g.Hh + h) * g.Ww;
-          for (int j = 0, w = kj - g.pad; j < g.Wo; j++, w += g.stride)
-            if (w >= 0 && w < g.Ww) out[w] += d[j];
+          real* out = dx + ((size_t)c * g.Hh + h) * g.Ww + kj - g.pad;
+          if (g.stride == 1)  // a separate loop the compiler vectorizes
+            for (int j = j0; j < j1; j++) out[j] += d[j];
+          else
+            for (int j = j0; j < j1; j++) out[j * g.stride] += d[j];
         }
       }
 }
@@ -107,221 +137,124 @@ static ConvGeom conv_geom(const Tensor& X, const Tensor& Wt, const Tensor* B, in
   return g;
 }
 
+// One thread's scratch for a block: columns, the block's product / gathered dy, dcol.
+struct ConvScratch {
+  std::vector<real> col, out, dcol;
+};
+static ConvScratch& conv_scratch() {
+  thread_local ConvScratch s;
+  return s;
+}
+
+// Images [n0, n0 + nb) of a block, as the column range of its (., nb Ho Wo) matrices.
+struct ConvBlock {
+  int n0, nb, width;  // first image, images, nb Ho Wo
+};
+static ConvBlock conv_block(const ConvGeom& g, int blk) {
+  int n0 = blk * g.block_images(), nb = std::min(g.block_images(), g.N - n0);
+  return {n0, nb, nb * g.cols()};
+}
+
+// col (C K K, nb Ho Wo) of the block's images, image b in columns [b Ho Wo, (b + 1) Ho Wo).
+static void block_im2col(const real* X, const ConvGeom& g, const ConvBlock& bl, real* col) {
+  const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
+  for (int b = 0; b < bl.nb; b++) im2col(X + (bl.n0 + b) * x_img, g, col + (size_t)b * g.cols(), bl.width);
+}
+
+// Forward of one block: y[n0 + b, o, :] = (w col)[o, b Ho Wo ...] + bias[o].
+static void conv_forward_block(const Tensor& X, const Tensor& Wt, const real* bias, const ConvGeom& g, int blk,
+                               Tensor& y) {
+  const ConvBlock bl = conv_block(g, blk);
+  const int R = g.rows(), P = g.cols();
+  ConvScratch& s = conv_scratch();
+  s.col.resize((size_t)R * bl.width);
+  s.out.resize((size_t)g.O * bl.width);
+  block_im2col(X.data(), g, bl, s.col.data());
+  gemm(false, false, g.O, bl.width, R, 1, Wt.data(), R, s.col.data(), bl.width, 0, s.out.data(), bl.width);
+  for (int b = 0; b < bl.nb; b++)
+    for (int o = 0; o < g.O; o++) {
+      const real* from = s.out.data() + (size_t)o * bl.width + (size_t)b * P;
+      real* to = y.data() + ((size_t)(bl.n0 + b) * g.O + o) * P;
+      real bo = bias ? bias[o] : real(0);
+      for (int p = 0; p < P; p++) to[p] = from[p] + bo;
+    }
+}
+
+// sum of v[0 .. n) in double, in four interleaved partial sums (a fixed order: v[p] goes to
+// partial p % 4), so the additions do not wait on each other.
+static double sum4(const real* v, int n) {
+  double s[4] = {0, 0, 0, 0};
+  int p = 0;
+  for (; p + 4 <= n; p += 4)
+    for (int k = 0; k < 4; k++) s[k] += v[p + k];
+  for (; p < n; p++) s[p % 4] += v[p];
+  return (s[0] + s[1]) + (s[2] + s[3]);
+}
+
+// Backward of one block. dy_blk (O, nb Ho Wo) gathered from dY; then
+//   dw_part = dy_blk col^T          (this block's share of dw, O x C K K, overwritten)
+//   dcol = w^T dy_blk; dx[n] += col2im(dcol) for the block's images
+//   db_part[o] = sum of dy_blk's row o (double)
+static void conv_backward_block(const Tensor& X, const Tensor& Wt, const Tensor& dY, const ConvGeom& g, int blk,
+                                real* dw_part, double* db_part, Tensor* dX) {
+  const ConvBlock bl = conv_block(g, blk);
+  const int R = g.rows(), P = g.cols();
+  ConvScratch& s = conv_scratch();
+  s.out.resize((size_t)g.O * bl.width);
+  real* dyb = s.out.data();
+  for (int b = 0; b < bl.nb; b++)
+    for (int o = 0; o < g.O; o++) {
+      const real* from = dY.data() + ((size_t)(bl.n0 + b) * g.O + o) * P;
+      std::copy(from, from + P, dyb + (size_t)o * bl.width + (size_t)b * P);
+    }
+  if (dw_part) {
+    s.col.resize((size_t)R * bl.width);
+    block_im2col(X.data(), g, bl, s.col.data());
+    gemm(false, true, g.O, R, bl.width, 1, dyb, bl.width, s.col.data(), bl.width, 0, dw_part, R);
+  }
+  if (dX) {
+    s.dcol.resize((size_t)R * bl.width);
+    gemm(true, false, R, bl.width, g.O, 1, Wt.data(), R, dyb, bl.width, 0, s.dcol.data(), bl.width);
+    const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
+    for (int b = 0; b < bl.nb; b++)
+      col2im_add(s.dcol.data() + (size_t)b * P, g, bl.width, dX->data() + (bl.n0 + b) * x_img);
+  }
+  if (db_part)
+    for (int o = 0; o < g.O; o++) db_part[o] = sum4(dyb + (size_t)o * bl.width, bl.width);
+}
+
 Var conv2d(Var x, Var w, Var b, int stride, int pad) {
   const bool has_bias = b.tape != nullptr;
   const Tensor &X = x.value(), &Wt = w.value();
   const ConvGeom g = conv_geom(X, Wt, has_bias ? &b.value() : nullptr, stride, pad);
-  const int R = g.rows(), P = g.cols();
-  const size_t x_img = (size_t)g.C * g.Hh * g.Ww, y_img = (size_t)g.O * P;
-
-  Tensor y({g.N, g.O, g.Ho, g.Wo}), col({R, P});
-  for (int n = 0; n < g.N; n++) {
-    real* yn = y.data() + n * y_img;
-    im2col(X.data() + n * x_img, g, col.data());
-    gemm(false, false, g.O, P, R, 1, Wt.data(), R, col.data(), P, 0, yn, P);  // y[n] = w col
-    if (has_bias)
-      for (int o = 0; o < g.O; o++) {
-        real bo = b.value()[o];
-        for (int p = 0; p < P; p++) yn[(size_t)o * P + p] += bo;
-      }
-  }
+  Tensor y({g.N, g.O, g.Ho, g.Wo});
+  const real* bias = has_bias ? b.value().data() : nullptr;
+  parallel_for(g.blocks(), [&](int blk) { conv_forward_block(X, Wt, bias, g, blk, y); });
 
   std::vector<Var> parents = {x, w};
   if (has_bias) parents.push_back(b);
   return x.tape->record("conv2d", std::move(y), parents, [g](BackwardCtx& c) {
-    const int R = g.rows(), P = g.cols();
-    const size_t x_img = (size_t)g.C * g.Hh * g.Ww, y_img = (size_t)g.O * P;
-    const Tensor &X = *c.x[0], &Wt = *c.x[1], &dY = c.dy;
+    const Tensor &X = *c.x[0], &Wt = *c.x[1];
     Tensor *dX = c.dx[0], *dW = c.dx[1], *dB = c.dx.size() > 2 ? c.dx[2] : nullptr;
-    Tensor col, dcol;
-    if (dW) col = Tensor({R, P});
-    if (dX) dcol = Tensor({R, P});
-    for (int n = 0; n < g.N; n++) {
-      const real* dyn = dY.data() + n * y_img;
-      if (dW) {  // dw += dy[n] col^T
-        im2col(X.data() + n * x_img, g, col.data());
-        gemm(false, true, g.O, R, P, 1, dyn, P, col.data(), P, 1, dW->data(), R);
+    const int blocks = g.blocks(), R = g.rows();
+    std::vector<real> dw_parts(dW ? (size_t)blocks * g.O * R : 0);
+    std::vector<double> db_parts(dB ? (size_t)blocks * g.O : 0);
+    parallel_for(blocks, [&](int blk) {
+      conv_backward_block(X, Wt, c.dy, g, blk, dW ? dw_parts.data() + (size_t)blk * g.O * R : nullptr,
+                          dB ? db_parts.data() + (size_t)blk * g.O : nullptr, dX);
+    });
+    for (int blk = 0; blk < blocks; blk++) {  // the partials, in block order
+      if (dW) {
+        const real* part = dw_parts.data() + (size_t)blk * g.O * R;
+        for (size_t i = 0; i < dW->size(); i++) (*dW)[i] += part[i];
       }
-      if (dX) {  // dcol = w^T dy[n]; dx[n] += col2im(dcol)
-        gemm(true, false, R, P, g.O, 1, Wt.data(), R, dyn, P, 0, dcol.data(), P);
-        col2im_add(dcol.data(), g, dX->data() + n * x_img);
+    }
+    if (dB)
+      for (int o = 0; o < g.O; o++) {
+        double sum = 0;
+        for (int blk = 0; blk < blocks; blk++) sum += db_parts[(size_t)blk * g.O + o];
+        (*dB)[o] += (real)sum;
       }
-      if (dB)  // db[o] += sum over the pixels of dy[n, o]
-        for (int o = 0; o < g.O; o++) {
-          double s = 0;
-          for (int p = 0; p < P; p++) s += dyn[(size_t)o * P + p];
-          (*dB)[o] += (real)s;
-        }
-    }
-  });
-}
-
-// ---- pooling ----------------------------------------------------------------------------
-//
-// x (N,C,Hh,Ww) -> y (N,C,Ho,Wo), Ho = (Hh - k) / stride + 1 (integer division): windows
-// start at multiples of `stride` and must fit, so when (Hh - k) % stride != 0 the last
-// rows (columns) that no window reaches are dropped, as in PyTorch's default. Each of the
-// N C planes is pooled on its own.
-
-struct PoolGeom {
-  int planes, Hh, Ww, k, stride, Ho, Wo;
-};
-
-static PoolGeom pool_geom(const char* op, const Tensor& X, int k, int stride) {
-  if (stride == 0) stride = k;
-  if (X.ndim() != 4)
-    throw std::invalid_argument(err(op, "x " + shape_str(X.shape()) + " must be (N,C,Hh,Ww)"));
-  if (k < 1 || stride < 1)
-    throw std::invalid_argument(err(op, "x " + shape_str(X.shape()) + ": need k >= 1 and stride >= 1, got k " +
-                                            std::to_string(k) + ", stride " + std::to_string(stride)));
-  if (X.dim(2) < k || X.dim(3) < k)
-    throw std::invalid_argument(err(op, "x " + shape_str(X.shape()) + ": window " + std::to_string(k) + "x" +
-                                            std::to_string(k) + " does not fit the image"));
-  PoolGeom g{X.dim(0) * X.dim(1), X.dim(2), X.dim(3), k, stride, 0, 0};
-  g.Ho = (g.Hh - k) / stride + 1;
-  g.Wo = (g.Ww - k) / stride + 1;
-  return g;
-}
-
-// y[., i, j] = max over the window at (i s, j s);  dx[argmax] += dy[., i, j].
-// The forward saves each window's argmax (offset inside its plane); on ties the first
-// maximum in row-major order wins, so exactly one input receives each output's gradient.
-Var max_pool2d(Var x, int k, int stride) {
-  const Tensor& X = x.value();
-  const PoolGeom g = pool_geom("max_pool2d", X, k, stride);
-  Tensor y({X.dim(0), X.dim(1), g.Ho, g.Wo});
-  std::vector<int> argmax(y.size());
-  size_t o = 0;
-  for (int p = 0; p < g.planes; p++) {
-    const real* in = X.data() + (size_t)p * g.Hh * g.Ww;
-    for (int i = 0; i < g.Ho; i++)
-      for (int j = 0; j < g.Wo; j++, o++) {
-        int best = i * g.stride * g.Ww + j * g.stride;
-        for (int a = 0; a < g.k; a++)
-          for (int b = 0; b < g.k; b++) {
-            int at = (i * g.stride + a) * g.Ww + j * g.stride + b;
-            if (in[at] > in[best]) best = at;  // strict: the first maximum is kept
-          }
-        y[o] = in[best];
-        argmax[o] = best;
-      }
-  }
-  return x.tape->record("max_pool2d", std::move(y), {x}, [g, argmax = std::move(argmax)](BackwardCtx& c) {
-    if (!c.dx[0]) return;
-    const size_t per_plane = (size_t)g.Ho * g.Wo;
-    for (size_t o = 0; o < c.dy.size(); o++)
-      (*c.dx[0])[(o / per_plane) * g.Hh * g.Ww + argmax[o]] += c.dy[o];
-  });
-}
-
-// y[., i, j] = (1 / k^2) sum over the window at (i s, j s);  every x in that window gets
-// dx += dy[., i, j] / k^2 (overlapping windows, stride < k, add up).
-Var avg_pool2d(Var x, int k, int stride) {
-  const Tensor& X = x.value();
-  const PoolGeom g = pool_geom("avg_pool2d", X, k, stride);
-  const real inv = real(1) / (k * k);
-  Tensor y({X.dim(0), X.dim(1), g.Ho, g.Wo});
-  size_t o = 0;
-  for (int p = 0; p < g.planes; p++) {
-    const real* in = X.data() + (size_t)p * g.Hh * g.Ww;
-    for (int i = 0; i < g.Ho; i++)
-      for (int j = 0; j < g.Wo; j++, o++) {
-        double s = 0;
-        for (int a = 0; a < g.k; a++)
-          for (int b = 0; b < g.k; b++) s += in[(i * g.stride + a) * g.Ww + j * g.stride + b];
-        y[o] = (real)(s * inv);
-      }
-  }
-  return x.tape->record("avg_pool2d", std::move(y), {x}, [g, inv](BackwardCtx& c) {
-    if (!c.dx[0]) return;
-    size_t o = 0;
-    for (int p = 0; p < g.planes; p++) {
-      real* d = c.dx[0]->data() + (size_t)p * g.Hh * g.Ww;
-      for (int i = 0; i < g.Ho; i++)
-        for (int j = 0; j < g.Wo; j++, o++) {
-          real share = c.dy[o] * inv;
-          for (int a = 0; a < g.k; a++)
-            for (int b = 0; b < g.k; b++) d[(i * g.stride + a) * g.Ww + j * g.stride + b] += share;
-        }
-    }
-  });
-}
-
-// ---- batch norm -------------------------------------------------------------------------
-//
-// View x as (N, C, S): S = Hh Ww for images (N,C,Hh,Ww), S = 1 for features (N,D) with C = D.
-// Channel c is normalized over its m = N S values:
-//   mu = (1/m) sum x,   var = (1/m) sum (x - mu)^2   (biased),   rstd = 1 / sqrt(var + eps)
-//   xhat = (x - mu) rstd,   y = gamma[c] xhat + beta[c]
-// Backward (sums over the m values of channel c). With g = gamma dy the gradient on xhat,
-// and using dmu/dx_i = 1/m, drstd/dx_i = -rstd^2 xhat_i / m, one gets
-//   dxhat_j/dx_i = rstd (delta_ij - 1/m - xhat_i xhat_j / m), hence
-//   dx_i     += gamma rstd / m * (m dy_i - sum(dy) - xhat_i sum(dy xhat))
-//   dgamma   += sum(dy xhat)
-//   dbeta    += sum(dy)
-// Only mu and rstd (one number each per channel) are saved; xhat is recomputed from x.
-
-Var batch_norm(Var x, Var gamma, Var beta, real eps) {
-  const Tensor &X = x.value(), &G = gamma.value(), &Bt = beta.value();
-  if (X.ndim() != 2 && X.ndim() != 4)
-    throw std::invalid_argument(err("batch_norm", "x " + shape_str(X.shape()) + " must be (N,D) or (N,C,Hh,Ww)"));
-  const int N = X.dim(0), C = X.dim(1), S = X.ndim() == 4 ? X.dim(2) * X.dim(3) : 1;
-  if (G.shape() != Shape{C} || Bt.shape() != Shape{C})
-    throw std::invalid_argument(err("batch_norm", "x " + shape_str(X.shape()) + " needs gamma and beta of shape (" +
-                                                      std::to_string(C) + "), got gamma " + shape_str(G.shape()) +
-                                                      " and beta " + shape_str(Bt.shape())));
-  const double m = (double)N * S;
-  if (m == 0) throw std::invalid_argument(err("batch_norm", "x " + shape_str(X.shape()) + " is empty"));
-
-  // Two passes (mean, then centered squares) in double: no cancellation in the variance.
-  // Loops run n, c, s so both layouts read x in memory order.
-  std::vector<double> sum(C, 0.0), sq(C, 0.0);
-  for (int n = 0; n < N; n++)
-    for (int c = 0; c < C; c++) {
-      const real* in = X.data() + ((size_t)n * C + c) * S;
-      for (int s = 0; s < S; s++) sum[c] += in[s];
-    }
-  std::vector<real> mu(C), rstd(C);
-  for (int c = 0; c < C; c++) mu[c] = (real)(sum[c] / m);
-  for (int n = 0; n < N; n++)
-    for (int c = 0; c < C; c++) {
-      const real* in = X.data() + ((size_t)n * C + c) * S;
-      for (int s = 0; s < S; s++) sq[c] += (double)(in[s] - mu[c]) * (in[s] - mu[c]);
-    }
-  for (int c = 0; c < C; c++) rstd[c] = (real)(1 / std::sqrt(sq[c] / m + eps));
-
-  Tensor y(X.shape());
-  for (int n = 0; n < N; n++)
-    for (int c = 0; c < C; c++) {
-      size_t base = ((size_t)n * C + c) * S;
-      for (int s = 0; s < S; s++) y[base + s] = G[c] * (X[base + s] - mu[c]) * rstd[c] + Bt[c];
-    }
-
-  return x.tape->record("batch_norm", std::move(y), {x, gamma, beta}, [N, C, S, m, mu, rstd](BackwardCtx& c) {
-    const Tensor &X = *c.x[0], &G = *c.x[1], &dY = c.dy;
-    std::vector<double> sum_dy(C, 0.0), sum_dy_xhat(C, 0.0);
-    for (int n = 0; n < N; n++)
-      for (int ch = 0; ch < C; ch++) {
-        size_t base = ((size_t)n * C + ch) * S;
-        for (int s = 0; s < S; s++) {
-          sum_dy[ch] += dY[base + s];
-          sum_dy_xhat[ch] += (double)dY[base + s] * (X[base + s] - mu[ch]) * rstd[ch];
-        }
-      }
-    if (Tensor* dG = c.dx[1])
-      for (int ch = 0; ch < C; ch++) (*dG)[ch] += (real)sum_dy_xhat[ch];
-    if (Tensor* dB = c.dx[2])
-      for (int ch = 0; ch < C; ch++) (*dB)[ch] += (real)sum_dy[ch];
-    if (Tensor* dX = c.dx[0])
-      for (int n = 0; n < N; n++)
-        for (int ch = 0; ch < C; ch++) {
-          size_t base = ((size_t)n * C + ch) * S;
-          double k = G[ch] * rstd[ch] / m;
-          for (int s = 0; s < S; s++) {
-            double xhat = (X[base + s] - mu[ch]) * rstd[ch];
-            (*dX)[base + s] += (real)(k * (m * dY[base + s] - sum_dy[ch] - xhat * sum_dy_xhat[ch]));
-          }
-        }
   });
 }
 
