@@ -50,10 +50,23 @@ inline void apply_threads_flag(const Flags& f) { set_num_threads(bounded(f, "thr
 inline void add_net_flags(Flags& f) {
   f.add("layers", "2", "LSTM layers of the learned optimizer (0: a linear map of the gradient)");
   f.add("hidden", "20", "LSTM units per layer");
-  f.add("preprocess", "auto", "none or logsign (Appendix A); auto = the paper's: none for quadratic/simple, logsign otherwise");
+  f.add("preprocess", "auto", "none, logsign (Appendix A) or adamnorm (RNNprop: m/sqrt(v), g/sqrt(v)); auto = the paper's: none for quadratic/simple, logsign otherwise");
   f.add("p", "10", "logsign parameter p (paper 10; authors' code 5)");
   f.add("out-scale", "auto", "output scale; auto = the paper's: 1 for quadratic/simple, 0.1 otherwise (authors' code 0.01)");
   f.add("cell", "fused", "LSTM cell implementation: fused or composed (the readable reference)");
+  // Beyond the paper (tasks/learned_optimizer.h, tasks/scaled_task.h); off by default.
+  f.add("gac", "0", "global averaging cells per LSTM layer (the paper's information sharing); 0 = off");
+  f.add("adam-beta1", "0.9", "--preprocess adamnorm (RNNprop, Lv et al. 2017): decay of the first moment");
+  f.add("adam-beta2", "0.999", "--preprocess adamnorm: decay of the second moment");
+  f.add("random-scale", "0", "s: each training problem's f times exp(U(-s, s)) (RNNprop's random scaling); 0 = off");
+}
+
+// --random-scale, checked with the other flags (the wrapper is tasks/scaled_task.h).
+inline double random_scale_flag(const Flags& f) {
+  double s = f.number("random-scale");
+  if (!std::isfinite(s) || s < 0 || s > 20)
+    throw std::invalid_argument("flag --random-scale must be in [0, 20] (0 = off), got " + f.str("random-scale"));
+  return s;
 }
 
 // "a,b,,c" -> {"a", "b", "c"} (empty items are dropped).
@@ -130,6 +143,9 @@ inline NetConfig net_config(const Flags& f) {
   if (f.str("cell") != "fused" && f.str("cell") != "composed")
     throw std::invalid_argument("--cell expects fused or composed, got '" + f.str("cell") + "'");
   c.fused = f.str("cell") == "fused";
+  c.gac = bounded(f, "gac", 0, 1024);
+  c.beta1 = f.number("adam-beta1");
+  c.beta2 = f.number("adam-beta2");
   c.validate("flag --");
   return c;
 }

@@ -13,6 +13,7 @@
 #include "apps/common.h"
 #include "nn/checkpoint.h"
 #include "tasks/meta.h"
+#include "tasks/scaled_task.h"
 
 using namespace l2l;
 
@@ -91,9 +92,11 @@ int cmd_train(int argc, char** argv) {
   std::printf("%s", cfg_txt.c_str());
   NetConfig nc = net_config(f);  // check every flag before anything is loaded or written
   MetaConfig mc = meta_config(f, cfg_txt);
+  double random_scale = random_scale_flag(f);
   RunDirLock lock(mc.out_dir);  // one writer per run directory, until this process ends
   claim_run_dir(mc.out_dir, mc.resume, f.boolean("overwrite"));
   std::unique_ptr<Task> task = make_task(f, "train");
+  task = make_randomly_scaled_task(std::move(task), random_scale);  // training problems only (scaled_task.h)
   LearnedOptimizer opt(std::vector<NetConfig>(num_groups(*task), nc), f.integer("seed"));
   std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", task->describe().c_str(), nc.describe().c_str(), opt.param_count());
   std::fflush(stdout);

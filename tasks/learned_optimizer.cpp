@@ -19,7 +19,9 @@ std::string NetConfig::describe() const {
   else s << layers << "x" << hidden << " LSTM" << (fused ? " (fused cell)" : " (composed cell)");
   s << ", preprocess " << preprocess;
   if (preprocess == "logsign") s << " p=" << p;
+  if (preprocess == "adamnorm") s << " beta1=" << beta1 << " beta2=" << beta2;
   s << ", output x" << out_scale;
+  if (gac > 0) s << ", " << gac << " global averaging cells per layer";
   return s.str();
 }
 
@@ -27,9 +29,14 @@ void NetConfig::validate(const std::string& source) const {
   auto bad = [&](const char* field, const std::string& m) { throw std::invalid_argument(source + field + " " + m); };
   if (layers < 0 || layers > 8) bad("layers", "must be in 0..8, got " + std::to_string(layers));
   if (hidden < 1 || hidden > 1024) bad("hidden", "must be in 1..1024, got " + std::to_string(hidden));
-  if (preprocess != "none" && preprocess != "logsign") bad("preprocess", "must be none or logsign, got '" + preprocess + "'");
+  if (preprocess != "none" && preprocess != "logsign" && preprocess != "adamnorm")
+    bad("preprocess", "must be none, logsign or adamnorm, got '" + preprocess + "'");
   if (!std::isfinite(p) || !(p > 0) || p > 100) bad("p", "must be finite, > 0 and <= 100 (the paper uses 10), got " + std::to_string(p));
   if (!std::isfinite(out_scale) || !(out_scale > 0)) bad("out-scale", "must be finite and > 0, got " + std::to_string(out_scale));
+  if (!(beta1 >= 0 && beta1 < 1)) bad("adam-beta1", "must be in [0, 1), got " + std::to_string(beta1));
+  if (!(beta2 >= 0 && beta2 < 1)) bad("adam-beta2", "must be in [0, 1), got " + std::to_string(beta2));
+  if (gac < 0 || gac > hidden) bad("gac", "must be in 0..hidden (" + std::to_string(hidden) + "), got " + std::to_string(gac));
+  if (gac > 0 && layers == 0) bad("gac", "needs LSTM layers (a linear net has no cells to average), got --layers 0");
 }
 
 NetConfig paper_net_config(const std::string& task) {
@@ -42,15 +49,43 @@ NetConfig paper_net_config(const std::string& task) {
 
 int preprocess_inputs(const NetConfig& cfg) {
   if (cfg.preprocess == "none") return 1;
-  if (cfg.preprocess == "logsign") return 2;
-  throw std::invalid_argument("unknown preprocessing '" + cfg.preprocess + "' (expected none or logsign)");
+  if (cfg.preprocess == "logsign" || cfg.preprocess == "adamnorm") return 2;
+  throw std::invalid_argument("unknown preprocessing '" + cfg.preprocess + "' (expected none, logsign or adamnorm)");
+}
+
+// (5), RNNprop's inputs: the bias-corrected first moment and the gradient, both divided by
+// the root of the bias-corrected second moment. The moments are advanced in place.
+static Tensor adam_normalized(const Tensor& grad, const NetConfig& cfg, InputMoments& mom) {
+  const int n = (int)grad.size();
+  if (mom.m.size() == 0 && mom.v.size() == 0 && mom.t == 0) mom = {Tensor::zeros({n}), Tensor::zeros({n}), 0};
+  if ((int)mom.m.size() != n || (int)mom.v.size() != n)
+    throw std::invalid_argument("[adamnorm] moments of " + std::to_string(mom.m.size()) + " coordinates for a gradient of " +
+                                std::to_string(n));
+  mom.t++;
+  const double b1 = cfg.beta1, b2 = cfg.beta2, eps = 1e-8;
+  const double c1 = 1 - std::pow(b1, mom.t), c2 = 1 - std::pow(b2, mom.t);
+  Tensor x({n, 2});
+  for (int i = 0; i < n; i++) {
+    double g = grad[i];
+    double m = b1 * mom.m[i] + (1 - b1) * g, v = b2 * mom.v[i] + (1 - b2) * g * g;
+    mom.m[i] = (real)m;
+    mom.v[i] = (real)v;
+    double d = std::sqrt(v / c2) + eps;
+    x[2 * i] = (real)(m / c1 / d);
+    x[2 * i + 1] = (real)(g / d);
+  }
+  return x;
 }
 
 // Appendix A: (log|g|/p, sign g) if |g| >= e^-p, else (-1, e^p g). Both inputs stay O(1)
 // for gradients spanning many orders of magnitude.
-Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg) {
+Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg, InputMoments* mom) {
   int I = preprocess_inputs(cfg);
   int n = (int)grad.size();
+  if (cfg.preprocess == "adamnorm") {
+    if (!mom) throw std::invalid_argument("[preprocess] adamnorm needs the optimizer's input moments");
+    return adam_normalized(grad, cfg, *mom);
+  }
   Tensor x({n, I});
   if (I == 1) {
     for (int i = 0; i < n; i++) x[i] = grad[i];
@@ -70,6 +105,42 @@ Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg) {
   return x;
 }
 
+// ---- global averaging cells (4) -------------------------------------------------------------
+
+// The mean of each of the first A columns over the n rows, summed in row order in double (one
+// thread, fixed order: the same bits for any thread count). Forward and backward are the same map.
+static void average_first_cols(const real* src, real* dst, int n, int H, int A) {
+  std::copy_n(src, (size_t)n * H, dst);
+  if (A == 0 || n == 0) return;
+  std::vector<double> sum(A, 0.0);
+  for (int m = 0; m < n; m++)
+    for (int j = 0; j < A; j++) sum[j] += src[(size_t)m * H + j];
+  for (int j = 0; j < A; j++) {
+    real mean = (real)(sum[j] / n);
+    for (int i = 0; i < n; i++) dst[(size_t)i * H + j] = mean;
+  }
+}
+
+// y = h with columns j < A replaced by their row mean. The map is linear and symmetric
+// (its matrix is block-diagonal: identity, and (1/n) 1 1^T per averaged column), so its
+// backward applies the same map to dy: dh'[i, j] += (1/n) sum_m dy[m, j] for j < A, dy[i, j] otherwise.
+Var global_average_cols(Var h, int cols) {
+  const Shape& s = h.shape();
+  if (s.size() != 2 || cols < 0 || cols > s[1])
+    throw std::invalid_argument("[global_average_cols] expected h (n, H) and 0 <= cols <= H; got h " + shape_str(s) +
+                                ", cols " + std::to_string(cols));
+  const int n = s[0], H = s[1], A = cols;
+  Tensor y(s);
+  average_first_cols(h.value().data(), y.data(), n, H, A);
+  return h.tape->record("global_average_cols", std::move(y), {h}, [n, H, A](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    Tensor d(c.dy.shape());
+    average_first_cols(c.dy.data(), d.data(), n, H, A);
+    real* dst = c.dx[0]->data();
+    for (size_t i = 0; i < d.size(); i++) dst[i] += d[i];
+  });
+}
+
 // ---- the net --------------------------------------------------------------------------------
 
 CoordNet::CoordNet(const NetConfig& cfg, Rng& rng, const std::string& name) : cfg_(cfg) {
@@ -85,8 +156,26 @@ CoordNet::CoordNet(const NetConfig& cfg, Rng& rng, const std::string& name) : cf
   out_b_ = Param(name + ".out.b", Tensor::zeros({1}));
 }
 
+// The LSTM stack with (4) after every layer: the same cells as LSTM::forward, each layer's h
+// averaged in its first gac units before the next layer (and the next step) reads it.
+static Var lstm_with_averaging(Tape& tape, LSTM& lstm, int gac, Var x, std::vector<Var>& h, std::vector<Var>& c) {
+  if ((int)h.size() != lstm.layers() || (int)c.size() != lstm.layers())
+    throw std::invalid_argument("[CoordNet] " + std::to_string(lstm.layers()) + " layers, got " + std::to_string(h.size()) +
+                                " h and " + std::to_string(c.size()) + " c states");
+  for (int l = 0; l < lstm.layers(); l++) {
+    Var W = tape.param(lstm.W[l]), b = tape.param(lstm.b[l]);
+    LSTMCellOutput s = lstm.fused ? lstm_cell_fused(x, h[l], c[l], W, b) : lstm_cell_composed(x, h[l], c[l], W, b);
+    h[l] = global_average_cols(s.h, gac);
+    c[l] = s.c;
+    x = h[l];
+  }
+  return x;
+}
+
 Var CoordNet::step(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c) {
-  Var top = cfg_.layers > 0 ? lstm_.forward(tape, x, h, c) : x;
+  Var top = cfg_.layers == 0 ? x
+            : cfg_.gac > 0   ? lstm_with_averaging(tape, lstm_, cfg_.gac, x, h, c)
+                             : lstm_.forward(tape, x, h, c);  // gac = 0: the paper's net, untouched
   Var out = matmul(top, tape.param(out_w_)) + tape.param(out_b_);  // (n, 1)
   return cfg_.out_scale == 1.0 ? out : scale(out, (real)cfg_.out_scale);
 }
@@ -124,23 +213,25 @@ std::vector<GroupRange> group_ranges(const std::vector<TensorSpec>& specs) {
 }
 
 OptimizerVars OptimizerVars::on_tape(const OptimizerState& s, Tape& tape) {
-  OptimizerVars v{s.groups, std::vector<std::vector<Var>>(s.nets.size()), std::vector<std::vector<Var>>(s.nets.size())};
+  OptimizerVars v{s.groups, std::vector<std::vector<Var>>(s.nets.size()), std::vector<std::vector<Var>>(s.nets.size()),
+                  s.moments};
   for (size_t k = 0; k < s.nets.size(); k++) s.nets[k].to_tape(tape, v.h[k], v.c[k]);
   return v;
 }
 
 OptimizerState OptimizerVars::values() const {
-  OptimizerState s{groups, {}};
+  OptimizerState s{groups, {}, moments};
   for (size_t k = 0; k < h.size(); k++) s.nets.push_back(LSTMState::from_vars(h[k], c[k]));
   return s;
 }
 
 OptimizerState LearnedOptimizer::initial_state(const std::vector<TensorSpec>& specs) const {
-  OptimizerState s{group_ranges(specs), {}};
+  OptimizerState s{group_ranges(specs), {}, {}};
   if (s.groups.size() != nets_.size())
     throw std::invalid_argument("the problem has " + std::to_string(s.groups.size()) +
                                 " parameter groups but the learned optimizer has " + std::to_string(nets_.size()) + " nets");
   for (size_t k = 0; k < nets_.size(); k++) s.nets.push_back(nets_[k]->zero_state(s.groups[k].size));
+  s.moments.resize(nets_.size());  // empty: adamnorm starts them at zero on the first step
   return s;
 }
 
@@ -152,12 +243,13 @@ Var LearnedOptimizer::update(Tape& tape, const Tensor& grad, OptimizerVars& st) 
     throw std::invalid_argument("[learned optimizer] gradient has " + std::to_string(grad.size()) + " coordinates in " +
                                 "a state of " + std::to_string(st.groups.size()) + " groups covering " +
                                 std::to_string(N) + "; the optimizer has " + std::to_string(nets_.size()) + " nets");
+  st.moments.resize(nets_.size());
   std::vector<Var> parts;
   for (size_t k = 0; k < nets_.size(); k++) {
     const GroupRange& r = st.groups[k];
     Tensor gk({(int)r.size});
     std::copy(grad.data() + r.offset, grad.data() + r.offset + r.size, gk.data());
-    Var x = tape.constant(preprocess_gradient(gk, nets_[k]->config()));
+    Var x = tape.constant(preprocess_gradient(gk, nets_[k]->config(), &st.moments[k]));
     parts.push_back(nets_[k]->step(tape, x, st.h[k], st.c[k]));
   }
   Var u = parts.size() == 1 ? parts[0] : concat(parts, 0);
@@ -220,6 +312,11 @@ std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vect
     std::snprintf(b, sizeof b, "%.17g", c.out_scale);
     m.push_back({p + "out-scale", b});
     m.push_back({p + "cell", c.fused ? "fused" : "composed"});
+    m.push_back({p + "gac", std::to_string(c.gac)});
+    std::snprintf(b, sizeof b, "%.17g", c.beta1);
+    m.push_back({p + "adam-beta1", b});
+    std::snprintf(b, sizeof b, "%.17g", c.beta2);
+    m.push_back({p + "adam-beta2", b});
   }
   return m;
 }
@@ -230,9 +327,13 @@ namespace {
 struct MetaReader {
   const std::vector<std::pair<std::string, std::string>>& meta;
   const std::string& path;
-  const std::string& str(const std::string& key) const {
+  const std::string* find(const std::string& key) const {
     for (auto& [k, v] : meta)
-      if (k == key) return v;
+      if (k == key) return &v;
+    return nullptr;
+  }
+  const std::string& str(const std::string& key) const {
+    if (const std::string* v = find(key)) return *v;
     throw std::runtime_error(path + ": no '" + key + "' in its metadata (written by an older l2l? train it again)");
   }
   long integer(const std::string& key, long lo, long hi) const {
@@ -272,6 +373,10 @@ std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::st
     const std::string& cell = r.str(p + "cell");
     if (cell != "fused" && cell != "composed") throw std::runtime_error(path + ": metadata " + p + "cell = '" + cell + "'");
     c.fused = cell == "fused";
+    // Keys added with the options beyond the paper: absent in older checkpoints = option off.
+    if (r.find(p + "gac")) c.gac = (int)r.integer(p + "gac", 0, 1024);
+    if (r.find(p + "adam-beta1")) c.beta1 = r.number(p + "adam-beta1");
+    if (r.find(p + "adam-beta2")) c.beta2 = r.number(p + "adam-beta2");
     try {
       c.validate(path + ": metadata " + p);
     } catch (const std::invalid_argument& e) {

@@ -4,13 +4,41 @@
 // the batch axis N of the LSTM, its weights phi are shared by all of them, and each coordinate
 // keeps its own hidden and cell state. Per coordinate and step:
 //
-//   x_t        = preprocess(grad_t)                 none: (grad), 1 input
+//   (1) x_t       = preprocess(grad_t)              none: (grad), 1 input
 //                                                   logsign (Appendix A, parameter p):
 //                                                     (log|g|/p, sign g)  if |g| >= e^-p
 //                                                     (-1, e^p g)          otherwise
-//   h_t, c_t   = LSTM_L(x_t, h_{t-1}, c_{t-1})      L layers of H units (default 2 x 20)
-//   update_t   = out_scale * (w . h_t^top + b)      a linear read-out to one number
-//   theta_t+1  = theta_t + update_t
+//                                                   adamnorm: (5) below, 2 inputs
+//   (2) h_t, c_t  = LSTM_L(x_t, h_{t-1}, c_{t-1})   L layers of H units (default 2 x 20)
+//   (3) update_t  = out_scale * (w . h_t^top + b)   a linear read-out to one number
+//       theta_t+1 = theta_t + update_t
+//
+// Beyond the paper (both off by default: NetConfig{} is the paper's net, bit for bit):
+//
+// Global averaging cells, gac = A > 0 (the paper's part on sharing information between
+// coordinates: a few cells in each LSTM layer whose outgoing activations are averaged at each
+// step over all coordinates, a cheap channel of global information). In every layer l, right after the cell
+// computes h'^l (n, H) for the n coordinates of the net's group, its first A units are
+// replaced by their mean over those coordinates:
+//   (4) h^l[i, j] = (1/n) sum_{m=0..n-1} h'^l[m, j]   for j < A      (h'^l[i, j] for j >= A)
+// The averaged h^l is the layer's output everywhere: layer l+1 reads it now, and the cell reads
+// it as h_{t-1} at the next step. c is never averaged. The sum runs over m in index order, in
+// double, on one thread: bit-identical for any thread count. Backward (global_average_cols):
+//   dh'[i, j] = (1/n) sum_m dh[m, j] for j < A,   dh[i, j] otherwise.
+// The mean is a symmetric function of the coordinates, so the optimizer stays invariant to
+// their order (permuting grad permutes the update), up to rounding of the sum.
+//
+// Adam-like input normalization, preprocess = adamnorm (RNNprop, Lv, Jiang & Li 2017, "Learning
+// Gradient Descent: Better Generalization and Longer Horizons": the net sees gradients relative
+// to their running scale, so its inputs do not depend on the scale of f). Per coordinate,
+// moments m, v kept in the OptimizerState (zero at the start, t counts this net's steps):
+//   (5) m_t = b1 m_t-1 + (1-b1) g_t     v_t = b2 v_t-1 + (1-b2) g_t^2
+//       mh = m_t / (1 - b1^t)          vh = v_t / (1 - b2^t)
+//       x_t = (mh / (sqrt(vh) + eps),  g_t / (sqrt(vh) + eps)),   eps = 1e-8
+// (RNNprop's two inputs; its extra ELU input layer and tanh-bounded output are not copied:
+// the rest of the net stays the paper's.) m and v are functions of the gradients only, so like
+// grad_t itself they are constants of the meta-gradient (no gradient flows through them); they
+// are carried as plain tensors across windows, as the LSTM state is.
 //
 // With 0 LSTM layers the net is a linear map of x_t, zero-initialized (the authors' tests).
 // Several nets can share one problem: net k handles group k of the problem's coordinates
@@ -38,8 +66,10 @@ namespace l2l {
 struct NetConfig {
   int layers = 2;                 // LSTM layers (0: a linear map of the preprocessed gradient)
   int hidden = 20;                // units per layer
-  std::string preprocess = "none";  // "none" or "logsign"
+  std::string preprocess = "none";  // "none", "logsign" or "adamnorm" (5)
   double p = 10;                  // logsign parameter (paper 10, DeepMind k = 5)
+  double beta1 = 0.9, beta2 = 0.999;  // adamnorm moment decays (5) (Adam's defaults)
+  int gac = 0;                    // global averaging cells per layer (4); 0 = off (the paper's net)
   double out_scale = 1.0;         // paper: 0.1 for MNIST; DeepMind 0.01
   bool fused = true;              // fused LSTM cell op (false: the composed reference)
   // Init: the LSTM's own (nn/lstm.h: truncated normal, forget-gate bias 1); the read-out
@@ -47,7 +77,8 @@ struct NetConfig {
   std::string describe() const;
   // Throws std::invalid_argument "<source><field> must be ..." unless every field is in range:
   // 0 <= layers <= 8, 1 <= hidden <= 1024, preprocess known, p and out_scale finite and > 0
-  // (p <= 100). source: "flag --" or "FILE: metadata net0." (the field names are the flags').
+  // (p <= 100), beta1, beta2 in [0, 1), 0 <= gac <= hidden (and gac = 0 for a linear net).
+  // source: "flag --" or "FILE: metadata net0." (the field names are the flags').
   void validate(const std::string& source) const;
 };
 
@@ -56,10 +87,21 @@ struct NetConfig {
 // authors' code); every other task: Appendix A preprocessing (p = 10) and output x 0.1.
 NetConfig paper_net_config(const std::string& task);
 
+// adamnorm's running moments of one net's coordinates (5); empty for the other modes.
+struct InputMoments {
+  Tensor m, v;  // (n) each
+  int t = 0;    // steps taken
+};
+
 // Preprocessing of a flat gradient (n) into the net's input (n, I). Forward only: the input is
-// a constant of the meta-gradient.
-Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg);
+// a constant of the meta-gradient. adamnorm needs `mom` (advanced in place, zero-sized ones are
+// started at zero); the other modes ignore it.
+Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg, InputMoments* mom = nullptr);
 int preprocess_inputs(const NetConfig& cfg);  // I: 1 or 2
+
+// (4) as an op: h (n, H) with its first `cols` columns replaced by their mean over the n rows
+// (summed in row order, in double). Backward as in (4). 0 <= cols <= H.
+Var global_average_cols(Var h, int cols);
 
 // The coordinates [offset, offset + size) of theta that one net handles.
 struct GroupRange {
@@ -69,18 +111,22 @@ struct GroupRange {
 // groups are 0, 1, 2, ... in order, each a contiguous run of specs.
 std::vector<GroupRange> group_ranges(const std::vector<TensorSpec>& specs);
 
-// The optimizer's state on one problem, between steps: per net, its range and its LSTM state.
+// The optimizer's state on one problem, between steps: per net, its range, its LSTM state and
+// its input moments (adamnorm; empty otherwise).
 struct OptimizerState {
   std::vector<GroupRange> groups;
   std::vector<LSTMState> nets;
+  std::vector<InputMoments> moments;  // one per net, or none (then started at zero)
 };
 
 // The same state as Vars on a tape, during a meta-training window: h[k][l], c[k][l] for net k,
 // layer l. on_tape() puts it there as constants (no gradient flows into a window's initial
-// state); values() reads it back (the truncated-BPTT boundary).
+// state); values() reads it back (the truncated-BPTT boundary). The input moments are not Vars
+// (constants of the meta-gradient): they ride along as tensors.
 struct OptimizerVars {
   std::vector<GroupRange> groups;
   std::vector<std::vector<Var>> h, c;
+  std::vector<InputMoments> moments;
   static OptimizerVars on_tape(const OptimizerState& s, Tape& tape);
   OptimizerState values() const;
 };
@@ -132,8 +178,10 @@ class LearnedOptimizer : public Optimizer {
 };
 
 // The nets' configurations as checkpoint metadata ("nets" = K, then "net<k>.layers", ".hidden",
-// ".preprocess", ".p", ".out-scale", ".cell"), and back: a checkpoint describes its optimizer,
-// so evaluation rebuilds it without the training flags.
+// ".preprocess", ".p", ".out-scale", ".cell", ".gac", ".adam-beta1", ".adam-beta2"), and back: a
+// checkpoint describes its optimizer, so evaluation rebuilds it without the training flags.
+// Checkpoints written before gac and adamnorm existed lack the last three keys: they load with
+// gac = 0 and the default betas (unused unless preprocess is adamnorm), i.e. as trained.
 std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs);
 // Throws std::runtime_error naming `path` and the key when a value is missing or out of range.
 std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::string, std::string>>& meta,

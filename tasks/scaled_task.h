@@ -1,0 +1,37 @@
+// scaled_task.h: random scaling of the optimizee during meta-training (RNNprop: Lv, Jiang & Li
+// 2017, "Learning Gradient Descent: Better Generalization and Longer Horizons"), as a Task
+// wrapper around any Task. Off unless l2l train gets --random-scale s > 0.
+//
+// Each TRAINING problem's objective is multiplied by its own constant
+//   f_c(theta) = c f(theta),   c = exp(u),  u ~ U(-s, s)     (so grad f_c = c grad f)
+// drawn from the problem's seed (a stream of its own: the function, theta_0 and the minibatches
+// are the unscaled problem's). The learned optimizer then meets gradients of many scales while
+// it trains, instead of the one scale of the training task. Which variant: RNNprop scales the
+// optimizee's PARAMETERS (f(c theta), started at theta_0 / c); we scale the objective, the
+// simpler of the two, which changes the gradient's scale (c) and the curvature's (c) alike.
+// Only training problems are scaled: validation and test problems (the early-stopping score and
+// every reported curve) are the wrapped task's, unchanged. They are told apart by their seeds
+// (tasks/evaluate.h: train seeds are below 2^40, validation and test seeds at 2^40 and above,
+// and Task::sample sees 3 x the problem seed): a sample seed below 3 problem_seed(val, 0) is a
+// training problem's.
+//
+// Is not: a change to meta-training (tasks/meta.* is unaware of it) or to the task's problems.
+#pragma once
+#include <memory>
+
+#include "task.h"
+
+namespace l2l {
+
+// c for a Task::sample seed: 1 for validation and test seeds, and for s = 0.
+double random_scale_factor(uint64_t sample_seed, double s);
+bool is_training_sample_seed(uint64_t sample_seed);
+
+// The problem `inner` with f multiplied by c (every other part forwarded unchanged).
+std::unique_ptr<Problem> scale_problem(std::unique_ptr<Problem> inner, double c);
+
+// `inner` with its training problems scaled as above. s must be finite and in [0, 20]
+// (std::invalid_argument naming --random-scale otherwise). s = 0 returns problems untouched.
+std::unique_ptr<Task> make_randomly_scaled_task(std::unique_ptr<Task> inner, double s);
+
+}  // namespace l2l
