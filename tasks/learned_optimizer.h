@@ -53,7 +53,8 @@ struct NetConfig {
 
 // The "auto" choices, in one place (the --help of l2l train shows them): what the paper uses
 // for a task. quadratic and simple: no preprocessing, no output scaling (paper 3.1, and the
-// authors' code); every other task: Appendix A preprocessing (p = 10) and output x 0.1.
+// authors' code); art: Appendix A preprocessing, no output scaling (paper 3.4); every other
+// task: Appendix A preprocessing (p = 10) and output x 0.1.
 NetConfig paper_net_config(const std::string& task);
 
 // Preprocessing of a flat gradient (n) into the net's input (n, I). Forward only: the input is
