@@ -260,6 +260,8 @@ struct MnistWindow {
 
 }  // namespace
 
+#include "apps/bench_art.h"  // art_rows: the Neural Art rows
+
 int main(int argc, char** argv) {
   std::string data_flag, only;
   bool sweep = false;
@@ -292,6 +294,7 @@ int main(int argc, char** argv) {
   std::vector<Row> rows = {{"quadratic meta-iteration (128 fns, U=20)", lstm_window_flops(1280, 20), 15, [] { quad.run(); }}};
   for (const Row& r : rows)
     if (r.name.find(only) != std::string::npos) run_row(r);
+  art_rows(data_flag, only);
 
   if (!only.empty() && std::string("mnist").find(only) == std::string::npos && only.find("mnist") == std::string::npos)
     return 0;  // no MNIST row selected: do not load the data
