@@ -5,9 +5,9 @@
 //                              VGG forward to relu3_1, the three terms, and d f / d image
 //   art meta-iteration 64x64   one window of U = 32 steps with the learned optimizer (33 oracle
 //                              calls, the LSTM forward and meta-backward) and the Adam step on phi
-// FLOPs: the convolutions only (2 H W Cin Cout 9 per layer forward, the backward counted as 2x:
-// image and weight-shaped products; the weight gradient is not needed, but conv2d computes it
-// only when asked, so the count is an upper bound), plus the LSTM's for the meta-iteration.
+// FLOPs: the convolutions only, 2 H W Cin Cout 9 per layer forward, and as much again for the
+// backward (the weights are tape constants, so conv2d computes d/d input only, no d/d weight),
+// plus the LSTM's for the meta-iteration.
 #pragma once
 #include "tasks/art.h"
 #include "tasks/meta.h"
@@ -64,9 +64,9 @@ inline void art_rows(const std::string& data_flag, const std::string& only) {
   using bench_art::vgg_forward_flops;
   static bench_art::ArtBench a64(root, 64), a128(root, 128);
   std::vector<Row> rows = {
-      {"art step 64x64 (loss_and_grad, 12288)", 3 * vgg_forward_flops(64), 5, [] { a64.step(); }},
-      {"art step 128x128 (loss_and_grad, 49152)", 3 * vgg_forward_flops(128), 3, [] { a128.step(); }},
-      {"art meta-iteration 64x64 (U=32)", 33 * 3 * vgg_forward_flops(64) + lstm_window_flops(3 * 64 * 64, 32), 3,
+      {"art step 64x64 (loss_and_grad, 12288)", 2 * vgg_forward_flops(64), 5, [] { a64.step(); }},
+      {"art step 128x128 (loss_and_grad, 49152)", 2 * vgg_forward_flops(128), 3, [] { a128.step(); }},
+      {"art meta-iteration 64x64 (U=32)", 33 * 2 * vgg_forward_flops(64) + lstm_window_flops(3 * 64 * 64, 32), 3,
        [] { a64.meta_iteration(); }},
   };
   for (const Row& r : rows)
