@@ -75,7 +75,7 @@ EvalPlan plan_eval(const Flags& f) {
   p.T = bounded(f, "steps", 1, 1000000);
   p.P = bounded(f, "problems", 1, 1000000);
   p.V = bounded(f, "tune-problems", 1, 100000);
-  p.finals = f.str("final-metrics") == "auto" ? p.task == "mnist" || p.task == "cifar" || p.task == "art" : f.boolean("final-metrics");
+  p.finals = f.str("final-metrics") == "auto" ? p.task == "mnist" || p.task == "cifar" : f.boolean("final-metrics");
   p.names = parse_optimizers(f.str("optimizers"));
   p.grid = parse_grid(f.str("grid"));
   p.fixed = parse_fixed_rates(f.str("lr"), p.names);
@@ -252,7 +252,7 @@ int cmd_eval(int argc, char** argv) {
   f.add("tune-problems", "10", "validation problems used to tune each baseline's learning rate");
   f.add("grid", "-4:1:3", "learning-rate grid lo:hi:per_decade, i.e. 10^lo .. 10^hi");
   f.add("lr", "", "fixed learning rates instead of tuning, e.g. sgd=0.1,adam=0.02");
-  f.add("final-metrics", "auto", "also report whole-test-set metrics of the final theta (auto: on for mnist, cifar and art)");
+  f.add("final-metrics", "auto", "also report whole-test-set metrics of the final theta (auto: on for mnist and cifar)");
   f.add("out", "results/eval", "output directory (results there are overwritten: they are regenerable)");
   add_threads_flag(f);
   if (!f.parse(argc, argv, 2)) return 0;
