@@ -24,7 +24,7 @@ PLOTDEPS := gnuplot-nox
 LIB_SRC  := $(wildcard autodiff/*.cpp nn/*.cpp tasks/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 F32_TEST_SRC := $(wildcard tests/f32/*.cpp)
-APPS     := autodiff_demo nn_demo l2l bench
+APPS     := autodiff_demo nn_demo l2l bench art_images
 APP_BINS := $(patsubst %,build/%,$(filter $(APPS),$(basename $(notdir $(wildcard apps/*.cpp)))))
 
 F32_OBJ  := $(LIB_SRC:%.cpp=build/f32/%.o)

@@ -337,6 +337,8 @@ void cifar_rows(const std::string& data_flag, const std::string& only) {
 
 }  // namespace
 
+#include "apps/bench_art.h"  // art_rows: the Neural Art rows
+
 int main(int argc, char** argv) {
   std::string data_flag, only;
   bool sweep = false;
@@ -369,6 +371,7 @@ int main(int argc, char** argv) {
   std::vector<Row> rows = {{"quadratic meta-iteration (128 fns, U=20)", lstm_window_flops(1280, 20), 15, [] { quad.run(); }}};
   for (const Row& r : rows)
     if (r.name.find(only) != std::string::npos) run_row(r);
+  art_rows(data_flag, only);
 
   cifar_rows(data_flag, only);
 

@@ -26,7 +26,7 @@ inline int bounded(const Flags& f, const std::string& name, long lo, long hi) {
 }
 
 inline void add_task_flags(Flags& f) {
-  f.add("task", "quadratic", "problem family: quadratic, simple, mnist, cifar");
+  f.add("task", "quadratic", "problem family: quadratic, simple, mnist, cifar, art");
   f.add("steps", "100", "T: optimizee steps per problem");
   f.add("quad-batch", "128", "quadratic: functions per problem");
   f.add("quad-dims", "10", "quadratic: dimensions of each function");
@@ -38,6 +38,9 @@ inline void add_task_flags(Flags& f) {
   f.add("mnist-init", "dm", "mnist: dm (all N(0,0.01^2), authors' code) or glorot");
   f.add("cifar-labels", "", "cifar: a label subset, comma-separated (e.g. 0,1,2,3,4 for CIFAR-5); empty for all 10");
   f.add("cifar-batch", "128", "cifar: minibatch size");
+  f.add("art-size", "64", "art: image side in pixels (a multiple of 4; the paper: 64 to train, 128 to test)");
+  f.add("art-style", "vangogh_starry_night", "art: style painting, a file name in art/style/ without extension");
+  f.add("art-weights", "", "art: alpha,beta,gamma (content, style, tv); empty = the documented defaults 4e-5,4e-5,20");
 }
 
 // --threads, shared by train and eval: the learned optimizer's LSTM runs on that many threads
@@ -52,7 +55,7 @@ inline void add_net_flags(Flags& f) {
   f.add("hidden", "20", "LSTM units per layer");
   f.add("preprocess", "auto", "none, logsign (Appendix A) or adamnorm (RNNprop: m/sqrt(v), g/sqrt(v)); auto = the paper's: none for quadratic/simple, logsign otherwise");
   f.add("p", "10", "logsign parameter p (paper 10; authors' code 5)");
-  f.add("out-scale", "auto", "output scale; auto = the paper's: 1 for quadratic/simple, 0.1 otherwise (authors' code 0.01)");
+  f.add("out-scale", "auto", "output scale; auto = the paper's: 1 for quadratic/simple/art, 0.1 otherwise (authors' code 0.01)");
   f.add("cell", "fused", "LSTM cell implementation: fused or composed (the readable reference)");
   // Beyond the paper (tasks/learned_optimizer.h, tasks/scaled_task.h); off by default.
   f.add("gac", "0", "global averaging cells per LSTM layer (the paper's information sharing); 0 = off");
@@ -129,7 +132,27 @@ inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& split)
     o.split = split;
     return make_cifar_task(o);
   }
-  throw std::invalid_argument("unknown --task '" + t + "' (expected quadratic, simple, mnist or cifar)");
+  if (t == "art") {
+    ArtOptions o;
+    o.data_dir = find_data_dir(f.str("data"), "art");
+    o.size = bounded(f, "art-size", 4, 1024);
+    if (o.size % 4) throw std::invalid_argument("flag --art-size must be a multiple of 4, got " + std::to_string(o.size));
+    o.style = f.str("art-style");
+    std::vector<std::string> w = split_list(f.str("art-weights"));
+    if (!w.empty()) {
+      if (w.size() != 3) throw std::invalid_argument("flag --art-weights expects alpha,beta,gamma, got '" + f.str("art-weights") + "'");
+      double* dst[3] = {&o.alpha, &o.beta, &o.gamma};
+      for (int i = 0; i < 3; i++) {
+        char* end = nullptr;
+        *dst[i] = std::strtod(w[i].c_str(), &end);
+        if (*end || !(*dst[i] >= 0) || !std::isfinite(*dst[i]))
+          throw std::invalid_argument("flag --art-weights expects three numbers >= 0, got '" + f.str("art-weights") + "'");
+      }
+    }
+    (void)split;  // the photo set comes from the problem's seed range (tasks/art.h)
+    return make_art_task(o);
+  }
+  throw std::invalid_argument("unknown --task '" + t + "' (expected quadratic, simple, mnist, cifar or art)");
 }
 
 // The net described by the flags; "auto" means paper_net_config(task) (tasks/learned_optimizer.h).

@@ -84,7 +84,8 @@ struct NetConfig {
 
 // The "auto" choices, in one place (the --help of l2l train shows them): what the paper uses
 // for a task. quadratic and simple: no preprocessing, no output scaling (paper 3.1, and the
-// authors' code); every other task: Appendix A preprocessing (p = 10) and output x 0.1.
+// authors' code); art: Appendix A preprocessing, no output scaling (paper 3.4); every other
+// task: Appendix A preprocessing (p = 10) and output x 0.1.
 NetConfig paper_net_config(const std::string& task);
 
 // adamnorm's running moments of one net's coordinates (5); empty for the other modes.

@@ -114,4 +114,21 @@ struct CifarOptions {
 };
 std::unique_ptr<Task> make_cifar_task(const CifarOptions& o);
 
+// Neural Art (paper 3.4, Figures 8 and 9): theta is the pixels of one size x size RGB image
+// (3 size^2 coordinates, values on the [0,1] scale), and
+//   f(theta) = alpha L_content(c, theta) + beta L_style(s, theta) + gamma L_tv(theta)
+// (Gatys et al. 2015) through VGG-19's first layers: style relu1_1, relu2_1, relu3_1 (Gram
+// matrices / (C H W)), content relu2_2, total variation on the pixels. One problem = one
+// random crop c of a content photo; the style painting s is fixed for the Task. The photo sets
+// of training, validation and test problems are disjoint (tasks/art.h). One group (one LSTM).
+// Weights, crops, theta_0 and the photo lists: tasks/art.cpp's file comment.
+struct ArtOptions {
+  std::string data_dir;                       // the data root: art/ and weights/ below it
+  int size = 64;                              // image side (a multiple of 4)
+  std::string style = "vangogh_starry_night"; // a file name in art/style/ without extension
+  double alpha = -1, beta = -1, gamma = -1;   // term weights; < 0 = the documented defaults
+  double init_noise = -1;                     // std of the noise added to theta_0; < 0 = default
+};
+std::unique_ptr<Task> make_art_task(const ArtOptions& o);
+
 }  // namespace l2l

@@ -1,0 +1,264 @@
+// art.cpp: the Neural Art optimizee of the paper's Figures 8 and 9 (Gatys et al. 2015 style
+// transfer with the image's pixels as theta).
+//
+//   theta (3 S^2)  ->  x (1,3,S,S), RGB on the [0,1] scale
+//   F_l = VGG-19 relu_l(x)  (tasks/vgg.h; the forward pass stops at relu3_1)
+//   L_content = mean over (C,H,W) of (F_relu2_2(x) - F_relu2_2(c))^2
+//   L_style   = sum over l in {relu1_1, relu2_1, relu3_1} of mean over (C,C) of (G_l(x) - G_l(s))^2,
+//               G = F F^T / (C H W)  (gram(), tasks/art.h)
+//   L_tv      = tv_loss(x): mean squared differences of vertical and horizontal neighbours
+//   f = alpha L_content + beta L_style + gamma L_tv
+// Only conv1_1 .. conv3_4 exist in the data; relu2_2 is the content layer (relu3_2 would cost
+// one more 256x256 conv, a third more per step, for a layer the style terms already reach).
+//
+// Weights (default_art_weights). Measured at theta_0 (content + N(0, 0.1^2) noise) on the
+// first 3 training and 3 test problems at 64x64 (starry night) and 128x128 (the scream), the
+// unweighted terms are: content 1.9e4 .. 2.9e4 (all of it from the noise), style 1.7e4 .. 1.3e5,
+// tv 0.043 .. 0.056 (mostly the noise's). alpha = beta = 4e-5 and gamma = 20 make each weighted
+// term O(1) there (content 0.75 .. 1.2, style 0.7 .. 5, tv 0.9 .. 1.1). They are fixed for
+// every optimizer and both resolutions; tests/test_art.cpp checks at theta_0, at both
+// resolutions, that no weighted term is more than 10x another. As the noise goes the content
+// and tv terms fall, and what remains is the trade of style against content.
+//
+// Problems. Photos are split into three fixed, disjoint sets (art_*_photos). A problem's seed
+// picks the set (art_set_of_sample_seed), a photo of it, a crop and a flip: the photo is scaled
+// so its short side is 2 S (Mitchell filter, stb_image_resize) and an S x S window is cut at a
+// random place, mirrored with probability 1/2. The style painting is scaled to short side S and
+// its central S x S square taken; its Gram matrices are computed once per Task.
+// theta_0 = the content crop + N(0, kArtInitNoise^2) per pixel (init rng): the starting image
+// is the content, and the noise breaks the content term's zero at the start. Deterministic
+// (no minibatch: f does not depend on batch_rng).
+// Is not: a style-transfer program (no pyramid, no colour preservation, no clamping of theta).
+#include "art.h"
+
+#include <filesystem>
+#include <sstream>
+#include <stdexcept>
+
+#include "vgg.h"
+
+namespace l2l {
+
+Var gram(Var features) {
+  const Shape& s = features.shape();
+  if (s.size() != 4 || s[0] != 1) throw std::invalid_argument("[gram] expected features (1,C,H,W), got " + shape_str(s));
+  int C = s[1], HW = s[2] * s[3];
+  Var F = reshape(features, {C, HW});
+  return matmul(F, F, false, true) * real(1.0 / ((double)C * HW));
+}
+
+Var tv_loss(Var x) {
+  const Shape& s = x.shape();
+  if (s.size() != 4 || s[2] < 2 || s[3] < 2) throw std::invalid_argument("[tv_loss] expected x (N,C,H,W), H,W >= 2, got " + shape_str(s));
+  int H = s[2], W = s[3];
+  Var dy = slice(x, 2, 1, H) - slice(x, 2, 0, H - 1);
+  Var dx = slice(x, 3, 1, W) - slice(x, 3, 0, W - 1);
+  return mean(square(dy)) + mean(square(dx));
+}
+
+ArtWeights default_art_weights() { return {4e-5, 4e-5, 20.0}; }
+
+const std::vector<std::string>& art_train_photos() {
+  static const std::vector<std::string> v = {
+      "kodak_kodim01.png", "kodak_kodim02.png", "kodak_kodim03.png", "kodak_kodim04.png",     "kodak_kodim05.png",
+      "kodak_kodim06.png", "kodak_kodim07.png", "kodak_kodim08.png", "kodak_kodim09.png",     "kodak_kodim10.png",
+      "kodak_kodim11.png", "kodak_kodim12.png", "kodak_kodim13.png", "kodak_kodim14.png",     "kodak_kodim15.png",
+      "kodak_kodim16.png", "skimage_astronaut.png", "skimage_coffee.png"};
+  return v;
+}
+const std::vector<std::string>& art_val_photos() {
+  static const std::vector<std::string> v = {"kodak_kodim17.png", "kodak_kodim18.png", "kodak_kodim19.png",
+                                             "kodak_kodim20.png", "skimage_chelsea.png"};
+  return v;
+}
+const std::vector<std::string>& art_test_photos() {
+  static const std::vector<std::string> v = {"kodak_kodim21.png", "kodak_kodim22.png", "kodak_kodim23.png",
+                                             "kodak_kodim24.png", "skimage_rocket.jpg", "skimage_hubble_deep_field.jpg"};
+  return v;
+}
+
+ArtSet art_set_of_sample_seed(uint64_t sample_seed) {
+  uint64_t s = sample_seed / 3;
+  return s >= (1ULL << 41) ? ArtSet::test : s >= (1ULL << 40) ? ArtSet::val : ArtSet::train;
+}
+
+Image theta_image(const Tensor& theta, int size) {
+  if (theta.size() != (size_t)3 * size * size)
+    throw std::invalid_argument("[theta_image] theta has " + std::to_string(theta.size()) + " entries, expected 3 x " +
+                                std::to_string(size) + "^2");
+  Image im{3, size, size, std::vector<float>(theta.size())};
+  for (size_t i = 0; i < theta.size(); i++) im.pixels[i] = (float)theta[i];
+  return im;
+}
+
+namespace {
+
+constexpr const char* kContent = "relu2_2";
+constexpr const char* kDeepest = "relu3_1";
+const char* const kStyleLayers[] = {"relu1_1", "relu2_1", "relu3_1"};
+
+Tensor image_tensor(const Image& im) {
+  Tensor t({1, 3, im.height, im.width});
+  for (size_t i = 0; i < im.pixels.size(); i++) t[i] = im.pixels[i];
+  return t;
+}
+
+// The features of a fixed image, as constants (no graph).
+std::map<std::string, Tensor> feature_values(const Vgg& vgg, const Image& im) {
+  NoGradGuard values_only;
+  Tape tape;
+  std::map<std::string, Tensor> out;
+  for (auto& [name, v] : vgg_features(vgg, tape.constant(image_tensor(im)), kDeepest)) out[name] = v.value();
+  return out;
+}
+
+// What every problem of a Task shares: the network, the style and its Grams, the photos.
+struct ArtShared {
+  ArtOptions o;
+  ArtWeights w;
+  Vgg vgg;
+  Image style;
+  std::vector<Tensor> style_grams;  // per kStyleLayers
+  std::vector<std::vector<Image>> photos;   // [ArtSet][i], short side 2 S
+  std::vector<std::vector<std::string>> photo_names;
+};
+
+class ArtProblem : public Problem {
+ public:
+  ArtProblem(std::shared_ptr<const ArtShared> sh, Image content, std::string photo)
+      : sh_(std::move(sh)), content_(std::move(content)), photo_(std::move(photo)) {
+    content_target_ = feature_values(sh_->vgg, content_).at(kContent);
+  }
+
+  std::vector<TensorSpec> specs() const override {
+    int S = sh_->o.size;
+    return {TensorSpec{"image", {3 * S * S}, 0}};
+  }
+
+  Tensor init(Rng& rng) const override {
+    Tensor theta({(int)content_.pixels.size()});
+    for (size_t i = 0; i < theta.size(); i++) theta[i] = content_.pixels[i] + real(sh_->o.init_noise * rng.normal());
+    return theta;
+  }
+
+  Var loss(Tape& tape, Var theta, Rng&) override {
+    Terms t = terms(tape, theta);
+    return t.content * real(sh_->w.alpha) + t.style * real(sh_->w.beta) + t.tv * real(sh_->w.gamma);
+  }
+
+  // The three weighted terms at theta: which one the optimizer traded for which.
+  std::vector<std::pair<std::string, double>> final_metrics(const Tensor& theta) override {
+    NoGradGuard values_only;
+    Tape tape;
+    Terms t = terms(tape, tape.constant(theta));
+    return {{"content", sh_->w.alpha * t.content.item()},
+            {"style", sh_->w.beta * t.style.item()},
+            {"tv", sh_->w.gamma * t.tv.item()}};
+  }
+
+  ArtProblemImages images() const { return {content_, sh_->style, photo_}; }
+
+ private:
+  struct Terms {
+    Var content, style, tv;
+  };
+  Terms terms(Tape& tape, Var theta) const {
+    int S = sh_->o.size;
+    Var x = reshape(theta, {1, 3, S, S});
+    std::map<std::string, Var> F = vgg_features(sh_->vgg, x, kDeepest);
+    Var content = mean(square(F.at(kContent) - tape.constant(content_target_)));
+    Var style;
+    for (int l = 0; l < 3; l++) {
+      Var d = mean(square(gram(F.at(kStyleLayers[l])) - tape.constant(sh_->style_grams[l])));
+      style = l == 0 ? d : style + d;
+    }
+    return {content, style, tv_loss(x)};
+  }
+
+  std::shared_ptr<const ArtShared> sh_;
+  Image content_;
+  std::string photo_;
+  Tensor content_target_;
+};
+
+std::string art_dir(const ArtOptions& o, const char* sub) { return (std::filesystem::path(o.data_dir) / "art" / sub).string(); }
+
+// The painting art/style/NAME.{jpg,png}.
+Image load_style(const ArtOptions& o) {
+  for (const char* ext : {".jpg", ".png", ".jpeg"}) {
+    std::string p = art_dir(o, "style") + "/" + o.style + ext;
+    if (std::filesystem::exists(p)) return center_square(resize_short_side(load_image(p), o.size), o.size);
+  }
+  std::string have;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(art_dir(o, "style"), ec)) have += " " + e.path().stem().string();
+  throw std::invalid_argument("[art] no style image " + o.style + ".jpg or .png in " + art_dir(o, "style") +
+                              " (--art-style expects one of:" + have + ")");
+}
+
+std::shared_ptr<const ArtShared> load_shared(const ArtOptions& o) {
+  auto sh = std::make_shared<ArtShared>();
+  sh->o = o;
+  ArtWeights d = default_art_weights();
+  sh->w = {o.alpha >= 0 ? o.alpha : d.alpha, o.beta >= 0 ? o.beta : d.beta, o.gamma >= 0 ? o.gamma : d.gamma};
+  if (sh->o.init_noise < 0) sh->o.init_noise = kArtInitNoise;
+  sh->vgg = load_vgg((std::filesystem::path(o.data_dir) / "weights" / "vgg19_conv1_1-conv3_4").string(), 5);
+  sh->style = load_style(o);
+  std::map<std::string, Tensor> F = feature_values(sh->vgg, sh->style);
+  {
+    NoGradGuard values_only;
+    Tape tape;
+    for (const char* l : kStyleLayers) sh->style_grams.push_back(gram(tape.constant(F.at(l))).value());
+  }
+  sh->photo_names = {art_train_photos(), art_val_photos(), art_test_photos()};
+  for (const auto& names : sh->photo_names) {
+    sh->photos.emplace_back();
+    for (const std::string& n : names) sh->photos.back().push_back(resize_short_side(load_image(art_dir(o, "content") + "/" + n), 2 * o.size));
+  }
+  return sh;
+}
+
+class ArtTask : public Task {
+ public:
+  explicit ArtTask(const ArtOptions& o) {
+    if (o.size < 4 || o.size % 4 || o.size > 1024)
+      throw std::invalid_argument("[art] size must be a multiple of 4 in 4..1024, got " + std::to_string(o.size));
+    sh_ = load_shared(o);
+  }
+  std::string name() const override { return "art"; }
+  std::string describe() const override {
+    std::ostringstream s;
+    s << "art: " << sh_->o.size << "x" << sh_->o.size << " image (" << 3 * sh_->o.size * sh_->o.size
+      << " coordinates), style " << sh_->o.style << ", f = " << sh_->w.alpha << " content(relu2_2) + " << sh_->w.beta
+      << " style(relu1_1,relu2_1,relu3_1) + " << sh_->w.gamma << " tv, theta_0 = content + N(0," << sh_->o.init_noise
+      << "^2); photos: " << sh_->photos[0].size() << " train, " << sh_->photos[1].size() << " val, "
+      << sh_->photos[2].size() << " test";
+    return s.str();
+  }
+  std::unique_ptr<Problem> sample(uint64_t seed) const override {
+    int set = (int)art_set_of_sample_seed(seed), S = sh_->o.size;
+    Rng rng(seed);
+    const std::vector<Image>& photos = sh_->photos[set];
+    size_t k = (size_t)(rng.uniform() * photos.size());
+    const Image& p = photos[k];
+    int y0 = (int)(rng.uniform() * (p.height - S + 1)), x0 = (int)(rng.uniform() * (p.width - S + 1));
+    Image crop = crop_image(p, y0, x0, S);
+    if (rng.uniform() < 0.5) crop = flip_horizontal(crop);
+    return std::make_unique<ArtProblem>(sh_, std::move(crop), sh_->photo_names[set][k]);
+  }
+
+ private:
+  std::shared_ptr<const ArtShared> sh_;
+};
+
+}  // namespace
+
+ArtProblemImages art_problem_images(const Problem& p) {
+  const auto* a = dynamic_cast<const ArtProblem*>(&p);
+  if (!a) throw std::invalid_argument("[art_problem_images] not a Neural Art problem");
+  return a->images();
+}
+
+std::unique_ptr<Task> make_art_task(const ArtOptions& o) { return std::make_unique<ArtTask>(o); }
+
+}  // namespace l2l

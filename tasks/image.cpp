@@ -1,0 +1,151 @@
+// image.cpp: see image.h. The only translation unit that compiles the stb implementations.
+#define STB_IMAGE_IMPLEMENTATION
+#define STBI_ONLY_PNG
+#define STBI_ONLY_JPEG
+#define STB_IMAGE_WRITE_IMPLEMENTATION
+#define STB_IMAGE_RESIZE_IMPLEMENTATION
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
+#pragma GCC diagnostic ignored "-Wunused-function"
+#pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wunused-parameter"
+#pragma GCC diagnostic ignored "-Wimplicit-fallthrough"
+#endif
+#include "stb/stb_image.h"
+#include "stb/stb_image_resize.h"
+#include "stb/stb_image_write.h"
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+
+#include "image.h"
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <iterator>
+#include <stdexcept>
+
+#include "run_dir.h"
+
+namespace l2l {
+
+namespace {
+
+// Interleaved HWC floats <-> our CHW.
+std::vector<float> to_hwc(const Image& im) {
+  std::vector<float> v(im.pixels.size());
+  for (int c = 0; c < im.channels; c++)
+    for (int y = 0; y < im.height; y++)
+      for (int x = 0; x < im.width; x++) v[((size_t)y * im.width + x) * im.channels + c] = im.at(c, y, x);
+  return v;
+}
+Image from_hwc(const float* v, int channels, int height, int width) {
+  Image im{channels, height, width, std::vector<float>((size_t)channels * height * width)};
+  for (int c = 0; c < channels; c++)
+    for (int y = 0; y < height; y++)
+      for (int x = 0; x < width; x++) im.at(c, y, x) = v[((size_t)y * width + x) * channels + c];
+  return im;
+}
+
+}  // namespace
+
+Image load_image(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot open image file " + path + " (check the path and permissions)");
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (bytes.empty()) throw std::runtime_error("image file " + path + " is empty (expected a PNG or JPEG)");
+  int w = 0, h = 0, n = 0;
+  unsigned char* px = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), (int)bytes.size(), &w,
+                                            &h, &n, 3);
+  if (!px)
+    throw std::runtime_error("cannot decode image file " + path + ": " + stbi_failure_reason() +
+                             " (expected an 8-bit PNG or JPEG; replace the file)");
+  Image im{3, h, w, std::vector<float>((size_t)3 * h * w)};
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < h; y++)
+      for (int x = 0; x < w; x++) im.at(c, y, x) = px[((size_t)y * w + x) * 3 + c] / 255.0f;
+  stbi_image_free(px);
+  return im;
+}
+
+Image resize_image(const Image& im, int height, int width) {
+  if (height <= 0 || width <= 0 || im.height <= 0 || im.width <= 0)
+    throw std::invalid_argument("[resize_image] sizes must be positive: " + std::to_string(im.height) + "x" +
+                                std::to_string(im.width) + " -> " + std::to_string(height) + "x" + std::to_string(width));
+  std::vector<float> in = to_hwc(im), out((size_t)height * width * im.channels);
+  if (!stbir_resize_float(in.data(), im.width, im.height, 0, out.data(), width, height, 0, im.channels))
+    throw std::runtime_error("[resize_image] stb_image_resize failed");
+  for (float& v : out) v = std::min(1.0f, std::max(0.0f, v));  // cubic filters overshoot a little
+  return from_hwc(out.data(), im.channels, height, width);
+}
+
+Image crop_image(const Image& im, int y0, int x0, int size) {
+  if (size <= 0 || y0 < 0 || x0 < 0 || y0 + size > im.height || x0 + size > im.width)
+    throw std::invalid_argument("[crop_image] window " + std::to_string(size) + "x" + std::to_string(size) + " at (" +
+                                std::to_string(y0) + "," + std::to_string(x0) + ") does not fit a " +
+                                std::to_string(im.height) + "x" + std::to_string(im.width) + " image");
+  Image out{im.channels, size, size, std::vector<float>((size_t)im.channels * size * size)};
+  for (int c = 0; c < im.channels; c++)
+    for (int y = 0; y < size; y++)
+      for (int x = 0; x < size; x++) out.at(c, y, x) = im.at(c, y0 + y, x0 + x);
+  return out;
+}
+
+Image resize_short_side(const Image& im, int short_side) {
+  int s = std::min(im.height, im.width);
+  int h = std::max(short_side, (int)std::lround((double)im.height * short_side / s));
+  int w = std::max(short_side, (int)std::lround((double)im.width * short_side / s));
+  return resize_image(im, h, w);
+}
+
+Image center_square(const Image& im, int size) {
+  return crop_image(im, (im.height - size) / 2, (im.width - size) / 2, size);
+}
+
+Image flip_horizontal(const Image& im) {
+  Image out = im;
+  for (int c = 0; c < im.channels; c++)
+    for (int y = 0; y < im.height; y++)
+      for (int x = 0; x < im.width; x++) out.at(c, y, x) = im.at(c, y, im.width - 1 - x);
+  return out;
+}
+
+Image hconcat(const std::vector<Image>& ims, int gap) {
+  if (ims.empty()) throw std::invalid_argument("[hconcat] no images");
+  int h = ims[0].height, w = 0;
+  for (const Image& im : ims) {
+    if (im.height != h || im.channels != 3) throw std::invalid_argument("[hconcat] images must be RGB of one height");
+    w += im.width;
+  }
+  w += gap * ((int)ims.size() - 1);
+  Image out{3, h, w, std::vector<float>((size_t)3 * h * w, 1.0f)};
+  int x0 = 0;
+  for (const Image& im : ims) {
+    for (int c = 0; c < 3; c++)
+      for (int y = 0; y < h; y++)
+        for (int x = 0; x < im.width; x++) out.at(c, y, x0 + x) = im.at(c, y, x);
+    x0 += im.width + gap;
+  }
+  return out;
+}
+
+void write_png(const std::string& path, const Image& im) {
+  if (im.channels != 3 || im.height <= 0 || im.width <= 0 || im.pixels.size() != (size_t)3 * im.height * im.width)
+    throw std::invalid_argument("[write_png] " + path + ": expected a non-empty RGB image");
+  std::vector<unsigned char> px((size_t)3 * im.height * im.width);
+  for (int c = 0; c < 3; c++)
+    for (int y = 0; y < im.height; y++)
+      for (int x = 0; x < im.width; x++) {
+        float v = std::min(1.0f, std::max(0.0f, im.at(c, y, x)));
+        px[((size_t)y * im.width + x) * 3 + c] = (unsigned char)std::lround(v * 255.0f);
+      }
+  std::string bytes;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((const char*)data, size); };
+  if (!stbi_write_png_to_func(append, &bytes, im.width, im.height, 3, px.data(), im.width * 3))
+    throw std::runtime_error("cannot encode PNG for " + path);
+  write_file_atomic(path, bytes);
+}
+
+}  // namespace l2l
