@@ -165,6 +165,8 @@ void check_same_settings(const Checkpoint& ck, const std::vector<std::pair<std::
   for (const auto& [k, v] : config_dump) {
     if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads") continue;
     const std::string* old = ck.meta_value(k);
+    static const std::string one = "1";
+    if (!old && k == "meta-batch") old = &one;  // a run from before --meta-batch existed had K = 1
     if (old && *old != v) diff += "\n  --" + k + " was " + *old + ", now " + v;
   }
   if (!diff.empty())
