@@ -8,10 +8,15 @@
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
 #                     FUZZ_SECONDS (default 60) per target; crashes go to build/fuzz/crashes/
+#   make test-mpi     Open MPI tests (tests/scripts/test_mpi.sh): K problems on 1 rank == on 2 and 4
+#                     ranks bit for bit, resume with another rank count, a failing rank stops all
 #   make bench        speed table (ratios and throughputs; never part of the tests)
+#   make bench-mpi    meta-updates per second for 1 and 2 ranks (scripts/bench-mpi.sh)
 #   make experiments  regenerate the paper's figures into results/ (other SCALEs: results-<scale>/)
 #   make clean
 # The first step of every target installs missing Debian packages (scripts/ensure-deps.sh).
+# MPI: build/l2l is linked with Open MPI when mpicxx is installed (or with MPI=1, which installs
+# libopenmpi-dev and openmpi-bin); MPI=0 forces the serial build. Only tasks/comm.cpp differs.
 
 SHELL    := /bin/bash
 CXX      ?= g++
@@ -20,6 +25,12 @@ CXXFLAGS += -std=c++17 -Wall -Wextra -I. -Ithird_party -Ithird_party/doctest -MM
 LDLIBS   := -lopenblas -lz -llzma -lpthread
 DEPS     := libopenblas-dev zlib1g-dev liblzma-dev graphviz
 PLOTDEPS := gnuplot-nox
+MPICXX   ?= mpicxx
+MPI_DEPS := libopenmpi-dev openmpi-bin
+MPI      ?= $(if $(shell command -v $(MPICXX) 2>/dev/null),1,0)
+ifeq ($(MPI),1)
+DEPS     += $(MPI_DEPS)
+endif
 
 LIB_SRC  := $(wildcard autodiff/*.cpp nn/*.cpp tasks/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
@@ -32,7 +43,7 @@ F64_OBJ  := $(LIB_SRC:%.cpp=build/f64/%.o) $(TEST_SRC:%.cpp=build/f64/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test test-scripts test-slow sanitize fuzz fuzz-deps bench experiments clean deps
+.PHONY: all test test-scripts test-slow test-mpi sanitize fuzz fuzz-deps bench bench-mpi experiments clean deps FORCE
 # Objects are intermediates of the pattern rules above: without this, make deletes them after
 # linking and every later make recompiles the whole library.
 .SECONDARY:
@@ -51,9 +62,22 @@ build/san/%.o: %.cpp | deps
 	@mkdir -p $(dir $@)
 	$(CXX) $(filter-out -O3,$(CXXFLAGS)) $(SANFLAGS) -DL2L_DOUBLE -c $< -o $@
 
+build/mpi/%.o: %.cpp | deps
+	@mkdir -p $(dir $@)
+	$(MPICXX) $(CXXFLAGS) -DL2L_MPI -DOMPI_SKIP_MPICXX -c $< -o $@
+
 build/%: build/f32/apps/%.o $(F32_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
-build/l2l: build/f32/apps/l2l_eval.o
+# build/l2l: with tasks/comm.cpp over MPI or serial (comm.h); build/comm-mode changes when MPI
+# does, so switching relinks.
+L2L_COMM := $(if $(filter 1,$(MPI)),build/mpi/tasks/comm.o,build/f32/tasks/comm.o)
+build/comm-mode: FORCE
+	@mkdir -p build; echo "MPI=$(MPI)" | cmp -s - $@ || echo "MPI=$(MPI)" >$@
+build/l2l: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o $(filter-out build/f32/tasks/comm.o,$(F32_OBJ)) $(L2L_COMM) build/comm-mode
+	$(if $(filter 1,$(MPI)),$(MPICXX),$(CXX)) $(CXXFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS)
+# The serial build beside the MPI one, for test-mpi's check that it refuses mpirun.
+build/l2l-serial: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o $(F32_OBJ)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 build/tests: $(F64_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 # The float32 kernels against double references: compiled like the programs (build/f32).
@@ -75,6 +99,13 @@ test: deps build/tests build/tests-f32 build/l2l
 # runs no experiment, about a second. Also the last step of `make test`.
 test-scripts:
 	tests/scripts/test_experiments.sh
+
+# Open MPI, as CI runs it: root needs OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), containers the single-copy
+# mechanism off; the script sets both and uses --oversubscribe (4 ranks on 2 cores).
+test-mpi:
+	@scripts/ensure-deps.sh $(MPI_DEPS)
+	$(MAKE) MPI=1 build/l2l build/l2l-serial
+	tests/scripts/test_mpi.sh
 
 test-slow: deps build/tests
 	build/tests --test-case='*[slow]*' --no-skip $(TEST_ARGS)
@@ -122,6 +153,11 @@ fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds
 
 bench: all
 	build/bench
+
+bench-mpi:
+	@scripts/ensure-deps.sh $(MPI_DEPS)
+	$(MAKE) MPI=1 build/l2l
+	scripts/bench-mpi.sh
 
 experiments: all
 	@scripts/ensure-deps.sh $(PLOTDEPS)

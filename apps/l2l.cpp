@@ -3,6 +3,8 @@
 //   l2l train --task quadratic --out runs/quad           meta-train; writes phi.ckpt, logs
 //   l2l eval  --task quadratic --phi runs/quad/phi.ckpt --out results/fig4_left
 //   l2l <command> --help                                 every flag with its default
+//   mpirun -np 2 build/l2l train --meta-batch 2 ...      data-parallel meta-training (MPI build):
+//                                                        the same phi as one rank
 //
 // Every run prints its full configuration and saves it next to its results (config.txt).
 #include <algorithm>
@@ -12,6 +14,7 @@
 
 #include "apps/common.h"
 #include "nn/checkpoint.h"
+#include "tasks/comm.h"
 #include "tasks/meta.h"
 #include "tasks/scaled_task.h"
 
@@ -26,6 +29,8 @@ void add_train_flags(Flags& f) {
   f.add("unroll", "20", "U: steps per truncated-BPTT window");
   f.add("epochs", "10", "epochs (validation and checkpoint after each)");
   f.add("problems-per-epoch", "20", "training problems per epoch (steps/unroll meta-iterations each)");
+  f.add("meta-batch", "1", "K: each meta-update averages the meta-gradients of K problems (run side by side; under mpirun "
+        "split over the ranks, K a multiple of the rank count; phi does not depend on the rank count)");
   f.add("meta-lr", "0.001", "Adam learning rate on phi (authors' code 1e-3)");
   f.add("clip", "0", "clip meta-gradient entries to [-clip, clip]; 0 = off");
   f.add("include-start", "true", "count f at each window's first point in the meta-loss (authors' code)");
@@ -45,6 +50,7 @@ MetaConfig meta_config(const Flags& f, const std::string& config_text) {
   mc.unroll = bounded(f, "unroll", 1, 1000000);
   mc.epochs = bounded(f, "epochs", 1, 1000000);
   mc.problems_per_epoch = bounded(f, "problems-per-epoch", 1, 1000000);
+  mc.meta_batch = bounded(f, "meta-batch", 1, 1000000);
   mc.meta_lr = f.number("meta-lr");
   mc.clip = f.number("clip");
   mc.include_start = f.boolean("include-start");
@@ -82,25 +88,59 @@ void report_training(const MetaResult& r, const std::string& out) {
               r.best_val, r.best_epoch, 100 * (1 - r.best_val / r.untrained_val), out.c_str());
 }
 
+// How fast meta-training went, and how much of it was communication (stderr: not a result).
+void report_speed(const MetaResult& r) {
+  if (r.meta_updates == 0 || r.train_seconds <= 0) return;
+  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s on %d rank(s): %.3f meta-updates/s; collectives %.4f s (%.2f%%)\n",
+               r.meta_updates, r.train_seconds, comm::size(), r.meta_updates / r.train_seconds, r.comm_seconds,
+               100 * r.comm_seconds / r.train_seconds);
+}
+
+// Everything before meta-training: flags, run directory (rank 0), task. It may fail on one rank
+// only (its data, its disk), so every rank learns of any failure and all stop together.
+struct TrainSetup {
+  std::string cfg_txt;
+  NetConfig nc;
+  MetaConfig mc;
+  std::unique_ptr<RunDirLock> lock;  // one writer per run directory (rank 0), until this process ends
+  std::unique_ptr<Task> task;
+  double random_scale = 0;  // --random-scale (beyond the paper; 0 = off)
+};
+
 int cmd_train(int argc, char** argv) {
   Flags f("usage: l2l train [flags]\nMeta-train the learned optimizer on a task; writes OUT/phi.ckpt (best validated phi),\n"
-          "OUT/train_state.ckpt (for --resume), OUT/config.txt and OUT/train_log.csv.");
+          "OUT/train_state.ckpt (for --resume), OUT/config.txt and OUT/train_log.csv.\n"
+          "Data-parallel: mpirun -np R build/l2l train --meta-batch K ... (an MPI build; K a multiple of R; rank 0 writes).");
   add_train_flags(f);
-  if (!f.parse(argc, argv, 2)) return 0;
-  apply_threads_flag(f);
-  std::string cfg_txt = config_text("train", f);
-  std::printf("%s", cfg_txt.c_str());
-  NetConfig nc = net_config(f);  // check every flag before anything is loaded or written
-  MetaConfig mc = meta_config(f, cfg_txt);
-  double random_scale = random_scale_flag(f);
-  RunDirLock lock(mc.out_dir);  // one writer per run directory, until this process ends
-  claim_run_dir(mc.out_dir, mc.resume, f.boolean("overwrite"));
-  std::unique_ptr<Task> task = make_task(f, "train");
-  task = make_randomly_scaled_task(std::move(task), random_scale);  // training problems only (scaled_task.h)
-  LearnedOptimizer opt(std::vector<NetConfig>(num_groups(*task), nc), f.integer("seed"));
-  std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", task->describe().c_str(), nc.describe().c_str(), opt.param_count());
+  const bool root = comm::is_root();
+  TrainSetup s;
+  std::string err;
+  bool help = false;
+  try {
+    help = !f.parse(argc, argv, 2);
+    if (!help) {
+      apply_threads_flag(f);
+      s.cfg_txt = config_text("train", f);
+      if (root) std::printf("%s", s.cfg_txt.c_str());
+      s.nc = net_config(f);  // check every flag before anything is loaded or written
+      s.mc = meta_config(f, s.cfg_txt);
+      s.mc.quiet = !root;
+      s.random_scale = random_scale_flag(f);
+      if (root) s.lock = std::make_unique<RunDirLock>(s.mc.out_dir), claim_run_dir(s.mc.out_dir, s.mc.resume, f.boolean("overwrite"));
+      s.task = make_task(f, "train");
+      s.task = make_randomly_scaled_task(std::move(s.task), s.random_scale);  // training problems only (scaled_task.h)
+    }
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  comm::raise_if_any(err);
+  if (help) return 0;
+  LearnedOptimizer opt(std::vector<NetConfig>(num_groups(*s.task), s.nc), f.integer("seed"));
+  if (root) std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", s.task->describe().c_str(), s.nc.describe().c_str(), opt.param_count());
+  if (root && comm::size() > 1) std::printf("# MPI: %d ranks, %d problem(s) each per meta-update\n", comm::size(), s.mc.meta_batch / comm::size());
   std::fflush(stdout);
-  report_training(meta_train(opt, *task, mc, f.all()), mc.out_dir);
+  MetaResult r = meta_train(opt, *s.task, s.mc, f.all());
+  if (root) report_training(r, s.mc.out_dir), report_speed(r);
   return 0;
 }
 
@@ -113,20 +153,35 @@ int cmd_eval(int argc, char** argv);  // apps/l2l_eval.cpp
 int main(int argc, char** argv) {
   setup_fast_runtime();
   std::string cmd = argc > 1 ? argv[1] : "";
+  int rc = 0;
   try {
-    if (cmd == "train") return cmd_train(argc, argv);
-    if (cmd == "eval") return cmd_eval(argc, argv);
-    if (cmd == "--help" || cmd == "-h" || cmd == "help" || cmd.empty()) {
+    comm::init(argc, argv);
+    if (cmd == "train") rc = cmd_train(argc, argv);
+    else if (comm::size() > 1) throw std::runtime_error("only `l2l train` runs on several MPI ranks; run `l2l " + cmd + "` without mpirun");
+    else if (cmd == "eval") rc = cmd_eval(argc, argv);
+    else if (cmd == "--help" || cmd == "-h" || cmd == "help" || cmd.empty()) {
       std::printf("usage: l2l <command> [flags]\n\ncommands:\n"
-                  "  train   meta-train the learned optimizer (truncated BPTT, Adam on phi)\n"
+                  "  train   meta-train the learned optimizer (truncated BPTT, Adam on phi; data-parallel under mpirun)\n"
                   "  eval    compare it with SGD, NAG, RMSprop and Adam (learning rates tuned)\n\n"
                   "l2l <command> --help lists every flag with its default.\n");
-      return cmd.empty() ? 2 : 0;
+      rc = cmd.empty() ? 2 : 0;
+    } else {
+      std::fprintf(stderr, "l2l: unknown command '%s' (expected train or eval; see l2l --help)\n", cmd.c_str());
+      rc = 2;
     }
-    std::fprintf(stderr, "l2l: unknown command '%s' (expected train or eval; see l2l --help)\n", cmd.c_str());
-    return 2;
+  } catch (const comm::AgreedError& e) {  // thrown by every rank together: rank 0 says it
+    if (comm::is_root()) std::fprintf(stderr, "l2l %s: error: %s\n", cmd.c_str(), e.what());
+    rc = 1;
   } catch (const std::exception& e) {
-    std::fprintf(stderr, "l2l %s: error: %s\n", cmd.c_str(), e.what());
-    return 1;
+    if (comm::size() == 1) {
+      std::fprintf(stderr, "l2l %s: error: %s\n", cmd.c_str(), e.what());
+      rc = 1;
+    } else {  // one rank of several: the others would wait for it in a collective, so stop them all
+      std::fprintf(stderr, "l2l %s: error: rank %d: %s (stopping every rank)\n", cmd.c_str(), comm::rank(), e.what());
+      std::fflush(stderr);
+      comm::abort_all(1);
+    }
   }
+  comm::finalize();
+  return rc;
 }

@@ -31,7 +31,16 @@ RECIPES="fig4_left fig4_center fig4_right fig5 fig6 fig7"
 # Two lanes run side by side on the two cores, so each program gets one thread (THREADS=2 for a
 # single recipe on an idle machine). Results do not depend on it (the LSTM's blocks are fixed).
 THREADS=${THREADS:-1}
-l2l_run() { build/l2l "$1" --threads "$THREADS" "${@:2}"; }
+# Training may run data-parallel: MPIRUN="mpirun -np 2" META_BATCH=2 (K a multiple of the ranks,
+# the problems per epoch a multiple of K; README "Running on many cores/machines (MPI)").
+# Evaluation always runs in one process.
+l2l_run() {
+  if [ "$1" = train ]; then
+    ${MPIRUN:-} build/l2l train --threads "$THREADS" ${META_BATCH:+--meta-batch "$META_BATCH"} "${@:2}"
+  else
+    build/l2l "$1" --threads "$THREADS" "${@:2}"
+  fi
+}
 L2L=l2l_run
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}  # l2l keeps OpenBLAS at one thread anyway
 
@@ -139,7 +148,7 @@ train_mnist() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/mnist/phi.ckpt" ]; then log "reusing $RUNS/mnist/phi.ckpt (REUSE is set)"; return; fi
   log "meta-training on MNIST ($MNIST_EPOCHS epochs x $MNIST_PROBLEMS problems x 5 windows)"
   # Two threads: the quadratic lane beside it is short, and then this run has both cores.
-  build/l2l train --threads 2 --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
+  ${MPIRUN:-} build/l2l train --threads "${MNIST_THREADS:-2}" ${META_BATCH:+--meta-batch "$META_BATCH"} --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
     --out-scale 0.1 --val-problems 5 --overwrite true --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1
 }
 

@@ -2,11 +2,15 @@
 // See meta.h for the method.
 #include "meta.h"
 
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <stdexcept>
 
+#include "comm.h"
 #include "nn/checkpoint.h"
 #include "progress.h"
 #include "run_dir.h"
@@ -45,11 +49,40 @@ double unroll_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_
 
 namespace {
 
+// Runs `step` on this rank; if it throws on any rank, every rank throws the first failing
+// rank's message (comm::first_error), so no rank is left waiting in the next collective.
+template <class F>
+void on_every_rank(F&& step) {
+  std::string err;
+  try {
+    step();
+  } catch (const std::exception& e) {
+    err = e.what();
+    if (err.empty()) err = "unknown error";
+  }
+  comm::raise_if_any(err);
+}
+
 // The score of phi for early stopping: mean f over all T+1 points of each validation problem,
 // the meta-training objective itself. (Baselines' learning rates are tuned on the final loss
-// instead, as the paper does: the two criteria differ on purpose.)
+// instead, as the paper does: the two criteria differ on purpose.) Rank r runs problems
+// r, r+R, ...; the curves are gathered and averaged in problem order, as evaluate() does.
 double validate(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg) {
-  Curves c = evaluate(opt, task, Split::val, cfg.val_problems, cfg.steps, false);
+  const int n = cfg.val_problems, R = comm::size(), r = comm::rank(), per = (n + R - 1) / R;
+  const size_t len = cfg.steps + 1;
+  std::vector<double> mine(per * len, NAN);
+  on_every_rank([&] {
+    for (int j = 0; j < per && r + j * R < n; j++) {
+      RunResult rr = run_optimizer(opt, task, problem_seed(Split::val, r + j * R, 0), cfg.steps, false);
+      std::copy(rr.loss.begin(), rr.loss.end(), mine.begin() + j * len);
+    }
+  });
+  std::vector<double> all = comm::allgather(mine);
+  Curves c;
+  for (int i = 0; i < n; i++) {
+    const double* from = all.data() + ((i % R) * per + i / R) * len;
+    c.runs.emplace_back(from, from + len);
+  }
   double s = 0;
   for (double v : c.mean()) s += v;
   return s / (cfg.steps + 1);
@@ -132,6 +165,8 @@ void check_same_settings(const Checkpoint& ck, const std::vector<std::pair<std::
   for (const auto& [k, v] : config_dump) {
     if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads") continue;
     const std::string* old = ck.meta_value(k);
+    static const std::string one = "1";
+    if (!old && k == "meta-batch") old = &one;  // a run from before --meta-batch existed had K = 1
     if (old && *old != v) diff += "\n  --" + k + " was " + *old + ", now " + v;
   }
   if (!diff.empty())
@@ -139,11 +174,30 @@ void check_same_settings(const Checkpoint& ck, const std::vector<std::pair<std::
                              "\nResume with the original flags (see " + dir + "/config.txt), or train into a new --out.");
 }
 
+// The training state as rank 0 reads it, on every rank (the other ranks may be on machines
+// without the run directory).
+Checkpoint load_state_everywhere(const std::string& path) {
+  std::string bytes;
+  on_every_rank([&] {
+    if (!comm::is_root()) return;
+    if (path.empty() || !std::filesystem::exists(path))
+      throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    if (!in && !in.eof()) throw std::runtime_error("--resume: cannot read '" + path + "'");
+    bytes = ss.str();
+  });
+  if (comm::size() == 1) return load_checkpoint(path);  // the serial path, as before
+  comm::broadcast(bytes);
+  Checkpoint ck;
+  on_every_rank([&] { ck = decode_checkpoint((const unsigned char*)bytes.data(), bytes.size(), path); });
+  return ck;
+}
+
 RunState resume_run(const MetaConfig& cfg, const std::vector<std::pair<std::string, std::string>>& config_dump,
                     const std::vector<Param*>& phi, Adam& meta_opt, const std::string& path) {
-  if (path.empty() || !std::filesystem::exists(path))
-    throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
-  Checkpoint ck = load_checkpoint(path);
+  Checkpoint ck = load_state_everywhere(path);
   check_same_settings(ck, config_dump, path, cfg.out_dir);
   StateReader r{ck, path};
   RunState run;
@@ -193,33 +247,78 @@ std::string divergence_message(const MetaConfig& cfg, const RunState& run, int e
          ") or with --clip, or a smaller --out-scale.";
 }
 
-bool all_finite(const std::vector<Param*>& ps) {
-  for (Param* p : ps)
-    for (size_t i = 0; i < p->grad.size(); i++)
-      if (!std::isfinite(p->grad[i])) return false;
-  return true;
+// The meta-gradient of phi as one buffer, entry after entry of each Param, and the window's
+// meta-loss last: what a rank contributes per problem to a meta-update's gather.
+std::vector<double> flat_metagrad(const std::vector<Param*>& phi, double L) {
+  std::vector<double> v;
+  for (Param* p : phi)
+    for (size_t i = 0; i < p->grad.size(); i++) v.push_back(p->grad[i]);
+  v.push_back(L);
+  return v;
 }
 
-// One epoch: problems_per_epoch fresh training problems, T/U meta-iterations each. Returns the
-// mean meta-loss of its windows.
+// One meta-update of a group: this rank advances its trajectories one window each; the K
+// meta-gradients are gathered; every rank averages them in problem order into phi's grads
+// (K = 1: the one meta-gradient itself, bit for bit) and returns the mean meta-loss. Throws
+// naming the first problem (in problem order) whose meta-loss or meta-gradient is not finite.
+double group_update(LearnedOptimizer& opt, const MetaConfig& cfg, const RunState& run, std::vector<Trajectory>& mine,
+                    int epoch, int first_problem, long w, Tape& tape) {
+  std::vector<Param*> phi = opt.params();
+  size_t n = 1;
+  for (Param* q : phi) n += q->grad.size();
+  std::vector<double> local;
+  on_every_rank([&] {
+    for (Trajectory& tr : mine) {
+      for (Param* q : phi) q->zero_grad();
+      double L = unroll_window(opt, tr, cfg.unroll, cfg.include_start, tape);
+      std::vector<double> g = flat_metagrad(phi, L);
+      local.insert(local.end(), g.begin(), g.end());
+    }
+  });
+  std::vector<double> all = comm::allgather(local);  // [problem k][entry], k = 0..K-1 in rank order
+  const int K = cfg.meta_batch;
+  for (int k = 0; k < K; k++) {
+    const double* g = all.data() + k * n;
+    bool grad_finite = true;
+    for (size_t j = 0; j + 1 < n; j++) grad_finite = grad_finite && std::isfinite(g[j]);
+    if (!std::isfinite(g[n - 1]) || !grad_finite)
+      throw comm::AgreedError(divergence_message(cfg, run, epoch, first_problem + k, w, g[n - 1], grad_finite));
+  }
+  size_t j = 0;
+  for (Param* q : phi)
+    for (size_t i = 0; i < q->grad.size(); i++, j++) {
+      double s = all[j];
+      for (int k = 1; k < K; k++) s += all[k * n + j];
+      q->grad[i] = (real)(s / K);
+    }
+  double L = all[n - 1];
+  for (int k = 1; k < K; k++) L += all[k * n + n - 1];
+  return L / K;
+}
+
+// One epoch: problems_per_epoch fresh training problems in groups of K, T/U meta-updates per
+// group. Returns the mean meta-loss of its windows.
 double train_epoch(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, RunState& run, int epoch,
                    Adam& meta_opt, Progress& bar, long& done, Tape& tape) {
   std::vector<Param*> phi = opt.params();
   const long windows = cfg.steps / cfg.unroll;
+  const int K = cfg.meta_batch, share = K / comm::size(), groups = cfg.problems_per_epoch / K;
   double epoch_loss = 0;
-  for (int p = 0; p < cfg.problems_per_epoch; p++) {
-    Trajectory tr = start_trajectory(opt, task, problem_seed(Split::train, run.problem_counter++, cfg.seed));
+  for (int g = 0; g < groups; g++) {
+    std::vector<Trajectory> mine;  // this rank's problems of the group: [rank*share, (rank+1)*share)
+    on_every_rank([&] {
+      for (int k = comm::rank() * share; k < (comm::rank() + 1) * share; k++)
+        mine.push_back(start_trajectory(opt, task, problem_seed(Split::train, run.problem_counter + k, cfg.seed)));
+    });
+    run.problem_counter += K;
     for (long w = 0; w < windows; w++) {
-      for (Param* q : phi) q->zero_grad();
-      double L = unroll_window(opt, tr, cfg.unroll, cfg.include_start, tape);
-      bool grad_finite = all_finite(phi);
-      if (!std::isfinite(L) || !grad_finite) throw std::runtime_error(divergence_message(cfg, run, epoch, p, w, L, grad_finite));
+      double L = group_update(opt, cfg, run, mine, epoch, g * K, w, tape);
       if (cfg.clip > 0)
         for (Param* q : phi)
           for (size_t i = 0; i < q->grad.size(); i++)
             q->grad[i] = std::max((real)-cfg.clip, std::min((real)cfg.clip, q->grad[i]));
       step_params(meta_opt, phi);
-      epoch_loss += L / (cfg.problems_per_epoch * windows);
+      epoch_loss += L / (groups * windows);
       char what[96];
       std::snprintf(what, sizeof what, "meta-iterations, epoch %d, meta-loss %.4g", epoch, L);
       bar.show(++done, what);
@@ -275,22 +374,38 @@ void check_config(const MetaConfig& cfg) {
                                 std::to_string(cfg.unroll) + ")");
   if (!std::isfinite(cfg.meta_lr) || !(cfg.meta_lr > 0)) throw std::invalid_argument("--meta-lr must be finite and > 0");
   if (!std::isfinite(cfg.clip) || !(cfg.clip >= 0)) throw std::invalid_argument("--clip must be finite and >= 0 (0 turns clipping off)");
+  if (cfg.meta_batch <= 0 || cfg.problems_per_epoch % cfg.meta_batch != 0)
+    throw std::invalid_argument("--problems-per-epoch (" + std::to_string(cfg.problems_per_epoch) + ") must be a multiple of --meta-batch (" +
+                                std::to_string(cfg.meta_batch) + ")");
+  if (cfg.meta_batch % comm::size() != 0)
+    throw std::invalid_argument("--meta-batch (" + std::to_string(cfg.meta_batch) + ") must be a multiple of the number of MPI ranks (" +
+                                std::to_string(comm::size()) + "): each rank runs the same share of every meta-update. Use mpirun -np " +
+                                "with a divisor of " + std::to_string(cfg.meta_batch) + ", or a larger --meta-batch.");
 }
 
 
-MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg,
+MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg_in,
                       const std::vector<std::pair<std::string, std::string>>& config_dump) {
-  check_config(cfg);
+  check_config(cfg_in);
+  MetaConfig cfg = cfg_in;
+  cfg.quiet = cfg.quiet || !comm::is_root();
+  const bool writes = !cfg.out_dir.empty() && comm::is_root();
   std::vector<Param*> phi = opt.params();
   Adam meta_opt(cfg.meta_lr);
-  if (!cfg.out_dir.empty()) std::filesystem::create_directories(cfg.out_dir);
+  if (writes) std::filesystem::create_directories(cfg.out_dir);
   RunState run = cfg.resume ? resume_run(cfg, config_dump, phi, meta_opt, cfg.out_dir.empty() ? "" : cfg.out_dir + "/train_state.ckpt")
                             : fresh_run(opt, task, cfg, phi);
-  Progress bar((long)(cfg.epochs - run.start_epoch) * cfg.problems_per_epoch * (cfg.steps / cfg.unroll), cfg.quiet);
+  const long per_epoch = (long)(cfg.problems_per_epoch / cfg.meta_batch) * (cfg.steps / cfg.unroll);
+  Progress bar((long)(cfg.epochs - run.start_epoch) * per_epoch, cfg.quiet);
   long done = 0;
   Tape tape;
   for (int epoch = run.start_epoch; epoch < cfg.epochs; epoch++) {
+    auto t0 = std::chrono::steady_clock::now();
+    double comm0 = comm::seconds_in_collectives();
     double train_loss = train_epoch(opt, task, cfg, run, epoch, meta_opt, bar, done, tape);
+    run.res.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    run.res.comm_seconds += comm::seconds_in_collectives() - comm0;
+    run.res.meta_updates += per_epoch;
     double val = validate(opt, task, cfg);
     run.res.train_history.push_back(train_loss);
     run.res.val_history.push_back(val);
@@ -300,7 +415,7 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
     if (!cfg.quiet)
       std::fprintf(stderr, "epoch %d: train meta-loss %.5g, validation mean f %.5g%s\n", epoch, train_loss, val,
                    improved ? " (best so far)" : "");
-    if (!cfg.out_dir.empty()) save_run(opt, phi, meta_opt, cfg, config_dump, run, epoch);
+    if (writes) save_run(opt, phi, meta_opt, cfg, config_dump, run, epoch);
   }
   restore(phi, run.best);
   return run.res;

@@ -23,6 +23,16 @@
 // checkpoint with phi, the best phi, the Adam state, the training-problem counter (problems come from
 // seeds, so that is all the randomness there is), the nets' configuration and the per-epoch
 // histories lets --resume continue bit for bit; a resume with other settings is refused.
+//
+// Meta-batch K (data parallel, comm.h): an epoch's problems go in groups of K that run side by
+// side, window by window; meta-update w of a group averages the K problems' window-w
+// meta-gradients, (1/K) sum_k dL_k/dphi, summed in problem order k = 0..K-1, then one Adam step.
+// Under mpirun with R ranks (K a multiple of R) rank r runs problems [rK/R, (r+1)K/R) of each
+// group; every rank gathers all K meta-gradients, sums them in the same order and takes the same
+// Adam step, so phi is the same bits for every R. Problem k of group g is training problem
+// g*K + k of the run (its seed does not depend on R); K = 1 is the serial method exactly.
+// Validation problems are split over the ranks the same way and their curves gathered; only
+// rank 0 writes files and progress; a resume may use another R.
 #pragma once
 #include <functional>
 #include <string>
@@ -37,6 +47,7 @@ struct MetaConfig {
   int unroll = 20;               // U: steps per truncated-BPTT window
   int epochs = 10;
   int problems_per_epoch = 20;   // training problems per epoch (T/U meta-iterations each)
+  int meta_batch = 1;            // K: problems whose meta-gradients one meta-update averages
   double meta_lr = 1e-3;         // Adam on phi (DeepMind 1e-3; the paper used random search)
   double clip = 0;               // clip each meta-gradient entry to [-clip, clip]; 0 = off
   bool include_start = true;     // count f at a window's first point in the meta-loss
@@ -67,6 +78,9 @@ struct MetaResult {
   int best_epoch = -1;          // -1: no epoch beat the untrained phi (which is kept then)
   double untrained_val = 0;     // the score of phi before any training (epoch -1)
   std::vector<double> val_history, train_history;  // per epoch, from epoch 0 (also after a resume)
+  long meta_updates = 0;        // taken by this call (after a resume: since the resume)
+  double train_seconds = 0;     // wall time of those meta-updates (validation and saving excluded)
+  double comm_seconds = 0;      // of which in collectives (gathers and error agreement; 0 serially)
 };
 
 // Trains opt's phi in place; on return phi is the best validated phi.
@@ -75,8 +89,9 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
                       const std::vector<std::pair<std::string, std::string>>& config_dump = {});
 
 // Throws std::invalid_argument naming the flag unless cfg can run (positive counts, steps a
-// multiple of unroll, finite meta-lr > 0, clip >= 0). meta_train calls it; l2l train calls it
-// before it touches the run directory.
+// multiple of unroll, finite meta-lr > 0, clip >= 0, problems per epoch a multiple of the meta-batch,
+// the meta-batch a multiple of the rank count). meta_train calls it; l2l train calls it before it
+// touches the run directory.
 void check_config(const MetaConfig& cfg);
 
 }  // namespace l2l

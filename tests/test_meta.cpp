@@ -451,3 +451,62 @@ TEST_CASE("net configurations: validated with the source named; checkpoint metad
   meta.erase(meta.begin());
   CHECK_THROWS_WITH(net_configs_from_meta(meta, "f.ckpt"), doctest::Contains("f.ckpt: no 'nets'"));
 }
+
+TEST_CASE("meta-batch K: one meta-update is Adam on the mean of K problems' window meta-gradients, summed in problem order") {
+  auto task = make_quadratic_task(small_quadratic());
+  auto dir = std::filesystem::temp_directory_path() / ("l2l_metabatch_" + std::to_string(::getpid()));
+  const int K = 3;
+  MetaConfig mc;
+  mc.steps = 5;
+  mc.unroll = 5;  // one window per problem: one meta-update per group of K
+  mc.problems_per_epoch = K;
+  mc.meta_batch = K;
+  mc.val_problems = 1;
+  mc.meta_lr = 0.01;
+  mc.epochs = 1;
+  mc.quiet = true;
+  mc.seed = 7;
+  mc.out_dir = dir.string();
+  LearnedOptimizer trained({tiny_net()}, 8), by_hand({tiny_net()}, 8);  // the same initial phi
+  meta_train(trained, *task, mc);
+  // By hand: the K problems' meta-gradients, averaged in double in problem order, one Adam step.
+  std::vector<Param*> phi = by_hand.params();
+  std::vector<std::vector<double>> sum(phi.size());
+  for (size_t i = 0; i < phi.size(); i++) sum[i].assign(phi[i]->grad.size(), 0);
+  Tape tape;
+  for (int k = 0; k < K; k++) {
+    Trajectory tr = start_trajectory(by_hand, *task, problem_seed(Split::train, k, mc.seed));
+    for (Param* q : phi) q->zero_grad();
+    unroll_window(by_hand, tr, mc.unroll, mc.include_start, tape);
+    for (size_t i = 0; i < phi.size(); i++)
+      for (size_t j = 0; j < sum[i].size(); j++) sum[i][j] = k == 0 ? (double)phi[i]->grad[j] : sum[i][j] + phi[i]->grad[j];
+  }
+  for (size_t i = 0; i < phi.size(); i++)
+    for (size_t j = 0; j < sum[i].size(); j++) phi[i]->grad[j] = (real)(sum[i][j] / K);
+  Adam adam(mc.meta_lr);
+  step_params(adam, phi);
+  // train_state.ckpt holds the phi after the last meta-update (phi.ckpt the best validated one).
+  NamedTensors saved = tensors_with_prefix(load_checkpoint((dir / "train_state.ckpt").string()), "phi.");
+  REQUIRE(saved.size() == phi.size());
+  LearnedOptimizer untrained({tiny_net()}, 8);
+  size_t moved = 0;
+  for (size_t i = 0; i < phi.size(); i++)
+    for (size_t j = 0; j < phi[i]->value.size(); j++) {
+      CHECK(saved[i].second[j] == phi[i]->value[j]);
+      moved += phi[i]->value[j] != untrained.params()[i]->value[j];
+    }
+  CHECK(moved > 0);  // the step did something: the comparison is not of two untouched phis
+  std::filesystem::remove_all(dir);
+}
+
+TEST_CASE("meta-batch K: problems per epoch must be a multiple of K; K = 1 is the default") {
+  MetaConfig mc;
+  CHECK(mc.meta_batch == 1);
+  mc.problems_per_epoch = 5;
+  mc.meta_batch = 2;
+  CHECK_THROWS_WITH(check_config(mc), doctest::Contains("--problems-per-epoch (5) must be a multiple of --meta-batch (2)"));
+  mc.meta_batch = 0;
+  CHECK_THROWS(check_config(mc));
+  mc.meta_batch = 5;
+  CHECK_NOTHROW(check_config(mc));
+}
