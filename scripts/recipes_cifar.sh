@@ -59,16 +59,16 @@ eval_fig7() {
     --cifar-labels "$labels" --cifar-batch "$CIFAR_BATCH" --phi "$RUNS/cifar10/phi.ckpt" "${sub[@]}"
 }
 
-# Two lanes: the two trainings side by side, then CIFAR-10's panel beside the two subsets'.
+# Two lanes: the two trainings side by side, then CIFAR-10's panel and CIFAR-2's (5 + 6
+# optimizers, CIFAR-2's test set is the smallest) beside CIFAR-5's (6 optimizers).
 run_fig7() {
   { train_cifar cifar10; } &
   local lane=$!
   train_cifar cifar_sub "$CIFAR_SUB_LABELS"
   wait $lane
-  { eval_fig7 cifar10 ""; } &
+  { eval_fig7 cifar10 "" && eval_fig7 cifar2 0,1; } &
   lane=$!
   eval_fig7 cifar5 0,1,2,3,4
-  eval_fig7 cifar2 0,1
   wait $lane
 }
 
