@@ -42,15 +42,15 @@ check "unknown SCALE refused with the valid ones" eval '[ $rc != 0 ] && has "$ou
 run_exp DRY_RUN=1 ONLY="fig4_left  fig5"
 check "ONLY subset accepted" eval '[ $rc = 0 ] && has "$out" "recipes=fig4_left fig5"'
 
-run_exp DRY_RUN=1 ONLY="fig4_left fig9"
-check "ONLY=fig9 refused, names the typo and the valid names" \
-  eval '[ $rc != 0 ] && has "$out" "unknown recipe '"'fig9'"'" && has "$out" "valid names: fig4_left fig4_center fig4_right fig5 fig6 fig7"'
+run_exp DRY_RUN=1 ONLY="fig4_left fig10"
+check "ONLY=fig10 refused, names the typo and the valid names" \
+  eval '[ $rc != 0 ] && has "$out" "unknown recipe '"'fig10'"'" && has "$out" "valid names: fig4_left fig4_center fig4_right fig5 fig6 fig7 fig8 fig9"'
 
 # Without DRY_RUN too: nothing may be created or rewritten.
 before=$(cat results/REPORT.md results/history.txt 2>/dev/null | cksum)
-run_exp ONLY=fig9 RES="$tmp/res" RUNS="$tmp/runs"
-check "ONLY=fig9 (no dry run) exits non-zero and creates no folder" eval '[ $rc != 0 ] && [ ! -e "$tmp/res" ] && [ ! -e "$tmp/runs" ]'
-check "ONLY=fig9 leaves results/REPORT.md and history.txt as they were" \
+run_exp ONLY=fig10 RES="$tmp/res" RUNS="$tmp/runs"
+check "ONLY=fig10 (no dry run) exits non-zero and creates no folder" eval '[ $rc != 0 ] && [ ! -e "$tmp/res" ] && [ ! -e "$tmp/runs" ]'
+check "ONLY=fig10 leaves results/REPORT.md and history.txt as they were" \
   eval '[ "$before" = "$(cat results/REPORT.md results/history.txt 2>/dev/null | cksum)" ]'
 
 # REPORT_ONLY: the sections again from a copy of the committed data; nothing else runs.
