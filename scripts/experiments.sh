@@ -22,7 +22,18 @@
 # writes its data (CSV, JSON, a summary table) and a PNG plot into <results>/<figure>/, and a
 # section of <results>/REPORT.md that sets the result beside the paper's claim.
 set -euo pipefail
-cd "$(dirname "$0")/.."
+# bash reads a script as it runs it, so an edit of this file during a run (an hour) would break
+# the run's later lines: run from a private copy, unlinked at once (bash keeps it open).
+if [ -z "${L2L_EXPERIMENTS_REPO:-}" ]; then
+  L2L_EXPERIMENTS_REPO=$(cd "$(dirname "$0")/.." && pwd)
+  export L2L_EXPERIMENTS_REPO
+  copy=$(mktemp "${TMPDIR:-/tmp}/l2l-experiments.XXXXXX")
+  cp "$0" "$copy"
+  exec bash "$copy" "$@"
+fi
+case "$0" in */l2l-experiments.*) rm -f "$0" ;; esac
+cd "$L2L_EXPERIMENTS_REPO"
+unset L2L_EXPERIMENTS_REPO  # the programs and sub-scripts this runs do not inherit it
 source scripts/plot_lib.sh
 source scripts/report_lib.sh
 source scripts/recipes_cifar.sh

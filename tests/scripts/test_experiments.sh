@@ -21,6 +21,11 @@ has() { grep -qF -- "$2" <<<"$1"; }  # has TEXT NEEDLE
 # run_exp VAR=VALUE...: experiments.sh with those variables; sets out (stdout+stderr) and rc.
 run_exp() { out=$(env -u SCALE -u ONLY -u RES -u RUNS -u REUSE -u DRY_RUN "$@" scripts/experiments.sh 2>&1); rc=$?; }
 
+tmpd=$(mktemp -d)
+run_exp TMPDIR="$tmpd" DRY_RUN=1
+check "leaves no private copy of itself behind in TMPDIR" \
+  eval '[ $rc = 0 ] && [ -z "$(ls -A "$tmpd")" ]'
+rmdir "$tmpd"
 run_exp DRY_RUN=1
 check "default scale -> results/ and runs/" eval '[ $rc = 0 ] && has "$out" "results=results/" && has "$out" "runs=runs/"'
 check "default scale runs every recipe" has "$out" "recipes=fig4_left fig4_center fig4_right fig5 fig6 fig7"
