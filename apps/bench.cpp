@@ -222,7 +222,9 @@ struct QuadraticWindow {
   }
 };
 
-struct MnistWindow {
+// One meta-iteration of a task's learned optimizer, and the optimizee's step alone: the
+// MNIST and CIFAR rows (one problem, seed 3; theta_0 from Rng 4, minibatches from Rng 5).
+struct MetaWindow {
   std::unique_ptr<Task> task;
   LearnedOptimizer opt;
   std::unique_ptr<Problem> prob;
@@ -230,20 +232,13 @@ struct MnistWindow {
   Tensor theta0;
   Tape tape;
   Adam meta{1e-3};
-  static NetConfig config() {
-    NetConfig nc;
-    nc.preprocess = "logsign";
-    nc.out_scale = 0.1;
-    return nc;
-  }
-  explicit MnistWindow(const std::string& dir) : opt({config()}, 1) {
-    MnistOptions mo;
-    mo.data_dir = dir;
-    task = make_mnist_task(mo);
+  MetaWindow(std::unique_ptr<Task> t, const NetConfig& nc)
+      : task(std::move(t)), opt(std::vector<NetConfig>(num_groups(*task), nc), 1) {
     prob = task->sample(3);
     theta0 = prob->init(ir);
   }
-  // One meta-iteration: a window of 20 steps and the Adam step on phi.
+  void step() { prob->loss_and_grad(theta0, br); }
+  // One meta-iteration: a window of 20 steps (21 loss_and_grad) and the Adam step on phi.
   void run() {
     std::vector<Param*> phi = opt.params();
     Trajectory tr = start_trajectory(opt, *task, 3);
@@ -251,15 +246,16 @@ struct MnistWindow {
     unroll_window(opt, tr, 20, true, tape);
     step_params(meta, phi);
   }
-  // The optimizee part of a window alone: the oracle's 21 losses and gradients (U + 1 points).
-  void optimizee_only() {
-    for (int t = 0; t <= 20; t++) prob->loss_and_grad(theta0, br);
-  }
-  double optimizee_flops() const {  // 784-20-10 MLP, batch 128: forward, and 2x that for its backward
-    double fwd = 2.0 * 128 * (784 * 20 + 20 * 10);
-    return 21 * 3 * fwd;
-  }
 };
+
+std::unique_ptr<Task> mnist_task(const std::string& dir) {
+  MnistOptions mo;
+  mo.data_dir = dir;
+  return make_mnist_task(mo);
+}
+// The optimizee part of an MNIST window: 21 losses and gradients (U + 1 points) of the 784-20-10
+// MLP at batch 128: forward, and 2x that for its backward.
+const double kMnistWindowFlops = 21 * 3 * (2.0 * 128 * (784 * 20 + 20 * 10));
 
 // FLOPs of one CIFAR-10 optimizee step (tasks/cifar.cpp, batch B, k classes), counting the
 // multiply-adds of the products only (2 FLOPs each; batch norm, ReLU, pooling, softmax and
@@ -278,32 +274,11 @@ double cifar_step_flops(int B, int k) {
 
 const int kCifarN = 22682;  // the CIFAR-10 optimizee's coordinates (tests/test_cifar.cpp checks it)
 
-struct CifarWindow {
-  std::unique_ptr<Task> task;
-  LearnedOptimizer opt;
-  std::unique_ptr<Problem> prob;
-  Rng ir{4}, br{5};
-  Tensor theta0;
-  Tape tape;
-  Adam meta{1e-3};
-  explicit CifarWindow(const std::string& dir)
-      : opt(std::vector<NetConfig>(2, paper_net_config("cifar")), 1) {
-    CifarOptions co;
-    co.data_dir = dir;
-    task = make_cifar_task(co);
-    prob = task->sample(3);
-    theta0 = prob->init(ir);
-  }
-  void step() { prob->loss_and_grad(theta0, br); }
-  // One meta-iteration: a window of 20 steps (21 loss_and_grad) and the Adam step on phi.
-  void run() {
-    std::vector<Param*> phi = opt.params();
-    Trajectory tr = start_trajectory(opt, *task, 3);
-    for (Param* p : phi) p->zero_grad();
-    unroll_window(opt, tr, 20, true, tape);
-    step_params(meta, phi);
-  }
-};
+std::unique_ptr<Task> cifar_task(const std::string& dir) {
+  CifarOptions co;
+  co.data_dir = dir;
+  return make_cifar_task(co);
+}
 
 bool selected(const std::string& only, const std::string& family) {
   return only.empty() || family.find(only) != std::string::npos || only.find(family) != std::string::npos;
@@ -318,14 +293,14 @@ void cifar_rows(const std::string& data_flag, const std::string& only) {
     std::printf("(CIFAR-10 rows skipped: %s)\n", e.what());
     return;
   }
-  std::unique_ptr<CifarWindow> w;
+  std::unique_ptr<MetaWindow> w;
   try {
-    w = std::make_unique<CifarWindow>(dir);
+    w = std::make_unique<MetaWindow>(cifar_task(dir), paper_net_config("cifar"));
   } catch (const std::exception& e) {
     std::printf("(CIFAR-10 rows skipped: %s)\n", e.what());
     return;
   }
-  CifarWindow* c = w.get();
+  MetaWindow* c = w.get();
   double step = cifar_step_flops(128, 10);
   std::vector<Row> rows = {
       {"cifar optimizee step (fwd+bwd, batch 128)", step, 9, [c] { c->step(); }},
@@ -383,10 +358,10 @@ int main(int argc, char** argv) {
     std::printf("(MNIST rows skipped: %s)\n", e.what());
     return 0;
   }
-  static MnistWindow mnist(dir);
+  static MetaWindow mnist(mnist_task(dir), paper_net_config("mnist"));
   rows = {
-      {"mnist optimizee part (21 loss_and_grad)", mnist.optimizee_flops(), 9, [] { mnist.optimizee_only(); }},
-      {"mnist meta-iteration (U=20, batch 128, 15910)", lstm_window_flops(kN, 20) + mnist.optimizee_flops(), 7,
+      {"mnist optimizee part (21 loss_and_grad)", kMnistWindowFlops, 9, [] { for (int t = 0; t <= 20; t++) mnist.step(); }},
+      {"mnist meta-iteration (U=20, batch 128, 15910)", lstm_window_flops(kN, 20) + kMnistWindowFlops, 7,
        [] { mnist.run(); }},
       {"mnist eval, 100 steps (steps/s = 1e5 / ms)", 0, 3, [] { run_optimizer(mnist.opt, *mnist.task, 7, 100); }},
   };
