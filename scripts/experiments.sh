@@ -338,7 +338,7 @@ printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m
   echo
   sed 's/^/    /' "$RES/history.txt"
   echo
-  echo "Baselines: SGD, NAG, RMSprop and Adam with Torch7 defaults except the learning rate, tuned per problem on validation problems over a log grid ($GRID as lo:hi:points per decade), fresh state for every run."
+  echo "Baselines: SGD, NAG, RMSprop and Adam with Torch7 defaults except the learning rate, tuned per problem on validation problems over a log grid (lo:hi:points per decade; Figures 4-6: $GRID, Figure 7: $CIFAR_GRID, Figure 8: $ART_GRID), widened a decade at a time while the best rate sits at an edge, fresh state for every run."
   for r in $RECIPES; do [ -f "$RES/$r/section.md" ] && cat "$RES/$r/section.md"; done
 } >"$RES/REPORT.md.tmp"
 mv "$RES/REPORT.md.tmp" "$RES/REPORT.md"
