@@ -28,7 +28,7 @@ check "leaves no private copy of itself behind in TMPDIR" \
 rmdir "$tmpd"
 run_exp DRY_RUN=1
 check "default scale -> results/ and runs/" eval '[ $rc = 0 ] && has "$out" "results=results/" && has "$out" "runs=runs/"'
-check "default scale runs every recipe" has "$out" "recipes=fig4_left fig4_center fig4_right fig5 fig6 fig7"
+check "default scale runs every recipe" has "$out" "recipes=fig4_left fig4_center fig4_right fig5 fig6 fig7 fig8 fig9"
 
 run_exp DRY_RUN=1 SCALE=smoke
 check "smoke scale -> results-smoke/ and runs-smoke/" eval '[ $rc = 0 ] && has "$out" "results=results-smoke/" && has "$out" "runs=runs-smoke/"'
@@ -62,8 +62,9 @@ check "ONLY=fig10 leaves results/REPORT.md and history.txt as they were" \
 cp -r results "$tmp/copy"
 # (the recipes whose data the copy holds: a recipe without data is refused, tested below)
 have=""
-for r in fig4_left fig4_center fig4_right fig5 fig6 fig7; do
-  case $r in fig5) f=fig5_h40/curves.csv ;; fig6) f=fig6/sweep.csv ;; fig7) f=fig7_cifar2/curves.csv ;; *) f=$r/curves.csv ;; esac
+for r in fig4_left fig4_center fig4_right fig5 fig6 fig7 fig8 fig9; do
+  case $r in fig5) f=fig5_h40/curves.csv ;; fig6) f=fig6/sweep.csv ;; fig7) f=fig7_cifar2/curves.csv ;;
+    fig8) f=fig8_right/curves.csv ;; fig9) f=fig9_right/images.log ;; *) f=$r/curves.csv ;; esac
   [ -f "results/$f" ] && have+="${have:+ }$r"
 done
 run_exp REPORT_ONLY=1 ONLY="$have" RES="$tmp/copy" RUNS="$tmp/copy-runs"
