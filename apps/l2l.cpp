@@ -27,6 +27,8 @@ void add_train_flags(Flags& f) {
   add_net_flags(f);
   f.add("seed", "1", "seed of the run: training problems and phi's initialization (test and validation problems are fixed)");
   f.add("unroll", "20", "U: steps per truncated-BPTT window");
+  f.add("curriculum", "", "horizon curriculum (Chen et al. 2020; beyond the paper): training horizons T of successive stages, "
+        "e.g. 100,200,500, each an equal share of the epochs (multiples of --unroll); validation still runs --steps; empty = off");
   f.add("epochs", "10", "epochs (validation and checkpoint after each)");
   f.add("problems-per-epoch", "20", "training problems per epoch (steps/unroll meta-iterations each)");
   f.add("meta-batch", "1", "K: each meta-update averages the meta-gradients of K problems (run side by side; under mpirun "
@@ -48,6 +50,7 @@ MetaConfig meta_config(const Flags& f, const std::string& config_text) {
   MetaConfig mc;
   mc.steps = bounded(f, "steps", 1, 1000000);
   mc.unroll = bounded(f, "unroll", 1, 1000000);
+  mc.curriculum = parse_ints(f.str("curriculum"), "curriculum");
   mc.epochs = bounded(f, "epochs", 1, 1000000);
   mc.problems_per_epoch = bounded(f, "problems-per-epoch", 1, 1000000);
   mc.meta_batch = bounded(f, "meta-batch", 1, 1000000);

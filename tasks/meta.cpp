@@ -297,11 +297,11 @@ double group_update(LearnedOptimizer& opt, const MetaConfig& cfg, const RunState
 }
 
 // One epoch: problems_per_epoch fresh training problems in groups of K, T/U meta-updates per
-// group. Returns the mean meta-loss of its windows.
+// group (T = the epoch's training horizon). Returns the mean meta-loss of its windows.
 double train_epoch(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, RunState& run, int epoch,
                    Adam& meta_opt, Progress& bar, long& done, Tape& tape) {
   std::vector<Param*> phi = opt.params();
-  const long windows = cfg.steps / cfg.unroll;
+  const long windows = training_horizon(cfg, epoch) / cfg.unroll;
   const int K = cfg.meta_batch, share = K / comm::size(), groups = cfg.problems_per_epoch / K;
   double epoch_loss = 0;
   for (int g = 0; g < groups; g++) {
@@ -364,7 +364,30 @@ void save_run(const LearnedOptimizer& opt, const std::vector<Param*>& phi, const
   run.saved_epoch = epoch;
 }
 
+// Meta-updates of one epoch: (problems / K) groups x (T / U) windows.
+long updates_in_epoch(const MetaConfig& cfg, int epoch) {
+  return (long)(cfg.problems_per_epoch / cfg.meta_batch) * (training_horizon(cfg, epoch) / cfg.unroll);
+}
+
+// The curriculum part of check_config: every horizon a positive multiple of U, one epoch per stage at least.
+void check_curriculum(const MetaConfig& cfg) {
+  for (int T : cfg.curriculum)
+    if (T <= 0 || T % cfg.unroll != 0)
+      throw std::invalid_argument("--curriculum: every horizon must be a positive multiple of --unroll (" + std::to_string(cfg.unroll) +
+                                  "), got " + std::to_string(T));
+  if ((long)cfg.curriculum.size() > cfg.epochs)
+    throw std::invalid_argument("--curriculum has " + std::to_string(cfg.curriculum.size()) + " stages but --epochs is " +
+                                std::to_string(cfg.epochs) + ": each stage needs one epoch at least (more epochs, or fewer stages)");
+}
+
 }  // namespace
+
+int training_horizon(const MetaConfig& cfg, int epoch) {
+  if (cfg.curriculum.empty()) return cfg.steps;
+  const long S = (long)cfg.curriculum.size();
+  const long s = std::min(S - 1, std::max(0L, (long)epoch * S / cfg.epochs));  // stage: an equal share of the epochs
+  return cfg.curriculum[s];
+}
 
 void check_config(const MetaConfig& cfg) {
   if (cfg.steps <= 0 || cfg.unroll <= 0 || cfg.epochs <= 0 || cfg.problems_per_epoch <= 0 || cfg.val_problems <= 0)
@@ -372,6 +395,7 @@ void check_config(const MetaConfig& cfg) {
   if (cfg.steps % cfg.unroll != 0)
     throw std::invalid_argument("--steps (" + std::to_string(cfg.steps) + ") must be a multiple of --unroll (" +
                                 std::to_string(cfg.unroll) + ")");
+  check_curriculum(cfg);
   if (!std::isfinite(cfg.meta_lr) || !(cfg.meta_lr > 0)) throw std::invalid_argument("--meta-lr must be finite and > 0");
   if (!std::isfinite(cfg.clip) || !(cfg.clip >= 0)) throw std::invalid_argument("--clip must be finite and >= 0 (0 turns clipping off)");
   if (cfg.meta_batch <= 0 || cfg.problems_per_epoch % cfg.meta_batch != 0)
@@ -395,8 +419,9 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
   if (writes) std::filesystem::create_directories(cfg.out_dir);
   RunState run = cfg.resume ? resume_run(cfg, config_dump, phi, meta_opt, cfg.out_dir.empty() ? "" : cfg.out_dir + "/train_state.ckpt")
                             : fresh_run(opt, task, cfg, phi);
-  const long per_epoch = (long)(cfg.problems_per_epoch / cfg.meta_batch) * (cfg.steps / cfg.unroll);
-  Progress bar((long)(cfg.epochs - run.start_epoch) * per_epoch, cfg.quiet);
+  long total = 0;
+  for (int e = run.start_epoch; e < cfg.epochs; e++) total += updates_in_epoch(cfg, e);
+  Progress bar(total, cfg.quiet);
   long done = 0;
   Tape tape;
   for (int epoch = run.start_epoch; epoch < cfg.epochs; epoch++) {
@@ -405,7 +430,7 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
     double train_loss = train_epoch(opt, task, cfg, run, epoch, meta_opt, bar, done, tape);
     run.res.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     run.res.comm_seconds += comm::seconds_in_collectives() - comm0;
-    run.res.meta_updates += per_epoch;
+    run.res.meta_updates += updates_in_epoch(cfg, epoch);
     double val = validate(opt, task, cfg);
     run.res.train_history.push_back(train_loss);
     run.res.val_history.push_back(val);
@@ -413,8 +438,9 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
     if (improved) run.res.best_val = val, run.res.best_epoch = epoch, run.best = snapshot(phi);
     bar.end_line();
     if (!cfg.quiet)
-      std::fprintf(stderr, "epoch %d: train meta-loss %.5g, validation mean f %.5g%s\n", epoch, train_loss, val,
-                   improved ? " (best so far)" : "");
+      std::fprintf(stderr, "epoch %d%s: train meta-loss %.5g, validation mean f %.5g%s\n", epoch,
+                   cfg.curriculum.empty() ? "" : (" (horizon " + std::to_string(training_horizon(cfg, epoch)) + ")").c_str(),
+                   train_loss, val, improved ? " (best so far)" : "");
     if (writes) save_run(opt, phi, meta_opt, cfg, config_dump, run, epoch);
   }
   restore(phi, run.best);

@@ -33,9 +33,22 @@
 // g*K + k of the run (its seed does not depend on R); K = 1 is the serial method exactly.
 // Validation problems are split over the ranks the same way and their curves gathered; only
 // rank 0 writes files and progress; a resume may use another R.
+//
+// Horizon curriculum (beyond the paper; off by default): Chen, Zhang, Zhou, Chang, Liu, Amini &
+// Wang 2020, "Training stronger baselines for learning to optimize" (NeurIPS), train on short
+// optimizee horizons first and lengthen them, so the optimizer first learns to make progress and
+// then to keep it. cfg.curriculum = {T_0, T_1, ..., T_{S-1}}: the epochs are cut into S stages of
+// (nearly) equal shares, epoch e trains on horizon T_s with s = floor(e S / epochs) (training_horizon),
+// the unroll U unchanged, so an epoch of stage s makes problems_per_epoch * T_s / U meta-updates.
+// Chen et al. advance a stage when validation stops improving; here the stages are fixed shares
+// of the epochs, so the schedule (and its cost) is known in advance and follows from the epoch
+// number alone (a resume needs no extra state; a resume with more --epochs re-divides the stages
+// of the epochs still to come). Validation always runs cfg.steps steps, so the scores of different
+// stages compare and the best phi is chosen on one horizon. Empty: every epoch trains on cfg.steps.
 #pragma once
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "evaluate.h"
 #include "learned_optimizer.h"
@@ -43,7 +56,8 @@
 namespace l2l {
 
 struct MetaConfig {
-  int steps = 100;               // T: optimizee steps per training problem
+  int steps = 100;               // T: optimizee steps per training problem (and per validation problem)
+  std::vector<int> curriculum;   // training horizons of successive stages (see above); empty = off
   int unroll = 20;               // U: steps per truncated-BPTT window
   int epochs = 10;
   int problems_per_epoch = 20;   // training problems per epoch (T/U meta-iterations each)
@@ -88,10 +102,13 @@ struct MetaResult {
 MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg,
                       const std::vector<std::pair<std::string, std::string>>& config_dump = {});
 
-// Throws std::invalid_argument naming the flag unless cfg can run (positive counts, steps a
-// multiple of unroll, finite meta-lr > 0, clip >= 0, problems per epoch a multiple of the meta-batch,
-// the meta-batch a multiple of the rank count). meta_train calls it; l2l train calls it before it
-// touches the run directory.
+// The training horizon of epoch `epoch`: cfg.steps without a curriculum, else the stage's T_s.
+int training_horizon(const MetaConfig& cfg, int epoch);
+
+// Throws std::invalid_argument naming the flag unless cfg can run (positive counts, steps and
+// every curriculum horizon a multiple of unroll, no more stages than epochs, finite meta-lr > 0,
+// clip >= 0, problems per epoch a multiple of the meta-batch, the meta-batch a multiple of the
+// rank count). meta_train calls it; l2l train calls it before it touches the run directory.
 void check_config(const MetaConfig& cfg);
 
 }  // namespace l2l

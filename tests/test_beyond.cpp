@@ -1,12 +1,15 @@
 // test_beyond.cpp: the options beyond the paper (issue 15): global averaging cells (--gac),
-// Adam-like input normalization (--preprocess adamnorm) and random scaling of the training
-// problems (--random-scale). Each is checked to be off by default: the paper's net and
-// problems, bit for bit.
+// Adam-like input normalization (--preprocess adamnorm), random scaling of the training
+// problems (--random-scale) and the horizon curriculum (--curriculum). Each is checked to be off
+// by default: the paper's net, problems and meta-training, bit for bit.
 #include <algorithm>
 #include <cmath>
+#include <filesystem>
+#include <unistd.h>
 
 #include "autodiff/parallel.h"
 #include "helpers.h"
+#include "nn/checkpoint.h"
 #include "tasks/evaluate.h"
 #include "tasks/learned_optimizer.h"
 #include "tasks/meta.h"
@@ -302,4 +305,102 @@ TEST_CASE("random scaling: s = 0 leaves the problems bit for bit; a scaled probl
   CHECK(hi > std::exp(1.5));
   CHECK(hi < std::exp(2.0));
   CHECK_THROWS_WITH(make_randomly_scaled_task(make_quadratic_task(small_quadratic()), -1), doctest::Contains("--random-scale"));
+}
+
+// ---- the horizon curriculum (Chen et al. 2020) ------------------------------------------
+
+TEST_CASE("curriculum: each stage an equal share of the epochs; off, every epoch trains on --steps") {
+  MetaConfig mc;
+  mc.steps = 100;
+  mc.epochs = 6;
+  CHECK(mc.curriculum.empty());
+  for (int e = 0; e < 6; e++) CHECK(training_horizon(mc, e) == 100);
+  mc.curriculum = {20, 40, 60};
+  std::vector<int> got;
+  for (int e = 0; e < 6; e++) got.push_back(training_horizon(mc, e));
+  CHECK(got == std::vector<int>{20, 20, 40, 40, 60, 60});
+  mc.epochs = 7;  // shares of 3, 2, 2 epochs: floor(e S / epochs)
+  got.clear();
+  for (int e = 0; e < 7; e++) got.push_back(training_horizon(mc, e));
+  CHECK(got == std::vector<int>{20, 20, 20, 40, 40, 60, 60});
+  CHECK_NOTHROW(check_config(mc));
+  mc.curriculum = {20, 50};
+  CHECK_THROWS_WITH(check_config(mc), doctest::Contains("--curriculum: every horizon must be a positive multiple of --unroll (20), got 50"));
+  mc.curriculum = {20, 40, 60, 80, 100, 120, 140, 160};
+  CHECK_THROWS_WITH(check_config(mc), doctest::Contains("--curriculum has 8 stages but --epochs is 7"));
+}
+
+namespace {
+
+// Meta-training written out by hand, the paper's loop: epoch e draws problems_per_epoch fresh
+// training problems (counter continues across epochs), each runs horizons[e] / U windows, one
+// Adam step on phi after each window. Returns phi after the last step.
+NamedTensors phi_by_hand(const NetConfig& net, const Task& task, const MetaConfig& mc, const std::vector<int>& horizons) {
+  LearnedOptimizer opt({net}, 8);
+  std::vector<Param*> phi = opt.params();
+  Adam adam(mc.meta_lr);
+  Tape tape;
+  uint64_t problem = 0;
+  for (int T : horizons)
+    for (int p = 0; p < mc.problems_per_epoch; p++) {
+      Trajectory tr = start_trajectory(opt, task, problem_seed(Split::train, problem++, mc.seed));
+      for (int w = 0; w < T / mc.unroll; w++) {
+        for (Param* q : phi) q->zero_grad();
+        unroll_window(opt, tr, mc.unroll, mc.include_start, tape);
+        step_params(adam, phi);
+      }
+    }
+  NamedTensors out;
+  for (Param* q : phi) out.push_back({q->name, q->value});
+  return out;
+}
+
+// meta_train into a fresh folder; the phi after its last meta-update (train_state.ckpt).
+NamedTensors phi_of_meta_train(const NetConfig& net, const Task& task, MetaConfig mc, MetaResult* res) {
+  auto dir = std::filesystem::temp_directory_path() / ("l2l_curriculum_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  mc.out_dir = dir.string();
+  LearnedOptimizer opt({net}, 8);
+  *res = meta_train(opt, task, mc);
+  NamedTensors saved = tensors_with_prefix(load_checkpoint((dir / "train_state.ckpt").string()), "phi.");
+  std::filesystem::remove_all(dir);
+  return saved;
+}
+
+bool same_phi(const NamedTensors& a, const NamedTensors& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); i++)
+    if (a[i].first != b[i].first || !same_bits(a[i].second, b[i].second)) return false;
+  return true;
+}
+
+}  // namespace
+
+TEST_CASE("curriculum: off is the paper's meta-training bit for bit; on, each epoch trains on its stage's horizon") {
+  auto task = make_quadratic_task(small_quadratic());
+  NetConfig net = gac_net(0);
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.epochs = 3;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 1;
+  mc.meta_lr = 0.01;
+  mc.quiet = true;
+  mc.seed = 3;
+  MetaResult off, one_stage, on;
+  NamedTensors paper = phi_by_hand(net, *task, mc, {10, 10, 10});
+  CHECK(same_phi(phi_of_meta_train(net, *task, mc, &off), paper));  // the default: no curriculum
+  CHECK(off.meta_updates == 3 * 2 * 2);
+  mc.curriculum = {10};  // a one-stage curriculum at --steps is the same run
+  CHECK(same_phi(phi_of_meta_train(net, *task, mc, &one_stage), paper));
+  CHECK(one_stage.val_history == off.val_history);
+  mc.curriculum = {5, 15, 20};  // epochs on horizons 5, 15, 20: 1, 3 and 4 windows per problem
+  NamedTensors cur = phi_of_meta_train(net, *task, mc, &on);
+  CHECK(same_phi(cur, phi_by_hand(net, *task, mc, {5, 15, 20})));
+  CHECK(!same_phi(cur, paper));
+  CHECK(on.meta_updates == 2 * (1 + 3 + 4));
+  REQUIRE(on.val_history.size() == 3);
+  REQUIRE(on.train_history.size() == 3);
+  CHECK(on.train_history[0] != off.train_history[0]);  // epoch 0 already on the short horizon
 }
