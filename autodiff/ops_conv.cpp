@@ -174,9 +174,95 @@ static ConvGeom conv_geom(const Tensor& X, const Tensor& Wt, const Tensor* B, in
   return g;
 }
 
-// One thread's scratch for a block: columns and dcol.
+// ---- direct convolution for stride 1: a GEMM whose B rows are shifted views of one image ----
+//
+// With the image zero-padded to (C, Hp, Wp), Hp = Hh + 2p, Wp = Ww + 2p, and flattened, output
+// pixel (i, j) at q = i Wp + j (a grid Wp wide; columns j >= Wo are junk, computed and dropped):
+//   out[o, q] = sum_{c, ki, kj} w[o, (c K + ki) K + kj] padded[c Hp Wp + ki Wp + kj + q]
+// i.e. out = A B with B's row k = (c, ki, kj) the padded image read from offset off[k]. No col
+// is ever written: B is read in place from the padded image (15-25 KB here, in L1/L2), where
+// im2col wrote a 25x larger col (300-400 KB per image) and OpenBLAS then packed it again. The
+// price is the junk columns: Wp / Wo = 1.125, 1.25, 1.5 of the useful work on CIFAR-10's 32, 16
+// and 8 pixel wide outputs. The same product with the kernel flipped and transposed, on the
+// padded dy, is dx (see conv_backward_block).
+
+constexpr int kTileCols = 2 * kLanes;  // columns of out per register tile: 2 vectors
+
+// out[0:R, q:q+kTileCols] = A[0:R, :] B[:, q:q+kTileCols], B[k, q] = base[off[k] + q], R <= 6 rows:
+// 2 R accumulators in registers; per k, two loads of B and R broadcasts of A.
+template <int R>
+static inline void shifted_tile(int K, const real* A, int lda, const real* base, const int* off, real* out,
+                                int ldo) {
+  Vec acc[R][2] = {};
+  for (int k = 0; k < K; k++) {
+    Vec b0, b1;
+    __builtin_memcpy(&b0, base + off[k], sizeof b0);
+    __builtin_memcpy(&b1, base + off[k] + kLanes, sizeof b1);
+    for (int r = 0; r < R; r++) {
+      Vec a = A[(size_t)r * lda + k] - Vec{};  // broadcast
+      acc[r][0] += a * b0;
+      acc[r][1] += a * b1;
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    __builtin_memcpy(out + (size_t)r * ldo, &acc[r][0], sizeof(Vec));
+    __builtin_memcpy(out + (size_t)r * ldo + kLanes, &acc[r][1], sizeof(Vec));
+  }
+}
+
+// out (M, N) = A (M, K) B (K, N) with B[k, q] = base[off[k] + q]; N a multiple of kTileCols,
+// base readable up to max(off) + N. Column tiles outer, so the window of the image they read
+// stays in L1 for all the row tiles; each entry is one fixed-order sum over k.
+static void shifted_gemm(int M, int N, int K, const real* A, const real* base, const int* off, real* out) {
+  for (int q = 0; q < N; q += kTileCols)
+    for (int i = 0; i < M; i += 6) {
+      const real* a = A + (size_t)i * K;
+      real* o = out + (size_t)i * N + q;
+      switch (std::min(6, M - i)) {
+        case 6: shifted_tile<6>(K, a, K, base + q, off, o, N); break;
+        case 5: shifted_tile<5>(K, a, K, base + q, off, o, N); break;
+        case 4: shifted_tile<4>(K, a, K, base + q, off, o, N); break;
+        case 3: shifted_tile<3>(K, a, K, base + q, off, o, N); break;
+        case 2: shifted_tile<2>(K, a, K, base + q, off, o, N); break;
+        default: shifted_tile<1>(K, a, K, base + q, off, o, N); break;
+      }
+    }
+}
+
+// One image's planes in (P, Hh, Ww), zero-padded by p on every side into a (P, Hh + 2p, Ww + 2p)
+// buffer, with `slack` more zeros after it (the junk columns read past the last plane).
+static void pad_planes(const real* x, int P, int Hh, int Ww, int p, size_t slack, std::vector<real>& buf) {
+  const int Hp = Hh + 2 * p, Wp = Ww + 2 * p;
+  buf.assign((size_t)P * Hp * Wp + slack, real(0));
+  for (int c = 0; c < P; c++)
+    for (int h = 0; h < Hh; h++)
+      std::copy_n(x + ((size_t)c * Hh + h) * Ww, Ww, buf.data() + ((size_t)c * Hp + h + p) * Wp + p);
+}
+
+// A direct product over a padded grid of width Wp: the offsets of B's rows (c, ki, kj) for
+// planes of Hp x Wp, and the number of output columns Ho Wp rounded up to whole tiles.
+struct Shifted {
+  std::vector<int> off;
+  int N;
+  size_t slack;  // zeros needed past the padded planes
+};
+static Shifted shifted_geometry(int planes, int Hp, int Wp, int K, int Ho) {
+  Shifted sh;
+  for (int c = 0; c < planes; c++)
+    for (int ki = 0; ki < K; ki++)
+      for (int kj = 0; kj < K; kj++) sh.off.push_back((c * Hp + ki) * Wp + kj);
+  sh.N = (Ho * Wp + kTileCols - 1) / kTileCols * kTileCols;
+  sh.slack = (size_t)sh.N + kTileCols;
+  return sh;
+}
+
+// stride 1 (and, for dx, pad <= K - 1): the direct paths apply.
+static bool direct_forward(const ConvGeom& g) { return g.stride == 1; }
+static bool direct_dx(const ConvGeom& g) { return g.stride == 1 && g.pad <= g.K - 1; }
+
+// One thread's scratch for a block: columns, dcol, a padded image, a direct product's output.
 struct ConvScratch {
-  std::vector<real> col, dcol;
+  std::vector<real> col, dcol, padded, out;
 };
 static ConvScratch& conv_scratch() {
   thread_local ConvScratch s;
@@ -201,12 +287,33 @@ static void block_im2col(const real* X, const ConvGeom& g, const ConvBlock& bl, 
 // Forward of one block: y[n0 + b] (O, Ho Wo) = bias (on row o) + w col_b, where col_b is image
 // b's Ho Wo columns of the block's col. y[n] is already the (O, Ho Wo) row-major matrix of the
 // product, so the rows are set to the bias and the GEMM adds into them in place (beta = 1: no
-// temporary, no copy, and no separate pass of OpenBLAS zeroing C).
+// temporary, no copy, and no separate pass of OpenBLAS zeroing C). Stride 1 takes the direct
+// product instead (no col at all), then copies the Wo useful columns of each grid row.
 static void conv_forward_block(const Tensor& X, const Tensor& Wt, const real* bias, const ConvGeom& g, int blk,
                                Tensor& y) {
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
+  const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
   ConvScratch& s = conv_scratch();
+  if (direct_forward(g)) {
+    const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad;
+    const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
+    s.out.resize((size_t)g.O * sh.N);
+    for (int b = 0; b < bl.nb; b++) {
+      pad_planes(X.data() + (bl.n0 + b) * x_img, g.C, g.Hh, g.Ww, g.pad, sh.slack, s.padded);
+      shifted_gemm(g.O, sh.N, R, Wt.data(), s.padded.data(), sh.off.data(), s.out.data());
+      real* yn = y.data() + (size_t)(bl.n0 + b) * g.O * P;
+      for (int o = 0; o < g.O; o++) {
+        const real bo = bias ? bias[o] : real(0);
+        for (int i = 0; i < g.Ho; i++) {
+          const real* from = s.out.data() + (size_t)o * sh.N + (size_t)i * Wp;
+          real* to = yn + (size_t)o * P + (size_t)i * g.Wo;
+          for (int j = 0; j < g.Wo; j++) to[j] = from[j] + bo;
+        }
+      }
+    }
+    return;
+  }
   s.col.resize((size_t)R * bl.width);
   block_im2col(X.data(), g, bl, s.col.data());
   for (int b = 0; b < bl.nb; b++) {
@@ -227,14 +334,33 @@ static double sum4(const real* v, int n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
+// dx[n] += the adjoint of the forward product, for stride 1 and pad <= K - 1, as a direct
+// product too: dx[c, h, w] = sum_{o, ki, kj} w[o, c, ki, kj] dy[o, h + p - ki, w + p - kj], so with
+// dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wq = Wo + 2p') and the flipped kernel
+// wF[c, (o K + ki) K + kj] = w[o, c, K-1-ki, K-1-kj] it is the forward's product, on Hh rows of Wq.
+static void direct_dx_add(const real* wF, const real* dyn, const ConvGeom& g, real* dxn) {
+  const int p = g.K - 1 - g.pad, Hq = g.Ho + 2 * p, Wq = g.Wo + 2 * p;
+  const Shifted sh = shifted_geometry(g.O, Hq, Wq, g.K, g.Hh);
+  ConvScratch& s = conv_scratch();
+  pad_planes(dyn, g.O, g.Ho, g.Wo, p, sh.slack, s.padded);
+  s.out.resize((size_t)g.C * sh.N);
+  shifted_gemm(g.C, sh.N, g.O * g.K * g.K, wF, s.padded.data(), sh.off.data(), s.out.data());
+  for (int c = 0; c < g.C; c++)
+    for (int h = 0; h < g.Hh; h++) {
+      const real* from = s.out.data() + (size_t)c * sh.N + (size_t)h * Wq;
+      real* to = dxn + ((size_t)c * g.Hh + h) * g.Ww;
+      for (int w = 0; w < g.Ww; w++) to[w] += from[w];
+    }
+}
+
 // Backward of one block, reading dy[n] (O, Ho Wo) of each image in place:
 //   dw_part += dy[n] col_n^T             (the chunk's share of dw, O x C K K; `first`: set, not add)
 //   dcol_n = w^T dy[n]; dx[n] += col2im(dcol_n)
 //   db_part[o] += sum of dy[n]'s row o (double)
 // wT is w^T (C K K, O) row-major, so dcol is a plain A B product with a short inner dimension
 // O (gemm_small_nn: no packing, no zeroing pass).
-static void conv_backward_block(const Tensor& X, const real* wT, const Tensor& dY, const ConvGeom& g, int blk,
-                                bool first, real* dw_part, double* db_part, Tensor* dX) {
+static void conv_backward_block(const Tensor& X, const real* wT, const real* wF, const Tensor& dY, const ConvGeom& g,
+                                int blk, bool first, real* dw_part, double* db_part, Tensor* dX) {
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
   ConvScratch& s = conv_scratch();
@@ -242,14 +368,16 @@ static void conv_backward_block(const Tensor& X, const real* wT, const Tensor& d
     s.col.resize((size_t)R * bl.width);
     block_im2col(X.data(), g, bl, s.col.data());
   }
-  if (dX) s.dcol.resize((size_t)R * bl.width);
+  if (dX && !direct_dx(g)) s.dcol.resize((size_t)R * bl.width);
   const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
   for (int b = 0; b < bl.nb; b++) {
     const real* dyn = dY.data() + (size_t)(bl.n0 + b) * g.O * P;
     if (dw_part)
       gemm(false, true, g.O, R, P, 1, dyn, P, s.col.data() + (size_t)b * P, bl.width, first && b == 0 ? 0 : 1,
            dw_part, R);
-    if (dX) {
+    if (dX && direct_dx(g))
+      direct_dx_add(wF, dyn, g, dX->data() + (bl.n0 + b) * x_img);
+    else if (dX) {
       gemm_small_nn(R, P, g.O, wT, g.O, dyn, P, s.dcol.data() + (size_t)b * P, bl.width);
       col2im_add(s.dcol.data() + (size_t)b * P, g, bl.width, dX->data() + (bl.n0 + b) * x_img);
     }
@@ -280,15 +408,25 @@ Var conv2d(Var x, Var w, Var b, int stride, int pad) {
     Tensor *dX = c.dx[0], *dW = c.dx[1], *dB = c.dx.size() > 2 ? c.dx[2] : nullptr;
     const int blocks = g.blocks(), per_chunk = chunk_blocks(g), chunks = (blocks + per_chunk - 1) / per_chunk;
     const int R = g.rows();
-    std::vector<real> wT(dX ? (size_t)R * g.O : 0);  // w^T (C K K, O)
-    if (dX)
+    std::vector<real> wT, wF;  // w^T (C K K, O) for the col path, the flipped wF (C, O K K) for the direct one
+    if (dX && !direct_dx(g)) {
+      wT.resize((size_t)R * g.O);
       for (int o = 0; o < g.O; o++)
         for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
+    } else if (dX) {
+      const int K = g.K, KK = K * K;
+      wF.resize((size_t)g.C * g.O * KK);
+      for (int o = 0; o < g.O; o++)
+        for (int c = 0; c < g.C; c++)
+          for (int ki = 0; ki < K; ki++)
+            for (int kj = 0; kj < K; kj++)
+              wF[(size_t)c * g.O * KK + (o * K + ki) * K + kj] = Wt[((size_t)(o * g.C + c) * K + K - 1 - ki) * K + K - 1 - kj];
+    }
     std::vector<real> dw_parts(dW ? (size_t)chunks * g.O * R : 0);
     std::vector<double> db_parts(dB ? (size_t)chunks * g.O : 0, 0.0);
     parallel_for(chunks, [&](int ch) {
       for (int blk = ch * per_chunk; blk < std::min(blocks, (ch + 1) * per_chunk); blk++)
-        conv_backward_block(X, wT.data(), c.dy, g, blk, blk == ch * per_chunk,
+        conv_backward_block(X, wT.data(), wF.data(), c.dy, g, blk, blk == ch * per_chunk,
                             dW ? dw_parts.data() + (size_t)ch * g.O * R : nullptr,
                             dB ? db_parts.data() + (size_t)ch * g.O : nullptr, dX);
     });
