@@ -91,6 +91,11 @@ static void im2col_general(const real* x, const ConvGeom& g, real* col, int ld) 
 
 typedef real Vec __attribute__((vector_size(32)));  // 8 floats or 4 doubles
 constexpr int kLanes = 32 / sizeof(real);
+static inline Vec load_vec(const real* p) {  // unaligned
+  Vec v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
 
 // out[0 .. n) = in[0 .. n) for the short rows of im2col (8 to 32 pixels on CIFAR-10), n >= kLanes:
 // whole vectors, then the last kLanes entries again (overlapping; in and out do not overlap).
@@ -260,9 +265,10 @@ static Shifted shifted_geometry(int planes, int Hp, int Wp, int K, int Ho) {
 static bool direct_forward(const ConvGeom& g) { return g.stride == 1; }
 static bool direct_dx(const ConvGeom& g) { return g.stride == 1 && g.pad <= g.K - 1; }
 
-// One thread's scratch for a block: columns, dcol, a padded image, a direct product's output.
+// One thread's scratch for a block: columns, dcol, a padded image, a direct product's output,
+// dy on the padded grid.
 struct ConvScratch {
-  std::vector<real> col, dcol, padded, out;
+  std::vector<real> col, dcol, padded, out, dyw;
 };
 static ConvScratch& conv_scratch() {
   thread_local ConvScratch s;
@@ -353,8 +359,66 @@ static void direct_dx_add(const real* wF, const real* dyn, const ConvGeom& g, re
     }
 }
 
+// dw[r, k] += sum_q d[r, q] base[off[k] + q] for RO rows r and RK kernel entries k: RO RK vector
+// accumulators along q (lane l sums q = l mod kLanes), then each one's lanes added in a fixed
+// order.
+// v[0] + v[1] + ... in lane order.
+static inline real lane_sum(Vec v) {
+  real t[kLanes], sum = 0;
+  __builtin_memcpy(t, &v, sizeof v);
+  for (int l = 0; l < kLanes; l++) sum += t[l];
+  return sum;
+}
+
+template <int RO, int RK>
+static inline void shifted_dot_tile(int N, const real* d, int ldd, const real* base, const int* off, real* dw,
+                                    int ldw) {
+  Vec acc[RO][RK] = {};
+  for (int q = 0; q < N; q += kLanes) {
+    Vec bv[RK];
+    for (int k = 0; k < RK; k++) bv[k] = load_vec(base + off[k] + q);
+    for (int r = 0; r < RO; r++) {
+      const Vec dv = load_vec(d + (size_t)r * ldd + q);
+      for (int k = 0; k < RK; k++) acc[r][k] += dv * bv[k];
+    }
+  }
+  for (int r = 0; r < RO; r++)
+    for (int k = 0; k < RK; k++) {
+      dw[(size_t)r * ldw + k] += lane_sum(acc[r][k]);
+    }
+}
+
+// dw (O, C K K) += dy[n] col_n^T without col, for stride 1: with dy laid on the forward's padded
+// grid (dyw, O x N, zeros in the junk columns) and B the shifted views of the padded image,
+//   dw[o, k] += sum_q dyw[o, q] padded[off[k] + q].
+static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, real* dw) {
+  const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad, R = g.rows();
+  const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
+  ConvScratch& s = conv_scratch();
+  pad_planes(xn, g.C, g.Hh, g.Ww, g.pad, sh.slack, s.padded);
+  s.dyw.assign((size_t)g.O * sh.N, real(0));
+  for (int o = 0; o < g.O; o++)
+    for (int i = 0; i < g.Ho; i++)
+      std::copy_n(dyn + ((size_t)o * g.Ho + i) * g.Wo, g.Wo, s.dyw.data() + (size_t)o * sh.N + (size_t)i * Wp);
+  const real* base = s.padded.data();
+  for (int o = 0; o < g.O; o += 4) {
+    const real* d = s.dyw.data() + (size_t)o * sh.N;
+    for (int k = 0; k < R; k += 3) {
+      const int* off = sh.off.data() + k;
+      real* out = dw + (size_t)o * R + k;
+      const int ro = std::min(4, g.O - o), rk = std::min(3, R - k);
+      if (ro == 4 && rk == 3)
+        shifted_dot_tile<4, 3>(sh.N, d, sh.N, base, off, out, R);
+      else
+        for (int r = 0; r < ro; r++)
+          for (int kk = 0; kk < rk; kk++)
+            shifted_dot_tile<1, 1>(sh.N, d + (size_t)r * sh.N, sh.N, base, off + kk, out + (size_t)r * R + kk, R);
+    }
+  }
+}
+
 // Backward of one block, reading dy[n] (O, Ho Wo) of each image in place:
-//   dw_part += dy[n] col_n^T             (the chunk's share of dw, O x C K K; `first`: set, not add)
+//   dw_part += dy[n] col_n^T             (the chunk's share of dw, O x C K K; `first`: zeroed first)
 //   dcol_n = w^T dy[n]; dx[n] += col2im(dcol_n)
 //   db_part[o] += sum of dy[n]'s row o (double)
 // wT is w^T (C K K, O) row-major, so dcol is a plain A B product with a short inner dimension
@@ -364,7 +428,8 @@ static void conv_backward_block(const Tensor& X, const real* wT, const real* wF,
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
   ConvScratch& s = conv_scratch();
-  if (dw_part) {
+  if (dw_part && first) std::fill_n(dw_part, (size_t)g.O * R, real(0));
+  if (dw_part && !direct_forward(g)) {
     s.col.resize((size_t)R * bl.width);
     block_im2col(X.data(), g, bl, s.col.data());
   }
@@ -372,9 +437,10 @@ static void conv_backward_block(const Tensor& X, const real* wT, const real* wF,
   const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
   for (int b = 0; b < bl.nb; b++) {
     const real* dyn = dY.data() + (size_t)(bl.n0 + b) * g.O * P;
-    if (dw_part)
-      gemm(false, true, g.O, R, P, 1, dyn, P, s.col.data() + (size_t)b * P, bl.width, first && b == 0 ? 0 : 1,
-           dw_part, R);
+    if (dw_part && direct_forward(g))
+      direct_dw_add(X.data() + (bl.n0 + b) * x_img, dyn, g, dw_part);
+    else if (dw_part)
+      gemm(false, true, g.O, R, P, 1, dyn, P, s.col.data() + (size_t)b * P, bl.width, 1, dw_part, R);
     if (dX && direct_dx(g))
       direct_dx_add(wF, dyn, g, dX->data() + (bl.n0 + b) * x_img);
     else if (dX) {
