@@ -1,6 +1,7 @@
-// ops_conv.cpp: conv2d (im2col + GEMM), the convolution of the CIFAR-10 task, forward and
-// backward side by side, in parallel over blocks of images (parallel.h). Pooling and batch
-// norm are in ops_pool_bn.cpp.
+// ops_conv.cpp: conv2d, the convolution of the CIFAR-10 task, forward and backward side by
+// side, in parallel over blocks of images (parallel.h). Stride 1 (every conv of the CIFAR net)
+// runs as direct products on the zero-padded image (no col matrix); other strides as im2col +
+// GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
 //
 // Is: NCHW tensors (N images, C channels, Hh x Ww pixels, row-major); backward adds (+=) into
 // its parents' buffers; the same bits at any thread count.
@@ -35,18 +36,18 @@ static std::string err(const char* op, const std::string& what) { return std::st
 //   dx[n] += col2im(dcol)              every col entry adds back to the pixel it was read from
 //   db[o] += sum_{n, i, j} dy[n, o, i, j]
 //
+// Stride 1 does not build col: the same products read its rows as shifted views of the padded
+// image ("direct convolution for stride 1" below). im2col is kept for the other strides.
+//
 // Blocks of images. The batch is cut into blocks of nb consecutive images, nb chosen from the
-// geometry alone (about kBlockColumns output pixels per block: nb = 1 for the CIFAR net's
-// 32x32 and 16x16 outputs, 4 for 8x8), never from the thread count. A block's columns sit side
-// by side, col (C K K, nb Ho Wo), so each block is ONE product at least ~256 wide even for small
-// images, and its col (at most 400 x 256 floats here, 400 KB) stays in L2. Its result
-// (O, nb Ho Wo) is copied to NCHW with the bias added on the way. (Measured on the CIFAR step,
-// 1 thread: widths 64, 256, 1024, 4096 were all within the noise of this shared machine.)
-// Blocks run in parallel (parallel.h). Each writes only its own images of y and dx, and its
-// own partial dw and db; the partials are summed afterwards in block order, so the result is
-// the same bits at any thread count. Column buffers are per thread and reused between calls;
-// the columns are recomputed in backward rather than saved, so the tape does not keep K K
-// copies of every input alive for a whole unroll.
+// geometry alone (about kBlockColumns output pixels per block: nb = 1 for 32x32 and 16x16
+// outputs, 4 for 8x8), never from the thread count; the forward runs blocks in parallel, each
+// writing only its own images of y. Backward runs chunks of kChunkImages images in parallel:
+// each writes only its own images of dx, and its own partial dw and db (its images added in
+// order); the partials are summed afterwards in chunk order, so the result is the same bits at
+// any thread count. Scratch buffers are per thread and reused between calls; nothing is saved
+// for backward but the inputs, so the tape does not keep K K copies of every input alive for a
+// whole unroll.
 
 constexpr int kBlockColumns = 256;  // output pixels per block (a block's col is C K K x this)
 
@@ -65,9 +66,9 @@ struct ConvGeom {
 };
 
 // Fills the (C K K, Ho Wo) columns of one image x (C, Hh, Ww) into col, whose rows are `ld`
-// long; every entry of those columns is written. The general path: each output row is a zero
-// head, the pixels, a zero tail (any stride).
-static void im2col_general(const real* x, const ConvGeom& g, real* col, int ld) {
+// long; every entry of those columns is written: each output row is a zero head, the pixels, a
+// zero tail. (Only strides > 1 come here: stride 1 takes the direct products below.)
+static void im2col(const real* x, const ConvGeom& g, real* col, int ld) {
   for (int c = 0; c < g.C; c++)
     for (int ki = 0; ki < g.K; ki++)
       for (int kj = 0; kj < g.K; kj++) {
@@ -86,50 +87,6 @@ static void im2col_general(const real* x, const ConvGeom& g, real* col, int ld) 
           for (int j = j0; j < j1; j++) out[j] = in[j * g.stride];
           std::fill(out + j1, out + g.Wo, real(0));
         }
-      }
-}
-
-typedef real Vec __attribute__((vector_size(32)));  // 8 floats or 4 doubles
-constexpr int kLanes = 32 / sizeof(real);
-static inline Vec load_vec(const real* p) {  // unaligned
-  Vec v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// out[0 .. n) = in[0 .. n) for the short rows of im2col (8 to 32 pixels on CIFAR-10), n >= kLanes:
-// whole vectors, then the last kLanes entries again (overlapping; in and out do not overlap).
-// Inline vector moves: std::copy was a call to memmove per row (~6% of the CIFAR step in perf).
-static inline void copy_row(const real* in, real* out, int n) {
-  Vec v;
-  int j = 0;
-  for (; j + kLanes <= n; j += kLanes) {
-    __builtin_memcpy(&v, in + j, sizeof v);
-    __builtin_memcpy(out + j, &v, sizeof v);
-  }
-  if (j < n) {
-    __builtin_memcpy(&v, in + n - kLanes, sizeof v);
-    __builtin_memcpy(out + n - kLanes, &v, sizeof v);
-  }
-}
-
-// Stride 1, Wo >= kLanes (every conv of the CIFAR-10 net): the image is first copied into a
-// zero-padded (C, Hh + 2p, Ww + 2p) buffer, so that every output row of every col row is one
-// plain copy of Wo pixels, with no zero head or tail to cut out.
-static void im2col(const real* x, const ConvGeom& g, real* col, int ld) {
-  if (g.stride != 1 || g.Wo < kLanes) return im2col_general(x, g, col, ld);
-  const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad;
-  thread_local std::vector<real> padded;
-  padded.assign((size_t)g.C * Hp * Wp, real(0));
-  for (int c = 0; c < g.C; c++)
-    for (int h = 0; h < g.Hh; h++)
-      std::copy_n(x + ((size_t)c * g.Hh + h) * g.Ww, g.Ww, padded.data() + ((size_t)c * Hp + h + g.pad) * Wp + g.pad);
-  for (int c = 0; c < g.C; c++)
-    for (int ki = 0; ki < g.K; ki++)
-      for (int kj = 0; kj < g.K; kj++) {
-        real* row = col + (size_t)((c * g.K + ki) * g.K + kj) * ld;
-        const real* in = padded.data() + ((size_t)c * Hp + ki) * Wp + kj;
-        for (int i = 0; i < g.Ho; i++) copy_row(in + (size_t)i * Wp, row + (size_t)i * g.Wo, g.Wo);
       }
 }
 
@@ -177,6 +134,14 @@ static ConvGeom conv_geom(const Tensor& X, const Tensor& Wt, const Tensor* B, in
   g.Ho = (g.Hh + 2 * pad - g.K) / stride + 1;
   g.Wo = (g.Ww + 2 * pad - g.K) / stride + 1;
   return g;
+}
+
+typedef real Vec __attribute__((vector_size(32)));  // 8 floats or 4 doubles
+constexpr int kLanes = 32 / sizeof(real);
+static inline Vec load_vec(const real* p) {  // unaligned
+  Vec v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
 }
 
 // ---- direct convolution for stride 1: a GEMM whose B rows are shifted views of one image ----
