@@ -1,6 +1,7 @@
-// ops_conv.cpp: conv2d (im2col + GEMM), the convolution of the CIFAR-10 task, forward and
-// backward side by side, in parallel over blocks of images (parallel.h). Pooling and batch
-// norm are in ops_pool_bn.cpp.
+// ops_conv.cpp: conv2d, the convolution of the CIFAR-10 task, forward and backward side by
+// side, in parallel over blocks of images (parallel.h). Stride 1 (every conv of the CIFAR net)
+// runs as direct products on the zero-padded image (no col matrix); other strides as im2col +
+// GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
 //
 // Is: NCHW tensors (N images, C channels, Hh x Ww pixels, row-major); backward adds (+=) into
 // its parents' buffers; the same bits at any thread count.
@@ -35,18 +36,18 @@ static std::string err(const char* op, const std::string& what) { return std::st
 //   dx[n] += col2im(dcol)              every col entry adds back to the pixel it was read from
 //   db[o] += sum_{n, i, j} dy[n, o, i, j]
 //
+// Stride 1 does not build col: the same products read its rows as shifted views of the padded
+// image ("direct convolution for stride 1" below). im2col is kept for the other strides.
+//
 // Blocks of images. The batch is cut into blocks of nb consecutive images, nb chosen from the
-// geometry alone (about kBlockColumns output pixels per block: nb = 1 for the CIFAR net's
-// 32x32 and 16x16 outputs, 4 for 8x8), never from the thread count. A block's columns sit side
-// by side, col (C K K, nb Ho Wo), so each block is ONE product at least ~256 wide even for small
-// images, and its col (at most 400 x 256 floats here, 400 KB) stays in L2. Its result
-// (O, nb Ho Wo) is copied to NCHW with the bias added on the way. (Measured on the CIFAR step,
-// 1 thread: widths 64, 256, 1024, 4096 were all within the noise of this shared machine.)
-// Blocks run in parallel (parallel.h). Each writes only its own images of y and dx, and its
-// own partial dw and db; the partials are summed afterwards in block order, so the result is
-// the same bits at any thread count. Column buffers are per thread and reused between calls;
-// the columns are recomputed in backward rather than saved, so the tape does not keep K K
-// copies of every input alive for a whole unroll.
+// geometry alone (about kBlockColumns output pixels per block: nb = 1 for 32x32 and 16x16
+// outputs, 4 for 8x8), never from the thread count; the forward runs blocks in parallel, each
+// writing only its own images of y. Backward runs chunks of kChunkImages images in parallel:
+// each writes only its own images of dx, and its own partial dw and db (its images added in
+// order); the partials are summed afterwards in chunk order, so the result is the same bits at
+// any thread count. Scratch buffers are per thread and reused between calls; nothing is saved
+// for backward but the inputs, so the tape does not keep K K copies of every input alive for a
+// whole unroll.
 
 constexpr int kBlockColumns = 256;  // output pixels per block (a block's col is C K K x this)
 
@@ -65,7 +66,8 @@ struct ConvGeom {
 };
 
 // Fills the (C K K, Ho Wo) columns of one image x (C, Hh, Ww) into col, whose rows are `ld`
-// long; every entry of those columns is written.
+// long; every entry of those columns is written: each output row is a zero head, the pixels, a
+// zero tail. (Only strides > 1 come here: stride 1 takes the direct products below.)
 static void im2col(const real* x, const ConvGeom& g, real* col, int ld) {
   for (int c = 0; c < g.C; c++)
     for (int ki = 0; ki < g.K; ki++)
@@ -82,10 +84,7 @@ static void im2col(const real* x, const ConvGeom& g, real* col, int ld) {
           }
           const real* in = x + ((size_t)c * g.Hh + h) * g.Ww + kj - g.pad;
           std::fill_n(out, j0, real(0));
-          if (g.stride == 1)
-            std::copy(in + j0, in + j1, out + j0);
-          else
-            for (int j = j0; j < j1; j++) out[j] = in[j * g.stride];
+          for (int j = j0; j < j1; j++) out[j] = in[j * g.stride];
           std::fill(out + j1, out + g.Wo, real(0));
         }
       }
@@ -137,9 +136,104 @@ static ConvGeom conv_geom(const Tensor& X, const Tensor& Wt, const Tensor* B, in
   return g;
 }
 
-// One thread's scratch for a block: columns, the block's product / gathered dy, dcol.
+typedef real Vec __attribute__((vector_size(32)));  // 8 floats or 4 doubles
+constexpr int kLanes = 32 / sizeof(real);
+static inline Vec load_vec(const real* p) {  // unaligned
+  Vec v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// ---- direct convolution for stride 1: a GEMM whose B rows are shifted views of one image ----
+//
+// With the image zero-padded to (C, Hp, Wp), Hp = Hh + 2p, Wp = Ww + 2p, and flattened, output
+// pixel (i, j) at q = i Wp + j (a grid Wp wide; columns j >= Wo are junk, computed and dropped):
+//   out[o, q] = sum_{c, ki, kj} w[o, (c K + ki) K + kj] padded[c Hp Wp + ki Wp + kj + q]
+// i.e. out = A B with B's row k = (c, ki, kj) the padded image read from offset off[k]. No col
+// is ever written: B is read in place from the padded image (15-25 KB here, in L1/L2), where
+// im2col wrote a 25x larger col (300-400 KB per image) and OpenBLAS then packed it again. The
+// price is the junk columns: Wp / Wo = 1.125, 1.25, 1.5 of the useful work on CIFAR-10's 32, 16
+// and 8 pixel wide outputs. The same product with the kernel flipped and transposed, on the
+// padded dy, is dx (see conv_backward_block).
+
+constexpr int kTileCols = 2 * kLanes;  // columns of out per register tile: 2 vectors
+
+// out[0:R, q:q+kTileCols] = A[0:R, :] B[:, q:q+kTileCols], B[k, q] = base[off[k] + q], R <= 6 rows:
+// 2 R accumulators in registers; per k, two loads of B and R broadcasts of A.
+template <int R>
+static inline void shifted_tile(int K, const real* A, int lda, const real* base, const int* off, real* out,
+                                int ldo) {
+  Vec acc[R][2] = {};
+  for (int k = 0; k < K; k++) {
+    Vec b0, b1;
+    __builtin_memcpy(&b0, base + off[k], sizeof b0);
+    __builtin_memcpy(&b1, base + off[k] + kLanes, sizeof b1);
+    for (int r = 0; r < R; r++) {
+      Vec a = A[(size_t)r * lda + k] - Vec{};  // broadcast
+      acc[r][0] += a * b0;
+      acc[r][1] += a * b1;
+    }
+  }
+  for (int r = 0; r < R; r++) {
+    __builtin_memcpy(out + (size_t)r * ldo, &acc[r][0], sizeof(Vec));
+    __builtin_memcpy(out + (size_t)r * ldo + kLanes, &acc[r][1], sizeof(Vec));
+  }
+}
+
+// out (M, N) = A (M, K) B (K, N) with B[k, q] = base[off[k] + q]; N a multiple of kTileCols,
+// base readable up to max(off) + N. Column tiles outer, so the window of the image they read
+// stays in L1 for all the row tiles; each entry is one fixed-order sum over k.
+static void shifted_gemm(int M, int N, int K, const real* A, const real* base, const int* off, real* out) {
+  for (int q = 0; q < N; q += kTileCols)
+    for (int i = 0; i < M; i += 6) {
+      const real* a = A + (size_t)i * K;
+      real* o = out + (size_t)i * N + q;
+      switch (std::min(6, M - i)) {
+        case 6: shifted_tile<6>(K, a, K, base + q, off, o, N); break;
+        case 5: shifted_tile<5>(K, a, K, base + q, off, o, N); break;
+        case 4: shifted_tile<4>(K, a, K, base + q, off, o, N); break;
+        case 3: shifted_tile<3>(K, a, K, base + q, off, o, N); break;
+        case 2: shifted_tile<2>(K, a, K, base + q, off, o, N); break;
+        default: shifted_tile<1>(K, a, K, base + q, off, o, N); break;
+      }
+    }
+}
+
+// One image's planes in (P, Hh, Ww), zero-padded by p on every side into a (P, Hh + 2p, Ww + 2p)
+// buffer, with `slack` more zeros after it (the junk columns read past the last plane).
+static void pad_planes(const real* x, int P, int Hh, int Ww, int p, size_t slack, std::vector<real>& buf) {
+  const int Hp = Hh + 2 * p, Wp = Ww + 2 * p;
+  buf.assign((size_t)P * Hp * Wp + slack, real(0));
+  for (int c = 0; c < P; c++)
+    for (int h = 0; h < Hh; h++)
+      std::copy_n(x + ((size_t)c * Hh + h) * Ww, Ww, buf.data() + ((size_t)c * Hp + h + p) * Wp + p);
+}
+
+// A direct product over a padded grid of width Wp: the offsets of B's rows (c, ki, kj) for
+// planes of Hp x Wp, and the number of output columns Ho Wp rounded up to whole tiles.
+struct Shifted {
+  std::vector<int> off;
+  int N;
+  size_t slack;  // zeros needed past the padded planes
+};
+static Shifted shifted_geometry(int planes, int Hp, int Wp, int K, int Ho) {
+  Shifted sh;
+  for (int c = 0; c < planes; c++)
+    for (int ki = 0; ki < K; ki++)
+      for (int kj = 0; kj < K; kj++) sh.off.push_back((c * Hp + ki) * Wp + kj);
+  sh.N = (Ho * Wp + kTileCols - 1) / kTileCols * kTileCols;
+  sh.slack = (size_t)sh.N + kTileCols;
+  return sh;
+}
+
+// stride 1 (and, for dx, pad <= K - 1): the direct paths apply.
+static bool direct_forward(const ConvGeom& g) { return g.stride == 1; }
+static bool direct_dx(const ConvGeom& g) { return g.stride == 1 && g.pad <= g.K - 1; }
+
+// One thread's scratch for a block: columns, dcol, a padded image, a direct product's output,
+// dy on the padded grid.
 struct ConvScratch {
-  std::vector<real> col, out, dcol;
+  std::vector<real> col, dcol, padded, out, dyw;
 };
 static ConvScratch& conv_scratch() {
   thread_local ConvScratch s;
@@ -161,23 +255,43 @@ static void block_im2col(const real* X, const ConvGeom& g, const ConvBlock& bl, 
   for (int b = 0; b < bl.nb; b++) im2col(X + (bl.n0 + b) * x_img, g, col + (size_t)b * g.cols(), bl.width);
 }
 
-// Forward of one block: y[n0 + b, o, :] = (w col)[o, b Ho Wo ...] + bias[o].
+// Forward of one block: y[n0 + b] (O, Ho Wo) = bias (on row o) + w col_b, where col_b is image
+// b's Ho Wo columns of the block's col. y[n] is already the (O, Ho Wo) row-major matrix of the
+// product, so the rows are set to the bias and the GEMM adds into them in place (beta = 1: no
+// temporary, no copy, and no separate pass of OpenBLAS zeroing C). Stride 1 takes the direct
+// product instead (no col at all), then copies the Wo useful columns of each grid row.
 static void conv_forward_block(const Tensor& X, const Tensor& Wt, const real* bias, const ConvGeom& g, int blk,
                                Tensor& y) {
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
+  const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
   ConvScratch& s = conv_scratch();
-  s.col.resize((size_t)R * bl.width);
-  s.out.resize((size_t)g.O * bl.width);
-  block_im2col(X.data(), g, bl, s.col.data());
-  gemm(false, false, g.O, bl.width, R, 1, Wt.data(), R, s.col.data(), bl.width, 0, s.out.data(), bl.width);
-  for (int b = 0; b < bl.nb; b++)
-    for (int o = 0; o < g.O; o++) {
-      const real* from = s.out.data() + (size_t)o * bl.width + (size_t)b * P;
-      real* to = y.data() + ((size_t)(bl.n0 + b) * g.O + o) * P;
-      real bo = bias ? bias[o] : real(0);
-      for (int p = 0; p < P; p++) to[p] = from[p] + bo;
+  if (direct_forward(g)) {
+    const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad;
+    const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
+    s.out.resize((size_t)g.O * sh.N);
+    for (int b = 0; b < bl.nb; b++) {
+      pad_planes(X.data() + (bl.n0 + b) * x_img, g.C, g.Hh, g.Ww, g.pad, sh.slack, s.padded);
+      shifted_gemm(g.O, sh.N, R, Wt.data(), s.padded.data(), sh.off.data(), s.out.data());
+      real* yn = y.data() + (size_t)(bl.n0 + b) * g.O * P;
+      for (int o = 0; o < g.O; o++) {
+        const real bo = bias ? bias[o] : real(0);
+        for (int i = 0; i < g.Ho; i++) {
+          const real* from = s.out.data() + (size_t)o * sh.N + (size_t)i * Wp;
+          real* to = yn + (size_t)o * P + (size_t)i * g.Wo;
+          for (int j = 0; j < g.Wo; j++) to[j] = from[j] + bo;
+        }
+      }
     }
+    return;
+  }
+  s.col.resize((size_t)R * bl.width);
+  block_im2col(X.data(), g, bl, s.col.data());
+  for (int b = 0; b < bl.nb; b++) {
+    real* yn = y.data() + (size_t)(bl.n0 + b) * g.O * P;
+    for (int o = 0; o < g.O; o++) std::fill_n(yn + (size_t)o * P, P, bias ? bias[o] : real(0));
+    gemm(false, false, g.O, P, R, 1, Wt.data(), R, s.col.data() + (size_t)b * P, bl.width, 1, yn, P);
+  }
 }
 
 // sum of v[0 .. n) in double, in four interleaved partial sums (a fixed order: v[p] goes to
@@ -191,37 +305,124 @@ static double sum4(const real* v, int n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// Backward of one block. dy_blk (O, nb Ho Wo) gathered from dY; then
-//   dw_part = dy_blk col^T          (this block's share of dw, O x C K K, overwritten)
-//   dcol = w^T dy_blk; dx[n] += col2im(dcol) for the block's images
-//   db_part[o] = sum of dy_blk's row o (double)
-static void conv_backward_block(const Tensor& X, const Tensor& Wt, const Tensor& dY, const ConvGeom& g, int blk,
-                                real* dw_part, double* db_part, Tensor* dX) {
+// dx[n] += the adjoint of the forward product, for stride 1 and pad <= K - 1, as a direct
+// product too: dx[c, h, w] = sum_{o, ki, kj} w[o, c, ki, kj] dy[o, h + p - ki, w + p - kj], so with
+// dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wq = Wo + 2p') and the flipped kernel
+// wF[c, (o K + ki) K + kj] = w[o, c, K-1-ki, K-1-kj] it is the forward's product, on Hh rows of Wq.
+static void direct_dx_add(const real* wF, const real* dyn, const ConvGeom& g, real* dxn) {
+  const int p = g.K - 1 - g.pad, Hq = g.Ho + 2 * p, Wq = g.Wo + 2 * p;
+  const Shifted sh = shifted_geometry(g.O, Hq, Wq, g.K, g.Hh);
+  ConvScratch& s = conv_scratch();
+  pad_planes(dyn, g.O, g.Ho, g.Wo, p, sh.slack, s.padded);
+  s.out.resize((size_t)g.C * sh.N);
+  shifted_gemm(g.C, sh.N, g.O * g.K * g.K, wF, s.padded.data(), sh.off.data(), s.out.data());
+  for (int c = 0; c < g.C; c++)
+    for (int h = 0; h < g.Hh; h++) {
+      const real* from = s.out.data() + (size_t)c * sh.N + (size_t)h * Wq;
+      real* to = dxn + ((size_t)c * g.Hh + h) * g.Ww;
+      for (int w = 0; w < g.Ww; w++) to[w] += from[w];
+    }
+}
+
+// dw[r, k] += sum_q d[r, q] base[off[k] + q] for RO rows r and RK kernel entries k: RO RK vector
+// accumulators along q (lane l sums q = l mod kLanes), then each one's lanes added in a fixed
+// order.
+// v[0] + v[1] + ... in lane order.
+static inline real lane_sum(Vec v) {
+  real t[kLanes], sum = 0;
+  __builtin_memcpy(t, &v, sizeof v);
+  for (int l = 0; l < kLanes; l++) sum += t[l];
+  return sum;
+}
+
+template <int RO, int RK>
+static inline void shifted_dot_tile(int N, const real* d, int ldd, const real* base, const int* off, real* dw,
+                                    int ldw) {
+  Vec acc[RO][RK] = {};
+  for (int q = 0; q < N; q += kLanes) {
+    Vec bv[RK];
+    for (int k = 0; k < RK; k++) bv[k] = load_vec(base + off[k] + q);
+    for (int r = 0; r < RO; r++) {
+      const Vec dv = load_vec(d + (size_t)r * ldd + q);
+      for (int k = 0; k < RK; k++) acc[r][k] += dv * bv[k];
+    }
+  }
+  for (int r = 0; r < RO; r++)
+    for (int k = 0; k < RK; k++) {
+      dw[(size_t)r * ldw + k] += lane_sum(acc[r][k]);
+    }
+}
+
+// dw (O, C K K) += dy[n] col_n^T without col, for stride 1: with dy laid on the forward's padded
+// grid (dyw, O x N, zeros in the junk columns) and B the shifted views of the padded image,
+//   dw[o, k] += sum_q dyw[o, q] padded[off[k] + q].
+static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, real* dw) {
+  const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad, R = g.rows();
+  const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
+  ConvScratch& s = conv_scratch();
+  pad_planes(xn, g.C, g.Hh, g.Ww, g.pad, sh.slack, s.padded);
+  s.dyw.assign((size_t)g.O * sh.N, real(0));
+  for (int o = 0; o < g.O; o++)
+    for (int i = 0; i < g.Ho; i++)
+      std::copy_n(dyn + ((size_t)o * g.Ho + i) * g.Wo, g.Wo, s.dyw.data() + (size_t)o * sh.N + (size_t)i * Wp);
+  const real* base = s.padded.data();
+  for (int o = 0; o < g.O; o += 4) {
+    const real* d = s.dyw.data() + (size_t)o * sh.N;
+    for (int k = 0; k < R; k += 3) {
+      const int* off = sh.off.data() + k;
+      real* out = dw + (size_t)o * R + k;
+      const int ro = std::min(4, g.O - o), rk = std::min(3, R - k);
+      if (ro == 4 && rk == 3)
+        shifted_dot_tile<4, 3>(sh.N, d, sh.N, base, off, out, R);
+      else
+        for (int r = 0; r < ro; r++)
+          for (int kk = 0; kk < rk; kk++)
+            shifted_dot_tile<1, 1>(sh.N, d + (size_t)r * sh.N, sh.N, base, off + kk, out + (size_t)r * R + kk, R);
+    }
+  }
+}
+
+// Backward of one block, reading dy[n] (O, Ho Wo) of each image in place:
+//   dw_part += dy[n] col_n^T             (the chunk's share of dw, O x C K K; `first`: zeroed first)
+//   dcol_n = w^T dy[n]; dx[n] += col2im(dcol_n)
+//   db_part[o] += sum of dy[n]'s row o (double)
+// wT is w^T (C K K, O) row-major, so dcol is a plain A B product with a short inner dimension
+// O (gemm_small_nn: no packing, no zeroing pass).
+static void conv_backward_block(const Tensor& X, const real* wT, const real* wF, const Tensor& dY, const ConvGeom& g,
+                                int blk, bool first, real* dw_part, double* db_part, Tensor* dX) {
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
   ConvScratch& s = conv_scratch();
-  s.out.resize((size_t)g.O * bl.width);
-  real* dyb = s.out.data();
-  for (int b = 0; b < bl.nb; b++)
-    for (int o = 0; o < g.O; o++) {
-      const real* from = dY.data() + ((size_t)(bl.n0 + b) * g.O + o) * P;
-      std::copy(from, from + P, dyb + (size_t)o * bl.width + (size_t)b * P);
-    }
-  if (dw_part) {
+  if (dw_part && first) std::fill_n(dw_part, (size_t)g.O * R, real(0));
+  if (dw_part && !direct_forward(g)) {
     s.col.resize((size_t)R * bl.width);
     block_im2col(X.data(), g, bl, s.col.data());
-    gemm(false, true, g.O, R, bl.width, 1, dyb, bl.width, s.col.data(), bl.width, 0, dw_part, R);
   }
-  if (dX) {
-    s.dcol.resize((size_t)R * bl.width);
-    gemm(true, false, R, bl.width, g.O, 1, Wt.data(), R, dyb, bl.width, 0, s.dcol.data(), bl.width);
-    const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
-    for (int b = 0; b < bl.nb; b++)
+  if (dX && !direct_dx(g)) s.dcol.resize((size_t)R * bl.width);
+  const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
+  for (int b = 0; b < bl.nb; b++) {
+    const real* dyn = dY.data() + (size_t)(bl.n0 + b) * g.O * P;
+    if (dw_part && direct_forward(g))
+      direct_dw_add(X.data() + (bl.n0 + b) * x_img, dyn, g, dw_part);
+    else if (dw_part)
+      gemm(false, true, g.O, R, P, 1, dyn, P, s.col.data() + (size_t)b * P, bl.width, 1, dw_part, R);
+    if (dX && direct_dx(g))
+      direct_dx_add(wF, dyn, g, dX->data() + (bl.n0 + b) * x_img);
+    else if (dX) {
+      gemm_small_nn(R, P, g.O, wT, g.O, dyn, P, s.dcol.data() + (size_t)b * P, bl.width);
       col2im_add(s.dcol.data() + (size_t)b * P, g, bl.width, dX->data() + (bl.n0 + b) * x_img);
+    }
+    if (db_part)
+      for (int o = 0; o < g.O; o++) db_part[o] += sum4(dyn + (size_t)o * P, P);
   }
-  if (db_part)
-    for (int o = 0; o < g.O; o++) db_part[o] = sum4(dyb + (size_t)o * bl.width, bl.width);
 }
+
+// Backward jobs: chunks of kChunkImages consecutive images (whole blocks; fixed by the geometry,
+// never by the thread count). A chunk accumulates its blocks' dw into one partial, in image
+// order, with the GEMM's beta = 1; the partials of the chunks are then summed in chunk order.
+constexpr int kChunkImages = 8;
+
+static int chunk_blocks(const ConvGeom& g) { return std::max(1, kChunkImages / g.block_images()); }
 
 Var conv2d(Var x, Var w, Var b, int stride, int pad) {
   const bool has_bias = b.tape != nullptr;
@@ -236,23 +437,39 @@ Var conv2d(Var x, Var w, Var b, int stride, int pad) {
   return x.tape->record("conv2d", std::move(y), parents, [g](BackwardCtx& c) {
     const Tensor &X = *c.x[0], &Wt = *c.x[1];
     Tensor *dX = c.dx[0], *dW = c.dx[1], *dB = c.dx.size() > 2 ? c.dx[2] : nullptr;
-    const int blocks = g.blocks(), R = g.rows();
-    std::vector<real> dw_parts(dW ? (size_t)blocks * g.O * R : 0);
-    std::vector<double> db_parts(dB ? (size_t)blocks * g.O : 0);
-    parallel_for(blocks, [&](int blk) {
-      conv_backward_block(X, Wt, c.dy, g, blk, dW ? dw_parts.data() + (size_t)blk * g.O * R : nullptr,
-                          dB ? db_parts.data() + (size_t)blk * g.O : nullptr, dX);
+    const int blocks = g.blocks(), per_chunk = chunk_blocks(g), chunks = (blocks + per_chunk - 1) / per_chunk;
+    const int R = g.rows();
+    std::vector<real> wT, wF;  // w^T (C K K, O) for the col path, the flipped wF (C, O K K) for the direct one
+    if (dX && !direct_dx(g)) {
+      wT.resize((size_t)R * g.O);
+      for (int o = 0; o < g.O; o++)
+        for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
+    } else if (dX) {
+      const int K = g.K, KK = K * K;
+      wF.resize((size_t)g.C * g.O * KK);
+      for (int o = 0; o < g.O; o++)
+        for (int c = 0; c < g.C; c++)
+          for (int ki = 0; ki < K; ki++)
+            for (int kj = 0; kj < K; kj++)
+              wF[(size_t)c * g.O * KK + (o * K + ki) * K + kj] = Wt[((size_t)(o * g.C + c) * K + K - 1 - ki) * K + K - 1 - kj];
+    }
+    std::vector<real> dw_parts(dW ? (size_t)chunks * g.O * R : 0);
+    std::vector<double> db_parts(dB ? (size_t)chunks * g.O : 0, 0.0);
+    parallel_for(chunks, [&](int ch) {
+      for (int blk = ch * per_chunk; blk < std::min(blocks, (ch + 1) * per_chunk); blk++)
+        conv_backward_block(X, wT.data(), wF.data(), c.dy, g, blk, blk == ch * per_chunk,
+                            dW ? dw_parts.data() + (size_t)ch * g.O * R : nullptr,
+                            dB ? db_parts.data() + (size_t)ch * g.O : nullptr, dX);
     });
-    for (int blk = 0; blk < blocks; blk++) {  // the partials, in block order
-      if (dW) {
-        const real* part = dw_parts.data() + (size_t)blk * g.O * R;
+    if (dW)
+      for (int ch = 0; ch < chunks; ch++) {  // the partials, in chunk order
+        const real* part = dw_parts.data() + (size_t)ch * g.O * R;
         for (size_t i = 0; i < dW->size(); i++) (*dW)[i] += part[i];
       }
-    }
     if (dB)
       for (int o = 0; o < g.O; o++) {
         double sum = 0;
-        for (int blk = 0; blk < blocks; blk++) sum += db_parts[(size_t)blk * g.O + o];
+        for (int ch = 0; ch < chunks; ch++) sum += db_parts[(size_t)ch * g.O + o];
         (*dB)[o] += (real)sum;
       }
   });

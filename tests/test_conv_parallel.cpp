@@ -4,7 +4,9 @@
 // batch_norm runs one block per channel. Checked here: on shapes with several blocks and a
 // partial last one, the blocked conv equals image-by-image convs and passes gradcheck; and the
 // whole CIFAR-10 optimizee (tasks/cifar.cpp) gives the same bits, f and every gradient entry,
-// with 1 and with 2 threads.
+// with 1 and with 2 threads. Also: the stride-1 direct products (values, dx, dw, db) against
+// plain loops on shapes that leave partial register tiles, cross the 8-image chunks of
+// backward, and take each of the dx paths (pad <= K - 1 direct, pad > K - 1 through col).
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -73,6 +75,83 @@ TEST_CASE("conv2d passes gradcheck over several blocks (partial last block, stri
               {randn({6, 2, 8, 8}, 11), randn({3, 2, 3, 3}, 12), randn({3}, 13)}, opt);
   CHECK_GRADS([](Tape&, const std::vector<Var>& v) { return conv2d(v[0], v[1], v[2], 2, 2); },
               {randn({11, 1, 9, 9}, 14), randn({2, 1, 5, 5}, 15), randn({2}, 16)}, opt);
+}
+
+namespace {
+
+struct ConvRef {
+  Tensor y, dx, dw, db;
+};
+
+// y, and the gradients of sum(y * r), by the defining sums (stride 1).
+ConvRef conv_reference(const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& r, int pad) {
+  const int N = x.dim(0), C = x.dim(1), H = x.dim(2), W = x.dim(3), O = w.dim(0), K = w.dim(2);
+  const int Ho = H + 2 * pad - K + 1, Wo = W + 2 * pad - K + 1;
+  ConvRef ref{Tensor({N, O, Ho, Wo}), Tensor::zeros(x.shape()), Tensor::zeros(w.shape()), Tensor::zeros(b.shape())};
+  for (int n = 0; n < N; n++)
+    for (int o = 0; o < O; o++)
+      for (int i = 0; i < Ho; i++)
+        for (int j = 0; j < Wo; j++) {
+          const size_t yi = (((size_t)n * O + o) * Ho + i) * Wo + j;
+          double acc = b[o];
+          ref.db[o] += r[yi];
+          for (int c = 0; c < C; c++)
+            for (int ki = 0; ki < K; ki++)
+              for (int kj = 0; kj < K; kj++) {
+                const int h = i - pad + ki, v = j - pad + kj;
+                if (h < 0 || h >= H || v < 0 || v >= W) continue;
+                const size_t xi = (((size_t)n * C + c) * H + h) * W + v, wi = (((size_t)o * C + c) * K + ki) * K + kj;
+                acc += (double)w[wi] * x[xi];
+                ref.dx[xi] += r[yi] * w[wi];
+                ref.dw[wi] += r[yi] * x[xi];
+              }
+          ref.y[yi] = (real)acc;
+        }
+  return ref;
+}
+
+void check_close(const Tensor& got, const Tensor& want, const std::string& what) {
+  CAPTURE(what);
+  REQUIRE(got.shape() == want.shape());
+  for (size_t i = 0; i < want.size(); i++) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-10));
+}
+
+}  // namespace
+
+TEST_CASE("conv2d stride 1 (direct products): values, dx, dw, db match the defining sums; 1 and 2 threads agree") {
+  ThreadsRestored restore;
+  struct Case {
+    int N, C, H, W, O, K, pad;
+  };
+  // 11 wide: partial vectors; O = 7, 5: partial row tiles of 6 and 4; C K K = 45, 50, 400;
+  // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx, pad 4 > K - 1 through col.
+  std::vector<Case> cases = {{10, 5, 11, 11, 7, 3, 1}, {9, 2, 8, 13, 5, 5, 2}, {9, 16, 8, 8, 16, 5, 2},
+                             {3, 3, 7, 9, 4, 3, 0}, {2, 2, 5, 6, 3, 3, 4}};
+  uint64_t seed = 40;
+  for (const Case& k : cases) {
+    std::string config = "N" + std::to_string(k.N) + " C" + std::to_string(k.C) + " " + std::to_string(k.H) + "x" +
+                         std::to_string(k.W) + " O" + std::to_string(k.O) + " K" + std::to_string(k.K) + " pad" +
+                         std::to_string(k.pad);
+    CAPTURE(config);
+    Tensor x = randn({k.N, k.C, k.H, k.W}, seed++), w = randn({k.O, k.C, k.K, k.K}, seed++), b = randn({k.O}, seed++);
+    const int Ho = k.H + 2 * k.pad - k.K + 1, Wo = k.W + 2 * k.pad - k.K + 1;
+    Tensor r = randn({k.N, k.O, Ho, Wo}, seed++);
+    ConvRef ref = conv_reference(x, w, b, r, k.pad);
+    Tensor got[3][4];
+    for (int th = 1; th <= 2; th++) {
+      set_num_threads(th);
+      Tape t;
+      Var xv = t.leaf(x, true), wv = t.leaf(w, true), bv = t.leaf(b, true);
+      Var y = conv2d(xv, wv, bv, 1, k.pad);
+      std::vector<Tensor> g = t.grad(sum(mul(y, t.constant(r))), {xv, wv, bv});
+      got[th][0] = y.value(), got[th][1] = g[0], got[th][2] = g[1], got[th][3] = g[2];
+    }
+    check_close(got[1][0], ref.y, "y");
+    check_close(got[1][1], ref.dx, "dx");
+    check_close(got[1][2], ref.dw, "dw");
+    check_close(got[1][3], ref.db, "db");
+    for (int i = 0; i < 4; i++) CHECK(same_bits(got[1][i], got[2][i]));
+  }
 }
 
 // 5 x 16 = 80 planes: blocks of 64 + 16 planes; each image alone is one block.
