@@ -118,15 +118,18 @@ void check_close(const Tensor& got, const Tensor& want, const std::string& what)
 
 }  // namespace
 
-TEST_CASE("conv2d stride 1 (direct products): values, dx, dw, db match the defining sums; 1 and 2 threads agree") {
+TEST_CASE("conv2d stride 1 (direct products, and im2col when deep): values, dx, dw, db match the defining sums; 1 and 2 threads agree") {
   ThreadsRestored restore;
   struct Case {
     int N, C, H, W, O, K, pad;
   };
   // 11 wide: partial vectors; O = 7, 5: partial row tiles of 6 and 4; C K K = 45, 50, 400;
-  // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx, pad 4 > K - 1 through col.
+  // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx, pad 4 > K - 1 through col;
+  // C K K = 576 > 512: stride 1 through im2col + GEMM (VGG's deep layers), with O = 5 and O = 40
+  // (dcol by gemm_small_nn, and by OpenBLAS above 32 outputs).
   std::vector<Case> cases = {{10, 5, 11, 11, 7, 3, 1}, {9, 2, 8, 13, 5, 5, 2}, {9, 16, 8, 8, 16, 5, 2},
-                             {3, 3, 7, 9, 4, 3, 0}, {2, 2, 5, 6, 3, 3, 4}};
+                             {3, 3, 7, 9, 4, 3, 0}, {2, 2, 5, 6, 3, 3, 4}, {10, 64, 6, 7, 5, 3, 1},
+                             {3, 64, 5, 6, 40, 3, 1}};
   uint64_t seed = 40;
   for (const Case& k : cases) {
     std::string config = "N" + std::to_string(k.N) + " C" + std::to_string(k.C) + " " + std::to_string(k.H) + "x" +
