@@ -1,5 +1,6 @@
-// ops_conv.cpp: conv2d, the convolution of the CIFAR-10 task, forward and backward side by
-// side, in parallel over blocks of images (parallel.h). Stride 1 (every conv of the CIFAR net)
+// ops_conv.cpp: conv2d, the convolution of the CIFAR-10 and Neural Art tasks, forward and
+// backward side by side, in parallel over blocks of images (parallel.h), or for a batch of one
+// image over blocks of its output rows and input channels. Stride 1 (every conv of the CIFAR net)
 // runs as direct products on the zero-padded image (no col matrix); other strides as im2col +
 // GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
 //
@@ -45,7 +46,7 @@ static std::string err(const char* op, const std::string& what) { return std::st
 // writing only its own images of y. Backward runs chunks of kChunkImages images in parallel:
 // each writes only its own images of dx, and its own partial dw and db (its images added in
 // order); the partials are summed afterwards in chunk order, so the result is the same bits at
-// any thread count. Scratch buffers are per thread and reused between calls; nothing is saved
+// any thread count. A batch of one image is cut inside the image ("one image on both cores"). Scratch buffers are per thread and reused between calls; nothing is saved
 // for backward but the inputs, so the tape does not keep K K copies of every input alive for a
 // whole unroll.
 
@@ -65,18 +66,19 @@ struct ConvGeom {
   }
 };
 
-// Fills the (C K K, Ho Wo) columns of one image x (C, Hh, Ww) into col, whose rows are `ld`
-// long; every entry of those columns is written: each output row is a zero head, the pixels, a
-// zero tail. (Strides > 1 and deep stride-1 products come here; the others take the direct products below.)
-static void im2col(const real* x, const ConvGeom& g, real* col, int ld) {
+// Fills the columns of output rows [i0, i1) of one image x (C, Hh, Ww): col is (C K K, (i1 - i0) Wo)
+// with rows `ld` long, column (i - i0) Wo + j for output pixel (i, j); every entry is written:
+// each output row is a zero head, the pixels, a zero tail. (Strides > 1 and deep stride-1
+// products come here; the others take the direct products below.)
+static void im2col_rows(const real* x, const ConvGeom& g, int i0, int i1, real* col, int ld) {
   for (int c = 0; c < g.C; c++)
     for (int ki = 0; ki < g.K; ki++)
       for (int kj = 0; kj < g.K; kj++) {
         real* row = col + (size_t)((c * g.K + ki) * g.K + kj) * ld;
         int j0, j1;
         g.valid_cols(kj, &j0, &j1);
-        for (int i = 0; i < g.Ho; i++) {
-          real* out = row + (size_t)i * g.Wo;
+        for (int i = i0; i < i1; i++) {
+          real* out = row + (size_t)(i - i0) * g.Wo;
           int h = i * g.stride - g.pad + ki;
           if (h < 0 || h >= g.Hh) {
             std::fill_n(out, g.Wo, real(0));
@@ -90,14 +92,15 @@ static void im2col(const real* x, const ConvGeom& g, real* col, int ld) {
       }
 }
 
-// The adjoint of im2col: dx (C, Hh, Ww) += the entries of dcol (rows `ld` long), each to the
-// pixel it came from. A pixel read by several output positions receives the sum; padding
-// entries are dropped.
-static void col2im_add(const real* dcol, const ConvGeom& g, int ld, real* dx) {
-  for (int c = 0; c < g.C; c++)
+// The adjoint of im2col for input channels [c0, c1): dx (C, Hh, Ww) += the entries of dcol (rows
+// `ld` long, the first row being channel c0's (c0, 0, 0)), each to the pixel it came from. A
+// pixel read by several output positions receives the sum; padding entries are dropped. Only
+// channels [c0, c1) of dx are written.
+static void col2im_add(const real* dcol, const ConvGeom& g, int c0, int c1, int ld, real* dx) {
+  for (int c = c0; c < c1; c++)
     for (int ki = 0; ki < g.K; ki++)
       for (int kj = 0; kj < g.K; kj++) {
-        const real* row = dcol + (size_t)((c * g.K + ki) * g.K + kj) * ld;
+        const real* row = dcol + (size_t)(((c - c0) * g.K + ki) * g.K + kj) * ld;
         int j0, j1;
         g.valid_cols(kj, &j0, &j1);
         for (int i = 0; i < g.Ho; i++) {
@@ -199,14 +202,19 @@ static void shifted_gemm(int M, int N, int K, const real* A, const real* base, c
     }
 }
 
-// One image's planes in (P, Hh, Ww), zero-padded by p on every side into a (P, Hh + 2p, Ww + 2p)
-// buffer, with `slack` more zeros after it (the junk columns read past the last plane).
-static void pad_planes(const real* x, int P, int Hh, int Ww, int p, size_t slack, std::vector<real>& buf) {
-  const int Hp = Hh + 2 * p, Wp = Ww + 2 * p;
-  buf.assign((size_t)P * Hp * Wp + slack, real(0));
+// Rows [r0, r0 + Hb) of the zero-padded planes of one image: planes (P, Hh, Ww) padded by p on
+// every side (padded row r holds image row r - p), into a (P, Hb, Ww + 2p) buffer with `slack`
+// more zeros after it (the junk columns read past the last plane). The whole padded image is
+// r0 = 0, Hb = Hh + 2p; a block of output rows reads only its window of rows.
+static void pad_window(const real* x, int P, int Hh, int Ww, int p, int r0, int Hb, size_t slack,
+                       std::vector<real>& buf) {
+  const int Wp = Ww + 2 * p;
+  buf.assign((size_t)P * Hb * Wp + slack, real(0));
   for (int c = 0; c < P; c++)
-    for (int h = 0; h < Hh; h++)
-      std::copy_n(x + ((size_t)c * Hh + h) * Ww, Ww, buf.data() + ((size_t)c * Hp + h + p) * Wp + p);
+    for (int r = 0; r < Hb; r++) {
+      const int h = r0 + r - p;
+      if (h >= 0 && h < Hh) std::copy_n(x + ((size_t)c * Hh + h) * Ww, Ww, buf.data() + ((size_t)c * Hb + r) * Wp + p);
+    }
 }
 
 // A direct product over a padded grid of width Wp: the offsets of B's rows (c, ki, kj) for
@@ -245,58 +253,84 @@ static ConvScratch& conv_scratch() {
   return s;
 }
 
-// Images [n0, n0 + nb) of a block, as the column range of its (., nb Ho Wo) matrices.
+// Images [n0, n0 + nb) of a block.
 struct ConvBlock {
-  int n0, nb, width;  // first image, images, nb Ho Wo
+  int n0, nb;  // first image, images
 };
 static ConvBlock conv_block(const ConvGeom& g, int blk) {
   int n0 = blk * g.block_images(), nb = std::min(g.block_images(), g.N - n0);
-  return {n0, nb, nb * g.cols()};
+  return {n0, nb};
 }
 
-// col (C K K, nb Ho Wo) of the block's images, image b in columns [b Ho Wo, (b + 1) Ho Wo).
-static void block_im2col(const real* X, const ConvGeom& g, const ConvBlock& bl, real* col) {
-  const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
-  for (int b = 0; b < bl.nb; b++) im2col(X + (bl.n0 + b) * x_img, g, col + (size_t)b * g.cols(), bl.width);
+// ---- one image on both cores ----------------------------------------------------------------
+//
+// A batch of one image (the Neural Art task) is one block: the image's own work is cut instead,
+// again by the geometry alone, and each piece writes only its own outputs, so the bits do not
+// depend on the thread count:
+//   forward  blocks of output rows: rows [i0, i1) of y[n] from the im2col columns (or the padded
+//            window) of those rows only
+//   dx       stride 1 direct: blocks of rows of dx, from the window of padded dy they read;
+//            through col: blocks of kDxChannels input channels, dcol's rows of those channels
+//            for every pixel, then their col2im (it writes only those channels of dx)
+//   dw, db   as for a batch (one chunk: the image's sums in order)
+constexpr int kRowBlockPixels = 1024;  // at most this many output pixels per block of rows...
+constexpr int kMinRowBlocks = 4;       // ...and at least this many blocks (when there are rows)
+constexpr int kDxChannels = 8;         // input channels per dx block through col
+
+static bool one_image(const ConvGeom& g) { return g.N == 1; }
+// Rows per block for an output of `rows` x `width`.
+static int block_rows(int rows, int width) {
+  return std::max(1, std::min((rows + kMinRowBlocks - 1) / kMinRowBlocks, kRowBlockPixels / width));
 }
 
-// Forward of one block: y[n0 + b] (O, Ho Wo) = bias (on row o) + w col_b, where col_b is image
-// b's Ho Wo columns of the block's col. y[n] is already the (O, Ho Wo) row-major matrix of the
-// product, so the rows are set to the bias and the GEMM adds into them in place (beta = 1: no
-// temporary, no copy, and no separate pass of OpenBLAS zeroing C). Stride 1 takes the direct
-// product instead (no col at all), then copies the Wo useful columns of each grid row.
-static void conv_forward_block(const Tensor& X, const Tensor& Wt, const real* bias, const ConvGeom& g, int blk,
-                               Tensor& y) {
-  const ConvBlock bl = conv_block(g, blk);
-  const int R = g.rows(), P = g.cols();
-  const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
+// y rows [i0, i1) of one image: yn (O, Ho Wo) row-major, its columns [i0 Wo, i1 Wo) = bias (on
+// row o) + w times the columns of those output pixels. Through col: the rows are set to the bias
+// and the GEMM adds into them in place (beta = 1: no temporary, no copy, no zeroing pass).
+// Stride 1 takes the direct product on the window of padded rows they read (no col at all),
+// then copies the Wo useful columns of each grid row.
+static void conv_forward_rows(const real* xn, const real* w, const real* bias, const ConvGeom& g, int i0, int i1,
+                              real* yn) {
+  const int R = g.rows(), P = g.cols(), rows = i1 - i0;
   ConvScratch& s = conv_scratch();
   if (direct_forward(g)) {
-    const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad;
-    const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
+    const int Hb = rows + g.K - 1, Wp = g.Ww + 2 * g.pad;  // the window: padded rows [i0, i1 + K - 1)
+    const Shifted sh = shifted_geometry(g.C, Hb, Wp, g.K, rows);
+    pad_window(xn, g.C, g.Hh, g.Ww, g.pad, i0, Hb, sh.slack, s.padded);
     s.out.resize((size_t)g.O * sh.N);
-    for (int b = 0; b < bl.nb; b++) {
-      pad_planes(X.data() + (bl.n0 + b) * x_img, g.C, g.Hh, g.Ww, g.pad, sh.slack, s.padded);
-      shifted_gemm(g.O, sh.N, R, Wt.data(), s.padded.data(), sh.off.data(), s.out.data());
-      real* yn = y.data() + (size_t)(bl.n0 + b) * g.O * P;
-      for (int o = 0; o < g.O; o++) {
-        const real bo = bias ? bias[o] : real(0);
-        for (int i = 0; i < g.Ho; i++) {
-          const real* from = s.out.data() + (size_t)o * sh.N + (size_t)i * Wp;
-          real* to = yn + (size_t)o * P + (size_t)i * g.Wo;
-          for (int j = 0; j < g.Wo; j++) to[j] = from[j] + bo;
-        }
+    shifted_gemm(g.O, sh.N, R, w, s.padded.data(), sh.off.data(), s.out.data());
+    for (int o = 0; o < g.O; o++) {
+      const real bo = bias ? bias[o] : real(0);
+      for (int i = 0; i < rows; i++) {
+        const real* from = s.out.data() + (size_t)o * sh.N + (size_t)i * Wp;
+        real* to = yn + (size_t)o * P + (size_t)(i0 + i) * g.Wo;
+        for (int j = 0; j < g.Wo; j++) to[j] = from[j] + bo;
       }
     }
     return;
   }
-  s.col.resize((size_t)R * bl.width);
-  block_im2col(X.data(), g, bl, s.col.data());
-  for (int b = 0; b < bl.nb; b++) {
-    real* yn = y.data() + (size_t)(bl.n0 + b) * g.O * P;
-    for (int o = 0; o < g.O; o++) std::fill_n(yn + (size_t)o * P, P, bias ? bias[o] : real(0));
-    gemm(false, false, g.O, P, R, 1, Wt.data(), R, s.col.data() + (size_t)b * P, bl.width, 1, yn, P);
+  const int width = rows * g.Wo;
+  s.col.resize((size_t)R * width);
+  im2col_rows(xn, g, i0, i1, s.col.data(), width);
+  real* y0 = yn + (size_t)i0 * g.Wo;
+  for (int o = 0; o < g.O; o++) std::fill_n(y0 + (size_t)o * P, width, bias ? bias[o] : real(0));
+  gemm(false, false, g.O, width, R, 1, w, R, s.col.data(), width, 1, y0, P);
+}
+
+// The forward of a batch: blocks of images in parallel, or for one image, blocks of its rows.
+static void conv_forward(const Tensor& X, const Tensor& Wt, const real* bias, const ConvGeom& g, Tensor& y) {
+  const size_t x_img = (size_t)g.C * g.Hh * g.Ww, y_img = (size_t)g.O * g.cols();
+  if (one_image(g)) {
+    const int per = block_rows(g.Ho, g.Wo), blocks = (g.Ho + per - 1) / per;
+    parallel_for(blocks, [&](int blk) {
+      conv_forward_rows(X.data(), Wt.data(), bias, g, blk * per, std::min(g.Ho, (blk + 1) * per), y.data());
+    });
+    return;
   }
+  parallel_for(g.blocks(), [&](int blk) {
+    const ConvBlock bl = conv_block(g, blk);
+    for (int n = bl.n0; n < bl.n0 + bl.nb; n++)
+      conv_forward_rows(X.data() + n * x_img, Wt.data(), bias, g, 0, g.Ho, y.data() + n * y_img);
+  });
 }
 
 // sum of v[0 .. n) in double, in four interleaved partial sums (a fixed order: v[p] goes to
@@ -310,23 +344,57 @@ static double sum4(const real* v, int n) {
   return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
-// dx[n] += the adjoint of the forward product, for stride 1 and pad <= K - 1, as a direct
-// product too: dx[c, h, w] = sum_{o, ki, kj} w[o, c, ki, kj] dy[o, h + p - ki, w + p - kj], so with
-// dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wq = Wo + 2p') and the flipped kernel
-// wF[c, (o K + ki) K + kj] = w[o, c, K-1-ki, K-1-kj] it is the forward's product, on Hh rows of Wq.
-static void direct_dx_add(const real* wF, const real* dyn, const ConvGeom& g, real* dxn) {
-  const int p = g.K - 1 - g.pad, Hq = g.Ho + 2 * p, Wq = g.Wo + 2 * p;
-  const Shifted sh = shifted_geometry(g.O, Hq, Wq, g.K, g.Hh);
+// dx[n] rows [h0, h1) += the adjoint of the forward product, for stride 1 and pad <= K - 1, as a
+// direct product too: dx[c, h, w] = sum_{o, ki, kj} w[o, c, ki, kj] dy[o, h + p - ki, w + p - kj],
+// so with dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wq = Wo + 2p') and the flipped
+// kernel wF[c, (o K + ki) K + kj] = w[o, c, K-1-ki, K-1-kj] it is the forward's product, on Hh
+// rows of Wq; rows [h0, h1) read the window of padded dy rows [h0, h1 + K - 1).
+static void direct_dx_rows(const real* wF, const real* dyn, const ConvGeom& g, int h0, int h1, real* dxn) {
+  const int p = g.K - 1 - g.pad, rows = h1 - h0, Hb = rows + g.K - 1, Wq = g.Wo + 2 * p;
+  const Shifted sh = shifted_geometry(g.O, Hb, Wq, g.K, rows);
   ConvScratch& s = conv_scratch();
-  pad_planes(dyn, g.O, g.Ho, g.Wo, p, sh.slack, s.padded);
+  pad_window(dyn, g.O, g.Ho, g.Wo, p, h0, Hb, sh.slack, s.padded);
   s.out.resize((size_t)g.C * sh.N);
   shifted_gemm(g.C, sh.N, g.O * g.K * g.K, wF, s.padded.data(), sh.off.data(), s.out.data());
   for (int c = 0; c < g.C; c++)
-    for (int h = 0; h < g.Hh; h++) {
+    for (int h = 0; h < rows; h++) {
       const real* from = s.out.data() + (size_t)c * sh.N + (size_t)h * Wq;
-      real* to = dxn + ((size_t)c * g.Hh + h) * g.Ww;
+      real* to = dxn + ((size_t)c * g.Hh + h0 + h) * g.Ww;
       for (int w = 0; w < g.Ww; w++) to[w] += from[w];
     }
+}
+
+// dx[n] channels [c0, c1) += col2im(dcol) through col: dcol's rows of those channels,
+// dcol = w^T dy[n] ((c1 - c0) K K, O) (O, Ho Wo), wT = w^T (C K K, O) row-major: a plain A B
+// product with a short inner dimension O (gemm_small_nn: no packing, no zeroing pass) up to
+// kSmallInner, OpenBLAS above (VGG's 64-256 channels: faster there).
+static void col_dx_channels(const real* wT, const real* dyn, const ConvGeom& g, int c0, int c1, real* dxn) {
+  const int KK = g.K * g.K, rows = (c1 - c0) * KK, P = g.cols();
+  ConvScratch& s = conv_scratch();
+  s.dcol.resize((size_t)rows * P);
+  const real* wTc = wT + (size_t)c0 * KK * g.O;
+  if (g.O <= kSmallInner)
+    gemm_small_nn(rows, P, g.O, wTc, g.O, dyn, P, s.dcol.data(), P);
+  else
+    gemm(false, false, rows, P, g.O, 1, wTc, g.O, dyn, P, 0, s.dcol.data(), P);
+  col2im_add(s.dcol.data(), g, c0, c1, P, dxn);
+}
+
+// dx[n] += the adjoint, by the path the geometry takes; block `blk` of `blocks` (one image on both
+// cores: rows or channel groups, see "one image on both cores"; blocks = 1: the whole image).
+static int dx_blocks(const ConvGeom& g) {
+  if (direct_dx(g)) return (g.Hh + block_rows(g.Hh, g.Ww) - 1) / block_rows(g.Hh, g.Ww);
+  return (g.C + kDxChannels - 1) / kDxChannels;
+}
+static void conv_dx(const real* wT, const real* wF, const real* dyn, const ConvGeom& g, int blk, int blocks,
+                    real* dxn) {
+  if (direct_dx(g)) {
+    const int per = blocks == 1 ? g.Hh : block_rows(g.Hh, g.Ww);
+    direct_dx_rows(wF, dyn, g, blk * per, std::min(g.Hh, (blk + 1) * per), dxn);
+  } else {
+    const int per = blocks == 1 ? g.C : kDxChannels;
+    col_dx_channels(wT, dyn, g, blk * per, std::min(g.C, (blk + 1) * per), dxn);
+  }
 }
 
 // dw[r, k] += sum_q d[r, q] base[off[k] + q] for RO rows r and RK kernel entries k: RO RK vector
@@ -365,7 +433,7 @@ static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, re
   const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad, R = g.rows();
   const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
   ConvScratch& s = conv_scratch();
-  pad_planes(xn, g.C, g.Hh, g.Ww, g.pad, sh.slack, s.padded);
+  pad_window(xn, g.C, g.Hh, g.Ww, g.pad, 0, Hp, sh.slack, s.padded);
   s.dyw.assign((size_t)g.O * sh.N, real(0));
   for (int o = 0; o < g.O; o++)
     for (int i = 0; i < g.Ho; i++)
@@ -387,101 +455,101 @@ static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, re
   }
 }
 
-// Backward of one block, reading dy[n] (O, Ho Wo) of each image in place:
+// Backward of one block of images, reading dy[n] (O, Ho Wo) of each image in place:
 //   dw_part += dy[n] col_n^T             (the chunk's share of dw, O x C K K; `first`: zeroed first)
-//   dcol_n = w^T dy[n]; dx[n] += col2im(dcol_n)
+//   dx[n] += the adjoint                 (conv_dx, the whole image)
 //   db_part[o] += sum of dy[n]'s row o (double)
-// wT is w^T (C K K, O) row-major, so dcol is a plain A B product with a short inner dimension
-// O (gemm_small_nn: no packing, no zeroing pass) up to kSmallInner, OpenBLAS above.
 static void conv_backward_block(const Tensor& X, const real* wT, const real* wF, const Tensor& dY, const ConvGeom& g,
                                 int blk, bool first, real* dw_part, double* db_part, Tensor* dX) {
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
   ConvScratch& s = conv_scratch();
   if (dw_part && first) std::fill_n(dw_part, (size_t)g.O * R, real(0));
-  if (dw_part && !direct_forward(g)) {
-    s.col.resize((size_t)R * bl.width);
-    block_im2col(X.data(), g, bl, s.col.data());
-  }
-  if (dX && !direct_dx(g)) s.dcol.resize((size_t)R * bl.width);
   const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
-  for (int b = 0; b < bl.nb; b++) {
-    const real* dyn = dY.data() + (size_t)(bl.n0 + b) * g.O * P;
-    if (dw_part && direct_forward(g))
-      direct_dw_add(X.data() + (bl.n0 + b) * x_img, dyn, g, dw_part);
-    else if (dw_part)
-      gemm(false, true, g.O, R, P, 1, dyn, P, s.col.data() + (size_t)b * P, bl.width, 1, dw_part, R);
-    if (dX && direct_dx(g))
-      direct_dx_add(wF, dyn, g, dX->data() + (bl.n0 + b) * x_img);
-    else if (dX) {
-      real* dcol = s.dcol.data() + (size_t)b * P;
-      if (g.O <= kSmallInner)
-        gemm_small_nn(R, P, g.O, wT, g.O, dyn, P, dcol, bl.width);
-      else  // a deep product (VGG's 64-128 channels): OpenBLAS is faster there
-        gemm(false, false, R, P, g.O, 1, wT, g.O, dyn, P, 0, dcol, bl.width);
-      col2im_add(s.dcol.data() + (size_t)b * P, g, bl.width, dX->data() + (bl.n0 + b) * x_img);
+  for (int n = bl.n0; n < bl.n0 + bl.nb; n++) {
+    const real *dyn = dY.data() + (size_t)n * g.O * P, *xn = X.data() + n * x_img;
+    if (dw_part && direct_forward(g)) {
+      direct_dw_add(xn, dyn, g, dw_part);
+    } else if (dw_part) {
+      s.col.resize((size_t)R * P);
+      im2col_rows(xn, g, 0, g.Ho, s.col.data(), P);
+      gemm(false, true, g.O, R, P, 1, dyn, P, s.col.data(), P, 1, dw_part, R);
     }
+    if (dX) conv_dx(wT, wF, dyn, g, 0, 1, dX->data() + n * x_img);
     if (db_part)
       for (int o = 0; o < g.O; o++) db_part[o] += sum4(dyn + (size_t)o * P, P);
   }
 }
 
+// The weights as the dx paths read them: w^T (C K K, O) for the col path, or the flipped wF
+// (C, O K K) for the direct one (direct_dx_rows).
+static void dx_weights(const Tensor& Wt, const ConvGeom& g, std::vector<real>& wT, std::vector<real>& wF) {
+  const int R = g.rows(), K = g.K, KK = K * K;
+  if (!direct_dx(g)) {
+    wT.resize((size_t)R * g.O);
+    for (int o = 0; o < g.O; o++)
+      for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
+    return;
+  }
+  wF.resize((size_t)g.C * g.O * KK);
+  for (int o = 0; o < g.O; o++)
+    for (int c = 0; c < g.C; c++)
+      for (int ki = 0; ki < K; ki++)
+        for (int kj = 0; kj < K; kj++)
+          wF[(size_t)c * g.O * KK + (o * K + ki) * K + kj] = Wt[((size_t)(o * g.C + c) * K + K - 1 - ki) * K + K - 1 - kj];
+}
+
 // Backward jobs: chunks of kChunkImages consecutive images (whole blocks; fixed by the geometry,
 // never by the thread count). A chunk accumulates its blocks' dw into one partial, in image
 // order, with the GEMM's beta = 1; the partials of the chunks are then summed in chunk order.
+// One image: dw and db as one chunk, dx in blocks of its own (conv_dx).
 constexpr int kChunkImages = 8;
 
 static int chunk_blocks(const ConvGeom& g) { return std::max(1, kChunkImages / g.block_images()); }
+
+static void conv_backward(const ConvGeom& g, BackwardCtx& c) {
+  const Tensor &X = *c.x[0], &Wt = *c.x[1];
+  Tensor *dX = c.dx[0], *dW = c.dx[1], *dB = c.dx.size() > 2 ? c.dx[2] : nullptr;
+  const int blocks = g.blocks(), per_chunk = chunk_blocks(g), chunks = (blocks + per_chunk - 1) / per_chunk;
+  const int R = g.rows();
+  std::vector<real> wT, wF;
+  if (dX) dx_weights(Wt, g, wT, wF);
+  Tensor* dX_chunks = one_image(g) ? nullptr : dX;  // one image: dx below, in its own blocks
+  std::vector<real> dw_parts(dW ? (size_t)chunks * g.O * R : 0);
+  std::vector<double> db_parts(dB ? (size_t)chunks * g.O : 0, 0.0);
+  if (dW || dB || dX_chunks)
+    parallel_for(chunks, [&](int ch) {
+      for (int blk = ch * per_chunk; blk < std::min(blocks, (ch + 1) * per_chunk); blk++)
+        conv_backward_block(X, wT.data(), wF.data(), c.dy, g, blk, blk == ch * per_chunk,
+                            dW ? dw_parts.data() + (size_t)ch * g.O * R : nullptr,
+                            dB ? db_parts.data() + (size_t)ch * g.O : nullptr, dX_chunks);
+    });
+  if (dX && one_image(g)) {
+    const int n = dx_blocks(g);
+    parallel_for(n, [&](int blk) { conv_dx(wT.data(), wF.data(), c.dy.data(), g, blk, n, dX->data()); });
+  }
+  if (dW)
+    for (int ch = 0; ch < chunks; ch++) {  // the partials, in chunk order
+      const real* part = dw_parts.data() + (size_t)ch * g.O * R;
+      for (size_t i = 0; i < dW->size(); i++) (*dW)[i] += part[i];
+    }
+  if (dB)
+    for (int o = 0; o < g.O; o++) {
+      double sum = 0;
+      for (int ch = 0; ch < chunks; ch++) sum += db_parts[(size_t)ch * g.O + o];
+      (*dB)[o] += (real)sum;
+    }
+}
 
 Var conv2d(Var x, Var w, Var b, int stride, int pad) {
   const bool has_bias = b.tape != nullptr;
   const Tensor &X = x.value(), &Wt = w.value();
   const ConvGeom g = conv_geom(X, Wt, has_bias ? &b.value() : nullptr, stride, pad);
   Tensor y({g.N, g.O, g.Ho, g.Wo});
-  const real* bias = has_bias ? b.value().data() : nullptr;
-  parallel_for(g.blocks(), [&](int blk) { conv_forward_block(X, Wt, bias, g, blk, y); });
-
+  conv_forward(X, Wt, has_bias ? b.value().data() : nullptr, g, y);
   std::vector<Var> parents = {x, w};
   if (has_bias) parents.push_back(b);
-  return x.tape->record("conv2d", std::move(y), parents, [g](BackwardCtx& c) {
-    const Tensor &X = *c.x[0], &Wt = *c.x[1];
-    Tensor *dX = c.dx[0], *dW = c.dx[1], *dB = c.dx.size() > 2 ? c.dx[2] : nullptr;
-    const int blocks = g.blocks(), per_chunk = chunk_blocks(g), chunks = (blocks + per_chunk - 1) / per_chunk;
-    const int R = g.rows();
-    std::vector<real> wT, wF;  // w^T (C K K, O) for the col path, the flipped wF (C, O K K) for the direct one
-    if (dX && !direct_dx(g)) {
-      wT.resize((size_t)R * g.O);
-      for (int o = 0; o < g.O; o++)
-        for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
-    } else if (dX) {
-      const int K = g.K, KK = K * K;
-      wF.resize((size_t)g.C * g.O * KK);
-      for (int o = 0; o < g.O; o++)
-        for (int c = 0; c < g.C; c++)
-          for (int ki = 0; ki < K; ki++)
-            for (int kj = 0; kj < K; kj++)
-              wF[(size_t)c * g.O * KK + (o * K + ki) * K + kj] = Wt[((size_t)(o * g.C + c) * K + K - 1 - ki) * K + K - 1 - kj];
-    }
-    std::vector<real> dw_parts(dW ? (size_t)chunks * g.O * R : 0);
-    std::vector<double> db_parts(dB ? (size_t)chunks * g.O : 0, 0.0);
-    parallel_for(chunks, [&](int ch) {
-      for (int blk = ch * per_chunk; blk < std::min(blocks, (ch + 1) * per_chunk); blk++)
-        conv_backward_block(X, wT.data(), wF.data(), c.dy, g, blk, blk == ch * per_chunk,
-                            dW ? dw_parts.data() + (size_t)ch * g.O * R : nullptr,
-                            dB ? db_parts.data() + (size_t)ch * g.O : nullptr, dX);
-    });
-    if (dW)
-      for (int ch = 0; ch < chunks; ch++) {  // the partials, in chunk order
-        const real* part = dw_parts.data() + (size_t)ch * g.O * R;
-        for (size_t i = 0; i < dW->size(); i++) (*dW)[i] += part[i];
-      }
-    if (dB)
-      for (int o = 0; o < g.O; o++) {
-        double sum = 0;
-        for (int ch = 0; ch < chunks; ch++) sum += db_parts[(size_t)ch * g.O + o];
-        (*dB)[o] += (real)sum;
-      }
-  });
+  return x.tape->record("conv2d", std::move(y), parents, [g](BackwardCtx& c) { conv_backward(g, c); });
 }
 
 }  // namespace l2l

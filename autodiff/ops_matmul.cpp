@@ -1,11 +1,33 @@
 // ops_matmul.cpp: matrix product through cblas, and the fused softmax cross-entropy loss.
+#include <algorithm>
 #include <cmath>
 #include <stdexcept>
 
 #include "blas.h"
 #include "ops.h"
+#include "parallel.h"
 
 namespace l2l {
+
+// A large product on both cores: C's rows cut into blocks of kRowsPerBlock, each one
+// single-threaded gemm on its rows (rows [m0, m1) of op(A) start at A + m0 lda, or at A + m0 when
+// A is stored transposed). The blocks depend on the shape only, so the bits do not depend on the
+// thread count. Small products (under kParallelMacs multiply-adds: every product of the MNIST,
+// quadratic and CIFAR optimizees during training) stay one call: there a split costs more than
+// it saves. The Neural Art task's Gram matrices (64-256 channels, 256-16,384 pixels) come here.
+constexpr double kParallelMacs = 8e6;
+constexpr int kRowsPerBlock = 16;
+static void gemm_rows(bool ta, bool tb, int M, int N, int K, real alpha, const real* A, int lda, const real* B,
+                      int ldb, real beta, real* C, int ldc) {
+  if ((double)M * N * K < kParallelMacs || M < 2 * kRowsPerBlock) {
+    gemm(ta, tb, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    return;
+  }
+  parallel_for((M + kRowsPerBlock - 1) / kRowsPerBlock, [&](int blk) {
+    const int m0 = blk * kRowsPerBlock, m = std::min(M, m0 + kRowsPerBlock) - m0;
+    gemm(ta, tb, m, N, K, alpha, A + (ta ? (size_t)m0 : (size_t)m0 * lda), lda, B, ldb, beta, C + (size_t)m0 * ldc, ldc);
+  });
+}
 
 // C = op(A) op(B), op(A) (M,K), op(B) (K,N), C (M,N). With dC = dL/dC:
 //   C = A B      dA += dC B^T      dB += A^T dC
@@ -25,17 +47,17 @@ Var matmul(Var a, Var b, bool ta, bool tb) {
                                 shape_str(B.shape()) + (tb ? "^T" : "") + ": inner sizes " + std::to_string(K) +
                                 " and " + std::to_string(Kb) + " differ");
   Tensor y({M, N});
-  gemm(ta, tb, M, N, K, 1, A.data(), A.dim(1), B.data(), B.dim(1), 0, y.data(), N);
+  gemm_rows(ta, tb, M, N, K, 1, A.data(), A.dim(1), B.data(), B.dim(1), 0, y.data(), N);
   return a.tape->record("matmul", std::move(y), {a, b}, [ta, tb, M, N, K](BackwardCtx& c) {
     const Tensor &A = *c.x[0], &B = *c.x[1], &dC = c.dy;
     int lda = A.dim(1), ldb = B.dim(1);
     if (Tensor* dA = c.dx[0]) {
-      if (!ta) gemm(false, !tb, M, K, N, 1, dC.data(), N, B.data(), ldb, 1, dA->data(), lda);  // dC op(B)^T
-      else gemm(tb, true, K, M, N, 1, B.data(), ldb, dC.data(), N, 1, dA->data(), lda);        // op(B) dC^T
+      if (!ta) gemm_rows(false, !tb, M, K, N, 1, dC.data(), N, B.data(), ldb, 1, dA->data(), lda);  // dC op(B)^T
+      else gemm_rows(tb, true, K, M, N, 1, B.data(), ldb, dC.data(), N, 1, dA->data(), lda);        // op(B) dC^T
     }
     if (Tensor* dB = c.dx[1]) {
-      if (!tb) gemm(!ta, false, K, N, M, 1, A.data(), lda, dC.data(), N, 1, dB->data(), ldb);  // op(A)^T dC
-      else gemm(true, ta, N, K, M, 1, dC.data(), N, A.data(), lda, 1, dB->data(), ldb);        // dC^T op(A)
+      if (!tb) gemm_rows(!ta, false, K, N, M, 1, A.data(), lda, dC.data(), N, 1, dB->data(), ldb);  // op(A)^T dC
+      else gemm_rows(true, ta, N, K, M, 1, dC.data(), N, A.data(), lda, 1, dB->data(), ldb);        // dC^T op(A)
     }
   });
 }

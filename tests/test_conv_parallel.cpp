@@ -6,7 +6,8 @@
 // whole CIFAR-10 optimizee (tasks/cifar.cpp) gives the same bits, f and every gradient entry,
 // with 1 and with 2 threads. Also: the stride-1 direct products (values, dx, dw, db) against
 // plain loops on shapes that leave partial register tiles, cross the 8-image chunks of
-// backward, and take each of the dx paths (pad <= K - 1 direct, pad > K - 1 through col).
+// backward, and take each of the dx paths (pad <= K - 1 direct, pad > K - 1 through col), and
+// batches of one image, cut into blocks of rows and of channels.
 #include <cmath>
 #include <cstring>
 #include <vector>
@@ -127,9 +128,13 @@ TEST_CASE("conv2d stride 1 (direct products, and im2col when deep): values, dx, 
   // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx, pad 4 > K - 1 through col;
   // C K K = 576 > 512: stride 1 through im2col + GEMM (VGG's deep layers), with O = 5 and O = 40
   // (dcol by gemm_small_nn, and by OpenBLAS above 32 outputs).
+  // N = 1: one image cut into blocks of its own (the Neural Art batch): 19 output rows in blocks
+  // of 5 (a partial last one) on the direct paths, 9 rows of 3 through col, and dx in channel
+  // groups of 8 with a partial last group (C = 70, 12), also with O > 32 and pad > K - 1.
   std::vector<Case> cases = {{10, 5, 11, 11, 7, 3, 1}, {9, 2, 8, 13, 5, 5, 2}, {9, 16, 8, 8, 16, 5, 2},
                              {3, 3, 7, 9, 4, 3, 0}, {2, 2, 5, 6, 3, 3, 4}, {10, 64, 6, 7, 5, 3, 1},
-                             {3, 64, 5, 6, 40, 3, 1}};
+                             {3, 64, 5, 6, 40, 3, 1}, {1, 3, 19, 21, 8, 3, 1}, {1, 70, 9, 10, 5, 3, 1},
+                             {1, 70, 9, 7, 40, 3, 1}, {1, 12, 6, 7, 3, 3, 4}, {1, 2, 6, 5, 3, 3, 4}};
   uint64_t seed = 40;
   for (const Case& k : cases) {
     std::string config = "N" + std::to_string(k.N) + " C" + std::to_string(k.C) + " " + std::to_string(k.H) + "x" +

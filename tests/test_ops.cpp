@@ -1,6 +1,10 @@
 // test_ops.cpp: gradient checks of every elementwise, reduction, shape, matmul and loss op,
-// on random shapes, and matmul against the naive triple loop for every transpose pair.
+// on random shapes, and matmul against the naive triple loop for every transpose pair (also
+// when a large product is split into row blocks on the pool).
+#include <cstring>
+
 #include "autodiff/blas.h"
+#include "autodiff/parallel.h"
 #include "helpers.h"
 
 using namespace l2l;
@@ -147,6 +151,62 @@ TEST_CASE("matmul matches the naive triple loop for every transpose pair, and pa
   Tape t;
   CHECK_THROWS_WITH(matmul(t.constant(Tensor::zeros({3, 4})), t.constant(Tensor::zeros({5, 2}))),
                     doctest::Contains("[matmul] a (3,4) and b (5,2): inner sizes 4 and 5 differ"));
+}
+
+// Products of 8e6 multiply-adds or more run as blocks of 16 rows on the pool (ops_matmul.cpp):
+// here M = 40 (blocks 16, 16, 8) and the backward products' K = 700 rows; also A^T A-style use
+// of one Var on both sides (the Gram matrix of the Neural Art task).
+TEST_CASE("matmul split into row blocks: values and gradients match the naive loops; 1 and 2 threads agree") {
+  const int threads = num_threads();
+  int M = 40, K = 700, N = 300;
+  for (bool ta : {false, true})
+    for (bool tb : {false, true}) {
+      CAPTURE(ta);
+      CAPTURE(tb);
+      Tensor A = randn(ta ? Shape{K, M} : Shape{M, K}, 3), B = randn(tb ? Shape{N, K} : Shape{K, N}, 4);
+      Tensor R = randn({M, N}, 5);
+      Tensor got[3][3];
+      for (int th = 1; th <= 2; th++) {
+        set_num_threads(th);
+        Tape t;
+        Var a = t.leaf(A, true), b = t.leaf(B, true);
+        Var c = matmul(a, b, ta, tb);
+        std::vector<Tensor> g = t.grad(sum(mul(c, t.constant(R))), {a, b});
+        got[th][0] = c.value(), got[th][1] = g[0], got[th][2] = g[1];
+      }
+      Tensor C({M, N}), dA = Tensor::zeros(A.shape()), dB = Tensor::zeros(B.shape());
+      gemm_naive(ta, tb, M, N, K, 1, A.data(), A.dim(1), B.data(), B.dim(1), 0, C.data(), N);
+      for (int m = 0; m < M; m++)  // dL/dop(A)[m, k] = sum_n R[m, n] op(B)[k, n], and so on
+        for (int k = 0; k < K; k++)
+          for (int n = 0; n < N; n++) {
+            const real r = R[(size_t)m * N + n];
+            const size_t ai = ta ? (size_t)k * M + m : (size_t)m * K + k, bi = tb ? (size_t)n * K + k : (size_t)k * N + n;
+            dA[ai] += r * B[bi];
+            dB[bi] += r * A[ai];
+          }
+      const Tensor* want[3] = {&C, &dA, &dB};
+      for (int i = 0; i < 3; i++) {
+        CAPTURE(i);
+        for (size_t j = 0; j < want[i]->size(); j++) CHECK(got[1][i][j] == doctest::Approx((*want[i])[j]).epsilon(1e-10));
+        CHECK(std::memcmp(got[1][i].data(), got[2][i].data(), got[1][i].size() * sizeof(real)) == 0);
+      }
+    }
+  set_num_threads(2);
+  Tensor F = randn({40, 1000}, 6);
+  Tape t;
+  Var f = t.leaf(F, true);
+  Tensor G = matmul(f, f, false, true).value();  // F F^T (40 x 40), 1.6e6 MACs: one call
+  Var big = t.leaf(randn({48, 4000}, 7), true);
+  Tensor dF = t.grad(sum(matmul(big, big, false, true)), {big})[0];  // 9.2e6 MACs: split
+  Tensor rowsum = Tensor::zeros({4000});  // d sum(F F^T) / dF[i, k] = 2 sum_j F[j, k]
+  for (int j = 0; j < 48; j++)
+    for (int k = 0; k < 4000; k++) rowsum[k] += big.value()[(size_t)j * 4000 + k];
+  for (int i = 0; i < 48; i++)
+    for (int k = 0; k < 4000; k += 97) CHECK(dF[(size_t)i * 4000 + k] == doctest::Approx(2 * rowsum[k]).epsilon(1e-10));
+  double g00 = 0;
+  for (int k = 0; k < 1000; k++) g00 += (double)F[k] * F[k];
+  CHECK(G[0] == doctest::Approx(g00).epsilon(1e-12));
+  set_num_threads(threads);
 }
 
 TEST_CASE("softmax cross-entropy: value, stability and gradcheck") {

@@ -11,11 +11,13 @@
 // What it is not: a gradient check (the double suite does those), or a speed test.
 #include <cfloat>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "autodiff/blas.h"
 #include "autodiff/ops.h"
+#include "autodiff/parallel.h"
 #include "doctest/doctest.h"
 #include "nn/lstm.h"
 
@@ -234,4 +236,65 @@ TEST_CASE("f32: the fused cell's float sigmoid and tanh (exp_poly) over [-100, 1
   MESSAGE("float sigmoid/tanh via the fused cell, |z| <= 100: max abs error c' " << worst_c << ", h' " << worst_h);
   CHECK(worst_c < 1e-6);  // values are in (-1, 1): a few float ulps
   CHECK(worst_h < 1e-6);
+}
+
+// conv2d in float (autodiff/ops_conv.cpp: 8-lane direct kernels for shallow stride-1 products,
+// im2col + sgemm for deep ones, one image cut into row and channel blocks) against the defining
+// sums in double on the same float inputs: y, and dx, dw of sum(y * r). Each entry's error is
+// held to the rounding bound of its sum, n eps / (1 - n eps) times the sum of |terms| (n terms).
+// 1 and 2 threads must give the same bits.
+TEST_CASE("f32: conv2d values and gradients within the float rounding bound; 1 and 2 threads agree") {
+  struct Case {
+    int N, C, H, W, O, K, pad;
+  };
+  const int threads = num_threads();
+  uint64_t seed = 100;
+  double worst = 0;
+  for (Case k : {Case{1, 3, 19, 21, 8, 3, 1}, Case{1, 70, 9, 10, 40, 3, 1}, Case{1, 12, 6, 7, 3, 3, 4},
+                 Case{3, 5, 11, 11, 7, 3, 1}, Case{2, 64, 5, 6, 40, 3, 1}}) {
+    const int Ho = k.H + 2 * k.pad - k.K + 1, Wo = k.W + 2 * k.pad - k.K + 1;
+    Tensor x = tensor({k.N, k.C, k.H, k.W}, randn((size_t)k.N * k.C * k.H * k.W, seed++)),
+           w = tensor({k.O, k.C, k.K, k.K}, randn((size_t)k.O * k.C * k.K * k.K, seed++)),
+           r = tensor({k.N, k.O, Ho, Wo}, randn((size_t)k.N * k.O * Ho * Wo, seed++));
+    Tensor got[3][3];
+    for (int th = 1; th <= 2; th++) {
+      set_num_threads(th);
+      Tape t;
+      Var xv = t.leaf(x, true), wv = t.leaf(w, true);
+      Var y = conv2d(xv, wv, Var{}, 1, k.pad);
+      std::vector<Tensor> g = t.grad(sum(mul(y, t.constant(r))), {xv, wv});
+      got[th][0] = y.value(), got[th][1] = g[0], got[th][2] = g[1];
+    }
+    // Reference sums and sums of |terms|, in double.
+    std::vector<double> y(got[1][0].size()), ya(y.size()), dx(x.size()), dxa(x.size()), dw(w.size()), dwa(w.size());
+    for (int n = 0; n < k.N; n++)
+      for (int o = 0; o < k.O; o++)
+        for (int i = 0; i < Ho; i++)
+          for (int j = 0; j < Wo; j++) {
+            const size_t yi = (((size_t)n * k.O + o) * Ho + i) * Wo + j;
+            for (int c = 0; c < k.C; c++)
+              for (int ki = 0; ki < k.K; ki++)
+                for (int kj = 0; kj < k.K; kj++) {
+                  const int h = i - k.pad + ki, v = j - k.pad + kj;
+                  if (h < 0 || h >= k.H || v < 0 || v >= k.W) continue;
+                  const size_t xi = (((size_t)n * k.C + c) * k.H + h) * k.W + v,
+                               wi = (((size_t)o * k.C + c) * k.K + ki) * k.K + kj;
+                  const double a = (double)w[wi] * x[xi], b = (double)r[yi] * w[wi], d = (double)r[yi] * x[xi];
+                  y[yi] += a, ya[yi] += std::fabs(a), dx[xi] += b, dxa[xi] += std::fabs(b), dw[wi] += d, dwa[wi] += std::fabs(d);
+                }
+          }
+    auto check = [&](const Tensor& g, const std::vector<double>& ref, const std::vector<double>& abs, int terms) {
+      const double u = FLT_EPSILON / 2, bound = terms * u / (1 - terms * u);
+      for (size_t i = 0; i < ref.size(); i++)
+        if (abs[i] > 0) worst = std::max(worst, std::fabs(g[i] - ref[i]) / (bound * abs[i]));
+    };
+    check(got[1][0], y, ya, k.C * k.K * k.K);
+    check(got[1][1], dx, dxa, k.O * k.K * k.K);
+    check(got[1][2], dw, dwa, k.N * Ho * Wo);
+    for (int i = 0; i < 3; i++)
+      CHECK(std::memcmp(got[1][i].data(), got[2][i].data(), got[1][i].size() * sizeof(real)) == 0);
+  }
+  set_num_threads(threads);
+  MESSAGE("conv2d float error / rounding bound, worst entry: " << worst);
+  CHECK(worst <= 1);
 }
