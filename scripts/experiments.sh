@@ -117,6 +117,9 @@ fi
 mkdir -p "$RES"
 [ -n "${REPORT_ONLY:-}" ] || mkdir -p "$RUNS"
 start=$(date +%s)
+# Checkpoints newer than this file were trained by this run (trained_this_run, recipes_*.sh).
+[ -n "${REPORT_ONLY:-}" ] || touch "$RUNS/.run-start"
+trained_this_run() { [ "$1/phi.ckpt" -nt "$RUNS/.run-start" ]; }
 log() { printf '[%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 log "$where"
@@ -283,6 +286,14 @@ section_fig6() {
 }
 
 run_if() { if want "$1"; then "run_$1" && "section_$1"; fi; }
+# The CIFAR and Neural Art meta-trainings, one after the other on one thread (beside MNIST's).
+pretrain() {
+  if want fig7; then
+    train_cifar cifar10
+    train_cifar cifar_sub "$CIFAR_SUB_LABELS"
+  fi
+  if want fig8; then ART_THREADS=1 train_art; fi
+}
 mnist_wanted() { want fig4_center || want fig4_right || want fig5 || want fig6; }
 
 # The data a recipe's section is written from (REPORT_ONLY checks it is there).
@@ -308,9 +319,14 @@ if [ -n "${REPORT_ONLY:-}" ]; then
   for r in $ONLY; do "section_$r"; done
 else
   # Two lanes on the two cores: quadratics next to MNIST meta-training, then the MNIST evaluations.
-  { run_if fig4_left; } &
+  # With CIFAR or Neural Art wanted too, MNIST meta-training takes one core and the other lane
+  # trains those optimizers after the quadratics (pretrain), so that no core idles: their recipes
+  # then find them trained in this run.
+  pre=""
+  if mnist_wanted && { want fig7 || want fig8; }; then pre=1; fi
+  { run_if fig4_left; if [ -n "$pre" ]; then pretrain; fi; } &
   lane_a=$!
-  if mnist_wanted; then train_mnist; fi
+  if mnist_wanted; then MNIST_THREADS=${MNIST_THREADS:-${pre:+1}} train_mnist; fi
   wait $lane_a
   { run_if fig4_center; run_if fig4_right; run_if fig5; } &
   lane_b=$!

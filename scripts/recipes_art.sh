@@ -12,7 +12,9 @@
 #                             (build/art_images)
 #
 # Budgets. The art lane runs alone, so each program gets both cores (ART_THREADS=2; results do
-# not depend on it). Default: meta-training ART_EPOCHS x ART_PROBLEMS problems x 4 windows, then
+# not depend on it). Default: meta-training ART_EPOCHS x ART_PROBLEMS problems x 4 windows (3
+# epochs: over 6, validation was best after the second and no better in the four after it,
+# runs/art/train_log.csv of 2026-12-03), then
 # Figure 8 left (ART_TEST test crops, tuning on ART_TUNE) and right (ART_TEST_128, ART_TUNE_128);
 # the grid 10^-2..10^1, one rate per decade, widened at an edge (SGD/NAG like 1-10 on these
 # images, RMSprop/Adam 0.01-0.1). Measured wall times: README, Neural Art.
@@ -20,7 +22,7 @@
 #   smoke    32x32 and 64x64 images, 32 steps (unroll 16): the pipeline in about a minute
 ART_STEPS=128 ART_UNROLL=32 ART_SIZE=64 ART_SIZE_TEST=128 ART_THREADS=${ART_THREADS:-2}
 case "${SCALE:-default}" in
-  default) ART_EPOCHS=6;  ART_PROBLEMS=8;  ART_VAL=3;  ART_TEST=8;   ART_TUNE=1;  ART_GRID=-2:1:1
+  default) ART_EPOCHS=3;  ART_PROBLEMS=8;  ART_VAL=3;  ART_TEST=8;   ART_TUNE=1;  ART_GRID=-2:1:1
            ART_TEST_128=3;   ART_TUNE_128=1;  ART_GRID_128=-2:1:1; ART_IMAGES=3 ;;
   paper)   ART_EPOCHS=50; ART_PROBLEMS=36; ART_VAL=20; ART_TEST=100; ART_TUNE=20; ART_GRID=-4:1:3
            ART_TEST_128=100; ART_TUNE_128=20; ART_GRID_128=-4:1:3; ART_IMAGES=6 ;;
@@ -43,6 +45,7 @@ ART_OPTIMIZERS=lstm,sgd,nag,rmsprop,adam,lbfgs
 
 train_art() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/art/phi.ckpt" ]; then log "reusing $RUNS/art/phi.ckpt (REUSE is set)"; return; fi
+  if trained_this_run "$RUNS/art"; then log "$RUNS/art/phi.ckpt: trained earlier in this run"; return; fi
   log "meta-training on Neural Art ${ART_SIZE}x$ART_SIZE ($ART_EPOCHS epochs x $ART_PROBLEMS problems x $((ART_STEPS / ART_UNROLL)) windows)"
   THREADS=$ART_THREADS $L2L train --task art --art-size "$ART_SIZE" --art-style "$ART_TRAIN_STYLE" --steps "$ART_STEPS" \
     --unroll "$ART_UNROLL" --out-scale "$ART_OUT_SCALE" --meta-lr "$ART_META_LR" --epochs "$ART_EPOCHS" --problems-per-epoch "$ART_PROBLEMS" --val-problems "$ART_VAL" \

@@ -45,6 +45,7 @@ label_names() {
 train_cifar() {
   local name=$1 labels=${2:-}
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/$name/phi.ckpt" ]; then log "reusing $RUNS/$name/phi.ckpt (REUSE is set)"; return; fi
+  if trained_this_run "$RUNS/$name"; then log "$RUNS/$name/phi.ckpt: trained earlier in this run"; return; fi
   log "meta-training on CIFAR ($name, labels ${labels:-all}; $CIFAR_EPOCHS epochs x $CIFAR_PROBLEMS problems x $((CIFAR_STEPS / 20)) windows)"
   $L2L train --task cifar --cifar-labels "$labels" --cifar-batch "$CIFAR_BATCH" --steps "$CIFAR_STEPS" --epochs "$CIFAR_EPOCHS" \
     --problems-per-epoch "$CIFAR_PROBLEMS" --val-problems "$CIFAR_VAL" --meta-lr 0.003 --overwrite true \
@@ -59,17 +60,19 @@ eval_fig7() {
     --cifar-labels "$labels" --cifar-batch "$CIFAR_BATCH" --phi "$RUNS/cifar10/phi.ckpt" "${sub[@]}"
 }
 
-# Two lanes: the two trainings side by side, then CIFAR-10's panel and CIFAR-2's (5 + 6
-# optimizers, CIFAR-2's test set is the smallest) beside CIFAR-5's (6 optimizers).
+# Two lanes: the two trainings side by side, then the CIFAR-10 and CIFAR-5 panels side by side
+# (one thread each), then CIFAR-2's alone on both cores (the three panels cost about the same: in
+# two lanes, one lane idled for a whole panel; results do not depend on the thread count).
 run_fig7() {
   { train_cifar cifar10; } &
   local lane=$!
   train_cifar cifar_sub "$CIFAR_SUB_LABELS"
   wait $lane
-  { eval_fig7 cifar10 "" && eval_fig7 cifar2 0,1; } &
+  { eval_fig7 cifar10 ""; } &
   lane=$!
   eval_fig7 cifar5 0,1,2,3,4
   wait $lane
+  THREADS=2 eval_fig7 cifar2 0,1
 }
 
 # accuracies DIR: "lstm 0.41, sgd 0.38, ...": the mean whole-test-set accuracy of each optimizer's
