@@ -17,6 +17,7 @@
 //   mnist meta-iter        one window of U = 20 steps on the MNIST MLP (batch 128), with the
 //                          Adam step on phi (FLOPs: LSTM + optimizee forward/backward)
 //   mnist eval             optimizee steps per second with the learned optimizer
+//   cifar conv layers      the CNN's three conv2d layers alone, forward + backward (batch 128)
 //   cifar optimizee step   one loss_and_grad of the CIFAR-10 CNN (batch 128): forward + backward
 //   cifar meta-iter        one window of U = 20 steps on the CIFAR-10 CNN, two learned nets
 //                          (kernels / the rest, 22,682 coordinates), with the Adam step on phi
@@ -272,6 +273,33 @@ double cifar_step_flops(int B, int k) {
   return 3 * fwd - conv0;
 }
 
+// The three conv2d layers of the CIFAR-10 net alone (autodiff/ops_conv.cpp), batch 128, forward
+// and backward (dw, db, and dx except for layer 0's images), each layer on its own tape with a
+// fixed dy: the conv share of cifar_step_flops, to set the convs beside sgemm on their own.
+struct CifarConvs {
+  static constexpr int kC[3] = {3, 16, 16}, kS[3] = {32, 16, 8};
+  Tensor x[3], w[3], b[3], dy[3];
+  CifarConvs() {
+    Rng rng(6);
+    for (int l = 0; l < 3; l++) {
+      x[l] = randn({128, kC[l], kS[l], kS[l]}, rng), w[l] = randn({16, kC[l], 5, 5}, rng, 0.1);
+      b[l] = randn({16}, rng), dy[l] = randn({128, 16, kS[l], kS[l]}, rng);
+    }
+  }
+  void step() {
+    for (int l = 0; l < 3; l++) {
+      Tape t;
+      Var xv = l ? t.leaf(x[l], true) : t.constant(x[l]);
+      t.backward(conv2d(xv, t.leaf(w[l], true), t.leaf(b[l], true), 1, 2), dy[l]);
+    }
+  }
+  static double flops() {
+    double f = 0;
+    for (int l = 0; l < 3; l++) f += (l ? 3 : 2) * 2.0 * 128 * 16 * kS[l] * kS[l] * 25 * kC[l];
+    return f;
+  }
+};
+
 const int kCifarN = 22682;  // the CIFAR-10 optimizee's coordinates (tests/test_cifar.cpp checks it)
 
 std::unique_ptr<Task> cifar_task(const std::string& dir) {
@@ -302,7 +330,9 @@ void cifar_rows(const std::string& data_flag, const std::string& only) {
   }
   MetaWindow* c = w.get();
   double step = cifar_step_flops(128, 10);
+  static CifarConvs convs;
   std::vector<Row> rows = {
+      {"cifar conv layers only (3 conv2d fwd+bwd)", CifarConvs::flops(), 9, [] { convs.step(); }},
       {"cifar optimizee step (fwd+bwd, batch 128)", step, 9, [c] { c->step(); }},
       {"cifar meta-iteration (U=20, 2 LSTMs, 22682)", lstm_window_flops(kCifarN, 20) + 21 * step, 3, [c] { c->run(); }},
   };
