@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # experiments.sh: regenerate every figure of the paper that l2l reproduces, from scratch.
 #
-#   make experiments               default scale: ~1 h 50 min on 2 cores (Figures 4-9) -> results/, runs/
+#   make experiments               default scale: ~1 h on 2 cores (Figures 4-9; 60 min 37 s measured) -> results/, runs/
 #   SCALE=paper make experiments   the paper's budgets (many hours)   -> results-paper/, runs-paper/
 #   SCALE=smoke make experiments   a few minutes, to check the pipeline (numbers mean nothing)
 #                                                                     -> results-smoke/, runs-smoke/
