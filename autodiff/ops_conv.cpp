@@ -1,8 +1,8 @@
 // ops_conv.cpp: conv2d, the convolution of the CIFAR-10 and Neural Art tasks, forward and
 // backward side by side, in parallel over blocks of images (parallel.h), or for a batch of one
-// image over blocks of its output rows and input channels. Stride 1 (every conv of the CIFAR net)
-// runs as direct products on the zero-padded image (no col matrix); other strides as im2col +
-// GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
+// image over blocks of its output rows and input channels. Stride 1 with a shallow product
+// (C K K <= 512: every conv of the CIFAR net) runs as direct products on the zero-padded image
+// (no col matrix); deeper products (VGG's) and other strides as im2col + GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
 //
 // Is: NCHW tensors (N images, C channels, Hh x Ww pixels, row-major); backward adds (+=) into
 // its parents' buffers; the same bits at any thread count.
@@ -46,8 +46,9 @@ static std::string err(const char* op, const std::string& what) { return std::st
 // writing only its own images of y. Backward runs chunks of kChunkImages images in parallel:
 // each writes only its own images of dx, and its own partial dw and db (its images added in
 // order); the partials are summed afterwards in chunk order, so the result is the same bits at
-// any thread count. A batch of one image is cut inside the image ("one image on both cores"). Scratch buffers are per thread and reused between calls; nothing is saved
-// for backward but the inputs, so the tape does not keep K K copies of every input alive for a
+// any thread count. A batch of one image is cut inside the image ("one image on both cores").
+// Scratch buffers are per thread and reused between calls; nothing is saved for backward but
+// the inputs, so the tape does not keep K K copies of every input alive for a
 // whole unroll.
 
 constexpr int kBlockColumns = 256;  // output pixels per block (a block's col is C K K x this)
@@ -157,7 +158,7 @@ static inline Vec load_vec(const real* p) {  // unaligned
 // im2col wrote a 25x larger col (300-400 KB per image) and OpenBLAS then packed it again. The
 // price is the junk columns: Wp / Wo = 1.125, 1.25, 1.5 of the useful work on CIFAR-10's 32, 16
 // and 8 pixel wide outputs. The same product with the kernel flipped and transposed, on the
-// padded dy, is dx (see conv_backward_block).
+// padded dy, is dx (see direct_dx_rows).
 
 constexpr int kTileCols = 2 * kLanes;  // columns of out per register tile: 2 vectors
 

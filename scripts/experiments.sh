@@ -34,6 +34,15 @@ fi
 case "$0" in */l2l-experiments.*) rm -f "$0" ;; esac
 cd "$L2L_EXPERIMENTS_REPO"
 unset L2L_EXPERIMENTS_REPO  # the programs and sub-scripts this runs do not inherit it
+# step_failed LOG: a program of this run failed: name the log that holds its output, show its
+# error (the programs print "error:" and a fix to stderr) or else how the log ends, and fail (set
+# -e then stops the run; a program in the other lane finishes or fails too).
+step_failed() {
+  local why
+  if grep -q "error:" "$1"; then why=$(grep -m 1 -A 2 "error:" "$1"); else why=$(tail -n 5 "$1"); fi
+  printf 'experiments.sh: a step failed; its output is in %s:\n%s\n' "$1" "$(sed 's/^/  /' <<<"$why")" >&2  # one write
+  return 1
+}
 source scripts/plot_lib.sh
 source scripts/report_lib.sh
 source scripts/recipes_cifar.sh
@@ -162,15 +171,16 @@ train_quadratic() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/quadratic/phi.ckpt" ]; then log "reusing $RUNS/quadratic/phi.ckpt (REUSE is set)"; return; fi
   log "meta-training on quadratics ($QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems x 5 windows)"
   $L2L train --task quadratic --epochs "$QUAD_EPOCHS" --problems-per-epoch "$QUAD_PROBLEMS" --meta-lr 0.003 \
-    --overwrite true --out "$RUNS/quadratic" >"$RUNS/quadratic.log" 2>&1
+    --overwrite true --out "$RUNS/quadratic" >"$RUNS/quadratic.log" 2>&1 || step_failed "$RUNS/quadratic.log"
 }
 
 train_mnist() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/mnist/phi.ckpt" ]; then log "reusing $RUNS/mnist/phi.ckpt (REUSE is set)"; return; fi
   log "meta-training on MNIST ($MNIST_EPOCHS epochs x $MNIST_PROBLEMS problems x 5 windows)"
-  # Two threads: the quadratic lane beside it is short, and then this run has both cores.
+  # Two threads when the quadratic lane beside it is all there is (it is short); one when the
+  # other lane also trains CIFAR and Neural Art (MNIST_THREADS=1, set by the caller: pretrain).
   ${MPIRUN:-} build/l2l train --threads "${MNIST_THREADS:-2}" ${META_BATCH:+--meta-batch "$META_BATCH"} --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
-    --out-scale 0.1 --val-problems 5 --overwrite true --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1
+    --out-scale 0.1 --val-problems 5 --overwrite true --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1 || step_failed "$RUNS/mnist.log"
 }
 
 # eval_fig NAME STEPS PROBLEMS TUNE_PROBLEMS EVAL_FLAGS...: evaluate and plot one panel (its title
@@ -181,7 +191,7 @@ eval_fig() {
   log "evaluating $name"
   mkdir -p "$RES/$name"
   $L2L eval "$@" --steps "$steps" --problems "$problems" --tune-problems "$tune" --grid "$GRID" --out "$RES/$name" \
-    >"$RES/$name/eval.log" 2>&1
+    >"$RES/$name/eval.log" 2>&1 || step_failed "$RES/$name/eval.log"
   plot_figure "$RES" "$name"
 }
 
@@ -259,7 +269,7 @@ run_fig6() {
       log "fig6: $layers x $units"
       mkdir -p "$d"
       $L2L eval --task mnist --mnist-hidden "$hid" --phi "$RUNS/mnist/phi.ckpt" --steps 100 --problems "$SWEEP_TEST" \
-        --tune-problems "$SWEEP_TUNE" --grid "$GRID" --final-metrics false --out "$d" >"$d/eval.log" 2>&1
+        --tune-problems "$SWEEP_TUNE" --grid "$GRID" --final-metrics false --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
       row="$layers,$units"
       for o in lstm sgd nag rmsprop adam; do row+=",$(step_value "$d/curves.csv" $o 100)"; done
       echo "$row" >>"$RES/fig6/sweep.csv"
@@ -285,7 +295,14 @@ section_fig6() {
   para "All 12 architectures together: $(run_counts "$RES"/fig6/l*_u*) $(tuning_notes "$GRID" "$RES"/fig6/l*_u*)"
 }
 
-run_if() { if want "$1"; then "run_$1" && "section_$1"; fi; }
+# Called as plain commands (not on the left of && or ||), so that set -e holds inside the
+# recipes: a failing step stops the run instead of being ignored.
+run_if() {
+  if want "$1"; then
+    "run_$1"
+    "section_$1"
+  fi
+}
 # The CIFAR and Neural Art meta-trainings, one after the other on one thread (beside MNIST's).
 pretrain() {
   if want fig7; then

@@ -11,10 +11,11 @@
 #                             same content styled by the best baseline of Figure 8, side by side
 #                             (build/art_images)
 #
-# Budgets. The art lane runs alone, so each program gets both cores (ART_THREADS=2; results do
-# not depend on it). Default: meta-training ART_EPOCHS x ART_PROBLEMS problems x 4 windows (3
-# epochs: over 6, validation was best after the second and no better in the four after it,
-# runs/art/train_log.csv of 2026-12-03), then
+# Budgets. The evaluations run in a lane of their own, so each gets both cores (ART_THREADS=2;
+# results do not depend on it); in a full run the meta-training runs earlier on one thread,
+# beside MNIST's (experiments.sh, pretrain). Default: meta-training ART_EPOCHS x ART_PROBLEMS
+# problems x 4 windows (3 epochs: over 6 epochs, 2026-12-03, validation mean f went 0.838, 0.789,
+# 0.810, 0.790, 0.909, 0.848: best after the second, never better after it), then
 # Figure 8 left (ART_TEST test crops, tuning on ART_TUNE) and right (ART_TEST_128, ART_TUNE_128);
 # the grid 10^-2..10^1, one rate per decade, widened at an edge (SGD/NAG like 1-10 on these
 # images, RMSprop/Adam 0.01-0.1). Measured wall times: README, Neural Art.
@@ -49,7 +50,7 @@ train_art() {
   log "meta-training on Neural Art ${ART_SIZE}x$ART_SIZE ($ART_EPOCHS epochs x $ART_PROBLEMS problems x $((ART_STEPS / ART_UNROLL)) windows)"
   THREADS=$ART_THREADS $L2L train --task art --art-size "$ART_SIZE" --art-style "$ART_TRAIN_STYLE" --steps "$ART_STEPS" \
     --unroll "$ART_UNROLL" --out-scale "$ART_OUT_SCALE" --meta-lr "$ART_META_LR" --epochs "$ART_EPOCHS" --problems-per-epoch "$ART_PROBLEMS" --val-problems "$ART_VAL" \
-    --overwrite true --out "$RUNS/art" >"$RUNS/art.log" 2>&1
+    --overwrite true --out "$RUNS/art" >"$RUNS/art.log" 2>&1 || step_failed "$RUNS/art.log"
 }
 
 # art_eval NAME SIZE STYLE PROBLEMS TUNE GRID TITLE
@@ -59,7 +60,7 @@ art_eval() {
   mkdir -p "$RES/$name"
   THREADS=$ART_THREADS $L2L eval --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --optimizers "$ART_OPTIMIZERS" \
     --steps "$ART_STEPS" --problems "$problems" --tune-problems "$tune" --grid "$grid" --out "$RES/$name" \
-    >"$RES/$name/eval.log" 2>&1
+    >"$RES/$name/eval.log" 2>&1 || step_failed "$RES/$name/eval.log"
   scripts/plot.sh "$RES/$name/curves.csv" "$RES/$name/$name.png" "$title" 0 "$ART_STEPS"
 }
 
@@ -116,7 +117,7 @@ run_fig9() {
     log "Figure 9 images, ${size}x$size ($style), beside $b"
     mkdir -p "$RES/fig9_$side"
     build/art_images --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --baseline "$b" \
-      --steps "$ART_STEPS" --problems "$ART_IMAGES" --threads "$ART_THREADS" --out "$RES/fig9_$side" >"$RES/fig9_$side/images.log" 2>&1
+      --steps "$ART_STEPS" --problems "$ART_IMAGES" --threads "$ART_THREADS" --out "$RES/fig9_$side" >"$RES/fig9_$side/images.log" 2>&1 || step_failed "$RES/fig9_$side/images.log"
   done
 }
 section_fig9() {

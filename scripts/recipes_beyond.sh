@@ -73,7 +73,7 @@ train_beyond() {
   log "beyond: meta-training $run ($BEYOND_EPOCHS epochs x $problems problems, ~$BEYOND_ITERS meta-iterations${*:+; $*})"
   # shellcheck disable=SC2068
   $L2L train --task mnist --epochs "$BEYOND_EPOCHS" --problems-per-epoch "$problems" --meta-lr 0.003 --out-scale 0.1 \
-    --val-problems "$BEYOND_VAL" $@ --overwrite true --out "$RUNS/$run" >"$RUNS/$run.log" 2>&1
+    --val-problems "$BEYOND_VAL" $@ --overwrite true --out "$RUNS/$run" >"$RUNS/$run.log" 2>&1 || step_failed "$RUNS/$run.log"
 }
 
 # The ablation runs: no-NAME for each change NAME.
@@ -105,7 +105,7 @@ eval_beyond_main() {
   # shellcheck disable=SC2086
   $L2L eval --task mnist $flags --steps "$steps" --problems "$problems" --tune-problems "$BEYOND_TUNE" --grid "$BEYOND_GRID" \
     --phi "$RUNS/beyond_improved/phi.ckpt" --phi-sub "$RUNS/beyond_paper/phi.ckpt" --optimizers lstm,lstm-sub,sgd,nag,rmsprop,adam \
-    --per-run-steps "100,$steps" "${extra[@]}" --out "$d" >"$d/eval.log" 2>&1
+    --per-run-steps "100,$steps" "${extra[@]}" --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
   # The second learned optimizer is eval's lstm-sub; here it is the paper's LSTM.
   sed -i '1s/lstm-sub_/lstm-paper_/g' "$d/curves.csv"
   sed -i 's/^lstm-sub,/lstm-paper,/' "$d/runs.csv"
@@ -126,7 +126,7 @@ eval_beyond_ablation() {
       mkdir -p "$RES/beyond_$tag/ablation_$name"
       # shellcheck disable=SC2086
       $L2L eval --task mnist $flags --steps "$steps" --problems "$problems" --optimizers lstm --phi "$RUNS/beyond_no-$name/phi.ckpt" \
-        --per-run-steps "100,$steps" --out "$RES/beyond_$tag/ablation_$name" >"$RES/beyond_$tag/ablation_$name/eval.log" 2>&1
+        --per-run-steps "100,$steps" --out "$RES/beyond_$tag/ablation_$name" >"$RES/beyond_$tag/ablation_$name/eval.log" 2>&1 || step_failed "$RES/beyond_$tag/ablation_$name/eval.log"
     done
   done
 }

@@ -49,7 +49,7 @@ train_cifar() {
   log "meta-training on CIFAR ($name, labels ${labels:-all}; $CIFAR_EPOCHS epochs x $CIFAR_PROBLEMS problems x $((CIFAR_STEPS / 20)) windows)"
   $L2L train --task cifar --cifar-labels "$labels" --cifar-batch "$CIFAR_BATCH" --steps "$CIFAR_STEPS" --epochs "$CIFAR_EPOCHS" \
     --problems-per-epoch "$CIFAR_PROBLEMS" --val-problems "$CIFAR_VAL" --meta-lr 0.003 --overwrite true \
-    --out "$RUNS/$name" >"$RUNS/$name.log" 2>&1
+    --out "$RUNS/$name" >"$RUNS/$name.log" 2>&1 || step_failed "$RUNS/$name.log"
 }
 
 # eval_fig7 PANEL LABELS: one panel; the subsets also run lstm-sub.

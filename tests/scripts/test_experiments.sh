@@ -142,5 +142,14 @@ check "lbfgs_note: names L-BFGS's value, the LSTM's and the best tuned baseline'
 printf 'step,lstm_mean,lstm_std,adam_mean,adam_std\n100,0.2,0,0.3,0\n' >"$tmp/nolb.csv"
 check "lbfgs_note: says nothing without an lbfgs column" eval '[ -z "$(lbfgs_note "$tmp/nolb.csv" 100)" ]'
 
+# A program that fails stops the run: the log it wrote is named with its error, no section is
+# written (MNIST meta-training without its data; needs build/l2l, which make test builds).
+if [ -x build/l2l ]; then
+  run_exp SCALE=smoke ONLY=fig4_center RES="$tmp/fr" RUNS="$tmp/fu" L2L_DATA="$tmp/no-data" L2L_CACHE=off
+  check "a failing step stops the run, naming its log and its error" \
+    eval '[ $rc != 0 ] && has "$out" "a step failed; its output is in $tmp/fu/mnist.log" && has "$out" "error:" &&
+      [ ! -e "$tmp/fr/fig4_center/section.md" ] && [ ! -e "$tmp/fr/REPORT.md" ]'
+fi
+
 echo "test_experiments.sh: $pass passed, $fail failed"
 [ "$fail" = 0 ]
