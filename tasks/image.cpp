@@ -23,6 +23,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
@@ -49,19 +50,49 @@ Image from_hwc(const float* v, int channels, int height, int width) {
   return im;
 }
 
+// A PNG's chunks must each fit in the file: stb_image reserves the length an IDAT chunk claims
+// before it reads it (a 16 KB file can ask for 2 GB). Walks length (4 bytes, big-endian), type
+// (4), data, CRC (4) after the 8-byte signature; throws naming the file when a chunk overruns it.
+void check_png_chunks(const std::string& b, const std::string& path) {
+  static const char kSig[] = "\x89PNG\r\n\x1a\n";
+  if (b.size() < 8 || b.compare(0, 8, kSig, 8) != 0) return;  // not a PNG: stb_image decides
+  for (size_t at = 8; at + 8 <= b.size();) {
+    const auto u = [&](size_t i) { return (uint32_t)(unsigned char)b[at + i]; };
+    const uint64_t len = (u(0) << 24) | (u(1) << 16) | (u(2) << 8) | u(3);
+    if (len + 12 > b.size() - at)
+      throw std::runtime_error("cannot decode image file " + path + ": a PNG chunk at byte " + std::to_string(at) +
+                               " claims " + std::to_string(len) + " bytes, the file has " +
+                               std::to_string(b.size() - at) + " left (truncated or corrupt; replace the file)");
+    at += 12 + len;
+  }
+}
+
 }  // namespace
 
 Image load_image(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot open image file " + path + " (check the path and permissions)");
   std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  return decode_image(bytes, path);
+}
+
+Image decode_image(const std::string& bytes, const std::string& path) {
   if (bytes.empty()) throw std::runtime_error("image file " + path + " is empty (expected a PNG or JPEG)");
+  if (bytes.size() > (size_t)INT32_MAX) throw std::runtime_error("image file " + path + " is over 2 GB (expected a PNG or JPEG)");
+  check_png_chunks(bytes, path);
+  const auto* data = reinterpret_cast<const unsigned char*>(bytes.data());
   int w = 0, h = 0, n = 0;
-  unsigned char* px = stbi_load_from_memory(reinterpret_cast<const unsigned char*>(bytes.data()), (int)bytes.size(), &w,
-                                            &h, &n, 3);
-  if (!px)
-    throw std::runtime_error("cannot decode image file " + path + ": " + stbi_failure_reason() +
-                             " (expected an 8-bit PNG or JPEG; replace the file)");
+  const auto undecodable = [&] {
+    return std::runtime_error("cannot decode image file " + path + ": " + stbi_failure_reason() +
+                              " (expected an 8-bit PNG or JPEG; replace the file)");
+  };
+  if (!stbi_info_from_memory(data, (int)bytes.size(), &w, &h, &n)) throw undecodable();
+  if ((long long)w * h > kMaxImagePixels)  // before stb allocates what the header claims
+    throw std::runtime_error("image file " + path + " is " + std::to_string(w) + " x " + std::to_string(h) +
+                             " pixels, over the limit of " + std::to_string(kMaxImagePixels >> 20) +
+                             " megapixels (resize it)");
+  unsigned char* px = stbi_load_from_memory(data, (int)bytes.size(), &w, &h, &n, 3);
+  if (!px) throw undecodable();
   Image im{3, h, w, std::vector<float>((size_t)3 * h * w)};
   for (int c = 0; c < 3; c++)
     for (int y = 0; y < h; y++)

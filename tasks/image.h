@@ -20,6 +20,10 @@ struct Image {
 // Decodes a PNG or JPEG file into RGB (grey is replicated, alpha dropped). Throws
 // std::runtime_error naming `path` when it cannot be read or decoded.
 Image load_image(const std::string& path);
+// The same from the file's bytes (`path` names it in errors; the fuzz target's entry point).
+// Images over kMaxImagePixels are refused from their header, before any pixel is decoded.
+Image decode_image(const std::string& bytes, const std::string& path);
+constexpr long long kMaxImagePixels = 16ll << 20;  // 16 megapixels (4096 x 4096): 192 MB as float RGB
 
 // Resized to height x width with stb_image_resize's default filters (Mitchell when shrinking,
 // cubic when enlarging), edges clamped; values clamped back to [0, 1].

@@ -2,8 +2,8 @@
 //
 // What it is: `make_seeds DIR` writes DIR/checkpoint/ (checkpoints saved by save_checkpoint:
 // metadata, several tensors, an empty and a scalar one), DIR/idx/ (gzip IDX images and
-// labels, two gzip members in one file) and DIR/cifar/ (xz CIFAR batches of 1 and 2
-// records). Valid inputs let libFuzzer start from deep inside the formats instead of
+// labels, two gzip members in one file), DIR/cifar/ (xz CIFAR batches of 1 and 2
+// records) and DIR/image/ (tiny PNGs of 1-4 channels and a JPEG). Valid inputs let libFuzzer start from deep inside the formats instead of
 // guessing magic bytes and checksums. What it is not: a test (make fuzz runs it first).
 #include <lzma.h>
 #include <zlib.h>
@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "nn/checkpoint.h"
+#include "stb/stb_image_write.h"  // declarations only: tasks/image.cpp compiles the implementation
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<unsigned char>;
@@ -77,13 +78,34 @@ static Bytes cifar(int n) {
   return b;
 }
 
+static void append(void* ctx, void* data, int size) {
+  auto* b = static_cast<Bytes*>(ctx);
+  b->insert(b->end(), (unsigned char*)data, (unsigned char*)data + size);
+}
+
+// Tiny PNGs (RGB, grey, grey + alpha, RGBA) and a JPEG, for the image decoder.
+static void write_images(const fs::path& dir) {
+  const int w = 5, h = 4;
+  for (int comp : {3, 1, 2, 4}) {
+    Bytes px, png;
+    for (int i = 0; i < w * h * comp; i++) px.push_back((unsigned char)(i * 37 % 256));
+    if (!stbi_write_png_to_func(append, &png, w, h, comp, px.data(), w * comp)) throw std::runtime_error("png");
+    write_file(dir / ("tiny" + std::to_string(comp) + ".png"), png);
+    if (comp == 3) {
+      Bytes jpg;
+      if (!stbi_write_jpg_to_func(append, &jpg, w, h, comp, px.data(), 90)) throw std::runtime_error("jpg");
+      write_file(dir / "tiny.jpg", jpg);
+    }
+  }
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: make_seeds DIR\n");
     return 2;
   }
   const fs::path dir = argv[1];
-  for (const char* t : {"checkpoint", "idx", "cifar"}) fs::create_directories(dir / t);
+  for (const char* t : {"checkpoint", "idx", "cifar", "image"}) fs::create_directories(dir / t);
 
   l2l::Checkpoint ck;
   ck.meta = {{"task", "quadratic"}, {"epoch", "3"}, {"best_val", "0.25"}};
@@ -104,6 +126,7 @@ int main(int argc, char** argv) {
 
   write_file(dir / "cifar" / "batch1.xz", xz(cifar(1)));
   write_file(dir / "cifar" / "batch2.xz", xz(cifar(2)));
+  write_images(dir / "image");
   std::printf("make_seeds: wrote seed corpora under %s\n", dir.string().c_str());
   return 0;
 }

@@ -1985,9 +1985,12 @@ static int stbi__build_huffman(stbi__huffman *h, int *count)
    int i,j,k=0;
    unsigned int code;
    // build size list for each symbol (from JPEG spec)
-   for (i=0; i < 16; ++i)
-      for (j=0; j < count[i]; ++j)
+   for (i=0; i < 16; ++i) {
+      for (j=0; j < count[i]; ++j) {
          h->size[k++] = (stbi_uc) (i+1);
+         if (k >= 257) return stbi__err("bad size list","Corrupt JPEG"); /* l2l: bounds check (fuzzing) */
+      }
+   }
    h->size[k] = 0;
 
    // compute actual symbols (from jpeg spec)
