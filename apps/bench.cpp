@@ -25,7 +25,8 @@
 // The meta-iteration rows go through tasks/ APIs (unroll_window, set_groups) that are being
 // replaced: each sits in one small function (quadratic_window, mnist_window, ...) to adapt.
 //
-// Flags: --data DIR (the data root, or MNIST's folder; CIFAR-10 rows look for cifar10/ in it), --only SUBSTRING (rows whose name contains it), --block-sweep
+// Flags: --data DIR (the data root, or MNIST's folder; CIFAR-10 rows look for cifar10/ in it), --only SUBSTRING (rows whose name contains it),
+// --threads 1|2 (measure the rows at that many threads only: for profiling one column), --block-sweep
 // (time the LSTM part for several block sizes instead: the measurement behind nn/lstm.cpp).
 #include <sys/resource.h>
 #include <time.h>
@@ -33,6 +34,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <functional>
 #include <string>
@@ -92,7 +94,8 @@ struct Row {
   std::function<void()> fn;
 };
 
-double g_sgemm[3];  // GFLOP/s at 1 and 2 OpenBLAS threads (index = threads)
+double g_sgemm[3];    // GFLOP/s at 1 and 2 OpenBLAS threads (index = threads)
+int g_only_threads;  // --threads N: measure the rows at N threads only (0: at 1 and at 2)
 
 void print_header() {
   std::printf("%-44s | %-46s | %-46s | %s\n", "", "1 thread", "2 threads", "2t/1t");
@@ -103,19 +106,25 @@ void print_header() {
 void print_row(const std::string& name, double flops, const Timing (&t)[3]) {
   std::printf("%-44s |", name.c_str());
   for (int th = 1; th <= 2; th++) {
-    if (flops > 0) {
+    if (t[th].ms == 0) {  // not measured (--threads)
+      std::printf(" %9s %7s %8s %7s %9s |", "-", "-", "-", "-", "-");
+    } else if (flops > 0) {
       double gf = flops / (t[th].ms * 1e6);
       std::printf(" %9.3f %7.2f %8.1f %6.0f%% %9.1f |", t[th].ms, t[th].cpu, gf, 100 * gf / g_sgemm[th], t[th].faults);
     } else {
       std::printf(" %9.3f %7.2f %8s %7s %9.1f |", t[th].ms, t[th].cpu, "-", "-", t[th].faults);
     }
   }
-  std::printf(" %.2fx\n", t[1].ms / t[2].ms);
+  if (t[1].ms > 0 && t[2].ms > 0)
+    std::printf(" %.2fx\n", t[1].ms / t[2].ms);
+  else
+    std::printf(" -\n");
 }
 
 void run_row(const Row& r) {
   Timing t[3];
   for (int th = 1; th <= 2; th++) {
+    if (g_only_threads && th != g_only_threads) continue;
     set_num_threads(th);
     t[th] = measure(r.reps, r.fn);
   }
@@ -349,13 +358,19 @@ int main(int argc, char** argv) {
   bool sweep = false;
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("usage: bench [--data DIR] [--only SUBSTRING] [--block-sweep]\n"
+      std::printf("usage: bench [--data DIR] [--only SUBSTRING] [--threads 1|2] [--block-sweep]\n"
                   "Prints the speed table of l2l (see the comment at the top of apps/bench.cpp).\n");
       return 0;
     } else if (!std::strcmp(argv[i], "--data") && i + 1 < argc) {
       data_flag = argv[++i];
     } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
       only = argv[++i];
+    } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
+      g_only_threads = std::atoi(argv[++i]);
+      if (g_only_threads != 1 && g_only_threads != 2) {
+        std::fprintf(stderr, "bench: --threads takes 1 or 2, got '%s'\n", argv[i]);
+        return 2;
+      }
     } else if (!std::strcmp(argv[i], "--block-sweep")) {
       sweep = true;
     } else {

@@ -3,6 +3,7 @@
 
 #include <cblas.h>
 
+#include <algorithm>
 #include <atomic>
 
 namespace l2l {
@@ -53,8 +54,6 @@ namespace {
 
 typedef real Vec __attribute__((vector_size(32)));  // 8 floats or 4 doubles
 constexpr int kLanes = 32 / sizeof(real);
-constexpr int kCols = 16;                           // columns of C per tile: 2 or 4 vectors
-constexpr int kVecs = kCols / kLanes;
 
 inline Vec load(const real* p) {
   Vec v;
@@ -63,35 +62,66 @@ inline Vec load(const real* p) {
 }
 inline void store(real* p, Vec v) { __builtin_memcpy(p, &v, sizeof v); }
 
-// C[0:R, 0:16] = A[0:R, :] B[:, 0:16] for R <= 6 rows: R x kVecs accumulators in registers;
-// per k, kVecs loads of B's row k and R broadcasts of A[r][k].
-template <int R>
+// C[0:R, 0:COLS] = op(A)[0:R, :] B[:, 0:COLS]: R x COLS/kLanes accumulators in registers; per k,
+// the loads of B's row k and R broadcasts of op(A)[r][k], which is A[r lda + k] (A[k lda + r] if
+// TA). Every element of C is one chain of fused multiply-adds in k order, whatever the tile.
+template <bool TA, int COLS, int R>
 inline void tile(int K, const real* A, int lda, const real* B, int ldb, real* C, int ldc) {
-  Vec acc[R][kVecs] = {};
+  constexpr int V = COLS / kLanes;
+  Vec acc[R][V];
+  for (int r = 0; r < R; r++)
+    for (int v = 0; v < V; v++) acc[r][v] = Vec{};  // (not `= {}`: GCC would memset a stack copy)
   for (int k = 0; k < K; k++) {
-    Vec b[kVecs];
-    for (int v = 0; v < kVecs; v++) b[v] = load(B + (size_t)k * ldb + v * kLanes);
+    Vec b[V];
+    for (int v = 0; v < V; v++) b[v] = load(B + (size_t)k * ldb + v * kLanes);
     for (int r = 0; r < R; r++) {
-      Vec a = A[(size_t)r * lda + k] - Vec{};  // broadcast
-      for (int v = 0; v < kVecs; v++) acc[r][v] += a * b[v];
+      Vec a = (TA ? A[(size_t)k * lda + r] : A[(size_t)r * lda + k]) - Vec{};  // broadcast
+      for (int v = 0; v < V; v++) acc[r][v] += a * b[v];
     }
   }
   for (int r = 0; r < R; r++)
-    for (int v = 0; v < kVecs; v++) store(C + (size_t)r * ldc + v * kLanes, acc[r][v]);
+    for (int v = 0; v < V; v++) store(C + (size_t)r * ldc + v * kLanes, acc[r][v]);
+}
+
+// The last rows < R of a column strip, as one tile of exactly that many rows.
+template <bool TA, int COLS, int R>
+inline void tail_tile(int rows, int K, const real* A, int lda, const real* B, int ldb, real* C, int ldc) {
+  if constexpr (R > 1)
+    if (rows < R) return tail_tile<TA, COLS, R - 1>(rows, K, A, lda, B, ldb, C, ldc);
+  tile<TA, COLS, R>(K, A, lda, B, ldb, C, ldc);
+}
+
+// op(A)'s row i: row i of A, or column i when TA.
+template <bool TA>
+inline const real* a_row(const real* A, int lda, int i) {
+  return TA ? A + i : A + (size_t)i * lda;
+}
+
+// Rows [0, R) of C, R <= 12, all N columns: strips of 16 columns as tiles of up to 6 rows (12
+// float accumulators), then the last 8 columns (if any) as one tile of up to 12 rows, so that
+// full tiles have at least 10 independent chains to hide the FMA latency.
+template <bool TA>
+void row_block(int R, int N, int K, const real* A, int lda, const real* B, int ldb, real* C, int ldc) {
+  const int N16 = N / 16 * 16;
+  for (int r = 0; r < R; r += 6)  // rows outer, strips inner: measured 1.4x faster in the cell than the other order
+    for (int j = 0; j < N16; j += 16)
+      tail_tile<TA, 16, 6>(std::min(6, R - r), K, a_row<TA>(A, lda, r), lda, B + j, ldb, C + (size_t)r * ldc + j, ldc);
+  if (N16 < N) tail_tile<TA, 8, 12>(R, K, A, lda, B + N16, ldb, C + N16, ldc);
 }
 
 }  // namespace
 
-void gemm_small_nn(int M, int N, int K, const real* A, int lda, const real* B, int ldb, real* C, int ldc) {
-  if (N % kCols != 0) {
-    gemm(false, false, M, N, K, real(1), A, lda, B, ldb, real(0), C, ldc);
+void gemm_small(bool transA, int M, int N, int K, const real* A, int lda, const real* B, int ldb, real* C, int ldc) {
+  if (N % 8 != 0) {
+    gemm(transA, false, M, N, K, real(1), A, lda, B, ldb, real(0), C, ldc);
     return;
   }
-  int i = 0;
-  for (; i + 6 <= M; i += 6)
-    for (int j = 0; j < N; j += kCols) tile<6>(K, A + (size_t)i * lda, lda, B + j, ldb, C + (size_t)i * ldc + j, ldc);
-  for (; i < M; i++)
-    for (int j = 0; j < N; j += kCols) tile<1>(K, A + (size_t)i * lda, lda, B + j, ldb, C + (size_t)i * ldc + j, ldc);
+  for (int i = 0; i < M; i += 12) {
+    const int R = std::min(12, M - i);
+    real* Ci = C + (size_t)i * ldc;
+    transA ? row_block<true>(R, N, K, a_row<true>(A, lda, i), lda, B, ldb, Ci, ldc)
+           : row_block<false>(R, N, K, a_row<false>(A, lda, i), lda, B, ldb, Ci, ldc);
+  }
 }
 
 }  // namespace l2l

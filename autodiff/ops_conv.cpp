@@ -240,7 +240,7 @@ static Shifted shifted_geometry(int planes, int Hp, int Wp, int K, int Ho) {
 // which is faster there (measured on the Neural Art step: 40 ms with im2col against 45 ms direct
 // at 64x64); the CIFAR net's depths are 75 and 400.
 constexpr int kDirectMaxDepth = 512;
-constexpr int kSmallInner = 32;  // dcol = w^T dy by gemm_small_nn while its inner dimension O <= 32
+constexpr int kSmallInner = 32;  // dcol = w^T dy by gemm_small while its inner dimension O <= 32
 static bool direct_forward(const ConvGeom& g) { return g.stride == 1 && g.C * g.K * g.K <= kDirectMaxDepth; }
 static bool direct_dx(const ConvGeom& g) { return direct_forward(g) && g.pad <= g.K - 1; }
 
@@ -367,7 +367,7 @@ static void direct_dx_rows(const real* wF, const real* dyn, const ConvGeom& g, i
 
 // dx[n] channels [c0, c1) += col2im(dcol) through col: dcol's rows of those channels,
 // dcol = w^T dy[n] ((c1 - c0) K K, O) (O, Ho Wo), wT = w^T (C K K, O) row-major: a plain A B
-// product with a short inner dimension O (gemm_small_nn: no packing, no zeroing pass) up to
+// product with a short inner dimension O (gemm_small: no packing, no zeroing pass) up to
 // kSmallInner, OpenBLAS above (VGG's 64-256 channels: faster there).
 static void col_dx_channels(const real* wT, const real* dyn, const ConvGeom& g, int c0, int c1, real* dxn) {
   const int KK = g.K * g.K, rows = (c1 - c0) * KK, P = g.cols();
@@ -375,7 +375,7 @@ static void col_dx_channels(const real* wT, const real* dyn, const ConvGeom& g, 
   s.dcol.resize((size_t)rows * P);
   const real* wTc = wT + (size_t)c0 * KK * g.O;
   if (g.O <= kSmallInner)
-    gemm_small_nn(rows, P, g.O, wTc, g.O, dyn, P, s.dcol.data(), P);
+    gemm_small(false, rows, P, g.O, wTc, g.O, dyn, P, s.dcol.data(), P);
   else
     gemm(false, false, rows, P, g.O, 1, wTc, g.O, dyn, P, 0, s.dcol.data(), P);
   col2im_add(s.dcol.data(), g, c0, c1, P, dxn);

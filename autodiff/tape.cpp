@@ -83,6 +83,7 @@ std::vector<Tensor> Tape::sweep(int top, int lo, const Tensor& seed) {
   auto slot = [&](int i) -> Tensor& { return adj[i - lo]; };
   slot(top) = seed;
   visits_ = 0;
+  sweeps_++;
   std::vector<const Tensor*> x;  // the parents' values and gradient buffers of one node,
   std::vector<Tensor*> dx;       // lent to its BackwardCtx and taken back (no allocation per node)
   for (int i = top; i > lo; i--) {

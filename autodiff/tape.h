@@ -95,6 +95,9 @@ class Tape {
   int size() const { return (int)nodes_.size(); }
   const Node& node(int id) const { return nodes_.at(id); }
   int last_sweep_visits() const { return visits_; }  // backward fns run by the last sweep
+  // Counts reverse sweeps (backward and grad) of this tape: lets two nodes of one op that hand
+  // data to each other during a sweep tell this sweep's data from a stale one (nn/lstm.cpp).
+  unsigned long sweep_count() const { return sweeps_; }
   std::string to_dot() const;                         // Graphviz source of the whole tape
 
   const Tensor& value(const Var& v) const;
@@ -111,6 +114,7 @@ class Tape {
   std::vector<Tensor> grads_;  // parallel to nodes_, empty until written
   unsigned gen_ = 1;
   int visits_ = 0;
+  unsigned long sweeps_ = 0;
 };
 
 // Stop-gradient: a new leaf on x's tape with a copy of x's value.

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <memory>
 #include <stdexcept>
 
 #include "autodiff/blas.h"
@@ -70,17 +71,28 @@ void set_lstm_block_rows(int rows) {
 }
 int lstm_block_rows() { return g_block_rows; }
 
+// An even number of blocks of at most max_rows rows each (a multiple of 8 unless max_rows is
+// smaller), as equal as that allows: both cores get the same share, also when N is only a few
+// blocks (the quadratics' 1,280 rows: 4 blocks of 320, not 512 + 512 + 256). Fixed by N and
+// max_rows alone, never by the thread count.
+static int block_rows_for(int N, int max_rows) {
+  int blocks = (N + max_rows - 1) / max_rows;
+  blocks += blocks % 2;
+  int rows = (N + blocks - 1) / blocks;
+  if (max_rows >= 8) rows = std::min(max_rows, (rows + 7) / 8 * 8);
+  return std::max(rows, 1);
+}
+
 struct RowBlocks {
   int N, rows, count;
-  RowBlocks(int N_, int rows_) : N(N_), rows(rows_), count((N_ + rows_ - 1) / rows_) {}
+  RowBlocks(int N_, int max_rows)
+      : N(N_), rows(block_rows_for(N_, max_rows)), count(N_ == 0 ? 0 : (N_ + rows - 1) / rows) {}
   int first(int b) const { return b * rows; }
   int size(int b) const { return std::min(rows, N - b * rows); }
 };
 
 // ---- the fused cell: forward ------------------------------------------------------------
 
-static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh1, const Tensor& act, const Tensor& tc, CellDims d,
-                                int block_rows);
 
 // The loops below take restrict-qualified pointers: that is what lets the compiler vectorize
 // them (it may then assume the arrays do not overlap). Long flat loops are preferred over
@@ -89,6 +101,14 @@ static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh1, const Tenso
 // in nn/fastmath.h.
 
 // [x, h, 1] side by side: xh1 (N, I+H+1). The column of ones carries the bias through the GEMM.
+// Built per block, in the calling thread's scratch, by the forward and again by the backward
+// (for dW): saving it would write and read back 2.7 MB per layer and step for the MNIST net
+// (x and h are there anyway, as the parents' values).
+static real* xh1_scratch(int rows, int K1) {
+  thread_local std::vector<real> s;
+  if (s.size() < (size_t)rows * K1) s.resize((size_t)rows * K1);
+  return s.data();
+}
 static void gather_xh1(const real* __restrict x, const real* __restrict h, real* __restrict xh1, int N, int I, int H) {
   const int K1 = I + H + 1;
   for (int n = 0; n < N; n++) {
@@ -118,33 +138,19 @@ static inline void cell_row_output(const real* __restrict a, const real* __restr
   for (int j = 0; j < H; j++) h2[j] = a[3 * H + j] * tc[j];
 }
 
-// Plane k of y (2, N, H), as an (N, H) matrix: y[k] (a contiguous copy). Backward: dy[k] += dout.
-static Var plane(Var y, int k) {
-  const Tensor& Y = y.value();
-  const int N = Y.dim(1), H = Y.dim(2);
-  const size_t n = (size_t)N * H, off = (size_t)k * n;
-  Tensor out({N, H});
-  std::copy_n(Y.data() + off, n, out.data());
-  return y.tape->record("lstm_plane", std::move(out), {y}, [n, off](BackwardCtx& c) {
-    if (!c.dx[0]) return;
-    const real* __restrict src = c.dy.data();
-    real* __restrict dst = c.dx[0]->data() + off;
-    for (size_t i = 0; i < n; i++) dst[i] += src[i];
-  });
-}
-
 // Pointers to row 0 of one block of every array the forward reads or writes.
 struct ForwardRows {
   const real *x, *h, *c;          // inputs (rows, I), (rows, H), (rows, H)
-  real *xh1, *act, *h2, *c2, *tc;  // saved/outputs (rows, K+1), (rows, G), (rows, H) x 3
+  real *act, *h2, *c2, *tc;       // saved/outputs (rows, G), (rows, H) x 3
 };
 
 // (1)-(7) for `rows` rows, in four passes after the GEMM: sigmoid of all gates (flat), g and c'
 // (rows), tanh(c') (flat), h' (rows). Wb2 (K+1, G): [W; b] with the g columns doubled.
 static void cell_forward_rows(const ForwardRows& p, const real* Wb2, int rows, int I, int H) {
   const int K1 = I + H + 1, G = 4 * H;
-  gather_xh1(p.x, p.h, p.xh1, rows, I, H);
-  gemm_small_nn(rows, G, K1, p.xh1, K1, Wb2, G, p.act, G);  // (1): z = [x, h, 1] [W; b]
+  real* xh1 = xh1_scratch(rows, K1);
+  gather_xh1(p.x, p.h, xh1, rows, I, H);
+  gemm_small(false, rows, G, K1, xh1, K1, Wb2, G, p.act, G);  // (1): z = [x, h, 1] [W; b]
   sigmoid_inplace(p.act, (size_t)rows * G);
   for (int n = 0; n < rows; n++)
     cell_row_state(p.act + (size_t)n * G, p.c + (size_t)n * H, p.c2 + (size_t)n * H, p.tc + (size_t)n * H, H);
@@ -152,8 +158,30 @@ static void cell_forward_rows(const ForwardRows& p, const real* Wb2, int rows, i
   for (int n = 0; n < rows; n++) cell_row_output(p.act + (size_t)n * G, p.tc + (size_t)n * H, p.h2 + (size_t)n * H, H);
 }
 
-// Saved for backward: xh1 = [x, h, 1] (N, I+H+1) for dW and db, act = [i f g o] (N, 4H) and
-// tc = tanh(c') (N, H) for (8)-(9). The previous c is the parent's value, read in backward.
+// Two nodes, so that h' and c' are plain (N, H) values with no copies: C = "lstm_cell" holds c',
+// H = "lstm_cell_h" holds h'; both have the cell's inputs x, h, c, W, b as parents, and H also
+// has C. The sweep visits H before C, and by then C's adjoint dc' is complete but for H's own
+// term: every other reader of c' came later on the tape. So H's backward does all of (8)-(11)
+// with dh' and dc', and writes dct (8) back into C's adjoint, which makes that the true dL/dc'.
+// C's backward then has nothing to do, unless H was not reached in this sweep (h' unused):
+// then C does (8)-(11) itself with dh' = 0. The sweep's number tells the two cases apart.
+struct CellSaved {
+  Tensor act, tc;  // [i f g o] (N, 4H), tanh(c') (N, H)
+  CellDims d;
+  int block_rows;
+  unsigned long done_in_sweep = 0;  // the sweep whose H backward did the work (0: none)
+};
+
+// Where one backward writes: the gradients of x, h, c, W, b (null: not wanted); dh' (null:
+// zero), dc' (N, H), and dct_out, where (8)'s total is stored (may be dc' itself; null: not kept).
+struct CellGrads {
+  Tensor *dx, *dh, *dc, *dW, *db;
+  const real *dh2, *dc2;
+  real* dct_out;
+};
+static void cell_backward(const CellGrads& g, const std::vector<const Tensor*>& in, const CellSaved& s);
+
+// The previous c is the parent's value, read in backward.
 LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   const CellDims d = check_cell("lstm_cell_fused", x, h, c, W, b);
   const int N = d.N, I = d.I, H = d.H, K = I + H, G = 4 * H;
@@ -166,66 +194,126 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   std::copy_n(b.value().data(), G, Wb2.data() + (size_t)K * G);
   for (int r = 0; r <= K; r++)
     for (int j = 2 * H; j < 3 * H; j++) Wb2[(size_t)r * G + j] *= 2;
-  // act holds z, then [i f g o]; y = [h' ; c'] as two planes (2, N, H).
-  Tensor xh1({N, K + 1}), act({N, G}), y({2, N, H}), tc({N, H});
+  auto s = std::make_shared<CellSaved>();  // act holds z, then [i f g o]
+  s->act = Tensor({N, G}), s->tc = Tensor({N, H});
+  s->d = d, s->block_rows = g_block_rows;
+  Tensor h2({N, H}), c2({N, H});
   const RowBlocks blocks(N, g_block_rows);
   parallel_for(blocks.count, [&](int bk) {
     size_t n0 = blocks.first(bk);
     ForwardRows p{x.value().data() + n0 * I, h.value().data() + n0 * H, c.value().data() + n0 * H,
-                  xh1.data() + n0 * (K + 1), act.data() + n0 * G,      y.data() + n0 * H,
-                  y.data() + (size_t)N * H + n0 * H,                   tc.data() + n0 * H};
+                  s->act.data() + n0 * G,         h2.data() + n0 * H,
+                  c2.data() + n0 * H,             s->tc.data() + n0 * H};
     cell_forward_rows(p, Wb2.data(), blocks.size(bk), I, H);
   });
 
-  Var hc = x.tape->record("lstm_cell", std::move(y), {x, h, c, W, b},
-                          [xh1 = std::move(xh1), act = std::move(act), tc = std::move(tc), d,
-                           rows = blocks.rows](BackwardCtx& ctx) { fused_cell_backward(ctx, xh1, act, tc, d, rows); });
-  return {plane(hc, 0), plane(hc, 1)};
+  Tape* tape = x.tape;
+  Var cv = tape->record("lstm_cell", std::move(c2), {x, h, c, W, b}, [s, tape](BackwardCtx& ctx) {
+    if (s->done_in_sweep == tape->sweep_count()) return;  // H's backward did it
+    const std::vector<Tensor*>& d = ctx.dx;
+    cell_backward({d[0], d[1], d[2], d[3], d[4], nullptr, ctx.dy.data(), nullptr}, ctx.x, *s);
+  });
+  Var hv = tape->record("lstm_cell_h", std::move(h2), {cv, x, h, c, W, b}, [s, tape](BackwardCtx& ctx) {
+    const std::vector<Tensor*>& d = ctx.dx;  // d[0]: C's adjoint dc' (null if C is out of the sweep)
+    if (!d[0]) return;                       // then so are x, h, c, W and b: nothing to do
+    std::vector<const Tensor*> in(ctx.x.begin() + 1, ctx.x.end());
+    cell_backward({d[1], d[2], d[3], d[4], d[5], ctx.dy.data(), d[0]->data(), d[0]->data()}, in, *s);
+    s->done_in_sweep = tape->sweep_count();
+  });
+  return {hv, cv};
 }
 
 // ---- the fused cell: backward -----------------------------------------------------------
 
-// (8)-(10) for one coordinate. In: a = [i f g o] (4H), tc = tanh(c') (H), dh = dh', dc2 = dc' and
-// c (H each). Out: dz (4H) written; dc (H) added to unless null.
+// (8) for one coordinate: dct = dc' + dh' o (1 - tanh^2 c'), o = a[3H:4H] (H each). dct may be
+// dc2 itself (no restrict on those two: each entry is read before it is written).
+static inline void row_dct(const real* __restrict a, const real* __restrict tc, const real* __restrict dh,
+                           const real* dc2, real* dct, int H) {
+  for (int j = 0; j < H; j++) dct[j] = dc2[j] + dh[j] * a[3 * H + j] * (1 - tc[j] * tc[j]);
+}
+
+// (9)-(10) for one coordinate. In: a = [i f g o] (4H), tc = tanh(c') (H), dh = dh' (or null:
+// zero), dct = the total dL/dc' from (8) and c (H each). Out: dz (4H) written; dc (H) added to
+// unless null.
 static inline void cell_row_backward(const real* __restrict a, const real* __restrict tc, const real* __restrict dh,
-                                     const real* __restrict dc2, const real* __restrict c, real* __restrict dz,
+                                     const real* __restrict dct, const real* __restrict c, real* __restrict dz,
                                      real* __restrict dc, int H) {
   for (int j = 0; j < H; j++) {
-    real i = a[j], f = a[H + j], g = a[2 * H + j], o = a[3 * H + j], t = tc[j];
-    real dct = dc2[j] + dh[j] * o * (1 - t * t);  // (8)
-    dz[j] = dct * g * i * (1 - i);                     // (9)
-    dz[H + j] = dct * c[j] * f * (1 - f);
-    dz[2 * H + j] = dct * i * (1 - g * g);
-    dz[3 * H + j] = dh[j] * t * o * (1 - o);
+    real i = a[j], f = a[H + j], g = a[2 * H + j];
+    dz[j] = dct[j] * g * i * (1 - i);  // (9)
+    dz[H + j] = dct[j] * c[j] * f * (1 - f);
+    dz[2 * H + j] = dct[j] * i * (1 - g * g);
+  }
+  for (int j = 0; j < H; j++) {
+    real o = a[3 * H + j];
+    dz[3 * H + j] = dh ? dh[j] * tc[j] * o * (1 - o) : 0;
   }
   if (dc)  // (10) dc += dct f
-    for (int j = 0; j < H; j++) dc[j] += (dc2[j] + dh[j] * a[3 * H + j] * (1 - tc[j] * tc[j])) * a[H + j];
+    for (int j = 0; j < H; j++) dc[j] += dct[j] * a[H + j];
 }
 
 // Pointers to row 0 of one block; null gradient pointers skip their work.
 struct BackwardRows {
-  const real *xh1, *act, *tc, *c;  // saved: (rows, K+1), (rows, G), (rows, H); previous c (rows, H)
-  const real *dh2, *dc2;           // incoming dh', dc' (rows, H)
+  const real *x, *h, *c;           // the inputs (rows, I), (rows, H), (rows, H)
+  const real *act, *tc;            // saved: (rows, G), (rows, H)
+  const real *dh2, *dc2;           // incoming dh' (or null: zero) and dc' (rows, H)
+  real* dct_out;                   // where (8)'s dct is stored (may be dc2; null: a scratch row)
   real *dx, *dh, *dc;              // row gradients, added to (rows, I), (rows, H), (rows, H)
   real* dWb_part;                  // this block's [x,h,1]^T dz (K+1, G) = [dW; db] part, overwritten
 };
 
-// (8)-(11) for `rows` rows. dz lives in a per-thread scratch that is reused across calls.
-static void cell_backward_rows(const BackwardRows& p, const real* W, int rows, int I, int H) {
-  const int K1 = I + H + 1, G = 4 * H;
-  thread_local std::vector<real> dz_scratch;
-  if (dz_scratch.size() < (size_t)rows * G) dz_scratch.resize((size_t)rows * G);
-  real* dz = dz_scratch.data();
+// W^T with its columns padded to a multiple of 8 with zeros: WT (G, Kp), the B of dz W^T.
+struct PaddedWT {
+  int Kp;
+  std::vector<real> v;
+  PaddedWT(const real* W, int K, int G) : Kp((K + 7) / 8 * 8), v((size_t)G * Kp, real(0)) {
+    for (int k = 0; k < K; k++)
+      for (int g = 0; g < G; g++) v[(size_t)g * Kp + k] = W[(size_t)k * G + g];
+  }
+};
+
+// Per-thread scratch of a backward block, reused across calls: dz (rows, G), dz W^T (rows, Kp).
+struct BackwardScratch {
+  std::vector<real> dz, dxh, dct;
+};
+
+// (9)-(11) for `rows` rows, every product by gemm_small (autodiff/blas.h).
+static void cell_backward_rows(const BackwardRows& p, const PaddedWT& WT, int rows, int I, int H) {
+  const int K1 = I + H + 1, G = 4 * H, Kp = WT.Kp;
+  thread_local BackwardScratch s;
+  if (s.dz.size() < (size_t)rows * G) s.dz.resize((size_t)rows * G);
+  real* dz = s.dz.data();
+  if (s.dct.size() < (size_t)H) s.dct.resize(H);
   for (int n = 0; n < rows; n++) {
     size_t r = (size_t)n * H;
-    cell_row_backward(p.act + (size_t)n * G, p.tc + r, p.dh2 + r, p.dc2 + r, p.c + r, dz + (size_t)n * G,
+    const real* a = p.act + (size_t)n * G;
+    const real* dct = p.dc2 + r;  // no dh': dct = dc'
+    if (p.dh2) {
+      real* out = p.dct_out ? p.dct_out + r : s.dct.data();
+      row_dct(a, p.tc + r, p.dh2 + r, p.dc2 + r, out, H);
+      dct = out;
+    }
+    cell_row_backward(a, p.tc + r, p.dh2 ? p.dh2 + r : nullptr, dct, p.c + r, dz + (size_t)n * G,
                       p.dc ? p.dc + r : nullptr, H);
   }
   // (11) [dW; db] part = [x,h,1]^T dz: (K+1, rows)(rows, G); its last row is the column sum of dz.
-  // dx += dz Wx^T, dh += dz Wh^T with W = [Wx; Wh].
-  if (p.dWb_part) gemm(true, false, K1, G, rows, 1, p.xh1, K1, dz, G, 0, p.dWb_part, G);
-  if (p.dx) gemm(false, true, rows, I, G, 1, dz, G, W, G, 1, p.dx, I);
-  if (p.dh) gemm(false, true, rows, H, G, 1, dz, G, W + (size_t)I * G, G, 1, p.dh, H);
+  if (p.dWb_part) {
+    real* xh1 = xh1_scratch(rows, K1);
+    gather_xh1(p.x, p.h, xh1, rows, I, H);
+    gemm_small(true, K1, G, rows, xh1, K1, dz, G, p.dWb_part, G);
+  }
+  if (!p.dx && !p.dh) return;
+  // [dx, dh] += dz W^T: one product (rows, G)(G, Kp), then each part added to its own rows.
+  if (s.dxh.size() < (size_t)rows * Kp) s.dxh.resize((size_t)rows * Kp);
+  real* dxh = s.dxh.data();
+  gemm_small(false, rows, Kp, G, dz, G, WT.v.data(), Kp, dxh, Kp);
+  for (int n = 0; n < rows; n++) {
+    const real* __restrict src = dxh + (size_t)n * Kp;
+    if (p.dx)
+      for (int i = 0; i < I; i++) p.dx[(size_t)n * I + i] += src[i];
+    if (p.dh)
+      for (int j = 0; j < H; j++) p.dh[(size_t)n * H + j] += src[I + j];
+  }
 }
 
 // dst[k] += sum over blocks b (in block order, in double) of parts[b * stride + k], k < n.
@@ -237,34 +325,36 @@ static void add_block_sums(real* dst, const real* parts, int blocks, size_t stri
   for (size_t k = 0; k < n; k++) dst[k] += (real)acc[k];
 }
 
-// ctx.dy = [dh' ; dc'] (2, N, H). Blocks of rows compute dz by (8)-(9), add (10) into dc and
-// (11) into dx and dh (their own rows), and their own partial [dW; db]; the partials are then
-// added in block order. Every write to a gradient is +=; a null ctx.dx[k] skips its work.
-static void fused_cell_backward(BackwardCtx& ctx, const Tensor& xh1, const Tensor& act, const Tensor& tc, CellDims d,
-                                int block_rows) {
-  const int N = d.N, I = d.I, H = d.H, K = I + H, G = 4 * H;
-  Tensor *dx = ctx.dx[0], *dh = ctx.dx[1], *dc = ctx.dx[2], *dW = ctx.dx[3], *db = ctx.dx[4];
-  const RowBlocks blocks(N, block_rows);
+// (8)-(11) over all rows. in = the values of x, h, c, W, b. Blocks of rows compute dct by (8)
+// and dz by (9), add (10) into dc and (11) into dx and dh (their own rows), and their own
+// partial [dW; db]; the partials are then added in block order. Every write to a gradient is
+// +=; a null gradient skips its work.
+static void cell_backward(const CellGrads& g, const std::vector<const Tensor*>& in, const CellSaved& s) {
+  const int N = s.d.N, I = s.d.I, H = s.d.H, K = I + H, G = 4 * H;
+  Tensor *dx = g.dx, *dh = g.dh, *dc = g.dc, *dW = g.dW, *db = g.db;
+  const RowBlocks blocks(N, s.block_rows);
   const size_t part = (size_t)(K + 1) * G;  // one block's [dW; db]
   // Partial sums, reused across calls. thread_local: the calling thread's; the lambda below
   // must use the raw pointer (a thread_local named inside it would be each worker's own).
   thread_local std::vector<real> parts;  // (blocks, K+1, G)
   if (dW || db) parts.resize(blocks.count * part);
   real* part0 = (dW || db) ? parts.data() : nullptr;
-  const real* Wp = ctx.x[3]->data();
+  const PaddedWT WT(in[3]->data(), K, G);
   parallel_for(blocks.count, [&](int bk) {
     size_t n0 = blocks.first(bk);
-    BackwardRows p{xh1.data() + n0 * (K + 1),
-                   act.data() + n0 * G,
-                   tc.data() + n0 * H,
-                   ctx.x[2]->data() + n0 * H,
-                   ctx.dy.data() + n0 * H,
-                   ctx.dy.data() + (size_t)N * H + n0 * H,
+    BackwardRows p{in[0]->data() + n0 * I,
+                   in[1]->data() + n0 * H,
+                   in[2]->data() + n0 * H,
+                   s.act.data() + n0 * G,
+                   s.tc.data() + n0 * H,
+                   g.dh2 ? g.dh2 + n0 * H : nullptr,
+                   g.dc2 + n0 * H,
+                   g.dct_out ? g.dct_out + n0 * H : nullptr,
                    dx ? dx->data() + n0 * I : nullptr,
                    dh ? dh->data() + n0 * H : nullptr,
                    dc ? dc->data() + n0 * H : nullptr,
                    part0 ? part0 + bk * part : nullptr};
-    cell_backward_rows(p, Wp, blocks.size(bk), I, H);
+    cell_backward_rows(p, WT, blocks.size(bk), I, H);
   });
   if (dW) add_block_sums(dW->data(), part0, blocks.count, part, (size_t)K * G);
   if (db) add_block_sums(db->data(), part0 + (size_t)K * G, blocks.count, part, (size_t)G);

@@ -47,13 +47,15 @@ struct LSTMCellOutput {
 // sigmoid, tanh, mul). Sixteen nodes per step; every backward comes from those ops.
 LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b);
 
-// The same function as ONE op with the hand-written backward (8)-(11): it records a node
-// holding [h' ; c'] as two planes (2, N, H) and returns the planes (each a cheap copy node).
+// The same function as ONE op with the hand-written backward (8)-(11): it records c' as a node
+// whose parents are the inputs, and h' as a node whose parent is c' (which hands its dh' to the
+// c' node's backward: no copies of either state, see lstm.cpp), and returns those two nodes.
 // This is the hot loop of the project. The N rows are cut into blocks run on the thread pool
 // (autodiff/parallel.h); per block, forward: one GEMM [x, h, 1] [W; b] for the four gates, then
 // flat vectorized passes for the nonlinearities and the state update, while the block is in
-// L2; backward: one pass for dz, then the GEMMs for dx, dh and the block's part of [dW; db].
-// It saves [x, h, 1], the gate activations and tanh(c') for backward. The parts of dW and db
+// L2; backward: one pass for dz, then the GEMMs for dx, dh and the block's part of [dW; db]
+// (every product by gemm_small, autodiff/blas.h). It saves the gate activations and tanh(c')
+// for backward ([x, h, 1] is gathered again from the parents' values). The parts of dW and db
 // are added in block order: bit-identical results for any thread count. Sigmoid and tanh use
 // exp_poly (nn/fastmath.h) rather than std::exp; in double they agree with the composed cell
 // to about 1e-15.
@@ -64,9 +66,10 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b);
 // lstm_flops(N, I, H) + lstm_flops(N, H, H).
 inline double lstm_flops(int N, int I, int H) { return 2.0 * N * (I + H) * 4.0 * H; }
 
-// Rows per block of the fused cell (see lstm.cpp for the measurement behind the default). The
-// block size, not the thread count, fixes the order of the dW and db sums: results are the
-// same bits for any number of threads, and may differ in the last bits for another block size.
+// Rows per block of the fused cell, at most (see lstm.cpp for the measurement behind the
+// default, and for how N is cut into an even number of blocks). The block size, not the thread
+// count, fixes the order of the dW and db sums: results are the same bits for any number of
+// threads, and may differ in the last bits for another block size.
 void set_lstm_block_rows(int rows);
 int lstm_block_rows();
 

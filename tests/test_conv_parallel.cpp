@@ -127,7 +127,7 @@ TEST_CASE("conv2d stride 1 (direct products, and im2col when deep): values, dx, 
   // 11 wide: partial vectors; O = 7, 5: partial row tiles of 6 and 4; C K K = 45, 50, 400;
   // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx, pad 4 > K - 1 through col;
   // C K K = 576 > 512: stride 1 through im2col + GEMM (VGG's deep layers), with O = 5 and O = 40
-  // (dcol by gemm_small_nn, and by OpenBLAS above 32 outputs).
+  // (dcol by gemm_small, and by OpenBLAS above 32 outputs).
   // N = 1: one image cut into blocks of its own (the Neural Art batch): 19 output rows in blocks
   // of 5 (a partial last one) on the direct paths, 9 rows of 3 through col, and dx in channel
   // groups of 8 with a partial last group (C = 70, 12), also with O > 32 and pad > K - 1.

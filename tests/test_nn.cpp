@@ -94,19 +94,23 @@ TEST_CASE("exp_poly matches std::exp to about an ulp, in float and in double") {
 
 // ---- the small-product kernel of the cell -----------------------------------------------
 
-TEST_CASE("gemm_small_nn matches the naive triple loop (row remainders, strides, fallback N)") {
-  for (int N : {16, 80, 24}) {  // 24: not a multiple of 16, goes to OpenBLAS
-    for (int K : {1, 22, 41}) {
-      for (int M : {1, 5, 6, 7, 13, 64}) {
-        CAPTURE(N);
-        CAPTURE(K);
-        CAPTURE(M);
-        const int lda = K + 3, ldb = N + 5, ldc = N + 2;  // padded rows: strides are honoured
-        Tensor A = randn({M, lda}, 90), B = randn({K, ldb}, 91);
-        Tensor C = Tensor::full({M, ldc}, 7), R = Tensor::full({M, ldc}, 7);
-        gemm_small_nn(M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc);
-        gemm_naive(false, false, M, N, K, 1, A.data(), lda, B.data(), ldb, 0, R.data(), ldc);
-        CHECK(max_abs_diff(C, R) < 1e-12);  // padding columns untouched: both still hold 7
+TEST_CASE("gemm_small matches the naive triple loop (both op(A), row remainders, strides, fallback N)") {
+  for (bool ta : {false, true}) {
+    for (int N : {8, 16, 24, 40, 80, 20}) {  // 20: not a multiple of 8, goes to OpenBLAS
+      for (int K : {1, 22, 41, 300}) {
+        for (int M : {1, 5, 6, 7, 12, 13, 23, 41, 64}) {
+          CAPTURE(ta);
+          CAPTURE(N);
+          CAPTURE(K);
+          CAPTURE(M);
+          // padded rows: strides are honoured. op(A) (M,K) is stored (M, lda) or, transposed, (K, lda).
+          const int lda = (ta ? M : K) + 3, ldb = N + 5, ldc = N + 2;
+          Tensor A = randn({ta ? K : M, lda}, 90), B = randn({K, ldb}, 91);
+          Tensor C = Tensor::full({M, ldc}, 7), R = Tensor::full({M, ldc}, 7);
+          gemm_small(ta, M, N, K, A.data(), lda, B.data(), ldb, C.data(), ldc);
+          gemm_naive(ta, false, M, N, K, 1, A.data(), lda, B.data(), ldb, 0, R.data(), ldc);
+          CHECK(max_abs_diff(C, R) < 1e-11);  // padding columns untouched: both still hold 7
+        }
       }
     }
   }
@@ -275,6 +279,40 @@ TEST_CASE("lstm cell backward adds to gradients that other uses of its inputs le
           return concat({s2.h, s2.c, v[1], v[2]}, 1);
         },
         cell_inputs(4, 3, 3, 20));
+  }
+}
+
+TEST_CASE("fused cell: h' alone, c' alone, and sweeps that reach only one of them") {
+  // The fused cell is two nodes (c', then h' whose backward hands dh' to c''s backward): a
+  // loss of h' only or of c' only must still give every gradient, the gradient of h' with
+  // respect to the c' node must be right, and a sweep that reaches c' but not h' must not reuse
+  // the dh' of an earlier sweep.
+  std::vector<Tensor> in = cell_inputs(5, 2, 3, 60);
+  auto only = [](bool want_h) {
+    return [want_h](Tape&, const std::vector<Var>& v) {
+      LSTMCellOutput s = lstm_cell_fused(v[0], v[1], v[2], v[3], v[4]);
+      return want_h ? s.h : s.c;
+    };
+  };
+  CHECK_GRADS(only(true), in);
+  CHECK_GRADS(only(false), in);
+  Tape t;
+  std::vector<Var> v;
+  for (const Tensor& x : in) v.push_back(t.leaf(x, true));
+  LSTMCellOutput s = lstm_cell_fused(v[0], v[1], v[2], v[3], v[4]);
+  Tape r;  // the reference: the composed cell, differentiated the same two ways
+  std::vector<Var> w;
+  for (const Tensor& x : in) w.push_back(r.leaf(x, true));
+  LSTMCellOutput q = lstm_cell_composed(w[0], w[1], w[2], w[3], w[4]);
+  // d sum(h') / d c' = o (1 - tanh^2 c'): a sweep that stops at c' (h''s backward runs, c''s
+  // does not), followed by one that reaches c' only.
+  CHECK(max_abs_diff(t.grad(sum(s.h), {s.c})[0], r.grad(sum(q.h), {q.c})[0]) < 1e-12);
+  std::vector<Tensor> via_c = t.grad(sum(s.c), v), via_h = t.grad(sum(s.h), v);
+  std::vector<Tensor> ref_h = r.grad(sum(q.h), w), ref_c = r.grad(sum(q.c), w);
+  for (int k = 0; k < 5; k++) {
+    CAPTURE(k);
+    CHECK(max_abs_diff(via_h[k], ref_h[k]) < 1e-12);
+    CHECK(max_abs_diff(via_c[k], ref_c[k]) < 1e-12);
   }
 }
 
