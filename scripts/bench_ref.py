@@ -45,7 +45,6 @@ import ctypes
 import gzip
 import math
 import os
-import re
 import statistics
 import struct
 import sys
@@ -356,7 +355,7 @@ def print_comparison(l2l, pt):
         a, b = l2l[name], pt[name]
         print(f"{name:<22} | {a[1]:9.2f} {a[2]:8.2f} | {b[1]:11.2f} {b[2]:8.2f} | {a[1] / b[1]:8.2f} {a[2] / b[2]:5.2f} | "
               f"{gflops(name, a[1]):11.1f} {gflops(name, a[2]):5.1f} | {gflops(name, b[1]):13.1f} {gflops(name, b[2]):5.1f}")
-    print(f"FLOPs per call: " + ", ".join(f"{k} {v / 1e9:.3f} G" for k, v in FLOPS.items()) +
+    print("FLOPs per call: " + ", ".join(f"{k} {v / 1e9:.3f} G" for k, v in FLOPS.items()) +
           " (eval: not counted by build/bench; the same formulas, 100 LSTM forwards + 100 loss_and_grad + 1 loss)")
 
 
