@@ -11,6 +11,8 @@
 #   make test-mpi     Open MPI tests (tests/scripts/test_mpi.sh): K problems on 1 rank == on 2 and 4
 #                     ranks bit for bit, resume with another rank count, a failing rank stops all
 #   make bench        speed table (ratios and throughputs; never part of the tests)
+#   make bench-ref    optional: build/bench's MNIST rows beside the same computation in PyTorch
+#                     (scripts/bench_ref.py, Debian's python3-torch), l2l/PyTorch ratios
 #   make bench-mpi    meta-updates per second for 1 and 2 ranks (scripts/bench-mpi.sh)
 #   make experiments  regenerate the paper's figures into results/ (other SCALEs: results-<scale>/)
 #   make clean
@@ -43,7 +45,7 @@ F64_OBJ  := $(LIB_SRC:%.cpp=build/f64/%.o) $(TEST_SRC:%.cpp=build/f64/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test test-scripts test-slow test-mpi sanitize fuzz fuzz-deps bench bench-mpi experiments clean deps FORCE
+.PHONY: all test test-scripts test-slow test-mpi sanitize fuzz fuzz-deps bench bench-ref bench-mpi experiments clean deps FORCE
 # Objects are intermediates of the pattern rules above: without this, make deletes them after
 # linking and every later make recompiles the whole library.
 .SECONDARY:
@@ -163,6 +165,15 @@ fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds
 
 bench: all
 	build/bench
+
+# One run: build/bench's MNIST rows (and its sgemm yardstick), then the PyTorch script, which
+# reads bench's table and prints l2l/PyTorch ratios. Optional: never in test, CI or experiments.
+# Debian's torch is for /usr/bin/python3 (not a pyenv python3 earlier on PATH).
+REF_DEPS := python3-torch
+bench-ref: deps build/bench
+	@scripts/ensure-deps.sh $(REF_DEPS)
+	set -o pipefail; build/bench --only mnist | tee build/bench-ref-l2l.txt
+	/usr/bin/python3 scripts/bench_ref.py --l2l build/bench-ref-l2l.txt
 
 bench-mpi:
 	@scripts/ensure-deps.sh $(MPI_DEPS)
