@@ -57,12 +57,13 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b) {
 // are kept per block and added in block order, so any thread count gives the same bits.
 //
 // Block size, measured with `build/bench --block-sweep` (float, 2x20 LSTM, N = 15,910, fwd+bwd
-// ms per step, median of 15, two runs on an otherwise idle moment of the shared machine):
+// ms per step, median of 15, one run on an idle moment of the shared machine, 2026-12-03, after
+// the cell's products moved to gemm_small; rows is the most per block, see block_rows_for):
 //   rows      32    64   128   256   512  1024  2048  4096  15910 (one block)
-//   1 thread  16.0  13.8  13.7  15.9  14.3  12.5  12.6  14.9  17.2..18.3
-//   2 threads 11.0  11.4  10.1  10.2  8.3..9.0  8.1..9.2  9.0  10.0  13.5
-// 512-1024 rows is best at 2 threads. 512 it is: a block's working set (xh1, act, tc, y, dz:
-// 512 x (41 + 80 + 20 + 40 + 80) floats = 530 KB) stays inside the 1 MiB L2.
+//   1 thread  13.4  12.4  12.5  12.5  12.0  12.0  12.6  13.3  13.5
+//   2 threads  8.6   7.4   7.4   7.2   6.9   7.4   7.8   7.6   9.8
+// 512 it is (32 blocks of 498 -> 504 rows for N = 15,910): a block's working set (xh1, act, tc,
+// h', c', dz: 504 x (42 + 80 + 20 + 40 + 80) floats = 530 KB) stays inside the 1 MiB L2.
 static int g_block_rows = 512;
 
 void set_lstm_block_rows(int rows) {
