@@ -11,6 +11,8 @@
 //   sgemm                  OpenBLAS on a 1024^3 product at 1 and 2 OpenBLAS threads (the yardstick)
 //   lstm part              one 2x20 coordinatewise-LSTM step over 15,910 coordinates (the MNIST
 //                          optimizee's), fused forward, fused fwd+bwd, composed fwd+bwd
+//   kernel                 the products alone of one fused-cell step (forward, dW, dz W^T of both
+//                          layers, 32 blocks of 504 rows): our gemm_small, then OpenBLAS
 //   quadratic meta-iter    one window of U = 20 steps on 128 10-d quadratics, forward and
 //                          meta-backward (FLOPs counted: the LSTM's only)
 //   mnist optimizee part   the 21 loss + gradient evaluations of one window, without the optimizer
@@ -202,9 +204,54 @@ void lstm_rows(const std::string& only) {
                 lstm_same_bits_1_vs_2() ? "the same bits (Param gradients memcmp-equal)" : "DIFFERENT BITS");
 }
 
+// The products of one fused-cell step over kN rows in 32 blocks of 504 (both layers, K = I+H =
+// 22 and 40, G = 80): forward z = [x,h,1] [W;b], backward dW = [x,h,1]^T dz and dz W^T, by our
+// kernel (gemm_small, with W^T padded to 24 / 40 columns as the cell does) or by OpenBLAS (the
+// same products, dz W^T as one NT product). The same 3 x lstm FLOPs; random values.
+struct CellProducts {
+  static constexpr int kRows = 504, kBlocks = 32, kG = 4 * kH;
+  std::vector<real> xh1, dz, Wb, WT;
+  CellProducts() {
+    Rng rng(5);
+    Tensor a = randn({kRows, 64}, rng), b = randn({kRows, kG}, rng), w = randn({64, kG}, rng);
+    xh1.assign(a.data(), a.data() + a.size());
+    dz.assign(b.data(), b.data() + b.size());
+    Wb.assign(w.data(), w.data() + w.size());
+    WT.assign(w.data(), w.data() + w.size());  // read as (G, Kp <= 40): any values of the right size
+  }
+  void run(bool own) {
+    for (int K : {kI + kH, kH + kH}) {
+      const int K1 = K + 1, Kp = (K + 7) / 8 * 8;
+      parallel_for(kBlocks, [&](int) {
+        thread_local std::vector<real> c((size_t)kRows * kG), d((size_t)(2 * kH + 1) * kG);  // the largest K1
+        if (own) {
+          gemm_small(false, kRows, kG, K1, xh1.data(), K1, Wb.data(), kG, c.data(), kG);
+          gemm_small(true, K1, kG, kRows, xh1.data(), K1, dz.data(), kG, d.data(), kG);
+          gemm_small(false, kRows, Kp, kG, dz.data(), kG, WT.data(), Kp, c.data(), Kp);
+        } else {
+          gemm(false, false, kRows, kG, K1, 1, xh1.data(), K1, Wb.data(), kG, 0, c.data(), kG);
+          gemm(true, false, K1, kG, kRows, 1, xh1.data(), K1, dz.data(), kG, 0, d.data(), kG);
+          gemm(false, true, kRows, K, kG, 1, dz.data(), kG, Wb.data(), kG, 0, c.data(), K);
+        }
+      });
+    }
+  }
+};
+
+void kernel_rows(const std::string& only) {
+  static CellProducts p;
+  double f = 3 * (lstm_flops(kN, kI, kH) + lstm_flops(kN, kH, kH)) * CellProducts::kRows * CellProducts::kBlocks / kN;
+  std::vector<Row> rows = {
+      {"kernel: cell products of 1 step, gemm_small", f, 15, [] { p.run(true); }},
+      {"kernel: cell products of 1 step, OpenBLAS", f, 15, [] { p.run(false); }},
+  };
+  for (const Row& r : rows)
+    if (r.name.find(only) != std::string::npos) run_row(r);
+}
+
 void block_sweep() {
   LstmPart p(true);
-  std::printf("lstm part 2x20, N=15910, fused fwd+bwd, ms per step (median of 15) by block rows:\n");
+  std::printf("lstm part 2x20, N=15910, fused fwd+bwd, ms per step (median of 15) by the most rows per block:\n");
   std::printf("%8s %10s %10s\n", "rows", "1 thread", "2 threads");
   for (int rows : {32, 64, 128, 256, 512, 1024, 2048, 4096, kN}) {
     set_lstm_block_rows(rows);
@@ -366,8 +413,9 @@ int main(int argc, char** argv) {
     } else if (!std::strcmp(argv[i], "--only") && i + 1 < argc) {
       only = argv[++i];
     } else if (!std::strcmp(argv[i], "--threads") && i + 1 < argc) {
-      g_only_threads = std::atoi(argv[++i]);
-      if (g_only_threads != 1 && g_only_threads != 2) {
+      const std::string v = argv[++i];
+      g_only_threads = v == "1" ? 1 : v == "2" ? 2 : 0;
+      if (!g_only_threads) {
         std::fprintf(stderr, "bench: --threads takes 1 or 2, got '%s'\n", argv[i]);
         return 2;
       }
@@ -386,6 +434,7 @@ int main(int argc, char** argv) {
   print_header();
   sgemm_row();
   lstm_rows(only);
+  kernel_rows(only);
 
   static QuadraticWindow quad;
   std::vector<Row> rows = {{"quadratic meta-iteration (128 fns, U=20)", lstm_window_flops(1280, 20), 15, [] { quad.run(); }}};

@@ -1,4 +1,5 @@
-// blas.cpp: gemm through cblas, and the naive reference. See blas.h.
+// blas.cpp: gemm through cblas, the naive reference, and gemm_small (our kernel for the small
+// products of the LSTM cell and of conv's dx). See blas.h.
 #include "blas.h"
 
 #include <cblas.h>

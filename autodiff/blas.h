@@ -21,7 +21,8 @@ void set_blas_threads(int n);
 // C = op(A) B (beta = 0; op(A) is A, or A^T when transA) for the small products of the LSTM cell
 // and of conv's dx: a short inner dimension K, or few rows M, and N a multiple of 8 (e.g. 4H = 80,
 // or 24 and 40). A register-blocked kernel of our own (tiles of up to 6 rows x 16 columns or 12
-// rows x 8 columns of C in 12 vector registers, GCC vector types: 8 floats or 4 doubles each),
+// rows x 8 columns of C, in float 12 vector registers; GCC vector types: 8 floats or 4 doubles
+// each, so the double build, for tests, spills),
 // which skips OpenBLAS's packing and its separate pass that zeroes C. Each element of C is one
 // chain of FMAs in k order. Other N go to gemm().
 // Measured on the LSTM's forward shapes (float, 1 thread, N = 80, M = 64..1024): 1.4-1.5x OpenBLAS

@@ -72,6 +72,10 @@ struct Node {
 
 class Tape {
  public:
+  Tape() = default;
+  // Not copyable or movable: Vars and recorded backward functions hold this tape's address.
+  Tape(const Tape&) = delete;
+  Tape& operator=(const Tape&) = delete;
   // Leaves.
   Var leaf(Tensor value, bool requires_grad = false, const char* op = "leaf");
   Var constant(Tensor value) { return leaf(std::move(value), false, "const"); }
@@ -96,7 +100,8 @@ class Tape {
   const Node& node(int id) const { return nodes_.at(id); }
   int last_sweep_visits() const { return visits_; }  // backward fns run by the last sweep
   // Counts reverse sweeps (backward and grad) of this tape: lets two nodes of one op that hand
-  // data to each other during a sweep tell this sweep's data from a stale one (nn/lstm.cpp).
+  // work to each other during a sweep tell this sweep from an earlier one (nn/lstm.cpp). It
+  // names the latest sweep: no sweep may start inside a backward function of another.
   unsigned long sweep_count() const { return sweeps_; }
   std::string to_dot() const;                         // Graphviz source of the whole tape
 

@@ -50,8 +50,8 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b) {
 
 // ---- the fused cell: blocks of rows --------------------------------------------------
 //
-// The N rows (coordinates) are independent, so both passes cut them into blocks of
-// g_block_rows rows and run the blocks on the thread pool (autodiff/parallel.h). A block does
+// The N rows (coordinates) are independent, so both passes cut them into blocks of at most
+// g_block_rows rows (block_rows_for) and run the blocks on the thread pool (autodiff/parallel.h). A block does
 // its own small GEMM and then its nonlinearities while its rows are still in L2. The block
 // size is fixed (it does not depend on the thread count) and the only sums over rows (dW, db)
 // are kept per block and added in block order, so any thread count gives the same bits.
@@ -59,11 +59,12 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b) {
 // Block size, measured with `build/bench --block-sweep` (float, 2x20 LSTM, N = 15,910, fwd+bwd
 // ms per step, median of 15, one run on an idle moment of the shared machine, 2026-12-03, after
 // the cell's products moved to gemm_small; rows is the most per block, see block_rows_for):
-//   rows      32    64   128   256   512  1024  2048  4096  15910 (one block)
+//   rows      32    64   128   256   512  1024  2048  4096  15910 (2 blocks)
 //   1 thread  13.4  12.4  12.5  12.5  12.0  12.0  12.6  13.3  13.5
 //   2 threads  8.6   7.4   7.4   7.2   6.9   7.4   7.8   7.6   9.8
-// 512 it is (32 blocks of 498 -> 504 rows for N = 15,910): a block's working set (xh1, act, tc,
-// h', c', dz: 504 x (42 + 80 + 20 + 40 + 80) floats = 530 KB) stays inside the 1 MiB L2.
+// 512 it is (for N = 15,910: 32 blocks, 31 of 504 rows and one of 286): a block's working set
+// (xh1, act, tc, h', c', dz: 504 x (41 + 80 + 20 + 40 + 80) floats = 526 KB) stays inside the
+// 1 MiB L2.
 static int g_block_rows = 512;
 
 void set_lstm_block_rows(int rows) {
@@ -72,12 +73,15 @@ void set_lstm_block_rows(int rows) {
 }
 int lstm_block_rows() { return g_block_rows; }
 
-// An even number of blocks of at most max_rows rows each (a multiple of 8 unless max_rows is
-// smaller), as equal as that allows: both cores get the same share, also when N is only a few
-// blocks (the quadratics' 1,280 rows: 4 blocks of 320, not 512 + 512 + 256). Fixed by N and
-// max_rows alone, never by the thread count.
+// Rows per block: N over an even number of blocks of at most max_rows rows, so that two cores
+// get about the same share also when N is only a few blocks (the quadratics' 1,280 rows: 4
+// blocks of 320, not 512 + 512 + 256); then rounded up to a multiple of 8 rows (when max_rows
+// >= 8), so that every block starts 32-byte aligned relative to its arrays. The rounding can
+// leave a short last block (MNIST: 31 x 504 + 286) or an odd count. Fixed by N and max_rows
+// alone, never by the thread count.
 static int block_rows_for(int N, int max_rows) {
-  int blocks = (N + max_rows - 1) / max_rows;
+  if (N <= 0) return 1;
+  int blocks = 1 + (N - 1) / max_rows;  // ceil(N / max_rows), without overflow
   blocks += blocks % 2;
   int rows = (N + blocks - 1) / blocks;
   if (max_rows >= 8) rows = std::min(max_rows, (rows + 7) / 8 * 8);
@@ -93,7 +97,6 @@ struct RowBlocks {
 };
 
 // ---- the fused cell: forward ------------------------------------------------------------
-
 
 // The loops below take restrict-qualified pointers: that is what lets the compiler vectorize
 // them (it may then assume the arrays do not overlap). Long flat loops are preferred over
@@ -173,16 +176,18 @@ struct CellSaved {
   unsigned long done_in_sweep = 0;  // the sweep whose H backward did the work (0: none)
 };
 
-// Where one backward writes: the gradients of x, h, c, W, b (null: not wanted); dh' (null:
-// zero), dc' (N, H), and dct_out, where (8)'s total is stored (may be dc' itself; null: not kept).
+// Where one backward writes: the gradients of x, h, c, W, b (null: not wanted), from dh' (null:
+// zero) and dc' (N, H); dct_out is where (8)'s total is stored (may be dc' itself; null: not kept).
 struct CellGrads {
-  Tensor *dx, *dh, *dc, *dW, *db;
-  const real *dh2, *dc2;
-  real* dct_out;
+  Tensor *dx, *dh, *dc, *dW, *db;  // the inputs' gradients, in parent order
+  const real* dh2 = nullptr;
+  const real* dc2 = nullptr;
+  real* dct_out = nullptr;
+  explicit CellGrads(const std::vector<Tensor*>& five)  // x, h, c, W, b's gradient buffers
+      : dx(five[0]), dh(five[1]), dc(five[2]), dW(five[3]), db(five[4]) {}
 };
 static void cell_backward(const CellGrads& g, const std::vector<const Tensor*>& in, const CellSaved& s);
 
-// The previous c is the parent's value, read in backward.
 LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   const CellDims d = check_cell("lstm_cell_fused", x, h, c, W, b);
   const int N = d.N, I = d.I, H = d.H, K = I + H, G = 4 * H;
@@ -211,14 +216,17 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   Tape* tape = x.tape;
   Var cv = tape->record("lstm_cell", std::move(c2), {x, h, c, W, b}, [s, tape](BackwardCtx& ctx) {
     if (s->done_in_sweep == tape->sweep_count()) return;  // H's backward did it
-    const std::vector<Tensor*>& d = ctx.dx;
-    cell_backward({d[0], d[1], d[2], d[3], d[4], nullptr, ctx.dy.data(), nullptr}, ctx.x, *s);
+    CellGrads g(ctx.dx);
+    g.dc2 = ctx.dy.data();  // no dh': h' got no gradient in this sweep
+    cell_backward(g, ctx.x, *s);
   });
   Var hv = tape->record("lstm_cell_h", std::move(h2), {cv, x, h, c, W, b}, [s, tape](BackwardCtx& ctx) {
-    const std::vector<Tensor*>& d = ctx.dx;  // d[0]: C's adjoint dc' (null if C is out of the sweep)
-    if (!d[0]) return;                       // then so are x, h, c, W and b: nothing to do
-    std::vector<const Tensor*> in(ctx.x.begin() + 1, ctx.x.end());
-    cell_backward({d[1], d[2], d[3], d[4], d[5], ctx.dy.data(), d[0]->data(), d[0]->data()}, in, *s);
+    Tensor* dc2 = ctx.dx[0];  // C's adjoint dc' (null if C is out of the sweep: so are the inputs)
+    if (!dc2) return;
+    CellGrads g({ctx.dx.begin() + 1, ctx.dx.end()});
+    g.dh2 = ctx.dy.data();
+    g.dc2 = g.dct_out = dc2->data();
+    cell_backward(g, {ctx.x.begin() + 1, ctx.x.end()}, *s);
     s->done_in_sweep = tape->sweep_count();
   });
   return {hv, cv};
@@ -273,12 +281,13 @@ struct PaddedWT {
   }
 };
 
-// Per-thread scratch of a backward block, reused across calls: dz (rows, G), dz W^T (rows, Kp).
+// Per-thread scratch of a backward block, reused across calls: dz (rows, G), dz W^T (rows, Kp),
+// one row of dct (H) when it is not stored.
 struct BackwardScratch {
   std::vector<real> dz, dxh, dct;
 };
 
-// (9)-(11) for `rows` rows, every product by gemm_small (autodiff/blas.h).
+// (8)-(11) for `rows` rows, every product by gemm_small (autodiff/blas.h).
 static void cell_backward_rows(const BackwardRows& p, const PaddedWT& WT, int rows, int I, int H) {
   const int K1 = I + H + 1, G = 4 * H, Kp = WT.Kp;
   thread_local BackwardScratch s;

@@ -47,9 +47,10 @@ struct LSTMCellOutput {
 // sigmoid, tanh, mul). Sixteen nodes per step; every backward comes from those ops.
 LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b);
 
-// The same function as ONE op with the hand-written backward (8)-(11): it records c' as a node
-// whose parents are the inputs, and h' as a node whose parent is c' (which hands its dh' to the
-// c' node's backward: no copies of either state, see lstm.cpp), and returns those two nodes.
+// The same function as ONE op with the hand-written backward (8)-(11): it records c' (parents x,
+// h, c, W, b) and then h' (parents c' and the same five), and returns those two nodes (no copies
+// of either state). h''s backward does all of (8)-(11) and stores the total dL/dc' into c''s
+// adjoint; c''s own backward runs only in sweeps that do not reach h' (see lstm.cpp).
 // This is the hot loop of the project. The N rows are cut into blocks run on the thread pool
 // (autodiff/parallel.h); per block, forward: one GEMM [x, h, 1] [W; b] for the four gates, then
 // flat vectorized passes for the nonlinearities and the state update, while the block is in

@@ -283,7 +283,8 @@ TEST_CASE("lstm cell backward adds to gradients that other uses of its inputs le
 }
 
 TEST_CASE("fused cell: h' alone, c' alone, and sweeps that reach only one of them") {
-  // The fused cell is two nodes (c', then h' whose backward hands dh' to c''s backward): a
+  // The fused cell is two nodes (c', then h', whose backward does the whole cell and writes the
+  // total dc' into c''s adjoint): a
   // loss of h' only or of c' only must still give every gradient, the gradient of h' with
   // respect to the c' node must be right, and a sweep that reaches c' but not h' must not reuse
   // the dh' of an earlier sweep.
@@ -314,6 +315,22 @@ TEST_CASE("fused cell: h' alone, c' alone, and sweeps that reach only one of the
     CHECK(max_abs_diff(via_h[k], ref_h[k]) < 1e-12);
     CHECK(max_abs_diff(via_c[k], ref_c[k]) < 1e-12);
   }
+  // Tape::backward keeps the adjoint of c' as its .grad: the total, through h' too.
+  t.backward(sum(s.h) + sum(s.c));
+  r.backward(sum(q.h) + sum(q.c));
+  CHECK(max_abs_diff(s.c.grad(), q.c.grad()) < 1e-12);
+  CHECK(max_abs_diff(v[1].grad(), w[1].grad()) < 1e-12);
+}
+
+TEST_CASE("fused cell with no rows (an empty group of coordinates)") {
+  Tape t;
+  Var x = t.leaf(Tensor::zeros({0, 2}), true), h = t.leaf(Tensor::zeros({0, 4}), true);
+  Var c = t.leaf(Tensor::zeros({0, 4}), true), W = t.leaf(randn({6, 16}, 1), true);
+  Var b = t.leaf(Tensor::zeros({16}), true);
+  LSTMCellOutput o = lstm_cell_fused(x, h, c, W, b);
+  CHECK(o.h.value().shape() == Shape{0, 4});
+  t.backward(sum(o.h) + sum(o.c));
+  CHECK(max_abs_diff(W.grad(), Tensor::zeros({6, 16})) == 0);
 }
 
 TEST_CASE("fused and composed cells agree to rounding on values and on every gradient") {
