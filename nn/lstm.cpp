@@ -177,7 +177,8 @@ struct CellSaved {
 };
 
 // Where one backward writes: the gradients of x, h, c, W, b (null: not wanted), from dh' (null:
-// zero) and dc' (N, H); dct_out is where (8)'s total is stored (may be dc' itself; null: not kept).
+// zero) and dc' (N, H); dct_out is where (8)'s total is stored (may be dc' itself; needed
+// whenever dh2 is given).
 struct CellGrads {
   Tensor *dx, *dh, *dc, *dW, *db;  // the inputs' gradients, in parent order
   const real* dh2 = nullptr;
@@ -266,7 +267,7 @@ struct BackwardRows {
   const real *x, *h, *c;           // the inputs (rows, I), (rows, H), (rows, H)
   const real *act, *tc;            // saved: (rows, G), (rows, H)
   const real *dh2, *dc2;           // incoming dh' (or null: zero) and dc' (rows, H)
-  real* dct_out;                   // where (8)'s dct is stored (may be dc2; null: a scratch row)
+  real* dct_out;                   // where (8)'s dct is stored (may be dc2; set whenever dh2 is)
   real *dx, *dh, *dc;              // row gradients, added to (rows, I), (rows, H), (rows, H)
   real* dWb_part;                  // this block's [x,h,1]^T dz (K+1, G) = [dW; db] part, overwritten
 };
@@ -281,10 +282,9 @@ struct PaddedWT {
   }
 };
 
-// Per-thread scratch of a backward block, reused across calls: dz (rows, G), dz W^T (rows, Kp),
-// one row of dct (H) when it is not stored.
+// Per-thread scratch of a backward block, reused across calls: dz (rows, G), dz W^T (rows, Kp).
 struct BackwardScratch {
-  std::vector<real> dz, dxh, dct;
+  std::vector<real> dz, dxh;
 };
 
 // (8)-(11) for `rows` rows, every product by gemm_small (autodiff/blas.h).
@@ -293,15 +293,13 @@ static void cell_backward_rows(const BackwardRows& p, const PaddedWT& WT, int ro
   thread_local BackwardScratch s;
   if (s.dz.size() < (size_t)rows * G) s.dz.resize((size_t)rows * G);
   real* dz = s.dz.data();
-  if (s.dct.size() < (size_t)H) s.dct.resize(H);
   for (int n = 0; n < rows; n++) {
     size_t r = (size_t)n * H;
     const real* a = p.act + (size_t)n * G;
     const real* dct = p.dc2 + r;  // no dh': dct = dc'
     if (p.dh2) {
-      real* out = p.dct_out ? p.dct_out + r : s.dct.data();
-      row_dct(a, p.tc + r, p.dh2 + r, p.dc2 + r, out, H);
-      dct = out;
+      row_dct(a, p.tc + r, p.dh2 + r, p.dc2 + r, p.dct_out + r, H);
+      dct = p.dct_out + r;
     }
     cell_row_backward(a, p.tc + r, p.dh2 ? p.dh2 + r : nullptr, dct, p.c + r, dz + (size_t)n * G,
                       p.dc ? p.dc + r : nullptr, H);
