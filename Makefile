@@ -18,7 +18,7 @@
 #   make clean
 # The first step of every target installs missing Debian packages (scripts/ensure-deps.sh).
 # MPI: build/l2l is linked with Open MPI when mpicxx is installed (or with MPI=1, which installs
-# libopenmpi-dev and openmpi-bin); MPI=0 forces the serial build. Only tasks/comm.cpp differs.
+# libopenmpi-dev and openmpi-bin); MPI=0 forces the serial build. Only tasks/run/comm.cpp differs.
 
 SHELL    := /bin/bash
 CXX      ?= g++
@@ -34,7 +34,7 @@ ifeq ($(MPI),1)
 DEPS     += $(MPI_DEPS)
 endif
 
-LIB_SRC  := $(wildcard autodiff/*.cpp nn/*.cpp tasks/*.cpp)
+LIB_SRC  := $(wildcard autodiff/*.cpp nn/*.cpp tasks/*.cpp tasks/*/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 F32_TEST_SRC := $(wildcard tests/f32/*.cpp)
 APPS     := autodiff_demo nn_demo l2l bench art_images
@@ -70,12 +70,12 @@ build/mpi/%.o: %.cpp | deps
 
 build/%: build/f32/apps/%.o $(F32_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
-# build/l2l: with tasks/comm.cpp over MPI or serial (comm.h); build/comm-mode changes when MPI
+# build/l2l: with tasks/run/comm.cpp over MPI or serial (comm.h); build/comm-mode changes when MPI
 # does, so switching relinks.
-L2L_COMM := $(if $(filter 1,$(MPI)),build/mpi/tasks/comm.o,build/f32/tasks/comm.o)
+L2L_COMM := $(if $(filter 1,$(MPI)),build/mpi/tasks/run/comm.o,build/f32/tasks/run/comm.o)
 build/comm-mode: FORCE
 	@mkdir -p build; echo "MPI=$(MPI)" | cmp -s - $@ || echo "MPI=$(MPI)" >$@
-build/l2l: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o $(filter-out build/f32/tasks/comm.o,$(F32_OBJ)) $(L2L_COMM) build/comm-mode
+build/l2l: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o $(filter-out build/f32/tasks/run/comm.o,$(F32_OBJ)) $(L2L_COMM) build/comm-mode
 	$(if $(filter 1,$(MPI)),$(MPICXX),$(CXX)) $(CXXFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS)
 # The serial build beside the MPI one, for test-mpi's check that it refuses mpirun.
 build/l2l-serial: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o $(F32_OBJ)
@@ -131,16 +131,16 @@ FUZZ_DEPS    := clang libclang-rt-14-dev
 # the tests), PNG chunks claiming more bytes than the file (refused first), oversized headers.
 FUZZ_TARGETS := checkpoint idx cifar
 FUZZ_LIB_checkpoint := nn/checkpoint.cpp autodiff/tensor.cpp
-FUZZ_LIB_idx        := tasks/data.cpp tasks/decompress.cpp
-FUZZ_LIB_cifar      := tasks/data.cpp tasks/decompress.cpp
-FUZZ_LIB_image      := tasks/image.cpp tasks/run_dir.cpp nn/checkpoint.cpp autodiff/tensor.cpp
+FUZZ_LIB_idx        := tasks/data/data.cpp tasks/data/decompress.cpp
+FUZZ_LIB_cifar      := tasks/data/data.cpp tasks/data/decompress.cpp
+FUZZ_LIB_image      := tasks/data/image.cpp tasks/run/run_dir.cpp nn/checkpoint.cpp autodiff/tensor.cpp
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 fuzz_objs     = $(addprefix build/fuzz/obj/,$(patsubst %.cpp,%.o,$(FUZZ_LIB_$1)))
 
 # stb's coders shift negative ints left (defined in C++20, undefined in C++17; UBSan's
 # shift-base check) and memcpy 0 bytes from a null pointer: not checked in the fuzz build of the
 # one file that compiles stb.
-build/fuzz/obj/tasks/image.o: FUZZ_FLAGS += -fno-sanitize=shift-base,nonnull-attribute
+build/fuzz/obj/tasks/data/image.o: FUZZ_FLAGS += -fno-sanitize=shift-base,nonnull-attribute
 fuzz-deps:
 	@scripts/ensure-deps.sh $(FUZZ_DEPS)
 build/fuzz/obj/%.o: %.cpp | fuzz-deps

@@ -10,7 +10,7 @@
 #include <filesystem>
 
 #include "apps/common.h"
-#include "tasks/art.h"
+#include "tasks/optimizees/art.h"
 #include "tasks/evaluate.h"
 
 using namespace l2l;

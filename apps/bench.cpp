@@ -44,7 +44,7 @@
 
 #include "autodiff/blas.h"
 #include "autodiff/parallel.h"
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 #include "tasks/evaluate.h"
 #include "tasks/meta.h"
 

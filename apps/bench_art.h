@@ -9,9 +9,9 @@
 // backward (the weights are tape constants, so conv2d computes d/d input only, no d/d weight),
 // plus the LSTM's for the meta-iteration.
 #pragma once
-#include "tasks/art.h"
+#include "tasks/optimizees/art.h"
 #include "tasks/meta.h"
-#include "tasks/vgg.h"
+#include "tasks/optimizees/vgg.h"
 
 namespace l2l {
 namespace bench_art {

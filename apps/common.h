@@ -9,9 +9,9 @@
 
 #include "apps/flags.h"
 #include "autodiff/parallel.h"
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 #include "tasks/learned_optimizer.h"
-#include "tasks/run_dir.h"
+#include "tasks/run/run_dir.h"
 #include "tasks/task.h"
 
 namespace l2l {

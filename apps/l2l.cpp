@@ -14,9 +14,9 @@
 
 #include "apps/common.h"
 #include "nn/checkpoint.h"
-#include "tasks/comm.h"
+#include "tasks/run/comm.h"
 #include "tasks/meta.h"
-#include "tasks/scaled_task.h"
+#include "tasks/optimizees/scaled_task.h"
 
 using namespace l2l;
 

@@ -15,7 +15,7 @@
 #include "apps/json.h"
 #include "nn/lbfgs.h"
 #include "tasks/evaluate.h"
-#include "tasks/progress.h"
+#include "tasks/run/progress.h"
 #include "tasks/tuning.h"
 
 namespace l2l {

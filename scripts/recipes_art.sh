@@ -75,7 +75,7 @@ section_fig8() {
   SEC=$RES/fig8/section.md
   section "Figure 8: Neural Art"
   para "Paper: trained on 64x64 content images with one style, the LSTM optimizer beats the tuned baselines on test images at 64x64 with that style (left), and still does on a new style at 128x128 (right), 128 steps each."
-  para "Here: f = alpha content(relu2_2) + beta style(relu1_1, relu2_1, relu3_1) + gamma TV through VGG-19's conv1_1..conv3_1 (the only layers in the data), alpha = beta = 4e-5, gamma = 20 (each term O(1) at theta_0; tasks/art.cpp), theta_0 = content + N(0, 0.1^2). Training style $ART_TRAIN_STYLE, test style $ART_TEST_STYLE. Crops of disjoint photo sets: training $(art_photos train | sed "s/ /, /g"); validation $(art_photos val | sed "s/ /, /g"); test $(art_photos test | sed "s/ /, /g")."
+  para "Here: f = alpha content(relu2_2) + beta style(relu1_1, relu2_1, relu3_1) + gamma TV through VGG-19's conv1_1..conv3_1 (the only layers in the data), alpha = beta = 4e-5, gamma = 20 (each term O(1) at theta_0; tasks/optimizees/art.cpp), theta_0 = content + N(0, 0.1^2). Training style $ART_TRAIN_STYLE, test style $ART_TEST_STYLE. Crops of disjoint photo sets: training $(art_photos train | sed "s/ /, /g"); validation $(art_photos val | sed "s/ /, /g"); test $(art_photos test | sed "s/ /, /g")."
   para "Learned optimizer: the paper's 2x20 LSTM with Appendix A preprocessing, unroll $ART_UNROLL, meta-trained on $((ART_EPOCHS * ART_PROBLEMS)) problems ($ART_EPOCHS epochs x $ART_PROBLEMS, $((ART_EPOCHS * ART_PROBLEMS * ART_STEPS / ART_UNROLL)) meta-iterations; the paper: 1,800 problems), phi from the epoch with the best validation score on $ART_VAL crops. Output scale x$ART_OUT_SCALE where the paper has none (x1): the pixels here are in [0, 1], and at x1 an untrained LSTM's steps of about +-1 per pixel swamp the image (validation mean f 55.9 before training vs 2.23 at x0.1; 1.54 vs 0.79 after 64 meta-iterations; measured at 64x64)."
   para "**Left, ${ART_SIZE}x$ART_SIZE, training style**: $(verdict "$RES/fig8_left/curves.csv" "$ART_STEPS")"
   para "$(lbfgs_note "$RES/fig8_left/curves.csv" "$ART_STEPS")"
@@ -90,11 +90,11 @@ section_fig8() {
   para "Meta-training log: \`$RUNS/art/train_log.csv\`."
 }
 
-# The photo lists, from the code that fixes them (tasks/art.cpp).
+# The photo lists, from the code that fixes them (tasks/optimizees/art.cpp).
 art_photos() {
   awk -v set="$1" '$0 ~ "art_" set "_photos\\(\\) \\{" { on = 1; next } on && /return v;/ { exit }
     on { while (match($0, /"[^"]+"/)) { printf "%s ", substr($0, RSTART + 1, RLENGTH - 2); $0 = substr($0, RSTART + RLENGTH) } }' \
-    tasks/art.cpp | sed 's/ $//'
+    tasks/optimizees/art.cpp | sed 's/ $//'
 }
 
 # best_baseline DIR: "name=lr" of the tuned baseline (not lstm*, not lbfgs, which has no rate) with

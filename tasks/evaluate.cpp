@@ -1,5 +1,5 @@
 // evaluate.cpp: see evaluate.h.
-#include "evaluate.h"
+#include "tasks/evaluate.h"
 
 #include <algorithm>
 #include <cmath>

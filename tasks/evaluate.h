@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "nn/optim.h"
-#include "task.h"
+#include "tasks/task.h"
 
 namespace l2l {
 

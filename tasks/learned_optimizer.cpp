@@ -1,5 +1,5 @@
 // learned_optimizer.cpp: preprocessing, the coordinatewise net and the optimizer around it.
-#include "learned_optimizer.h"
+#include "tasks/learned_optimizer.h"
 
 #include <algorithm>
 #include <cerrno>

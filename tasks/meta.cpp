@@ -1,6 +1,6 @@
 // meta.cpp: one truncated-BPTT window, and the epochs, validation and checkpoints around it.
 // See meta.h for the method.
-#include "meta.h"
+#include "tasks/meta.h"
 
 #include <chrono>
 #include <cmath>
@@ -10,10 +10,10 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "comm.h"
+#include "tasks/run/comm.h"
 #include "nn/checkpoint.h"
-#include "progress.h"
-#include "run_dir.h"
+#include "tasks/run/progress.h"
+#include "tasks/run/run_dir.h"
 
 namespace l2l {
 

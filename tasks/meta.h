@@ -50,8 +50,8 @@
 #include <string>
 #include <vector>
 
-#include "evaluate.h"
-#include "learned_optimizer.h"
+#include "tasks/evaluate.h"
+#include "tasks/learned_optimizer.h"
 
 namespace l2l {
 

@@ -1,5 +1,5 @@
 // task.cpp: what every Problem shares: its size and the oracle around loss(). See task.h.
-#include "task.h"
+#include "tasks/task.h"
 
 #include <algorithm>
 

@@ -1,6 +1,6 @@
 // tuning.cpp: see tuning.h. The grid is kept as integer indices k, rate 10^(lo + k / per_decade),
 // so widening by a decade adds exactly per_decade indices and never accumulates rounding.
-#include "tuning.h"
+#include "tasks/tuning.h"
 
 #include <cmath>
 #include <cstdio>
@@ -8,7 +8,7 @@
 #include <map>
 #include <stdexcept>
 
-#include "evaluate.h"
+#include "tasks/evaluate.h"
 #include "nn/optim.h"
 
 namespace l2l {

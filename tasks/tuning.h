@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "task.h"
+#include "tasks/task.h"
 
 namespace l2l {
 

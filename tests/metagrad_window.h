@@ -7,7 +7,7 @@
 #include <string>
 
 #include "nn/checkpoint.h"
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 #include "tasks/meta.h"
 
 namespace l2l::test {

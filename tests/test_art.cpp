@@ -12,11 +12,11 @@
 #include <set>
 
 #include "helpers.h"
-#include "tasks/art.h"
-#include "tasks/data.h"
+#include "tasks/optimizees/art.h"
+#include "tasks/data/data.h"
 #include "tasks/evaluate.h"
 #include "tasks/meta.h"
-#include "tasks/vgg.h"
+#include "tasks/optimizees/vgg.h"
 
 using namespace l2l;
 using namespace l2l::test;

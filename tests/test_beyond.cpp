@@ -13,7 +13,7 @@
 #include "tasks/evaluate.h"
 #include "tasks/learned_optimizer.h"
 #include "tasks/meta.h"
-#include "tasks/scaled_task.h"
+#include "tasks/optimizees/scaled_task.h"
 
 using namespace l2l;
 using namespace l2l::test;

@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "helpers.h"
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 #include "tasks/learned_optimizer.h"
 #include "tasks/meta.h"
 #include "tasks/task.h"

@@ -14,7 +14,7 @@
 
 #include "autodiff/parallel.h"
 #include "helpers.h"
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 #include "tasks/task.h"
 
 using namespace l2l;

@@ -8,7 +8,7 @@
 // defines DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN.
 #include "doctest.h"
 
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 
 #include <lzma.h>
 #include <sys/stat.h>

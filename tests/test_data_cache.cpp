@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "doctest/doctest.h"
-#include "tasks/data_cache.h"
+#include "tasks/data/data_cache.h"
 
 using namespace l2l;
 namespace fs = std::filesystem;

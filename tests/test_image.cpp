@@ -10,7 +10,7 @@
 
 #include "doctest/doctest.h"
 #include "stb/stb_image_write.h"
-#include "tasks/image.h"
+#include "tasks/data/image.h"
 
 using namespace l2l;
 namespace fs = std::filesystem;

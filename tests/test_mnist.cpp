@@ -8,7 +8,7 @@
 
 #include "helpers.h"
 #include "nn/init.h"
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 #include "tasks/learned_optimizer.h"
 #include "tasks/task.h"
 

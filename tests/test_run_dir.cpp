@@ -17,7 +17,7 @@
 
 #include "doctest/doctest.h"
 #include "nn/checkpoint.h"
-#include "tasks/run_dir.h"
+#include "tasks/run/run_dir.h"
 
 using namespace l2l;
 namespace fs = std::filesystem;

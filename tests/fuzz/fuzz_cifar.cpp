@@ -11,7 +11,7 @@
 #include <cstdlib>
 #include <stdexcept>
 
-#include "tasks/data.h"
+#include "tasks/data/data.h"
 
 // Aborts (a bug) unless d is n >= 1 images of 3x32x32 with labels 0..9.
 static void check_batch(const l2l::Dataset& d) {

@@ -11,7 +11,7 @@
 #include <stdexcept>
 #include <string>
 
-#include "tasks/image.h"
+#include "tasks/data/image.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {

@@ -1,5 +1,5 @@
 // classifier.cpp: see classifier.h.
-#include "classifier.h"
+#include "tasks/optimizees/classifier.h"
 
 #include <algorithm>
 

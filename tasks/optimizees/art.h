@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "image.h"
-#include "task.h"
+#include "tasks/data/image.h"
+#include "tasks/task.h"
 
 namespace l2l {
 

@@ -5,9 +5,9 @@
 // for the data directory. What it is not: decompression and bounded file reading (those are
 // tasks/decompress.cpp); no caching, batching or normalisation; everything is decoded afresh
 // on every call (CIFAR train takes seconds).
-#include "data.h"
+#include "tasks/data/data.h"
 
-#include "decompress.h"
+#include "tasks/data/decompress.h"
 
 #include <cstdint>
 #include <cstdlib>

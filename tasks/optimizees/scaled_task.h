@@ -19,7 +19,7 @@
 #pragma once
 #include <memory>
 
-#include "task.h"
+#include "tasks/task.h"
 
 namespace l2l {
 

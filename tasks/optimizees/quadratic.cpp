@@ -6,7 +6,7 @@
 // The batched product W_b theta_b is mul + sum over the last axis (broadcast (B,d,d) by (B,1,d)).
 #include <sstream>
 
-#include "task.h"
+#include "tasks/task.h"
 
 namespace l2l {
 

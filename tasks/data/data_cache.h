@@ -17,7 +17,7 @@
 #include <string>
 #include <vector>
 
-#include "data.h"
+#include "tasks/data/data.h"
 
 namespace l2l {
 

@@ -29,13 +29,13 @@
 // is the content, and the noise breaks the content term's zero at the start. Deterministic
 // (no minibatch: f does not depend on batch_rng).
 // Is not: a style-transfer program (no pyramid, no colour preservation, no clamping of theta).
-#include "art.h"
+#include "tasks/optimizees/art.h"
 
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
 
-#include "vgg.h"
+#include "tasks/optimizees/vgg.h"
 
 namespace l2l {
 

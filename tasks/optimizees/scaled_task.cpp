@@ -1,11 +1,11 @@
 // scaled_task.cpp: the random-scaling Task wrapper of scaled_task.h.
-#include "scaled_task.h"
+#include "tasks/optimizees/scaled_task.h"
 
 #include <cmath>
 #include <sstream>
 #include <stdexcept>
 
-#include "evaluate.h"
+#include "tasks/evaluate.h"
 
 namespace l2l {
 

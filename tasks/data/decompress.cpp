@@ -3,7 +3,7 @@
 // What this file is: the three functions of decompress.h. Output buffers grow by doubling up
 // to max_out + 1 bytes: one byte more than allowed is how "too large" is detected, so no input
 // can make us allocate more than about twice max_out. What it is not: file formats (data.cpp).
-#include "decompress.h"
+#include "tasks/data/decompress.h"
 
 #include <fcntl.h>
 #include <lzma.h>

@@ -2,7 +2,7 @@
 //
 // What this file is: the four pieces of run_dir.h, each a short function over POSIX calls
 // (flock, mkstemp, fsync, rename). What it is not: anything that waits or retries.
-#include "run_dir.h"
+#include "tasks/run/run_dir.h"
 
 #include <fcntl.h>
 #include <sys/file.h>

@@ -19,7 +19,7 @@
 #pragma GCC diagnostic pop
 #endif
 
-#include "image.h"
+#include "tasks/data/image.h"
 
 #include <algorithm>
 #include <cmath>
@@ -28,7 +28,7 @@
 #include <iterator>
 #include <stdexcept>
 
-#include "run_dir.h"
+#include "tasks/run/run_dir.h"
 
 namespace l2l {
 

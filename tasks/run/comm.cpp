@@ -1,6 +1,6 @@
 // comm.cpp: comm.h over Open MPI (-DL2L_MPI), or the serial implementation. The only file of the
 // project that includes mpi.h. See comm.h.
-#include "comm.h"
+#include "tasks/run/comm.h"
 
 #include <algorithm>
 #include <chrono>

@@ -1,5 +1,5 @@
 // vgg.cpp: see vgg.h.
-#include "vgg.h"
+#include "tasks/optimizees/vgg.h"
 
 #include <cmath>
 #include <filesystem>

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "autodiff/ops.h"
-#include "data.h"
+#include "tasks/data/data.h"
 #include "nn/rng.h"
 
 namespace l2l {

@@ -21,9 +21,9 @@
 
 #include "nn/init.h"
 #include "nn/linear.h"
-#include "task.h"
-#include "classifier.h"
-#include "data.h"
+#include "tasks/task.h"
+#include "tasks/optimizees/classifier.h"
+#include "tasks/data/data.h"
 
 namespace l2l {
 

@@ -21,13 +21,13 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "classifier.h"
-#include "data.h"
-#include "data_cache.h"
+#include "tasks/optimizees/classifier.h"
+#include "tasks/data/data.h"
+#include "tasks/data/data_cache.h"
 #include "nn/conv.h"
 #include "nn/init.h"
 #include "nn/linear.h"
-#include "task.h"
+#include "tasks/task.h"
 
 namespace l2l {
 

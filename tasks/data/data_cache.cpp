@@ -1,7 +1,7 @@
 // data_cache.cpp: see data_cache.h. File layout (native byte order):
 //   "L2LDATA1"  u64 fingerprint  i32 n, channels, height, width  u8 labels[n]  u8 pixels[...]
 //   u64 FNV-1a of every byte before it
-#include "data_cache.h"
+#include "tasks/data/data_cache.h"
 
 #include <unistd.h>
 
