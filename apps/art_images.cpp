@@ -10,8 +10,9 @@
 #include <filesystem>
 
 #include "apps/common.h"
+#include "apps/tasks.h"
 #include "tasks/optimizees/art.h"
-#include "tasks/evaluate.h"
+#include "tasks/data/image.h"
 
 using namespace l2l;
 
@@ -55,13 +56,13 @@ int run(int argc, char** argv) {
   double blr = std::strtod(b.c_str() + eq + 1, nullptr);
   std::unique_ptr<Optimizer> base = make_optimizer(bname, blr);
   std::unique_ptr<LearnedOptimizer> lstm = load_learned_optimizer(f.str("phi"));
-  std::unique_ptr<Task> task = make_task(f, "test");
+  std::unique_ptr<Task> task = make_task(f);
   int T = bounded(f, "steps", 1, 100000), K = bounded(f, "problems", 1, 1000);
   std::string out = f.str("out");
   std::filesystem::create_directories(out);
   std::printf("# task: %s\n", task->describe().c_str());
   for (int k = 0; k < K; k++) {
-    ProblemInstance pi = problem_instance(*task, problem_seed(Split::test, k, 0));
+    ProblemInstance pi = problem_instance(*task, ProblemId::test(k));
     ArtProblemImages im = art_problem_images(*pi.problem);
     int S = im.content.height;
     Tensor by_lstm = run_to_end(*lstm, pi, T), by_base = run_to_end(*base, pi, T);

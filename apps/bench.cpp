@@ -46,7 +46,8 @@
 #include "autodiff/parallel.h"
 #include "tasks/data/data.h"
 #include "tasks/evaluate.h"
-#include "tasks/meta.h"
+#include "tasks/meta_train.h"
+#include "tasks/optimizees/optimizees.h"
 
 using namespace l2l;
 
@@ -274,13 +275,13 @@ struct QuadraticWindow {
   LearnedOptimizer opt{{NetConfig{}}, 1};
   Tape tape;
   void run() {
-    Trajectory tr = start_trajectory(opt, *task, 3);
+    Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 0));
     unroll_window(opt, tr, 20, true, tape);
   }
 };
 
 // One meta-iteration of a task's learned optimizer, and the optimizee's step alone: the
-// MNIST and CIFAR rows (one problem, seed 3; theta_0 from Rng 4, minibatches from Rng 5).
+// MNIST and CIFAR rows (training problem 0 of seed 0; theta_0 from Rng 4, minibatches from Rng 5).
 struct MetaWindow {
   std::unique_ptr<Task> task;
   LearnedOptimizer opt;
@@ -290,15 +291,15 @@ struct MetaWindow {
   Tape tape;
   Adam meta{1e-3};
   MetaWindow(std::unique_ptr<Task> t, const NetConfig& nc)
-      : task(std::move(t)), opt(std::vector<NetConfig>(num_groups(*task), nc), 1) {
-    prob = task->sample(3);
+      : task(std::move(t)), opt(std::vector<NetConfig>(task->groups(), nc), 1) {
+    prob = task->sample(ProblemId::train(0, 0));
     theta0 = prob->init(ir);
   }
   void step() { prob->loss_and_grad(theta0, br); }
   // One meta-iteration: a window of 20 steps (21 loss_and_grad) and the Adam step on phi.
   void run() {
     std::vector<Param*> phi = opt.params();
-    Trajectory tr = start_trajectory(opt, *task, 3);
+    Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 0));
     for (Param* p : phi) p->zero_grad();
     unroll_window(opt, tr, 20, true, tape);
     step_params(meta, phi);
@@ -457,7 +458,7 @@ int main(int argc, char** argv) {
       {"mnist optimizee part (21 loss_and_grad)", kMnistWindowFlops, 9, [] { for (int t = 0; t <= 20; t++) mnist.step(); }},
       {"mnist meta-iteration (U=20, batch 128, 15910)", lstm_window_flops(kN, 20) + kMnistWindowFlops, 7,
        [] { mnist.run(); }},
-      {"mnist eval, 100 steps (steps/s = 1e5 / ms)", 0, 3, [] { run_optimizer(mnist.opt, *mnist.task, 7, 100); }},
+      {"mnist eval, 100 steps (steps/s = 1e5 / ms)", 0, 3, [] { run_optimizer(mnist.opt, *mnist.task, ProblemId::test(0), 100); }},
   };
   for (const Row& r : rows)
     if (r.name.find(only) != std::string::npos) run_row(r);

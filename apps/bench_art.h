@@ -10,7 +10,7 @@
 // plus the LSTM's for the meta-iteration.
 #pragma once
 #include "tasks/optimizees/art.h"
-#include "tasks/meta.h"
+#include "tasks/meta_train.h"
 #include "tasks/optimizees/vgg.h"
 
 namespace l2l {
@@ -38,12 +38,12 @@ struct ArtBench {
     o.data_dir = root;
     o.size = size;
     task = make_art_task(o);
-    pi = problem_instance(*task, problem_seed(Split::test, 0, 0));
+    pi = problem_instance(*task, ProblemId::test(0));
   }
   void step() { pi.problem->loss_and_grad(pi.theta0, pi.batch_rng); }
   void meta_iteration() {
     std::vector<Param*> phi = opt.params();
-    Trajectory tr = start_trajectory(opt, *task, 3);
+    Trajectory tr = start_trajectory(opt, *task, ProblemId::train(1, 0));
     for (Param* p : phi) p->zero_grad();
     unroll_window(opt, tr, 32, true, tape);
     step_params(meta, phi);

@@ -1,5 +1,6 @@
-// common.h: what the l2l subcommands share: task and net flags, building a Task and a
-// NetConfig from flags (every size range-checked, naming its flag), and the configuration dump.
+// common.h: what the l2l programs share: task and net flags, list parsing, building a NetConfig
+// from flags (every size range-checked, naming its flag), and the configuration dump. The tasks
+// themselves are built by apps/tasks.h.
 #pragma once
 #include <cmath>
 #include <cstdio>
@@ -9,10 +10,7 @@
 
 #include "apps/flags.h"
 #include "autodiff/parallel.h"
-#include "tasks/data/data.h"
 #include "tasks/learned_optimizer.h"
-#include "tasks/run/run_dir.h"
-#include "tasks/task.h"
 
 namespace l2l {
 
@@ -92,67 +90,6 @@ inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
     v.push_back((int)x);
   }
   return v;
-}
-
-inline std::unique_ptr<Task> make_task(const Flags& f, const std::string& split) {
-  std::string t = f.str("task");
-  if (t == "quadratic") {
-    QuadraticOptions o;
-    o.batch = bounded(f, "quad-batch", 1, 100000);
-    o.dims = bounded(f, "quad-dims", 1, 1000);
-    if ((long)o.batch * o.dims * o.dims > 100000000L)
-      throw std::invalid_argument("--quad-batch x --quad-dims^2 is over 1e8 numbers for W: choose smaller values");
-    o.dm_variant = f.boolean("quad-dm");
-    return make_quadratic_task(o);
-  }
-  if (t == "simple") return make_simple_task();
-  if (t == "mnist") {
-    MnistOptions o;
-    o.data_dir = find_data_dir(f.str("data"), "mnist");
-    o.hidden = parse_ints(f.str("mnist-hidden"), "mnist-hidden");
-    for (int h : o.hidden)
-      if (h > 10000) throw std::invalid_argument("flag --mnist-hidden: layer sizes must be at most 10000, got " + std::to_string(h));
-    o.activation = f.str("mnist-act");
-    o.batch = bounded(f, "mnist-batch", 1, 60000);
-    if (f.str("mnist-init") != "dm" && f.str("mnist-init") != "glorot")
-      throw std::invalid_argument("--mnist-init expects dm or glorot, got '" + f.str("mnist-init") + "'");
-    o.dm_init = f.str("mnist-init") == "dm";
-    o.split = split;
-    return make_mnist_task(o);
-  }
-  if (t == "cifar") {
-    CifarOptions o;
-    o.data_dir = find_data_dir(f.str("data"), "cifar10");
-    for (const std::string& item : split_list(f.str("cifar-labels"))) {
-      if (item.size() != 1 || item[0] < '0' || item[0] > '9')
-        throw std::invalid_argument("flag --cifar-labels expects labels 0..9 separated by commas, got '" + f.str("cifar-labels") + "'");
-      o.labels.push_back(item[0] - '0');
-    }
-    o.batch = bounded(f, "cifar-batch", 1, 50000);
-    o.split = split;
-    return make_cifar_task(o);
-  }
-  if (t == "art") {
-    ArtOptions o;
-    o.data_dir = find_data_dir(f.str("data"), "art");
-    o.size = bounded(f, "art-size", 4, 1024);
-    if (o.size % 4) throw std::invalid_argument("flag --art-size must be a multiple of 4, got " + std::to_string(o.size));
-    o.style = f.str("art-style");
-    std::vector<std::string> w = split_list(f.str("art-weights"));
-    if (!w.empty()) {
-      if (w.size() != 3) throw std::invalid_argument("flag --art-weights expects alpha,beta,gamma, got '" + f.str("art-weights") + "'");
-      double* dst[3] = {&o.alpha, &o.beta, &o.gamma};
-      for (int i = 0; i < 3; i++) {
-        char* end = nullptr;
-        *dst[i] = std::strtod(w[i].c_str(), &end);
-        if (*end || !(*dst[i] >= 0) || !std::isfinite(*dst[i]))
-          throw std::invalid_argument("flag --art-weights expects three numbers >= 0, got '" + f.str("art-weights") + "'");
-      }
-    }
-    (void)split;  // the photo set comes from the problem's seed range (tasks/art.h)
-    return make_art_task(o);
-  }
-  throw std::invalid_argument("unknown --task '" + t + "' (expected quadratic, simple, mnist, cifar or art)");
 }
 
 // The net described by the flags; "auto" means paper_net_config(task) (tasks/learned_optimizer.h).

@@ -13,10 +13,12 @@
 #include <filesystem>
 
 #include "apps/common.h"
+#include "apps/tasks.h"
 #include "nn/checkpoint.h"
 #include "tasks/run/comm.h"
-#include "tasks/meta.h"
 #include "tasks/optimizees/scaled_task.h"
+#include "tasks/run/run_dir.h"
+#include "tasks/run/training.h"
 
 using namespace l2l;
 
@@ -44,7 +46,7 @@ void add_train_flags(Flags& f) {
   add_threads_flag(f);
 }
 
-MetaConfig meta_config(const Flags& f, const std::string& config_text) {
+MetaConfig meta_config(const Flags& f) {
   if (f.boolean("second-derivatives"))
     throw std::invalid_argument("--second-derivatives true is not supported: the engine is first-order and the paper's method drops them");
   MetaConfig mc;
@@ -59,10 +61,8 @@ MetaConfig meta_config(const Flags& f, const std::string& config_text) {
   mc.include_start = f.boolean("include-start");
   mc.val_problems = bounded(f, "val-problems", 1, 100000);
   mc.seed = f.integer("seed");
-  mc.out_dir = f.str("out");
-  mc.config_text = config_text;
-  mc.resume = f.boolean("resume");
   check_config(mc);
+  check_ranks(mc);
   return mc;
 }
 
@@ -91,12 +91,15 @@ void report_training(const MetaResult& r, const std::string& out) {
               r.best_val, r.best_epoch, 100 * (1 - r.best_val / r.untrained_val), out.c_str());
 }
 
-// How fast meta-training went, and how much of it was communication (stderr: not a result).
-void report_speed(const MetaResult& r) {
+// How fast meta-training went, and under MPI how much of it was communication (stderr: not a result).
+void report_speed(const MetaResult& r, double comm_seconds) {
   if (r.meta_updates == 0 || r.train_seconds <= 0) return;
-  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s on %d rank(s): %.3f meta-updates/s; collectives %.4f s (%.2f%%)\n",
-               r.meta_updates, r.train_seconds, comm::size(), r.meta_updates / r.train_seconds, r.comm_seconds,
-               100 * r.comm_seconds / r.train_seconds);
+  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s: %.3f meta-updates/s", r.meta_updates, r.train_seconds,
+               r.meta_updates / r.train_seconds);
+  if (comm::size() > 1)
+    std::fprintf(stderr, " on %d ranks; collectives %.4f s (%.2f%% of the run)", comm::size(), comm_seconds,
+                 100 * comm_seconds / r.train_seconds);
+  std::fprintf(stderr, "\n");
 }
 
 // Everything before meta-training: flags, run directory (rank 0), task. It may fail on one rank
@@ -105,6 +108,7 @@ struct TrainSetup {
   std::string cfg_txt;
   NetConfig nc;
   MetaConfig mc;
+  RunOptions ro;
   std::unique_ptr<RunDirLock> lock;  // one writer per run directory (rank 0), until this process ends
   std::unique_ptr<Task> task;
   double random_scale = 0;  // --random-scale (beyond the paper; 0 = off)
@@ -126,11 +130,11 @@ int cmd_train(int argc, char** argv) {
       s.cfg_txt = config_text("train", f);
       if (root) std::printf("%s", s.cfg_txt.c_str());
       s.nc = net_config(f);  // check every flag before anything is loaded or written
-      s.mc = meta_config(f, s.cfg_txt);
-      s.mc.quiet = !root;
+      s.mc = meta_config(f);
+      s.ro = {f.str("out"), s.cfg_txt, f.all(), f.boolean("resume"), !root};
       s.random_scale = random_scale_flag(f);
-      if (root) s.lock = std::make_unique<RunDirLock>(s.mc.out_dir), claim_run_dir(s.mc.out_dir, s.mc.resume, f.boolean("overwrite"));
-      s.task = make_task(f, "train");
+      if (root) s.lock = std::make_unique<RunDirLock>(s.ro.out_dir), claim_run_dir(s.ro.out_dir, s.ro.resume, f.boolean("overwrite"));
+      s.task = make_task(f);
       s.task = make_randomly_scaled_task(std::move(s.task), s.random_scale);  // training problems only (scaled_task.h)
     }
   } catch (const std::exception& e) {
@@ -138,12 +142,13 @@ int cmd_train(int argc, char** argv) {
   }
   comm::raise_if_any(err);
   if (help) return 0;
-  LearnedOptimizer opt(std::vector<NetConfig>(num_groups(*s.task), s.nc), f.integer("seed"));
+  LearnedOptimizer opt(std::vector<NetConfig>(s.task->groups(), s.nc), f.integer("seed"));
   if (root) std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", s.task->describe().c_str(), s.nc.describe().c_str(), opt.param_count());
   if (root && comm::size() > 1) std::printf("# MPI: %d ranks, %d problem(s) each per meta-update\n", comm::size(), s.mc.meta_batch / comm::size());
   std::fflush(stdout);
-  MetaResult r = meta_train(opt, *s.task, s.mc, f.all());
-  if (root) report_training(r, s.mc.out_dir), report_speed(r);
+  const double comm0 = comm::seconds_in_collectives();
+  MetaResult r = train_run(opt, *s.task, s.mc, s.ro);
+  if (root) report_training(r, s.ro.out_dir), report_speed(r, comm::seconds_in_collectives() - comm0);
   return 0;
 }
 

@@ -12,10 +12,12 @@
 #include <map>
 
 #include "apps/common.h"
+#include "apps/tasks.h"
 #include "apps/json.h"
 #include "nn/lbfgs.h"
 #include "tasks/evaluate.h"
 #include "tasks/run/progress.h"
+#include "tasks/run/run_dir.h"
 #include "tasks/tuning.h"
 
 namespace l2l {
@@ -126,7 +128,7 @@ std::unique_ptr<Optimizer> make_learned(const EvalPlan& plan, const std::string&
   return opt;
 }
 
-Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_task, const Task& tune_task,
+Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& task,
                 Progress& bar, long& done) {
   Entry e;
   e.name = name;
@@ -143,7 +145,7 @@ Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_
     e.setting = name + " lr " + Json::number(plan.fixed.at(name)) + " (fixed by --lr)";
   } else {
     long base = done;
-    e.tuning = tune_lr(name, tune_task, plan.V, plan.T, plan.grid, [&](int k) {
+    e.tuning = tune_lr(name, task, plan.V, plan.T, plan.grid, [&](int k) {
       done = base + (long)k * plan.V;
       bar.show(done, "runs: tuning " + name + " (" + std::to_string(k) + " rates tried)");
     });
@@ -154,7 +156,7 @@ Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& test_
                 e.tuning.describe() + ")";
   }
   long base = done;
-  e.curves = evaluate(*opt, test_task, Split::test, plan.P, plan.T, plan.finals, 0, [&](int k) {
+  e.curves = evaluate(*opt, task, Split::test, plan.P, plan.T, plan.finals, 0, [&](int k) {
     done = base + k;
     bar.show(done, "runs: testing " + name + " (" + std::to_string(k) + "/" + std::to_string(plan.P) + " problems)");
   });
@@ -212,9 +214,9 @@ std::map<std::string, double> mean_finals(const Curves& c) {
   return avg;
 }
 
-std::string results_json(const Flags& f, const Task& test_task, const std::vector<Entry>& es, const EvalPlan& plan) {
+std::string results_json(const Flags& f, const Task& task, const std::vector<Entry>& es, const EvalPlan& plan) {
   Json j;
-  j.open('{').key("task").str(test_task.describe());
+  j.open('{').key("task").str(task.describe());
   j.key("config").open('{');
   for (auto& [k, v] : f.all()) j.key(k).str(v);
   j.close('}');
@@ -314,10 +316,9 @@ int cmd_eval(int argc, char** argv) {
       std::string unused;
       make_learned(plan, phi, unused);
     }
-  // Test problems come from the test split of the data; tuning uses validation problems drawn
-  // from the training images (the split the optimizer was trained on).
-  std::unique_ptr<Task> test_task = make_task(f, "test"), tune_task = make_task(f, "train");
-  std::printf("# task: %s\n", test_task->describe().c_str());
+  // Test problems (Split::test) for the curves; the baselines are tuned on validation problems.
+  std::unique_ptr<Task> task = make_task(f);
+  std::printf("# task: %s\n", task->describe().c_str());
   RunDirLock lock(plan.out);  // one eval at a time per folder; released when the process ends
   if (std::filesystem::exists(plan.out + "/results.json"))
     std::printf("# note: %s already holds results; they will be replaced\n", plan.out.c_str());
@@ -326,7 +327,7 @@ int cmd_eval(int argc, char** argv) {
   long done = 0;
   std::vector<Entry> entries;
   for (const std::string& name : plan.names) {
-    entries.push_back(run_entry(name, plan, *test_task, *tune_task, bar, done));
+    entries.push_back(run_entry(name, plan, *task, bar, done));
     const Entry& e = entries.back();
     std::vector<double> m = e.curves.mean();
     bar.end_line();
@@ -336,7 +337,7 @@ int cmd_eval(int argc, char** argv) {
     std::fflush(stdout);
   }
   write_file_atomic(plan.out + "/curves.csv", curves_csv(entries, plan.T));
-  write_file_atomic(plan.out + "/results.json", results_json(f, *test_task, entries, plan));
+  write_file_atomic(plan.out + "/results.json", results_json(f, *task, entries, plan));
   write_file_atomic(plan.out + "/summary.md", summary_md(entries, plan));
   if (!plan.per_run_steps.empty()) write_file_atomic(plan.out + "/runs.csv", runs_csv(entries, plan.per_run_steps));
   std::printf("wrote %s/{curves.csv,results.json,summary.md,config.txt%s}\n", plan.out.c_str(),

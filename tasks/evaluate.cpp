@@ -9,24 +9,8 @@
 
 namespace l2l {
 
-uint64_t problem_seed(Split split, uint64_t index, uint64_t run_seed) {
-  switch (split) {
-    case Split::train: return ((run_seed * 0x9e3779b97f4a7c15ULL) & ((1ULL << 39) - 1)) + index % (1ULL << 39);
-    case Split::val: return (1ULL << 40) + index;
-    case Split::test: return (1ULL << 41) + index;
-  }
-  return 0;
-}
-
-ProblemInstance problem_instance(const Task& task, uint64_t seed) {
-  ProblemInstance pi{task.sample(3 * seed), Tensor(), Rng(3 * seed + 2)};
-  Rng init_rng(3 * seed + 1);
-  pi.theta0 = pi.problem->init(init_rng);
-  return pi;
-}
-
-RunResult run_optimizer(Optimizer& opt, const Task& task, uint64_t seed, int steps, bool with_final_metrics) {
-  ProblemInstance pi = problem_instance(task, seed);
+RunResult run_optimizer(Optimizer& opt, const Task& task, const ProblemId& id, int steps, bool with_final_metrics) {
+  ProblemInstance pi = problem_instance(task, id);
   Problem& prob = *pi.problem;
   Tensor theta = std::move(pi.theta0);
   opt.begin(prob.specs());
@@ -94,7 +78,7 @@ Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int
   Curves c;
   c.name = opt.name();
   for (int i = 0; i < problems; i++) {
-    RunResult r = run_optimizer(opt, task, problem_seed(split, i, run_seed), steps, with_final_metrics);
+    RunResult r = run_optimizer(opt, task, ProblemId{split, (uint64_t)i, run_seed}, steps, with_final_metrics);
     c.diverged += r.diverged;
     c.ended_above_start += r.ended_above_start;
     if (after_run) after_run(i + 1);

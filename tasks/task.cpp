@@ -1,9 +1,33 @@
-// task.cpp: what every Problem shares: its size and the oracle around loss(). See task.h.
+// task.cpp: what every Problem shares (its size and the oracle around loss()), and how a
+// ProblemId becomes a problem. See task.h.
 #include "tasks/task.h"
 
-#include <algorithm>
-
 namespace l2l {
+
+const char* split_name(Split s) {
+  switch (s) {
+    case Split::train: return "train";
+    case Split::val: return "val";
+    case Split::test: return "test";
+  }
+  return "?";
+}
+
+uint64_t ProblemId::seed() const {
+  switch (split) {
+    case Split::train: return ((run_seed * 0x9e3779b97f4a7c15ULL) & ((1ULL << 39) - 1)) + index % (1ULL << 39);
+    case Split::val: return (1ULL << 40) + index;
+    case Split::test: return (1ULL << 41) + index;
+  }
+  return 0;
+}
+
+ProblemInstance problem_instance(const Task& task, const ProblemId& id) {
+  ProblemInstance pi{task.sample(id), Tensor(), Rng(id.batch_seed())};
+  Rng init_rng(id.init_seed());
+  pi.theta0 = pi.problem->init(init_rng);
+  return pi;
+}
 
 size_t Problem::dim() const {
   size_t n = 0;
@@ -28,12 +52,6 @@ real Problem::loss_value(const Tensor& theta, Rng& batch_rng) {
   real f = loss(scratch_, scratch_.constant(theta), batch_rng).item();
   scratch_.clear();
   return f;
-}
-
-int num_groups(const Task& task) {
-  int g = 0;
-  for (const TensorSpec& s : task.sample(0)->specs()) g = std::max(g, s.group + 1);
-  return g;
 }
 
 }  // namespace l2l

@@ -1,6 +1,12 @@
 // task.h: the paper's "distribution of functions". A Task samples Problems; a Problem is one
 // function f(theta) to optimize, with its initial point and (for MNIST/CIFAR) its minibatches.
 //
+// Which problem is named by a ProblemId: the split it belongs to (training, validation or test
+// problems, never shared) and its index there. Every optimizer that runs problem (split, i)
+// meets exactly the same function, theta_0 and minibatches. problem_instance(task, id) is the one
+// place that turns an id into a problem with its theta_0 and its minibatch stream; training,
+// validation, tuning and testing all go through it.
+//
 // theta is always ONE flat vector of N coordinates, the concatenation of the optimizee's
 // tensors in the order of specs(). The learned optimizer is coordinatewise, so a flat vector
 // is all it needs; the Problem itself cuts theta back into tensors (nn's ThetaSlices) to
@@ -12,8 +18,10 @@
 // on the problem's own scratch tape, which is cleared before it returns. Meta-training puts
 // only the two numbers on its tape (frozen_loss, autodiff/ops.h), never f's graph.
 //
-// Is not: an optimizer, a training loop (tasks/meta.h), or data loading (tasks/data.h).
+// Is not: an optimizer, a training loop (tasks/meta_train.h), data loading (tasks/data/), or
+// the optimizees themselves (tasks/optimizees/optimizees.h).
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -23,6 +31,35 @@
 #include "nn/rng.h"
 
 namespace l2l {
+
+// The three disjoint sets of problems: meta-training draws training problems, early stopping
+// and the baselines' learning-rate tuning use validation problems, every reported curve uses
+// test problems.
+enum class Split { train, val, test };
+const char* split_name(Split s);  // "train", "val", "test"
+
+// Problem `index` of `split`. Training problems also depend on the run's seed (--seed picks
+// another sequence of training problems); validation and test problems are fixed.
+//
+// Seeds. The id maps to one number, seed() (the ranges never overlap; train_base < 2^40):
+//   train i -> train_base(run_seed) + i     val j -> 2^40 + j     test k -> 2^41 + k
+// and from it come three random streams that no other problem shares: the function from 3 seed,
+// theta_0 from 3 seed + 1, the minibatches from 3 seed + 2. (Not seed, seed + 1, seed + 2: problem
+// i + 1 would reuse problem i's.)
+struct ProblemId {
+  Split split = Split::test;
+  uint64_t index = 0;
+  uint64_t run_seed = 0;  // training problems only; ignored for validation and test
+
+  static ProblemId train(uint64_t i, uint64_t run_seed) { return {Split::train, i, run_seed}; }
+  static ProblemId val(uint64_t j) { return {Split::val, j, 0}; }
+  static ProblemId test(uint64_t k) { return {Split::test, k, 0}; }
+
+  uint64_t seed() const;
+  uint64_t function_seed() const { return 3 * seed(); }  // what Task::sample draws the function from
+  uint64_t init_seed() const { return 3 * seed() + 1; }
+  uint64_t batch_seed() const { return 3 * seed() + 2; }
+};
 
 struct LossAndGrad {
   real f = 0;   // f(theta)
@@ -56,79 +93,21 @@ class Task {
  public:
   virtual ~Task() = default;
   virtual std::string name() const = 0;
-  virtual std::unique_ptr<Problem> sample(uint64_t seed) const = 0;
+  // The function of problem `id` (its theta_0 and minibatches come from problem_instance). A
+  // Task draws what varies between its problems from id.function_seed(), and may look at
+  // id.split (MNIST's test problems draw minibatches from the test images).
+  virtual std::unique_ptr<Problem> sample(const ProblemId& id) const = 0;
+  // How many groups (learned-optimizer nets) its problems have: 1 + the largest spec .group.
+  virtual int groups() const { return 1; }
   virtual std::string describe() const { return name(); }  // one line with the settings
 };
 
-// How many groups (learned-optimizer nets) the Task's problems have: 1 + the largest .group.
-int num_groups(const Task& task);
-
-// ---- the tasks ---------------------------------------------------------------------------
-
-// f(theta) = mean over B functions of ||W_b theta_b - y_b||^2, theta_b in R^d (paper 3.1; the
-// batch of functions is DeepMind's). `dm_variant`: W, y ~ U[0,1) and theta_0 ~ N(0, 0.01^2)
-// as in the authors' code; otherwise W, y ~ N(0,1) (paper: "IID Gaussian") and theta_0 ~ N(0,1).
-struct QuadraticOptions {
-  int batch = 128, dims = 10;
-  bool dm_variant = false;
+// A problem ready to run: the function, its theta_0, and its minibatch generator.
+struct ProblemInstance {
+  std::unique_ptr<Problem> problem;
+  Tensor theta0;
+  Rng batch_rng;
 };
-std::unique_ptr<Task> make_quadratic_task(const QuadraticOptions& o);
-
-// f(x) = x^2 with x_0 = 1: the authors' smallest sanity problem.
-std::unique_ptr<Task> make_simple_task();
-
-// MNIST classifier (paper 3.2, Figures 4-6): an MLP 784-hidden...-10 with `activation` on the
-// hidden layers and softmax cross-entropy, trained on minibatches of `batch` images drawn
-// uniformly WITH replacement from `split` ("train" for meta-training and validation, "test"
-// for test problems). final_metrics: loss and accuracy on the whole test set (10,000 images)
-// whatever the split. dm_init: every weight and bias ~ N(0, 0.01^2) (authors' code);
-// otherwise Glorot uniform weights and zero biases. One group (one LSTM).
-struct Dataset;  // tasks/data.h
-struct MnistOptions {
-  std::string data_dir;                // folder with the 4 .gz files, or the data root
-  std::vector<int> hidden = {20};      // hidden layer sizes; {} = logistic regression
-  std::string activation = "sigmoid";  // sigmoid, relu, tanh
-  int batch = 128;
-  bool dm_init = true;
-  std::string split = "train";         // where minibatches come from: train or test
-  // Optional, already loaded (e.g. shared by several tasks): used instead of reading data_dir.
-  std::shared_ptr<const Dataset> split_data, test_data;
-};
-std::unique_ptr<Task> make_mnist_task(const MnistOptions& o);
-
-// CIFAR-10 classifier (paper 3.3, Figure 7), the authors' network: three blocks of conv 5x5
-// (16 channels, stride 1, SAME) -> batch norm -> ReLU -> max-pool 2x2, then a fully connected
-// layer of 32 units -> batch norm -> ReLU, then a k-way linear layer and softmax
-// cross-entropy. Batch norm uses batch statistics and learns an offset, no scale (as the
-// authors' Sonnet code). Minibatches of `batch` images drawn WITH replacement from `split`;
-// `labels` selects a subset (CIFAR-5, CIFAR-2: k = labels.size(), relabelled 0..k-1 in that
-// order), empty = all 10. Two groups: 0 = the three conv kernels, 1 = everything else (conv
-// biases, batch-norm offsets, both fully connected layers): two learned nets, as in the
-// authors' code. final_metrics: loss and accuracy on the split's test images of those labels.
-struct CifarOptions {
-  std::string data_dir;           // folder with the 6 .bin.xz files, or the data root
-  std::vector<int> labels;        // {} = all 10 classes
-  int batch = 128;
-  std::string split = "train";    // where minibatches come from: train or test
-  std::shared_ptr<const Dataset> split_data, test_data;  // optional, already loaded and filtered
-};
-std::unique_ptr<Task> make_cifar_task(const CifarOptions& o);
-
-// Neural Art (paper 3.4, Figures 8 and 9): theta is the pixels of one size x size RGB image
-// (3 size^2 coordinates, values on the [0,1] scale), and
-//   f(theta) = alpha L_content(c, theta) + beta L_style(s, theta) + gamma L_tv(theta)
-// (Gatys et al. 2015) through VGG-19's first layers: style relu1_1, relu2_1, relu3_1 (Gram
-// matrices / (C H W)), content relu2_2, total variation on the pixels. One problem = one
-// random crop c of a content photo; the style painting s is fixed for the Task. The photo sets
-// of training, validation and test problems are disjoint (tasks/art.h). One group (one LSTM).
-// Weights, crops, theta_0 and the photo lists: tasks/art.cpp's file comment.
-struct ArtOptions {
-  std::string data_dir;                       // the data root: art/ and weights/ below it
-  int size = 64;                              // image side (a multiple of 4)
-  std::string style = "vangogh_starry_night"; // a file name in art/style/ without extension
-  double alpha = -1, beta = -1, gamma = -1;   // term weights; < 0 = the documented defaults
-  double init_noise = -1;                     // std of the noise added to theta_0; < 0 = default
-};
-std::unique_ptr<Task> make_art_task(const ArtOptions& o);
+ProblemInstance problem_instance(const Task& task, const ProblemId& id);
 
 }  // namespace l2l

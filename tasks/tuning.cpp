@@ -96,7 +96,7 @@ LrSearch tune_lr(const std::string& name, const Task& task, int problems, int st
     std::unique_ptr<Optimizer> opt = make_optimizer(name, lr);
     double total = 0;
     for (int i = 0; i < problems; i++) {
-      double f = run_optimizer(*opt, task, problem_seed(Split::val, i, 0), steps, false).loss.back();
+      double f = run_optimizer(*opt, task, ProblemId::val(i), steps, false).loss.back();
       if (!std::isfinite(f)) return kInf;  // one diverged run disqualifies the rate
       total += f / problems;
     }

@@ -13,7 +13,7 @@
 // If the search stops on a bound with the best rate still at an edge, LrSearch::at_edge says so:
 // that rate is the best TRIED, not a true optimum, and the report must say it.
 //
-// Scoring: the mean over `problems` validation problems (problem_seed(Split::val, i, 0)) of the
+// Scoring: the mean over `problems` validation problems (ProblemId::val(i), tasks/task.h) of the
 // loss at the last step. A run that goes non-finite scores +inf, so its rate is never chosen
 // over a finite one. Ties go to the smaller rate (an all-diverged grid so widens downwards).
 //

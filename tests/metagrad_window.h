@@ -8,7 +8,8 @@
 
 #include "nn/checkpoint.h"
 #include "tasks/data/data.h"
-#include "tasks/meta.h"
+#include "tasks/meta_train.h"
+#include "tasks/optimizees/optimizees.h"
 
 namespace l2l::test {
 
@@ -18,7 +19,7 @@ inline NamedTensors mnist_window_metagrad() {
   mo.data_dir = find_data_dir("", "mnist");
   auto task = make_mnist_task(mo);
   LearnedOptimizer opt({paper_net_config("mnist")}, 1);
-  Trajectory tr = start_trajectory(opt, *task, problem_seed(Split::train, 0, 1));
+  Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 1));
   Tape tape;
   for (Param* p : opt.params()) p->zero_grad();
   unroll_window(opt, tr, 20, true, tape);

@@ -15,7 +15,8 @@
 #include "tasks/optimizees/art.h"
 #include "tasks/data/data.h"
 #include "tasks/evaluate.h"
-#include "tasks/meta.h"
+#include "tasks/meta_train.h"
+#include "tasks/optimizees/optimizees.h"
 #include "tasks/optimizees/vgg.h"
 
 using namespace l2l;
@@ -196,24 +197,21 @@ TEST_CASE("art: the photo sets are disjoint and exist; seeds pick them; problems
   for (auto* set : {&art_train_photos(), &art_val_photos(), &art_test_photos()})
     for (const std::string& p : *set) all.insert(p), n++;
   CHECK(all.size() == n);
-  CHECK(art_set_of_sample_seed(3 * problem_seed(Split::train, 5, 1)) == ArtSet::train);
-  CHECK(art_set_of_sample_seed(3 * problem_seed(Split::val, 5, 1)) == ArtSet::val);
-  CHECK(art_set_of_sample_seed(3 * problem_seed(Split::test, 99, 1)) == ArtSet::test);
   std::string root = art_data_root();
   if (root.empty()) return;
   for (const std::string& p : all) CHECK(fs::exists(root + "/art/content/" + p));
   auto task = make_art_task(tiny_art(root, 16));
   for (int i = 0; i < 6; i++) {
     auto check_set = [&](Split s, const std::vector<std::string>& photos) {
-      ArtProblemImages im = art_problem_images(*problem_instance(*task, problem_seed(s, i, 3)).problem);
+      ArtProblemImages im = art_problem_images(*problem_instance(*task, ProblemId{s, (uint64_t)i, 3}).problem);
       CHECK(std::find(photos.begin(), photos.end(), im.photo) != photos.end());
     };
     check_set(Split::train, art_train_photos());
     check_set(Split::val, art_val_photos());
     check_set(Split::test, art_test_photos());
   }
-  ProblemInstance a = problem_instance(*task, problem_seed(Split::test, 2, 0));
-  ProblemInstance b = problem_instance(*task, problem_seed(Split::test, 2, 0));
+  ProblemInstance a = problem_instance(*task, ProblemId::test(2));
+  ProblemInstance b = problem_instance(*task, ProblemId::test(2));
   REQUIRE(a.theta0.size() == 3 * 16 * 16);
   for (size_t i = 0; i < a.theta0.size(); i++) REQUIRE(a.theta0[i] == b.theta0[i]);
   CHECK(a.problem->loss_value(a.theta0, a.batch_rng) == b.problem->loss_value(b.theta0, b.batch_rng));
@@ -228,7 +226,7 @@ TEST_CASE("art: the whole objective passes a gradient check in the image (double
   std::string root = art_data_root();
   if (root.empty()) return;
   auto task = make_art_task(tiny_art(root, 8));
-  ProblemInstance pi = problem_instance(*task, problem_seed(Split::train, 0, 1));
+  ProblemInstance pi = problem_instance(*task, ProblemId::train(0, 1));
   Problem& p = *pi.problem;
   GradcheckOptions go;
   go.max_elementwise = 0;  // random directions: 192 coordinates x 2 VGG passes would also do
@@ -257,7 +255,7 @@ TEST_CASE("art: at theta_0 no weighted term is more than 10x another (64x64 star
     auto task = make_art_task(o);
     for (Split s : {Split::train, Split::test})
       for (int i = 0; i < 3; i++) {
-        ProblemInstance pi = problem_instance(*task, problem_seed(s, i, 1));
+        ProblemInstance pi = problem_instance(*task, ProblemId{s, (uint64_t)i, 1});
         auto m = pi.problem->final_metrics(pi.theta0);
         REQUIRE(m.size() == 3);
         double c = m[0].second, st = m[1].second, tv = m[2].second;
@@ -286,7 +284,6 @@ TEST_CASE("art: a few meta-training epochs at 8x8 lower the validation meta-loss
   mc.problems_per_epoch = 4;
   mc.meta_lr = 0.01;
   mc.val_problems = 3;
-  mc.quiet = true;
   MetaResult r = meta_train(opt, *task, mc);
   MESSAGE("validation meta-loss: untrained " << r.untrained_val << ", best " << r.best_val << " (epoch " << r.best_epoch << ")");
   CHECK(r.best_epoch >= 0);

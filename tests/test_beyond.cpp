@@ -12,7 +12,9 @@
 #include "nn/checkpoint.h"
 #include "tasks/evaluate.h"
 #include "tasks/learned_optimizer.h"
-#include "tasks/meta.h"
+#include "tasks/meta_train.h"
+#include "tasks/run/training.h"
+#include "tasks/optimizees/optimizees.h"
 #include "tasks/optimizees/scaled_task.h"
 
 using namespace l2l;
@@ -211,7 +213,7 @@ TEST_CASE("adamnorm and gac: two windows of 3 steps move theta exactly like one 
   auto task = make_quadratic_task(small_quadratic());
   LearnedOptimizer opt({c}, 9);
   Tape tape;
-  Trajectory a = start_trajectory(opt, *task, 4), b = start_trajectory(opt, *task, 4);
+  Trajectory a = start_trajectory(opt, *task, ProblemId::train(4, 0)), b = start_trajectory(opt, *task, ProblemId::train(4, 0));
   unroll_window(opt, a, 3, true, tape);
   unroll_window(opt, a, 3, true, tape);
   unroll_window(opt, b, 6, true, tape);
@@ -265,22 +267,21 @@ TEST_CASE("bad gac and adamnorm settings are refused, naming the flag") {
 // ---- random scaling of the training problems (RNNprop) ---------------------------------
 
 TEST_CASE("random scaling: s = 0 leaves the problems bit for bit; a scaled problem's f and grad are c times") {
-  const uint64_t train = 3 * problem_seed(Split::train, 5, 1), val = 3 * problem_seed(Split::val, 2, 0),
-                 test = 3 * problem_seed(Split::test, 2, 0);
+  const ProblemId train = ProblemId::train(5, 1), val = ProblemId::val(2), test = ProblemId::test(2);
   auto plain = make_quadratic_task(small_quadratic());
   auto off = make_randomly_scaled_task(make_quadratic_task(small_quadratic()), 0);
   auto on = make_randomly_scaled_task(make_quadratic_task(small_quadratic()), 1.0);
   Tensor theta = randn({6}, 3);
-  auto eval = [&](const Task& t, uint64_t seed) {
+  auto eval = [&](const Task& t, const ProblemId& id) {
     Rng r(7);
-    return t.sample(seed)->loss_and_grad(theta, r);
+    return t.sample(id)->loss_and_grad(theta, r);
   };
-  for (uint64_t s : {train, val, test}) {
+  for (const ProblemId& s : {train, val, test}) {
     LossAndGrad p = eval(*plain, s), z = eval(*off, s);
     CHECK(p.f == z.f);
     CHECK(same_bits(p.grad, z.grad));
   }
-  for (uint64_t s : {val, test}) {  // validation and test problems are never scaled
+  for (const ProblemId& s : {val, test}) {  // validation and test problems are never scaled
     LossAndGrad p = eval(*plain, s), z = eval(*on, s);
     CHECK(p.f == z.f);
     CHECK(same_bits(p.grad, z.grad));
@@ -298,7 +299,7 @@ TEST_CASE("random scaling: s = 0 leaves the problems bit for bit; a scaled probl
   // Different training problems get different scales, spread over (e^-s, e^s).
   double lo = 1e9, hi = 0;
   for (uint64_t i = 0; i < 200; i++) {
-    double ci = random_scale_factor(3 * problem_seed(Split::train, i, 1), 2.0);
+    double ci = random_scale_factor(ProblemId::train(i, 1), 2.0);
     lo = std::min(lo, ci), hi = std::max(hi, ci);
   }
   CHECK(lo < std::exp(-1.5));
@@ -343,7 +344,7 @@ NamedTensors phi_by_hand(const NetConfig& net, const Task& task, const MetaConfi
   uint64_t problem = 0;
   for (int T : horizons)
     for (int p = 0; p < mc.problems_per_epoch; p++) {
-      Trajectory tr = start_trajectory(opt, task, problem_seed(Split::train, problem++, mc.seed));
+      Trajectory tr = start_trajectory(opt, task, ProblemId::train(problem++, mc.seed));
       for (int w = 0; w < T / mc.unroll; w++) {
         for (Param* q : phi) q->zero_grad();
         unroll_window(opt, tr, mc.unroll, mc.include_start, tape);
@@ -355,13 +356,15 @@ NamedTensors phi_by_hand(const NetConfig& net, const Task& task, const MetaConfi
   return out;
 }
 
-// meta_train into a fresh folder; the phi after its last meta-update (train_state.ckpt).
+// A run into a fresh folder; the phi after its last meta-update (train_state.ckpt).
 NamedTensors phi_of_meta_train(const NetConfig& net, const Task& task, MetaConfig mc, MetaResult* res) {
   auto dir = std::filesystem::temp_directory_path() / ("l2l_curriculum_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  mc.out_dir = dir.string();
+  RunOptions ro;
+  ro.out_dir = dir.string();
+  ro.quiet = true;
   LearnedOptimizer opt({net}, 8);
-  *res = meta_train(opt, task, mc);
+  *res = train_run(opt, task, mc, ro);
   NamedTensors saved = tensors_with_prefix(load_checkpoint((dir / "train_state.ckpt").string()), "phi.");
   std::filesystem::remove_all(dir);
   return saved;
@@ -386,7 +389,6 @@ TEST_CASE("curriculum: off is the paper's meta-training bit for bit; on, each ep
   mc.problems_per_epoch = 2;
   mc.val_problems = 1;
   mc.meta_lr = 0.01;
-  mc.quiet = true;
   mc.seed = 3;
   MetaResult off, one_stage, on;
   NamedTensors paper = phi_by_hand(net, *task, mc, {10, 10, 10});

@@ -8,8 +8,8 @@
 #include "helpers.h"
 #include "tasks/data/data.h"
 #include "tasks/learned_optimizer.h"
-#include "tasks/meta.h"
-#include "tasks/task.h"
+#include "tasks/meta_train.h"
+#include "tasks/optimizees/optimizees.h"
 
 using namespace l2l;
 using namespace l2l::test;
@@ -31,7 +31,7 @@ std::unique_ptr<Task> synthetic_task(int batch, int classes) {
   o.batch = batch;
   if (classes < 10)
     for (int k = 0; k < classes; k++) o.labels.push_back(k);
-  o.split_data = synthetic(16, classes, 1);
+  o.train_data = synthetic(16, classes, 1);
   o.test_data = synthetic(12, classes, 2);
   return make_cifar_task(o);
 }
@@ -40,23 +40,35 @@ std::unique_ptr<Task> synthetic_task(int batch, int classes) {
 
 TEST_CASE("cifar: theta is the kernels (group 0) then everything else (group 1)") {
   auto task = synthetic_task(4, 10);
-  auto p = task->sample(0);
+  auto p = task->sample(ProblemId::train(0, 0));
   std::vector<TensorSpec> s = p->specs();
   std::vector<GroupRange> g = group_ranges(s);
   REQUIRE(g.size() == 2);
   CHECK(g[0].size == 16 * 3 * 25 + 2 * 16 * 16 * 25);              // 14,000 kernel weights
   CHECK(g[1].size == 3 * (16 + 16) + 256 * 32 + 32 + 32 + 32 * 10 + 10);  // biases, offsets, fc
   CHECK(p->dim() == 22682);
-  CHECK(num_groups(*task) == 2);
+  CHECK(task->groups() == 2);
   for (const TensorSpec& t : s) CHECK((t.group == 0) == (t.shape.size() == 4));  // kernels are the 4-d tensors
   CHECK(std::none_of(s.begin(), s.end(), [](const TensorSpec& t) { return t.name.find("gamma") != std::string::npos; }));
-  auto five = synthetic_task(4, 5)->sample(0);
+  auto five = synthetic_task(4, 5)->sample(ProblemId::train(0, 0));
   CHECK(five->specs().back().shape == Shape{5});  // a k-way output
+}
+
+TEST_CASE("classifier tasks: training and validation problems draw minibatches from the training images, test problems from the test images") {
+  auto task = synthetic_task(4, 10);  // training and test images of other seeds
+  auto f_of = [&](const ProblemId& id) {
+    Rng init(3), batch(5);  // the same theta and the same draws for every problem
+    auto p = task->sample(id);
+    Tensor theta = p->init(init);
+    return p->loss_value(theta, batch);
+  };
+  CHECK(f_of(ProblemId::train(0, 1)) == f_of(ProblemId::val(4)));  // same images, same draw
+  CHECK(f_of(ProblemId::train(0, 1)) != f_of(ProblemId::test(0)));
 }
 
 TEST_CASE("cifar: the whole optimizee passes a gradient check in theta (double, 4 images)") {
   auto task = synthetic_task(4, 10);
-  auto p = task->sample(0);
+  auto p = task->sample(ProblemId::train(0, 0));
   Rng ir(3);
   Tensor theta = p->init(ir);
   for (size_t i = 0; i < theta.size(); i++) theta[i] += (real)(0.05 * std::sin(7.0 * i));  // nonzero biases and offsets
@@ -72,7 +84,7 @@ TEST_CASE("cifar: the whole optimizee passes a gradient check in theta (double, 
 
 TEST_CASE("cifar: each of the two learned nets only ever sees its own group's coordinates") {
   auto task = synthetic_task(4, 10);
-  auto p = task->sample(0);
+  auto p = task->sample(ProblemId::train(0, 0));
   std::vector<TensorSpec> specs = p->specs();
   std::vector<GroupRange> g = group_ranges(specs);
   NetConfig c;
@@ -98,7 +110,7 @@ TEST_CASE("cifar: each of the two learned nets only ever sees its own group's co
 
 TEST_CASE("cifar: option errors") {
   CifarOptions o;
-  o.split_data = o.test_data = synthetic(4, 10, 1);
+  o.train_data = o.test_data = synthetic(4, 10, 1);
   o.labels = {3};
   CHECK_THROWS_WITH(make_cifar_task(o), doctest::Contains("at least 2 labels"));
   o.labels = {};
@@ -136,7 +148,6 @@ TEST_CASE("cifar: a smoke meta-training of the two nets lowers the validation me
   mc.problems_per_epoch = 2;
   mc.meta_lr = 0.01;
   mc.val_problems = 2;
-  mc.quiet = true;
   MetaResult r = meta_train(opt, *task, mc);
   MESSAGE("validation mean f: untrained " << r.untrained_val << ", best " << r.best_val << " at epoch " << r.best_epoch);
   REQUIRE(r.best_epoch >= 0);  // some epoch beat the untrained phi (epoch -1)

@@ -15,7 +15,7 @@
 #include "autodiff/parallel.h"
 #include "helpers.h"
 #include "tasks/data/data.h"
-#include "tasks/task.h"
+#include "tasks/optimizees/optimizees.h"
 
 using namespace l2l;
 using namespace l2l::test;
@@ -185,10 +185,10 @@ TEST_CASE("cifar optimizee: f and gradient are the same bits with 1 and 2 thread
   ThreadsRestored restore;
   CifarOptions o;
   o.batch = 24;  // conv layer 2 (8x8 outputs): 6 blocks of 4 images
-  o.split_data = synthetic(40, 1);
+  o.train_data = synthetic(40, 1);
   o.test_data = synthetic(10, 2);
   auto task = make_cifar_task(o);
-  auto p = task->sample(0);
+  auto p = task->sample(ProblemId::train(0, 0));
   Rng ir(3);
   Tensor theta = p->init(ir);
   for (size_t i = 0; i < theta.size(); i++) theta[i] += (real)(0.05 * std::sin(7.0 * i));  // nonzero biases

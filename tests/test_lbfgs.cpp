@@ -271,7 +271,7 @@ struct DrawTask : Task {
   std::vector<double>* draws;
   explicit DrawTask(std::vector<double>* d) : draws(d) {}
   std::string name() const override { return "draws"; }
-  std::unique_ptr<Problem> sample(uint64_t) const override { return std::make_unique<DrawProblem>(draws); }
+  std::unique_ptr<Problem> sample(const ProblemId&) const override { return std::make_unique<DrawProblem>(draws); }
 };
 
 }  // namespace
@@ -281,7 +281,7 @@ TEST_CASE("lbfgs in run_optimizer: line-search trials reuse the step's minibatch
   DrawTask task(&draws);
   Lbfgs opt(LbfgsOptions{10, 10});  // length 10 first: at least one rejected trial at step 0
   const int T = 4;
-  RunResult r = run_optimizer(opt, task, 7, T);
+  RunResult r = run_optimizer(opt, task, ProblemId::train(7, 0), T);
   REQUIRE(r.loss.size() == T + 1);
   REQUIRE(r.evals.size() == T + 1);
   CHECK(r.evals[0] == 0);

@@ -14,7 +14,10 @@
 
 #include "helpers.h"
 #include "nn/checkpoint.h"
-#include "tasks/meta.h"
+#include "tasks/evaluate.h"
+#include "tasks/meta_train.h"
+#include "tasks/run/training.h"
+#include "tasks/optimizees/optimizees.h"
 #include "tasks/tuning.h"
 
 using namespace l2l;
@@ -70,7 +73,7 @@ void shift(const std::vector<Param*>& phi, const std::vector<Tensor>& v, double 
 
 TEST_CASE("meta-gradient = finite differences of the frozen-gradient meta-loss, != the unfrozen one") {
   auto task = make_quadratic_task(small_quadratic());
-  auto prob = task->sample(11);
+  auto prob = task->sample(ProblemId::train(11, 0));
   LearnedOptimizer opt({tiny_net()}, 5);
   Rng ir(1);
   Tensor theta0 = prob->init(ir);
@@ -78,11 +81,11 @@ TEST_CASE("meta-gradient = finite differences of the frozen-gradient meta-loss, 
   std::vector<Param*> phi = opt.params();
 
   // The engine's meta-gradient from one window.
-  Trajectory tr{std::move(prob), theta0, opt.initial_state(task->sample(11)->specs()), Rng(2)};
+  Trajectory tr{std::move(prob), theta0, opt.initial_state(task->sample(ProblemId::train(11, 0))->specs()), Rng(2)};
   Tape tape;
   for (Param* p : phi) p->zero_grad();
   double L_engine = unroll_window(opt, tr, U, true, tape);
-  prob = task->sample(11);
+  prob = task->sample(ProblemId::train(11, 0));
 
   // The same window recomputed independently, recording the optimizee gradients.
   std::vector<Tensor> grads;
@@ -177,7 +180,7 @@ TEST_CASE("two windows of 3 steps move theta exactly like one window of 6") {
   auto task = make_quadratic_task(small_quadratic());
   LearnedOptimizer opt({tiny_net()}, 9);
   Tape tape;
-  Trajectory a = start_trajectory(opt, *task, 4), b = start_trajectory(opt, *task, 4);
+  Trajectory a = start_trajectory(opt, *task, ProblemId::train(4, 0)), b = start_trajectory(opt, *task, ProblemId::train(4, 0));
   unroll_window(opt, a, 3, true, tape);
   unroll_window(opt, a, 3, true, tape);
   unroll_window(opt, b, 6, true, tape);
@@ -224,7 +227,6 @@ TEST_CASE("meta-training changes phi and lowers the meta-loss") {
   mc.problems_per_epoch = 10;
   mc.meta_lr = 0.01;
   mc.val_problems = 5;
-  mc.quiet = true;
   MetaResult r = meta_train(opt, *task, mc);
   REQUIRE(r.train_history.size() == 6);
   MESSAGE("train meta-loss by epoch: " << r.train_history[0] << " ... " << r.train_history[5]);
@@ -252,36 +254,42 @@ TEST_CASE("the simple problem x^2: a linear learned optimizer drives the cost be
   mc.problems_per_epoch = 50;  // 2,500 meta-iterations (DeepMind: 500 epochs x 5)
   mc.meta_lr = 0.01;
   mc.val_problems = 1;
-  mc.quiet = true;
   meta_train(opt, *task, mc);
-  RunResult r = run_optimizer(opt, *task, problem_seed(Split::test, 0, 0), 100);
+  RunResult r = run_optimizer(opt, *task, ProblemId::test(0), 100);
   MESSAGE("x^2 after 100 learned steps: " << r.loss.back());
   CHECK(r.loss.back() < 1e-5);
+}
+
+// ro with its settings (the flags a run saves in its checkpoints) set to `settings`.
+RunOptions with_settings(RunOptions ro, const Settings& settings) {
+  ro.settings = settings;
+  return ro;
 }
 
 TEST_CASE("resume: N epochs in one go == N/2 epochs, then --resume for the rest, bit for bit") {
   auto task = make_quadratic_task(small_quadratic());
   auto dir = std::filesystem::temp_directory_path() / ("l2l_resume_" + std::to_string(::getpid()));
   MetaConfig mc;
+  RunOptions ro;
+  ro.quiet = true;
   mc.steps = 10;
   mc.unroll = 5;
   mc.problems_per_epoch = 3;
   mc.val_problems = 2;
   mc.meta_lr = 0.01;
-  mc.quiet = true;
   LearnedOptimizer whole({tiny_net()}, 8), half({tiny_net()}, 8);
   mc.epochs = 4;
-  mc.out_dir = (dir / "a").string();
-  meta_train(whole, *task, mc);
-  mc.out_dir = (dir / "b").string();
+  ro.out_dir = (dir / "a").string();
+  train_run(whole, *task, mc, ro);
+  ro.out_dir = (dir / "b").string();
   mc.epochs = 2;
-  meta_train(half, *task, mc, {{"meta-lr", "0.01"}});
+  train_run(half, *task, mc, with_settings(ro, {{"meta-lr", "0.01"}}));
   LearnedOptimizer resumed({tiny_net()}, 999);  // a different init: everything must come from the checkpoint
   mc.epochs = 4;
-  mc.resume = true;
+  ro.resume = true;
   // Other settings than the first run's are refused, naming the flag.
-  CHECK_THROWS_WITH(meta_train(resumed, *task, mc, {{"meta-lr", "0.5"}}), doctest::Contains("--meta-lr was"));
-  MetaResult rr = meta_train(resumed, *task, mc);
+  CHECK_THROWS_WITH(train_run(resumed, *task, mc, with_settings(ro, {{"meta-lr", "0.5"}})), doctest::Contains("--meta-lr was"));
+  MetaResult rr = train_run(resumed, *task, mc, ro);
   CHECK(rr.val_history.size() == 4);  // the histories span all epochs, not only the resumed ones
   auto a = whole.params(), b = resumed.params();
   for (size_t i = 0; i < a.size(); i++)
@@ -300,21 +308,22 @@ TEST_CASE("a non-finite meta-loss stops training with a clear message and keeps 
   auto dir = std::filesystem::temp_directory_path() / ("l2l_nan_" + std::to_string(::getpid()));
   LearnedOptimizer opt({tiny_net()}, 8);
   MetaConfig mc;
+  RunOptions ro;
+  ro.quiet = true;
   mc.steps = 10;
   mc.unroll = 5;
   mc.problems_per_epoch = 2;
   mc.val_problems = 1;
   mc.epochs = 1;
-  mc.quiet = true;
-  mc.out_dir = dir.string();
-  meta_train(opt, *task, mc);
+  ro.out_dir = dir.string();
+  train_run(opt, *task, mc, ro);
   auto before = std::filesystem::file_size(dir / "phi.ckpt");
   Checkpoint good = load_checkpoint((dir / "phi.ckpt").string());
   opt.params()[0]->value[0] = NAN;  // poison phi: the next meta-loss is NaN
   mc.epochs = 2;
-  mc.resume = false;
-  CHECK_THROWS_WITH(meta_train(opt, *task, mc), doctest::Contains("meta-training diverged"));
-  CHECK_THROWS_WITH(meta_train(opt, *task, mc), doctest::Contains("The files already in"));
+  ro.resume = false;
+  CHECK_THROWS_WITH(train_run(opt, *task, mc, ro), doctest::Contains("meta-training diverged"));
+  CHECK_THROWS_WITH(train_run(opt, *task, mc, ro), doctest::Contains("The files already in"));
   Checkpoint still = load_checkpoint((dir / "phi.ckpt").string());
   CHECK(std::filesystem::file_size(dir / "phi.ckpt") == before);
   CHECK(still.tensors[0].second[1] == good.tensors[0].second[1]);
@@ -331,7 +340,6 @@ TEST_CASE("[slow] a briefly meta-trained LSTM beats tuned SGD at step 100 on fre
   mc.problems_per_epoch = 20;  // 2,000 meta-iterations
   mc.meta_lr = 3e-3;
   mc.val_problems = 5;
-  mc.quiet = true;
   meta_train(opt, *task, mc);
   LrGrid grid;
   grid.lo = -3, grid.hi = 1, grid.per_decade = 4;
@@ -369,7 +377,6 @@ TEST_CASE("honest reporting: the untrained phi is epoch -1, and it is kept when 
   mc.epochs = 2;
   mc.meta_lr = 1e-9;  // phi barely moves: no epoch can be clearly better, and some are worse
   mc.clip = 1e-12;
-  mc.quiet = true;
   MetaResult r = meta_train(opt, *task, mc);
   CHECK(r.untrained_val > 0);
   if (r.best_epoch < 0) {  // then phi is exactly the untrained phi
@@ -398,25 +405,26 @@ TEST_CASE("run directory: config.txt comes with the first checkpoint; resume ref
   auto dir = std::filesystem::temp_directory_path() / ("l2l_cfg_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
   MetaConfig mc;
+  RunOptions ro;
+  ro.quiet = true;
   mc.steps = 10;
   mc.unroll = 5;
   mc.problems_per_epoch = 2;
   mc.val_problems = 1;
   mc.epochs = 1;
-  mc.quiet = true;
-  mc.out_dir = dir.string();
-  mc.config_text = "# l2l train\nepochs = 1\n";
+  ro.out_dir = dir.string();
+  ro.config_text = "# l2l train\nepochs = 1\n";
   // A run that fails before its first checkpoint leaves no config.txt claiming a run.
   LearnedOptimizer bad({tiny_net()}, 8);
   bad.params()[0]->value[0] = NAN;
-  CHECK_THROWS_WITH(meta_train(bad, *task, mc), doctest::Contains("No checkpoint had been written"));
+  CHECK_THROWS_WITH(train_run(bad, *task, mc, ro), doctest::Contains("No checkpoint had been written"));
   CHECK_FALSE(std::filesystem::exists(dir / "config.txt"));
   LearnedOptimizer good({tiny_net()}, 8);
-  meta_train(good, *task, mc);
+  train_run(good, *task, mc, ro);
   CHECK(std::filesystem::exists(dir / "config.txt"));
   CHECK(std::filesystem::exists(dir / "train_log.csv"));
-  mc.resume = true;
-  CHECK_THROWS_WITH(meta_train(good, *task, mc), doctest::Contains("has already trained 1 epochs"));
+  ro.resume = true;
+  CHECK_THROWS_WITH(train_run(good, *task, mc, ro), doctest::Contains("has already trained 1 epochs"));
   // phi.ckpt describes its nets: the optimizer comes back without any flag.
   std::string on, epoch;
   auto loaded = load_learned_optimizer((dir / "phi.ckpt").string(), &on, &epoch);
@@ -457,6 +465,8 @@ TEST_CASE("meta-batch K: one meta-update is Adam on the mean of K problems' wind
   auto dir = std::filesystem::temp_directory_path() / ("l2l_metabatch_" + std::to_string(::getpid()));
   const int K = 3;
   MetaConfig mc;
+  RunOptions ro;
+  ro.quiet = true;
   mc.steps = 5;
   mc.unroll = 5;  // one window per problem: one meta-update per group of K
   mc.problems_per_epoch = K;
@@ -464,18 +474,17 @@ TEST_CASE("meta-batch K: one meta-update is Adam on the mean of K problems' wind
   mc.val_problems = 1;
   mc.meta_lr = 0.01;
   mc.epochs = 1;
-  mc.quiet = true;
   mc.seed = 7;
-  mc.out_dir = dir.string();
+  ro.out_dir = dir.string();
   LearnedOptimizer trained({tiny_net()}, 8), by_hand({tiny_net()}, 8);  // the same initial phi
-  meta_train(trained, *task, mc);
+  train_run(trained, *task, mc, ro);
   // By hand: the K problems' meta-gradients, averaged in double in problem order, one Adam step.
   std::vector<Param*> phi = by_hand.params();
   std::vector<std::vector<double>> sum(phi.size());
   for (size_t i = 0; i < phi.size(); i++) sum[i].assign(phi[i]->grad.size(), 0);
   Tape tape;
   for (int k = 0; k < K; k++) {
-    Trajectory tr = start_trajectory(by_hand, *task, problem_seed(Split::train, k, mc.seed));
+    Trajectory tr = start_trajectory(by_hand, *task, ProblemId::train(k, mc.seed));
     for (Param* q : phi) q->zero_grad();
     unroll_window(by_hand, tr, mc.unroll, mc.include_start, tape);
     for (size_t i = 0; i < phi.size(); i++)

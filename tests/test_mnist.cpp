@@ -10,7 +10,7 @@
 #include "nn/init.h"
 #include "tasks/data/data.h"
 #include "tasks/learned_optimizer.h"
-#include "tasks/task.h"
+#include "tasks/optimizees/optimizees.h"
 
 using namespace l2l;
 
@@ -40,7 +40,7 @@ const MnistData* mnist_data() {
 // A task over the shared, already decoded data (no reading from disk).
 std::unique_ptr<Task> task_with(MnistOptions o) {
   const MnistData* d = mnist_data();
-  o.split_data = o.split == "test" ? d->test : d->train;
+  o.train_data = d->train;
   o.test_data = d->test;
   return make_mnist_task(o);
 }
@@ -64,10 +64,10 @@ double metric(const std::vector<std::pair<std::string, double>>& m, const std::s
 TEST_CASE("mnist: theta has 15,910 coordinates for 784-20-10, one group") {
   if (!mnist_data()) return;
   auto task = task_with({});
-  auto p = task->sample(1);
+  auto p = task->sample(ProblemId::train(1, 0));
   CHECK(p->dim() == 15910);  // 784*20 + 20 + 20*10 + 10
   CHECK(group_ranges(p->specs()).size() == 1);
-  CHECK(num_groups(*task) == 1);
+  CHECK(task->groups() == 1);
   CHECK(task->name() == "mnist");
   MESSAGE(task->describe());
   CHECK(task->describe().find("784-20-10") != std::string::npos);
@@ -77,7 +77,7 @@ TEST_CASE("mnist: specs list W and b of every layer in order") {
   if (!mnist_data()) return;
   MnistOptions o;
   o.hidden = {40, 20};
-  auto specs = task_with(o)->sample(1)->specs();
+  auto specs = task_with(o)->sample(ProblemId::train(1, 0))->specs();
   REQUIRE(specs.size() == 6);
   const char* names[] = {"mlp.0.w", "mlp.0.b", "mlp.1.w", "mlp.1.b", "mlp.2.w", "mlp.2.b"};  // nn's MLP
   Shape shapes[] = {{784, 40}, {40}, {40, 20}, {20}, {20, 10}, {10}};
@@ -87,13 +87,13 @@ TEST_CASE("mnist: specs list W and b of every layer in order") {
     CHECK(specs[i].group == 0);
   }
   o.hidden = {};  // logistic regression
-  auto lr = task_with(o)->sample(1);
+  auto lr = task_with(o)->sample(ProblemId::train(1, 0));
   CHECK(lr->dim() == 784 * 10 + 10);
 }
 
 TEST_CASE("mnist: the loss at the authors' init is log(10) and is reproducible") {
   if (!mnist_data()) return;
-  auto p = task_with({})->sample(3);
+  auto p = task_with({})->sample(ProblemId::train(3, 0));
   Rng init_rng(4);
   Tensor theta = p->init(init_rng);
   double s2 = 0;
@@ -111,7 +111,7 @@ TEST_CASE("mnist: Glorot init has zero biases and bounded weights") {
   if (!mnist_data()) return;
   MnistOptions o;
   o.dm_init = false;
-  auto p = task_with(o)->sample(1);
+  auto p = task_with(o)->sample(ProblemId::train(1, 0));
   Rng rng(2);
   Tensor theta = p->init(rng);
   double a0 = std::sqrt(6.0 / (784 + 20)), a1 = std::sqrt(6.0 / (20 + 10));
@@ -134,7 +134,7 @@ TEST_CASE("mnist: the gradient of the loss matches finite differences along rand
   MnistOptions o;
   o.hidden = {20, 15};  // two hidden layers: the gradient passes through two sigmoids
   o.batch = 32;
-  auto p = task_with(o)->sample(1);
+  auto p = task_with(o)->sample(ProblemId::train(1, 0));
   Rng rng(11);
   Tensor theta = init::normal({(int)p->dim()}, rng, 0.3);  // away from init, so every term matters
   Tape tape;
@@ -157,7 +157,7 @@ TEST_CASE("mnist: the gradient of the loss matches finite differences along rand
 // 0.10 -> 0.72..0.79, test loss 0.78..0.87. lr 1 is slower (loss 1.5, accuracy 0.51 at step 50).
 TEST_CASE("mnist: 50 steps of SGD (lr 2) lower the loss below 1.2 and reach > 65% test accuracy") {
   if (!mnist_data()) return;
-  auto p = task_with({})->sample(1);
+  auto p = task_with({})->sample(ProblemId::train(1, 0));
   Rng init_rng(2), batch_rng(3);
   Tensor theta = p->init(init_rng);
   double before = metric(p->final_metrics(theta), "test_accuracy");
@@ -190,7 +190,7 @@ TEST_CASE("mnist: relu and tanh networks run; a test-split task draws from the t
     o.hidden = {20, 20};
     auto task = task_with(o);
     CHECK(task->describe().find(act) != std::string::npos);
-    auto p = task->sample(1);
+    auto p = task->sample(ProblemId::train(1, 0));
     Rng init_rng(2);
     Tensor theta = p->init(init_rng);
     double f = loss_at(*p, theta, 3);
@@ -201,10 +201,8 @@ TEST_CASE("mnist: relu and tanh networks run; a test-split task draws from the t
     CHECK(metric(m, "test_accuracy") >= 0);
     CHECK(metric(m, "test_accuracy") <= 1);
   }
-  MnistOptions o;
-  o.split = "test";
-  auto task = task_with(o);
-  CHECK(task->describe().find("test (10000 images)") != std::string::npos);
+  auto task = task_with({});  // test problems draw their minibatches from the test images
+  CHECK(task->describe().find("training images (60000; test problems: the 10000 test images)") != std::string::npos);
 }
 
 TEST_CASE("mnist: bad options throw invalid_argument before any data is read") {
@@ -219,7 +217,6 @@ TEST_CASE("mnist: bad options throw invalid_argument before any data is read") {
   bad([](MnistOptions& o) { o.hidden = {-3}; });
   bad([](MnistOptions& o) { o.batch = 0; });
   bad([](MnistOptions& o) { o.batch = -1; });
-  bad([](MnistOptions& o) { o.split = "validation"; });
   MnistOptions missing;
   missing.data_dir = "/nonexistent";
   CHECK_THROWS_AS(make_mnist_task(missing), std::runtime_error);

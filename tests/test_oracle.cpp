@@ -7,7 +7,9 @@
 #include <algorithm>
 
 #include "helpers.h"
-#include "tasks/meta.h"
+#include "tasks/evaluate.h"
+#include "tasks/meta_train.h"
+#include "tasks/optimizees/optimizees.h"
 
 using namespace l2l;
 using namespace l2l::test;
@@ -35,7 +37,7 @@ class DeepTask : public Task {
  public:
   explicit DeepTask(int depth) : depth_(depth) {}
   std::string name() const override { return "deep"; }
-  std::unique_ptr<Problem> sample(uint64_t) const override { return std::make_unique<DeepProblem>(depth_); }
+  std::unique_ptr<Problem> sample(const ProblemId&) const override { return std::make_unique<DeepProblem>(depth_); }
 
  private:
   int depth_;
@@ -64,7 +66,7 @@ class Ascent : public Optimizer {
 
 TEST_CASE("oracle: loss_and_grad is the tape's f and gradient, and leaves its tape empty") {
   auto task = make_quadratic_task(QuadraticOptions{3, 4, false});
-  auto prob = task->sample(5);
+  auto prob = task->sample(ProblemId::train(5, 0));
   Rng ir(1), b1(2), b2(2);
   Tensor theta = prob->init(ir);
   LossAndGrad o = prob->loss_and_grad(theta, b1);
@@ -102,7 +104,7 @@ TEST_CASE("a window's meta tape holds no optimizee node, and does not grow with 
   LearnedOptimizer opt({small_net()}, 3);
   auto tape_of = [&](int depth, std::vector<std::string>& ops, size_t& bytes) {
     DeepTask task(depth);
-    Trajectory tr = start_trajectory(opt, task, 7);
+    Trajectory tr = start_trajectory(opt, task, ProblemId::train(7, 0));
     Tape tape;
     unroll_window(opt, tr, 5, true, tape);
     bytes = 0;
@@ -126,13 +128,13 @@ TEST_CASE("a window's meta tape holds no optimizee node, and does not grow with 
 TEST_CASE("evaluation: 'diverged' (non-finite or exploding) is not 'ended above its start'") {
   auto task = make_simple_task();  // x^2 from x = 1; ascent multiplies x by (1 + 2 rate) per step
   Ascent slow(0.01), fast(1.0);
-  RunResult up = run_optimizer(slow, *task, 1, 20), boom = run_optimizer(fast, *task, 1, 20);
+  RunResult up = run_optimizer(slow, *task, ProblemId::test(1), 20), boom = run_optimizer(fast, *task, ProblemId::test(1), 20);
   CHECK(up.ended_above_start);  // 1.02^40 = 2.2: above the start, far from exploding
   CHECK_FALSE(up.diverged);
   CHECK(boom.diverged);         // 3^40: beyond kExplodeFactor x f_0
   CHECK_FALSE(boom.ended_above_start);
   Sgd good(0.1);
-  RunResult down = run_optimizer(good, *task, 1, 20);
+  RunResult down = run_optimizer(good, *task, ProblemId::test(1), 20);
   CHECK_FALSE(down.diverged);
   CHECK_FALSE(down.ended_above_start);
   Curves c = evaluate(slow, *task, Split::test, 3, 5, false);

@@ -10,7 +10,7 @@
 
 #include "doctest/doctest.h"
 #include "nn/optim.h"
-#include "tasks/task.h"
+#include "tasks/optimizees/optimizees.h"
 #include "tasks/tuning.h"
 
 using namespace l2l;

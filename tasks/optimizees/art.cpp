@@ -21,7 +21,7 @@
 // and tv terms fall, and what remains is the trade of style against content.
 //
 // Problems. Photos are split into three fixed, disjoint sets (art_*_photos). A problem's seed
-// picks the set (art_set_of_sample_seed), a photo of it, a crop and a flip: the photo is scaled
+// split picks the set, its function seed a photo of it, a crop and a flip: the photo is scaled
 // so its short side is 2 S (Mitchell filter, stb_image_resize) and an S x S window is cut at a
 // random place, mirrored with probability 1/2. The style painting is scaled to short side S and
 // its central S x S square taken; its Gram matrices are computed once per Task.
@@ -77,11 +77,6 @@ const std::vector<std::string>& art_test_photos() {
   return v;
 }
 
-ArtSet art_set_of_sample_seed(uint64_t sample_seed) {
-  uint64_t s = sample_seed / 3;
-  return s >= (1ULL << 41) ? ArtSet::test : s >= (1ULL << 40) ? ArtSet::val : ArtSet::train;
-}
-
 Image theta_image(const Tensor& theta, int size) {
   if (theta.size() != (size_t)3 * size * size)
     throw std::invalid_argument("[theta_image] theta has " + std::to_string(theta.size()) + " entries, expected 3 x " +
@@ -119,7 +114,7 @@ struct ArtShared {
   Vgg vgg;
   Image style;
   std::vector<Tensor> style_grams;  // per kStyleLayers
-  std::vector<std::vector<Image>> photos;   // [ArtSet][i], short side 2 S
+  std::vector<std::vector<Image>> photos;   // [Split][i], short side 2 S
   std::vector<std::vector<std::string>> photo_names;
 };
 
@@ -235,9 +230,9 @@ class ArtTask : public Task {
       << sh_->photos[2].size() << " test";
     return s.str();
   }
-  std::unique_ptr<Problem> sample(uint64_t seed) const override {
-    int set = (int)art_set_of_sample_seed(seed), S = sh_->o.size;
-    Rng rng(seed);
+  std::unique_ptr<Problem> sample(const ProblemId& id) const override {
+    int set = (int)id.split, S = sh_->o.size;  // the photo set of the problem's split
+    Rng rng(id.function_seed());
     const std::vector<Image>& photos = sh_->photos[set];
     size_t k = (size_t)(rng.uniform() * photos.size());
     const Image& p = photos[k];

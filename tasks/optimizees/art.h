@@ -1,13 +1,13 @@
 // art.h: the pieces of the Neural Art optimizee (tasks/art.cpp) that tests, benchmarks and the
 // image writer use: the Gram matrix and TV terms, the fixed photo lists, the default weights,
 // and the images of a problem.
-// Is not: the Task itself (make_art_task in tasks/task.h).
+// Is not: the Task itself (make_art_task in tasks/optimizees/optimizees.h).
 #pragma once
 #include <string>
 #include <vector>
 
 #include "tasks/data/image.h"
-#include "tasks/task.h"
+#include "tasks/optimizees/optimizees.h"
 
 namespace l2l {
 
@@ -25,16 +25,11 @@ struct ArtWeights {
 ArtWeights default_art_weights();
 constexpr double kArtInitNoise = 0.1;  // theta_0 = content crop + N(0, 0.1^2) per pixel
 
-// Photos of art/content/ (file names): three disjoint sets, fixed here.
+// Photos of art/content/ (file names): three disjoint sets, fixed here. A problem's crop comes
+// from the set of its split (ProblemId::split).
 const std::vector<std::string>& art_train_photos();
 const std::vector<std::string>& art_val_photos();
 const std::vector<std::string>& art_test_photos();
-
-// Which set a problem's photo comes from, by the seed Task::sample receives: evaluate.h's seed
-// ranges (problem_instance calls sample(3 s) with s < 2^40 train, s in [2^40, 2^41) validation,
-// s >= 2^41 test).
-enum class ArtSet { train, val, test };
-ArtSet art_set_of_sample_seed(uint64_t sample_seed);
 
 // A problem of make_art_task: its content crop, the task's style image (both size x size), and
 // the name of the photo the crop comes from. Throws std::invalid_argument for other problems.

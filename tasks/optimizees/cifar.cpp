@@ -16,18 +16,19 @@
 // Batch norm always uses the statistics of the batch at hand (the optimizee is only trained,
 // and the paper reports training loss); final_metrics evaluates the test images in chunks of
 // 500, each normalized by its own statistics.
-// Is not: a data loader (tasks/data.h) or a general CNN builder.
+// The Task, Problem and minibatches are the classifier base's (classifier.h); this file is the
+// network and its initialization.
+// Is not: a data loader (tasks/data/) or a general CNN builder.
 #include <algorithm>
 #include <sstream>
 #include <stdexcept>
 
 #include "tasks/optimizees/classifier.h"
-#include "tasks/data/data.h"
 #include "tasks/data/data_cache.h"
 #include "nn/conv.h"
 #include "nn/init.h"
 #include "nn/linear.h"
-#include "tasks/task.h"
+#include "tasks/optimizees/optimizees.h"
 
 namespace l2l {
 
@@ -87,95 +88,76 @@ struct CifarNet {
   }
 };
 
-void check_dataset(const Dataset& d, const char* what) {
-  if (d.n <= 0 || d.image_size() != kImage || d.pixels.size() != (size_t)d.n * kImage || d.labels.size() != (size_t)d.n)
-    throw std::invalid_argument(std::string("[cifar] ") + what + " data: expected n 3x32x32 images with n labels, got n = " +
-                                std::to_string(d.n) + ", " + std::to_string(d.channels) + "x" + std::to_string(d.height) +
-                                "x" + std::to_string(d.width));
-}
-
-class CifarProblem : public Problem {
+// The network as a ClassifierNet: theta laid out group by group (the kernels, then the rest).
+class CifarClassifier : public ClassifierNet {
  public:
-  CifarProblem(const CifarOptions& o, std::shared_ptr<CifarNet> net, std::shared_ptr<const Dataset> data,
-               std::shared_ptr<const Dataset> test)
-      : o_(o), net_(std::move(net)), data_(std::move(data)), test_(std::move(test)), specs_(net_->specs()) {}
-
-  std::vector<TensorSpec> specs() const override { return specs_; }
+  explicit CifarClassifier(int classes) : net_(classes) {}
+  std::vector<TensorSpec> specs() override { return net_.specs(); }
 
   // Tensor by tensor in specs order: 4-d kernels and 2-d weights Glorot uniform, 1-d tensors 0.
-  Tensor init(Rng& rng) const override {
-    Tensor theta({(int)dim()});
+  Tensor init(Rng& rng) override {
+    const std::vector<TensorSpec> s = specs();
+    size_t n = 0;
+    for (const TensorSpec& t : s) n += shape_numel(t.shape);
+    Tensor theta({(int)n});
     size_t off = 0;
-    for (const TensorSpec& s : specs_) {
-      Tensor t = s.shape.size() >= 2 ? init::glorot_uniform(s.shape, rng) : init::zeros(s.shape);
-      std::copy(t.data(), t.data() + t.size(), theta.data() + off);
-      off += t.size();
+    for (const TensorSpec& t : s) {
+      Tensor v = t.shape.size() >= 2 ? init::glorot_uniform(t.shape, rng) : init::zeros(t.shape);
+      std::copy(v.data(), v.data() + v.size(), theta.data() + off);
+      off += v.size();
     }
     return theta;
   }
 
-  Var loss(Tape& tape, Var theta, Rng& batch_rng) override {
-    Minibatch m = draw_minibatch(*data_, o_.batch, batch_rng, {3, 32, 32});
-    ThetaSlices params(theta, net_->theta_order());
-    return softmax_cross_entropy(net_->logits(tape.constant(std::move(m.x)), params), m.labels);
-  }
-
-  std::vector<std::pair<std::string, double>> final_metrics(const Tensor& theta) override {
-    return test_set_metrics(*test_, {3, 32, 32}, 500, [&](Tape& tape, Var x) {
-      ThetaSlices params(tape.constant(theta), net_->theta_order());
-      return net_->logits(x, params);
-    });
+  Var logits(Var x, Var theta) override {
+    ThetaSlices params(theta, net_.theta_order());
+    return net_.logits(x, params);
   }
 
  private:
-  CifarOptions o_;
-  std::shared_ptr<CifarNet> net_;
-  std::shared_ptr<const Dataset> data_, test_;
-  std::vector<TensorSpec> specs_;
+  CifarNet net_;
 };
 
 // The split's images of the chosen labels (all of them when labels is empty), decoded once and
-// then read from the cache (tasks/data_cache.h).
+// then read from the cache (tasks/data/data_cache.h).
 std::shared_ptr<const Dataset> load_split(const CifarOptions& o, const std::string& split) {
   Dataset d = load_cached(cifar10_files(o.data_dir, split), "cifar10-" + split, [&] { return load_cifar10(o.data_dir, split); });
   return std::make_shared<const Dataset>(o.labels.empty() ? std::move(d) : filter_labels(d, o.labels));
 }
 
-class CifarTask : public Task {
+class CifarTask : public ClassifierTask {
  public:
-  explicit CifarTask(const CifarOptions& o) : o_(o) {
-    if (o_.batch <= 0) throw std::invalid_argument("[cifar] batch must be >= 1, got " + std::to_string(o_.batch));
-    if (o_.split != "train" && o_.split != "test") throw std::invalid_argument("[cifar] split must be train or test, got '" + o_.split + "'");
-    if (o_.labels.size() == 1) throw std::invalid_argument("[cifar] a label subset needs at least 2 labels");
-    net_ = std::make_shared<CifarNet>(o_.labels.empty() ? 10 : (int)o_.labels.size());
-    test_ = o_.test_data ? o_.test_data : load_split(o_, "test");
-    data_ = o_.split_data ? o_.split_data : o_.split == "test" ? test_ : load_split(o_, o_.split);
-    check_dataset(*test_, "test");
-    check_dataset(*data_, o_.split.c_str());
-    o_.split_data = o_.test_data = nullptr;
-  }
+  CifarTask(const CifarOptions& o, ClassifierData data)
+      : ClassifierTask(std::make_shared<CifarClassifier>(o.labels.empty() ? 10 : (int)o.labels.size()), std::move(data)),
+        labels_(o.labels) {}
   std::string name() const override { return "cifar"; }
   std::string describe() const override {
     std::ostringstream s;
-    s << "cifar: CNN 3x(conv5x5x16-bn-relu-pool2)-fc32-bn-relu-fc" << (o_.labels.empty() ? 10 : o_.labels.size())
-      << ", labels ";
-    if (o_.labels.empty()) s << "all 10";
-    for (size_t i = 0; i < o_.labels.size(); i++) s << (i ? "," : "") << o_.labels[i];
-    s << ", batch " << o_.batch << " drawn with replacement from " << o_.split << " (" << data_->n << " images)";
+    s << "cifar: CNN 3x(conv5x5x16-bn-relu-pool2)-fc32-bn-relu-fc" << (labels_.empty() ? 10 : labels_.size()) << ", labels ";
+    if (labels_.empty()) s << "all 10";
+    for (size_t i = 0; i < labels_.size(); i++) s << (i ? "," : "") << labels_[i];
+    s << ", " << describe_data();
     return s.str();
-  }
-  std::unique_ptr<Problem> sample(uint64_t) const override {
-    return std::make_unique<CifarProblem>(o_, net_, data_, test_);
   }
 
  private:
-  CifarOptions o_;
-  std::shared_ptr<CifarNet> net_;
-  std::shared_ptr<const Dataset> data_, test_;
+  std::vector<int> labels_;
 };
 
 }  // namespace
 
-std::unique_ptr<Task> make_cifar_task(const CifarOptions& o) { return std::make_unique<CifarTask>(o); }
+std::unique_ptr<Task> make_cifar_task(const CifarOptions& o) {
+  if (o.batch <= 0) throw std::invalid_argument("[cifar] batch must be >= 1, got " + std::to_string(o.batch));
+  if (o.labels.size() == 1) throw std::invalid_argument("[cifar] a label subset needs at least 2 labels");
+  ClassifierData d;
+  d.test = o.test_data ? o.test_data : load_split(o, "test");
+  d.train = o.train_data ? o.train_data : load_split(o, "train");
+  check_images(*d.train, 3, 32, 32, "[cifar]", "train");
+  check_images(*d.test, 3, 32, 32, "[cifar]", "test");
+  d.image = {3, 32, 32};
+  d.batch = o.batch;
+  d.chunk = 500;
+  return std::make_unique<CifarTask>(o, std::move(d));
+}
 
 }  // namespace l2l

@@ -2,6 +2,8 @@
 #include "tasks/optimizees/classifier.h"
 
 #include <algorithm>
+#include <sstream>
+#include <stdexcept>
 
 namespace l2l {
 
@@ -20,7 +22,51 @@ Tensor gather(const Dataset& d, const std::vector<size_t>& idx, const Shape& ima
   return x;
 }
 
+// One problem: the shared network and images; minibatches from `images` (the problem's split).
+class ClassifierProblem : public Problem {
+ public:
+  ClassifierProblem(std::shared_ptr<ClassifierNet> net, const ClassifierData& data, std::shared_ptr<const Dataset> images)
+      : net_(std::move(net)), data_(data), images_(std::move(images)), specs_(net_->specs()) {}
+
+  std::vector<TensorSpec> specs() const override { return specs_; }
+  Tensor init(Rng& rng) const override { return net_->init(rng); }
+
+  // Mean cross-entropy on a fresh minibatch of data_.batch images.
+  Var loss(Tape& tape, Var theta, Rng& batch_rng) override {
+    Minibatch m = draw_minibatch(*images_, data_.batch, batch_rng, data_.image);
+    return softmax_cross_entropy(net_->logits(tape.constant(std::move(m.x)), theta), m.labels);
+  }
+
+  // Loss and accuracy over the whole test set, whatever the problem's split.
+  std::vector<std::pair<std::string, double>> final_metrics(const Tensor& theta) override {
+    return test_set_metrics(*data_.test, data_.image, data_.chunk,
+                            [&](Tape& tape, Var x) { return net_->logits(x, tape.constant(theta)); });
+  }
+
+ private:
+  std::shared_ptr<ClassifierNet> net_;
+  ClassifierData data_;  // shared pointers and sizes: a problem may outlive its Task
+  std::shared_ptr<const Dataset> images_;
+  std::vector<TensorSpec> specs_;
+};
+
 }  // namespace
+
+ClassifierTask::ClassifierTask(std::shared_ptr<ClassifierNet> net, ClassifierData data)
+    : data_(std::move(data)), net_(std::move(net)) {
+  for (const TensorSpec& s : net_->specs()) groups_ = std::max(groups_, s.group + 1);
+}
+
+std::unique_ptr<Problem> ClassifierTask::sample(const ProblemId& id) const {
+  return std::make_unique<ClassifierProblem>(net_, data_, id.split == Split::test ? data_.test : data_.train);
+}
+
+std::string ClassifierTask::describe_data() const {
+  std::ostringstream s;
+  s << "batch " << data_.batch << " drawn with replacement from the training images (" << data_.train->n
+    << "; test problems: the " << data_.test->n << " test images)";
+  return s.str();
+}
 
 Minibatch draw_minibatch(const Dataset& d, int batch, Rng& rng, const Shape& image_shape) {
   std::vector<size_t> idx(batch);
@@ -53,6 +99,15 @@ std::vector<std::pair<std::string, double>> test_set_metrics(const Dataset& d, c
     }
   }
   return {{"test_loss", loss_sum / d.n}, {"test_accuracy", (double)correct / d.n}};
+}
+
+void check_images(const Dataset& d, int channels, int height, int width, const std::string& who, const char* what) {
+  const int size = channels * height * width;
+  if (d.n <= 0 || d.image_size() != size || d.pixels.size() != (size_t)d.n * size || d.labels.size() != (size_t)d.n)
+    throw std::invalid_argument(who + " " + what + " data: expected n " + std::to_string(channels) + "x" +
+                                std::to_string(height) + "x" + std::to_string(width) + " images with n labels, got n = " +
+                                std::to_string(d.n) + ", " + std::to_string(d.channels) + "x" + std::to_string(d.height) +
+                                "x" + std::to_string(d.width) + ", " + std::to_string(d.labels.size()) + " labels");
 }
 
 }  // namespace l2l

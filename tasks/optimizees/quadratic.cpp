@@ -6,7 +6,7 @@
 // The batched product W_b theta_b is mul + sum over the last axis (broadcast (B,d,d) by (B,1,d)).
 #include <sstream>
 
-#include "tasks/task.h"
+#include "tasks/optimizees/optimizees.h"
 
 namespace l2l {
 
@@ -45,7 +45,9 @@ class QuadraticTask : public Task {
       << (o_.dm_variant ? "W,y ~ U[0,1), theta0 ~ N(0,0.01^2) (authors' code)" : "W,y ~ N(0,1), theta0 ~ N(0,1) (paper)");
     return s.str();
   }
-  std::unique_ptr<Problem> sample(uint64_t seed) const override { return std::make_unique<QuadraticProblem>(o_, seed); }
+  std::unique_ptr<Problem> sample(const ProblemId& id) const override {
+    return std::make_unique<QuadraticProblem>(o_, id.function_seed());
+  }
 
  private:
   QuadraticOptions o_;
@@ -63,7 +65,7 @@ class SimpleTask : public Task {
  public:
   std::string name() const override { return "simple"; }
   std::string describe() const override { return "simple: f(x) = x^2, x0 = 1"; }
-  std::unique_ptr<Problem> sample(uint64_t) const override { return std::make_unique<SimpleProblem>(); }
+  std::unique_ptr<Problem> sample(const ProblemId&) const override { return std::make_unique<SimpleProblem>(); }
 };
 
 }  // namespace

@@ -5,15 +5,12 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "tasks/evaluate.h"
 
 namespace l2l {
 
-bool is_training_sample_seed(uint64_t sample_seed) { return sample_seed < 3 * problem_seed(Split::val, 0, 0); }
-
-double random_scale_factor(uint64_t sample_seed, double s) {
-  if (s == 0 || !is_training_sample_seed(sample_seed)) return 1;
-  Rng rng(sample_seed ^ 0x5ca1ab1e0ddba11ULL);  // not 3s, 3s+1, 3s+2: a stream no problem uses
+double random_scale_factor(const ProblemId& id, double s) {
+  if (s == 0 || id.split != Split::train) return 1;
+  Rng rng(id.function_seed() ^ 0x5ca1ab1e0ddba11ULL);  // a stream no problem uses for anything else
   return std::exp(rng.uniform(-s, s));
 }
 
@@ -43,11 +40,11 @@ class RandomlyScaledTask : public Task {
     d << inner_->describe() << "; training problems' f x exp(U(-" << s_ << ", " << s_ << ")) (random scaling)";
     return d.str();
   }
-  std::unique_ptr<Problem> sample(uint64_t seed) const override {
-    std::unique_ptr<Problem> p = inner_->sample(seed);
-    double c = random_scale_factor(seed, s_);
-    return is_training_sample_seed(seed) && s_ > 0 ? scale_problem(std::move(p), c) : std::move(p);
+  std::unique_ptr<Problem> sample(const ProblemId& id) const override {
+    std::unique_ptr<Problem> p = inner_->sample(id);
+    return id.split == Split::train ? scale_problem(std::move(p), random_scale_factor(id, s_)) : std::move(p);
   }
+  int groups() const override { return inner_->groups(); }
 
  private:
   std::unique_ptr<Task> inner_;

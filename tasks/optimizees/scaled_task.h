@@ -10,12 +10,9 @@
 // optimizee's PARAMETERS (f(c theta), started at theta_0 / c); we scale the objective, the
 // simpler of the two, which changes the gradient's scale (c) and the curvature's (c) alike.
 // Only training problems are scaled: validation and test problems (the early-stopping score and
-// every reported curve) are the wrapped task's, unchanged. They are told apart by their seeds
-// (tasks/evaluate.h: train seeds are below 2^40, validation and test seeds at 2^40 and above,
-// and Task::sample sees 3 x the problem seed): a sample seed below 3 problem_seed(val, 0) is a
-// training problem's.
+// every reported curve) are the wrapped task's, unchanged: ProblemId::split tells them apart.
 //
-// Is not: a change to meta-training (tasks/meta.* is unaware of it) or to the task's problems.
+// Is not: a change to meta-training (tasks/meta_train.* is unaware of it) or to the task's problems.
 #pragma once
 #include <memory>
 
@@ -23,9 +20,8 @@
 
 namespace l2l {
 
-// c for a Task::sample seed: 1 for validation and test seeds, and for s = 0.
-double random_scale_factor(uint64_t sample_seed, double s);
-bool is_training_sample_seed(uint64_t sample_seed);
+// c for problem `id`: 1 for validation and test problems, and for s = 0.
+double random_scale_factor(const ProblemId& id, double s);
 
 // The problem `inner` with f multiplied by c (every other part forwarded unchanged).
 std::unique_ptr<Problem> scale_problem(std::unique_ptr<Problem> inner, double c);

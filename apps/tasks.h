@@ -1,0 +1,103 @@
+// tasks.h: the tasks the programs know, by name (--task): each entry builds its Task from the
+// task flags of apps/common.h, checking every value and naming its flag.
+// Is not: the tasks themselves (tasks/optimizees/optimizees.h).
+#pragma once
+#include <cmath>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "apps/common.h"
+#include "tasks/data/data.h"
+#include "tasks/optimizees/optimizees.h"
+
+namespace l2l {
+
+inline std::unique_ptr<Task> quadratic_from_flags(const Flags& f) {
+  QuadraticOptions o;
+  o.batch = bounded(f, "quad-batch", 1, 100000);
+  o.dims = bounded(f, "quad-dims", 1, 1000);
+  if ((long)o.batch * o.dims * o.dims > 100000000L)
+    throw std::invalid_argument("--quad-batch x --quad-dims^2 is over 1e8 numbers for W: choose smaller values");
+  o.dm_variant = f.boolean("quad-dm");
+  return make_quadratic_task(o);
+}
+
+inline std::unique_ptr<Task> mnist_from_flags(const Flags& f) {
+  MnistOptions o;
+  o.data_dir = find_data_dir(f.str("data"), "mnist");
+  o.hidden = parse_ints(f.str("mnist-hidden"), "mnist-hidden");
+  for (int h : o.hidden)
+    if (h > 10000) throw std::invalid_argument("flag --mnist-hidden: layer sizes must be at most 10000, got " + std::to_string(h));
+  o.activation = f.str("mnist-act");
+  o.batch = bounded(f, "mnist-batch", 1, 60000);
+  if (f.str("mnist-init") != "dm" && f.str("mnist-init") != "glorot")
+    throw std::invalid_argument("--mnist-init expects dm or glorot, got '" + f.str("mnist-init") + "'");
+  o.dm_init = f.str("mnist-init") == "dm";
+  return make_mnist_task(o);
+}
+
+inline std::unique_ptr<Task> cifar_from_flags(const Flags& f) {
+  CifarOptions o;
+  o.data_dir = find_data_dir(f.str("data"), "cifar10");
+  for (const std::string& item : split_list(f.str("cifar-labels"))) {
+    if (item.size() != 1 || item[0] < '0' || item[0] > '9')
+      throw std::invalid_argument("flag --cifar-labels expects labels 0..9 separated by commas, got '" + f.str("cifar-labels") + "'");
+    o.labels.push_back(item[0] - '0');
+  }
+  o.batch = bounded(f, "cifar-batch", 1, 50000);
+  return make_cifar_task(o);
+}
+
+// --art-weights alpha,beta,gamma into o (empty: the documented defaults).
+inline void art_weights_from_flag(const Flags& f, ArtOptions& o) {
+  std::vector<std::string> w = split_list(f.str("art-weights"));
+  if (w.empty()) return;
+  if (w.size() != 3) throw std::invalid_argument("flag --art-weights expects alpha,beta,gamma, got '" + f.str("art-weights") + "'");
+  double* dst[3] = {&o.alpha, &o.beta, &o.gamma};
+  for (int i = 0; i < 3; i++) {
+    char* end = nullptr;
+    *dst[i] = std::strtod(w[i].c_str(), &end);
+    if (*end || !(*dst[i] >= 0) || !std::isfinite(*dst[i]))
+      throw std::invalid_argument("flag --art-weights expects three numbers >= 0, got '" + f.str("art-weights") + "'");
+  }
+}
+
+inline std::unique_ptr<Task> art_from_flags(const Flags& f) {
+  ArtOptions o;
+  o.data_dir = find_data_dir(f.str("data"), "art");
+  o.size = bounded(f, "art-size", 4, 1024);
+  if (o.size % 4) throw std::invalid_argument("flag --art-size must be a multiple of 4, got " + std::to_string(o.size));
+  o.style = f.str("art-style");
+  art_weights_from_flag(f, o);
+  return make_art_task(o);
+}
+
+struct TaskEntry {
+  std::string name;
+  std::function<std::unique_ptr<Task>(const Flags&)> make;
+};
+
+inline const std::vector<TaskEntry>& task_registry() {
+  static const std::vector<TaskEntry> tasks = {
+      {"quadratic", quadratic_from_flags},
+      {"simple", [](const Flags&) { return make_simple_task(); }},
+      {"mnist", mnist_from_flags},
+      {"cifar", cifar_from_flags},
+      {"art", art_from_flags},
+  };
+  return tasks;
+}
+
+// The Task named by --task.
+inline std::unique_ptr<Task> make_task(const Flags& f) {
+  std::string names;
+  for (const TaskEntry& t : task_registry()) {
+    if (t.name == f.str("task")) return t.make(f);
+    names += (names.empty() ? "" : ", ") + t.name;
+  }
+  throw std::invalid_argument("unknown --task '" + f.str("task") + "' (expected one of: " + names + ")");
+}
+
+}  // namespace l2l

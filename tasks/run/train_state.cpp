@@ -1,0 +1,153 @@
+// train_state.cpp: see train_state.h.
+#include "tasks/run/train_state.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <stdexcept>
+
+#include "tasks/run/run_dir.h"  // write_file_atomic
+
+namespace l2l {
+
+namespace {
+
+// A metadata value of a training-state checkpoint; errors name the file and the key.
+struct MetadataReader {
+  const std::vector<std::pair<std::string, std::string>>& meta;
+  const std::string& path;
+  MetadataReader(const std::vector<std::pair<std::string, std::string>>& m, const std::string& p) : meta(m), path(p) {}
+  const std::string& str(const char* k) const {
+    for (auto& [key, v] : meta)
+      if (key == k) return v;
+    throw std::runtime_error(path + ": missing '" + k + "' (not a training state checkpoint?)");
+  }
+  double number(const char* k) const {
+    const std::string& v = str(k);
+    char* end = nullptr;
+    double x = std::strtod(v.c_str(), &end);
+    if (v.empty() || *end) throw std::runtime_error(path + ": metadata " + k + " = '" + v + "' is not a number");
+    return x;
+  }
+  long integer(const char* k, long lo, long hi) const {
+    double x = number(k);
+    if (x != std::floor(x) || x < lo || x > hi)
+      throw std::runtime_error(path + ": metadata " + k + " = '" + str(k) + "' is not an integer in " + std::to_string(lo) +
+                               ".." + std::to_string(hi));
+    return (long)x;
+  }
+  std::vector<double> list(const char* k) const {
+    std::vector<double> v;
+    const std::string& s = str(k);
+    for (size_t i = 0; i < s.size();) {
+      size_t j = std::min(s.find(',', i), s.size());
+      char* end = nullptr;
+      std::string item = s.substr(i, j - i);
+      v.push_back(std::strtod(item.c_str(), &end));
+      if (item.empty() || *end) throw std::runtime_error(path + ": metadata " + k + " holds '" + item + "', not a number");
+      i = j + 1;
+    }
+    return v;
+  }
+};
+
+std::string exact(double x) {  // "%.17g" round-trips a double
+  char b[32];
+  std::snprintf(b, sizeof b, "%.17g", x);
+  return b;
+}
+
+std::string join_list(const std::vector<double>& v) {
+  std::string s;
+  for (double x : v) s += (s.empty() ? "" : ",") + exact(x);
+  return s;
+}
+
+// What both checkpoints carry: the settings, the nets, and the scores so far.
+Settings common_meta(LearnedOptimizer& opt, const MetaState& st, const Settings& settings) {
+  Settings meta = settings, nets = net_config_meta(opt.configs());
+  meta.insert(meta.end(), nets.begin(), nets.end());
+  meta.push_back({"best_epoch", std::to_string(st.best_epoch)});
+  meta.push_back({"best_val", exact(st.best_val)});
+  meta.push_back({"untrained_val", exact(st.untrained_val)});
+  return meta;
+}
+
+// The run must go on with the settings it started with (only --epochs may grow).
+void check_same_settings(const Checkpoint& ck, const Settings& settings, const std::string& path) {
+  std::string diff;
+  for (const auto& [k, v] : settings) {
+    if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads") continue;
+    const std::string* old = ck.meta_value(k);
+    static const std::string one = "1";
+    if (!old && k == "meta-batch") old = &one;  // a run from before --meta-batch existed had K = 1
+    if (old && *old != v) diff += "\n  --" + k + " was " + *old + ", now " + v;
+  }
+  if (!diff.empty())
+    throw std::runtime_error("--resume: " + path + " was trained with other settings:" + diff +
+                             "\nResume with the original flags (see config.txt beside it), or train into a new --out.");
+}
+
+// best.* must be a phi of this optimizer.
+void check_best_fits(const NamedTensors& best, const std::vector<Param*>& phi, const std::string& path) {
+  bool fits = best.size() == phi.size();
+  for (size_t i = 0; fits && i < phi.size(); i++)
+    fits = best[i].first == phi[i]->name && best[i].second.shape() == phi[i]->value.shape();
+  if (!fits)
+    throw std::runtime_error(path + ": its best.* tensors do not match the optimizer's phi (a foreign or damaged training state)");
+}
+
+}  // namespace
+
+std::string train_log_csv(const MetaState& st) {
+  std::string log = "epoch,train_meta_loss,val_mean_f\n-1,," + exact(st.untrained_val) + "\n";
+  for (size_t e = 0; e < st.val_history.size(); e++)
+    log += std::to_string(e) + "," + exact(st.train_history[e]) + "," + exact(st.val_history[e]) + "\n";
+  return log;
+}
+
+void save_run_files(const std::string& dir, LearnedOptimizer& opt, const Adam& meta_opt, const MetaState& st,
+                    const Settings& settings, const std::string& config_text) {
+  const Settings meta = common_meta(opt, st, settings);
+  Checkpoint state;
+  state.meta = meta;
+  state.meta.push_back({"epoch", std::to_string(st.next_epoch - 1)});
+  state.meta.push_back({"problem_counter", std::to_string(st.problems_used)});
+  state.meta.push_back({"train_history", join_list(st.train_history)});
+  state.meta.push_back({"val_history", join_list(st.val_history)});
+  add_params(state, opt.params(), "phi.");
+  add_tensors(state, "adam.", meta_opt.state());
+  add_tensors(state, "best.", st.best_phi);
+  if (!config_text.empty()) write_file_atomic(dir + "/config.txt", config_text);
+  save_checkpoint(dir + "/train_state.ckpt", state);
+  Checkpoint best;
+  best.meta = meta;
+  best.tensors = st.best_phi;
+  save_checkpoint(dir + "/phi.ckpt", best);
+  write_file_atomic(dir + "/train_log.csv", train_log_csv(st));
+}
+
+MetaState load_run_state(const std::string& path, const Checkpoint& ck, const Settings& settings, LearnedOptimizer& opt,
+                         Adam& meta_opt) {
+  check_same_settings(ck, settings, path);
+  MetadataReader r(ck.meta, path);
+  MetaState st;
+  const long epoch = r.integer("epoch", 0, 1000000000);
+  st.next_epoch = (int)epoch + 1;
+  std::vector<Param*> phi = opt.params();
+  load_params(ck, phi, "phi.");
+  meta_opt.load_state(tensors_with_prefix(ck, "adam."));
+  st.best_phi = tensors_with_prefix(ck, "best.");
+  check_best_fits(st.best_phi, phi, path);
+  st.train_history = r.list("train_history");
+  st.val_history = r.list("val_history");
+  st.problems_used = (uint64_t)r.integer("problem_counter", 0, 1L << 39);
+  st.best_val = r.number("best_val");
+  st.best_epoch = (int)r.integer("best_epoch", -1, epoch);
+  st.untrained_val = r.number("untrained_val");
+  st.scored_untrained = true;
+  return st;
+}
+
+}  // namespace l2l

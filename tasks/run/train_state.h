@@ -1,0 +1,39 @@
+// train_state.h: a meta-training run's files, and --resume. After every epoch a run directory
+// gets (each write atomic):
+//   train_state.ckpt  everything --resume needs: phi, the meta-optimizer's (Adam's) state, the
+//                     best phi so far, the MetaState (epochs done, training problems drawn, the
+//                     scores and histories) and the settings the run was started with
+//   phi.ckpt          the best validated phi with the nets' configuration (what eval loads)
+//   train_log.csv     per epoch: the mean meta-loss of its windows and the validation score
+//   config.txt        the first time only: the run's configuration as it was printed
+// Resume restores phi, Adam and the MetaState from train_state.ckpt, refusing a run started with
+// other settings (only the number of epochs may grow).
+// Is not: the method (tasks/meta_train.h) or the run's loop around it (tasks/run/training.h).
+#pragma once
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "nn/checkpoint.h"
+#include "nn/optim.h"
+#include "tasks/learned_optimizer.h"
+#include "tasks/meta_train.h"
+
+namespace l2l {
+
+using Settings = std::vector<std::pair<std::string, std::string>>;  // flag name -> value
+
+// Writes the four files of the run into `dir` (config.txt only when `config_text` is not empty).
+void save_run_files(const std::string& dir, LearnedOptimizer& opt, const Adam& meta_opt, const MetaState& st,
+                    const Settings& settings, const std::string& config_text);
+
+// The state saved in `path` (a train_state.ckpt), its phi and Adam's state loaded into `opt` and
+// `meta_opt`. Throws std::runtime_error naming the file when it is missing, damaged, foreign, or
+// was trained with other settings than `settings` (names the flags that differ).
+MetaState load_run_state(const std::string& path, const Checkpoint& ck, const Settings& settings, LearnedOptimizer& opt,
+                         Adam& meta_opt);
+
+// train_log.csv's text: epoch -1 is the untrained phi.
+std::string train_log_csv(const MetaState& st);
+
+}  // namespace l2l

@@ -1,0 +1,186 @@
+// training.cpp: see training.h. The MetaRun of `l2l train` (problems shared over ranks, progress,
+// files after every epoch) and the resume or fresh start around meta_train.
+#include "tasks/run/training.h"
+
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "tasks/run/comm.h"
+#include "tasks/run/progress.h"
+
+namespace l2l {
+
+namespace {
+
+std::string exact(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.17g", x);
+  return b;
+}
+
+class DirRun : public MetaRun {
+ public:
+  DirRun(LearnedOptimizer& opt, const Adam& meta_opt, const MetaConfig& cfg, const RunOptions& ro, const MetaState& st)
+      : opt_(opt), meta_opt_(meta_opt), cfg_(cfg), ro_(ro), quiet_(ro.quiet || !comm::is_root()),
+        writes_(!ro.out_dir.empty() && comm::is_root()), saved_epoch_(st.next_epoch - 1), bar_(total(st), quiet_) {}
+
+  // Rank r runs problems r, r + R, r + 2R, ...
+  std::vector<int> my_problems(int n) const override {
+    std::vector<int> mine;
+    for (int i = comm::rank(); i < n; i += comm::size()) mine.push_back(i);
+    return mine;
+  }
+
+  // Each rank's results padded to ceil(n / R) vectors, gathered, then put back in problem order.
+  std::vector<std::vector<double>> gather(std::vector<std::vector<double>> mine, int n, size_t len) const override {
+    const int R = comm::size(), per = (n + R - 1) / R;
+    if (R == 1) return mine;
+    std::vector<double> flat((size_t)per * len, NAN);
+    for (size_t j = 0; j < mine.size(); j++) std::copy(mine[j].begin(), mine[j].end(), flat.begin() + j * len);
+    std::vector<double> all = comm::allgather(flat);
+    std::vector<std::vector<double>> out;
+    for (int i = 0; i < n; i++) {
+      const double* from = all.data() + ((size_t)(i % R) * per + i / R) * len;
+      out.emplace_back(from, from + len);
+    }
+    return out;
+  }
+
+  void run_everywhere(const std::function<void()>& work) const override {
+    if (comm::size() == 1) return work();
+    std::string err;
+    try {
+      work();
+    } catch (const std::exception& e) {
+      err = e.what();
+      if (err.empty()) err = "unknown error";
+    }
+    comm::raise_if_any(err);
+  }
+
+  void meta_update_done(int epoch, double L) override {
+    char what[96];
+    std::snprintf(what, sizeof what, "meta-iterations, epoch %d, meta-loss %.4g", epoch, L);
+    bar_.show(++done_, what);
+  }
+
+  void scored(int epoch, double val, bool best, const MetaState& st) override {
+    bar_.end_line();
+    if (!quiet_ && epoch < 0) std::fprintf(stderr, "epoch -1 (untrained phi): validation mean f %.5g\n", val);
+    if (epoch < 0) return;
+    if (!quiet_)
+      std::fprintf(stderr, "epoch %d%s: train meta-loss %.5g, validation mean f %.5g%s\n", epoch,
+                   cfg_.curriculum.empty() ? "" : (" (horizon " + std::to_string(training_horizon(cfg_, epoch)) + ")").c_str(),
+                   st.train_history.back(), val, best ? " (best so far)" : "");
+    if (!writes_) return;
+    // config.txt comes with the first checkpoint, so a directory never holds one without its run.
+    const bool first = saved_epoch_ < 0 && !ro_.resume;
+    save_run_files(ro_.out_dir, opt_, meta_opt_, st, ro_.settings, first ? ro_.config_text : "");
+    saved_epoch_ = epoch;
+  }
+
+  // What is on disk now, for a message about a run that stopped.
+  std::string kept() const {
+    if (ro_.out_dir.empty()) return "";
+    if (saved_epoch_ >= 0) return " The checkpoint of epoch " + std::to_string(saved_epoch_) + " in '" + ro_.out_dir + "' is intact.";
+    if (std::filesystem::exists(ro_.out_dir + "/phi.ckpt")) return " The files already in '" + ro_.out_dir + "' are untouched.";
+    return " No checkpoint had been written to '" + ro_.out_dir + "' yet.";
+  }
+
+ private:
+  long total(const MetaState& st) const {
+    long n = 0;
+    for (int e = st.next_epoch; e < cfg_.epochs; e++) n += updates_in_epoch(cfg_, e);
+    return n;
+  }
+
+  LearnedOptimizer& opt_;
+  const Adam& meta_opt_;
+  const MetaConfig& cfg_;
+  const RunOptions& ro_;
+  bool quiet_, writes_;
+  int saved_epoch_;
+  Progress bar_;
+  long done_ = 0;
+};
+
+// The training state as rank 0 reads it, on every rank (the other ranks may be on machines
+// without the run directory).
+Checkpoint load_state_everywhere(const std::string& path) {
+  if (comm::size() == 1) {
+    if (path.empty() || !std::filesystem::exists(path))
+      throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
+    return load_checkpoint(path);
+  }
+  std::string bytes, err;
+  if (comm::is_root()) try {
+      if (path.empty() || !std::filesystem::exists(path))
+        throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
+      std::ifstream in(path, std::ios::binary);
+      std::ostringstream ss;
+      ss << in.rdbuf();
+      bytes = ss.str();
+    } catch (const std::exception& e) {
+      err = e.what();
+    }
+  comm::raise_if_any(err);
+  comm::broadcast(bytes);
+  Checkpoint ck;
+  try {
+    ck = decode_checkpoint((const unsigned char*)bytes.data(), bytes.size(), path);
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  comm::raise_if_any(err);
+  return ck;
+}
+
+// A resumed run: phi, Adam and the state from OUT/train_state.ckpt, on every rank.
+MetaState resume_state(LearnedOptimizer& opt, Adam& meta_opt, const MetaConfig& cfg, const RunOptions& ro) {
+  const std::string path = ro.out_dir.empty() ? "" : ro.out_dir + "/train_state.ckpt";
+  Checkpoint ck = load_state_everywhere(path);
+  MetaState st;
+  std::string err;
+  try {
+    st = load_run_state(path, ck, ro.settings, opt, meta_opt);
+  } catch (const std::exception& e) {
+    err = e.what();
+  }
+  comm::raise_if_any(err);
+  if (cfg.epochs <= st.next_epoch)
+    throw comm::AgreedError("--resume: " + path + " has already trained " + std::to_string(st.next_epoch) +
+                            " epochs, so --epochs " + std::to_string(cfg.epochs) + " adds none: pass --epochs > " +
+                            std::to_string(st.next_epoch));
+  if (!ro.quiet && comm::is_root()) std::fprintf(stderr, "resuming from %s at epoch %d\n", path.c_str(), st.next_epoch);
+  return st;
+}
+
+}  // namespace
+
+void check_ranks(const MetaConfig& cfg) {
+  if (cfg.meta_batch % comm::size() != 0)
+    throw std::invalid_argument("--meta-batch (" + std::to_string(cfg.meta_batch) + ") must be a multiple of the number of MPI ranks (" +
+                                std::to_string(comm::size()) + "): each rank runs the same share of every meta-update. Use mpirun -np " +
+                                "with a divisor of " + std::to_string(cfg.meta_batch) + ", or a larger --meta-batch.");
+}
+
+MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const RunOptions& ro) {
+  check_config(cfg);
+  check_ranks(cfg);
+  if (!ro.out_dir.empty() && comm::is_root()) std::filesystem::create_directories(ro.out_dir);
+  Adam meta_opt(cfg.meta_lr);
+  MetaState st = ro.resume ? resume_state(opt, meta_opt, cfg, ro) : MetaState();
+  DirRun run(opt, meta_opt, cfg, ro, st);
+  try {
+    return meta_train(opt, task, cfg, meta_opt, st, run);
+  } catch (const MetaDiverged& e) {  // every rank sees the same gathered numbers: all throw together
+    throw comm::AgreedError(std::string(e.what()) + run.kept() +
+                            " Start a new run (another --out; --resume keeps the settings) with a smaller --meta-lr (now " +
+                            exact(cfg.meta_lr) + ") or with --clip, or a smaller --out-scale.");
+  }
+}
+
+}  // namespace l2l

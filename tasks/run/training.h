@@ -1,0 +1,36 @@
+// training.h: a meta-training run, as `l2l train` makes one: the method (tasks/meta_train.h)
+// with its run around it. The run
+//   - shares the problems of every meta-update and of validation out over the MPI ranks when
+//     started by mpirun (tasks/run/comm.h): rank r runs problems r, r + R, ...; the results are
+//     gathered back in problem order, so phi is the same bits for any number of ranks;
+//   - shows the progress line and one line per epoch (rank 0);
+//   - saves the run's files after every epoch and resumes from them (tasks/run/train_state.h;
+//     rank 0 writes, and reads the state that every rank then decodes).
+// Is not: the method itself, the run directory's lock and overwrite rules (tasks/run/run_dir.h:
+// the caller takes those), or flag parsing (apps/).
+#pragma once
+#include <string>
+
+#include "tasks/meta_train.h"
+#include "tasks/run/train_state.h"
+
+namespace l2l {
+
+struct RunOptions {
+  std::string out_dir;      // checkpoints and logs; "" = keep nothing on disk
+  std::string config_text;  // written as out_dir/config.txt with the first checkpoint
+  Settings settings;        // every flag: saved in the checkpoints; a resume must match them
+  bool resume = false;
+  bool quiet = false;
+};
+
+// Meta-trains opt (phi becomes the best validated phi) as a run: fresh, or from
+// out_dir/train_state.ckpt with ro.resume. Throws std::runtime_error naming the run directory
+// when the state cannot be resumed or meta-training diverged (the message says what was kept).
+MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const RunOptions& ro);
+
+// Throws std::invalid_argument unless cfg's meta-batch can be shared out evenly over this run's
+// ranks (K a multiple of the rank count). train_run checks it; l2l train calls it early.
+void check_ranks(const MetaConfig& cfg);
+
+}  // namespace l2l
