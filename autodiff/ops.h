@@ -1,4 +1,5 @@
-// ops.h: every differentiable operation of the engine, with its shapes.
+// ops.h: every differentiable operation of the engine, with its shapes (but one: the fused LSTM
+// cell, which lives beside the LSTM in nn/lstm.h).
 //
 // Each op computes its value now (eager), records a node on the tape of its first input,
 // and keeps its backward right beside the forward in the .cpp file named in each section.
@@ -46,6 +47,10 @@ Var reshape(Var x, const Shape& s);               // same number of elements
 Var transpose(Var x);                             // (M,N) -> (N,M)
 Var slice(Var x, int axis, int start, int end);   // x[..., start:end, ...] along axis
 Var concat(const std::vector<Var>& xs, int axis); // all shapes equal except along axis
+// h (n,H) with its first `cols` columns replaced by their mean over the n rows (summed in row
+// order, in double): the learned optimizer's global averaging cells (tasks/learned_optimizer.h
+// (4)). Backward: the same map on dy. 0 <= cols <= H.
+Var global_average_cols(Var h, int cols);
 
 // ---- matrix products and losses (ops_matmul.cpp) ----------------------------------------
 // op(a) op(b) with op = transpose when the flag is set; op(a) is (M,K), op(b) is (K,N).
@@ -54,7 +59,7 @@ Var matmul(Var a, Var b, bool trans_a = false, bool trans_b = false);
 // Fused and stable (subtracts the row max).
 Var softmax_cross_entropy(Var logits, const std::vector<int>& labels);
 
-// ---- convolution, pooling, batch norm (ops_conv.cpp) ------------------------------------
+// ---- convolution (ops_conv.cpp), pooling and batch norm (ops_pool_bn.cpp) ---------------
 // x (N,C,Hh,Ww), w (O,C,K,K), b (O) or an invalid Var for no bias -> (N,O,Ho,Wo) with
 // Ho = (Hh + 2 pad - K) / stride + 1. Cross-correlation (no kernel flip), zero padding.
 Var conv2d(Var x, Var w, Var b, int stride = 1, int pad = 0);

@@ -161,4 +161,40 @@ Var concat(const std::vector<Var>& xs, int axis) {
   });
 }
 
+// ---- column means (the learned optimizer's global averaging cells) ----------------------
+
+// The mean of each of the first A columns over the n rows, summed in row order in double (one
+// thread, fixed order: the same bits for any thread count). Forward and backward are the same map.
+static void average_first_cols(const real* src, real* dst, int n, int H, int A) {
+  std::copy_n(src, (size_t)n * H, dst);
+  if (A == 0 || n == 0) return;
+  std::vector<double> sum(A, 0.0);
+  for (int m = 0; m < n; m++)
+    for (int j = 0; j < A; j++) sum[j] += src[(size_t)m * H + j];
+  for (int j = 0; j < A; j++) {
+    real mean = (real)(sum[j] / n);
+    for (int i = 0; i < n; i++) dst[(size_t)i * H + j] = mean;
+  }
+}
+
+// y = h with columns j < A replaced by their row mean. The map is linear and symmetric
+// (its matrix is block-diagonal: identity, and (1/n) 1 1^T per averaged column), so its
+// backward applies the same map to dy: dh'[i, j] += (1/n) sum_m dy[m, j] for j < A, dy[i, j] otherwise.
+Var global_average_cols(Var h, int cols) {
+  const Shape& s = h.shape();
+  if (s.size() != 2 || cols < 0 || cols > s[1])
+    throw std::invalid_argument("[global_average_cols] expected h (n, H) and 0 <= cols <= H; got h " + shape_str(s) +
+                                ", cols " + std::to_string(cols));
+  const int n = s[0], H = s[1], A = cols;
+  Tensor y(s);
+  average_first_cols(h.value().data(), y.data(), n, H, A);
+  return h.tape->record("global_average_cols", std::move(y), {h}, [n, H, A](BackwardCtx& c) {
+    if (!c.dx[0]) return;
+    Tensor d(c.dy.shape());
+    average_first_cols(c.dy.data(), d.data(), n, H, A);
+    real* dst = c.dx[0]->data();
+    for (size_t i = 0; i < d.size(); i++) dst[i] += d[i];
+  });
+}
+
 }  // namespace l2l

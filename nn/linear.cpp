@@ -14,6 +14,13 @@ Linear::Linear(int in_, int out_, Rng& rng, const std::string& name)
                                 " -> " + std::to_string(out_));
 }
 
+Linear::Linear(const std::string& name, Tensor W_, Tensor b_) : W(name + ".w", std::move(W_)), b(name + ".b", std::move(b_)) {
+  const Shape &w = W.value.shape(), &v = b.value.shape();
+  if (w.size() != 2 || v.size() != 1 || v[0] != w[1] || w[0] <= 0 || w[1] <= 0)
+    throw std::invalid_argument("[Linear] " + name + ": expected W (in,out) and b (out), got " + shape_str(w) + " and " + shape_str(v));
+  in = w[0], out = w[1];
+}
+
 // y = x W + b: matmul (N,in)(in,out) -> (N,out), then b broadcast over the N rows.
 Var Linear::forward(Var x, ParamSource& src) {
   if (x.value().ndim() != 2 || x.value().dim(1) != in)

@@ -24,6 +24,8 @@ class Linear : public Module {
   Linear() = default;
   // Params are named name + ".w" and name + ".b".
   Linear(int in, int out, Rng& rng, const std::string& name = "linear");
+  // The same with given initial values: W (in, out), b (out).
+  Linear(const std::string& name, Tensor W, Tensor b);
 
   // x (N, in) -> (N, out), W and b read from `src` (module.h: bound Params or theta slices).
   Var forward(Var x, ParamSource& src);

@@ -417,16 +417,16 @@ std::vector<Param*> LSTM::params() {
   return ps;
 }
 
-Var LSTM::forward(Var x, std::vector<Var>& h, std::vector<Var>& c, ParamSource& src) {
+Var LSTM::forward(Var x, std::vector<Var>& h, std::vector<Var>& c, ParamSource& src, const LayerMap& after_layer) {
   if ((int)h.size() != layers() || (int)c.size() != layers())
     throw std::invalid_argument("[LSTM] " + (W.empty() ? std::string("(no layers)") : W[0].name) + ": " + std::to_string(layers()) + " layers, got " +
                                 std::to_string(h.size()) + " h and " + std::to_string(c.size()) + " c states");
   for (int l = 0; l < layers(); l++) {
     Var Wl = src.get(W[l]), bl = src.get(b[l]);
     LSTMCellOutput s = fused ? lstm_cell_fused(x, h[l], c[l], Wl, bl) : lstm_cell_composed(x, h[l], c[l], Wl, bl);
-    h[l] = s.h;
+    h[l] = after_layer ? after_layer(s.h) : s.h;
     c[l] = s.c;
-    x = s.h;  // the next layer's input
+    x = h[l];  // the next layer's input
   }
   return x;
 }

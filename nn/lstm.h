@@ -30,6 +30,7 @@
 // Is not: a sequence API (the caller steps it, one optimizee step at a time), peepholes, or
 // the output layer that turns h into an update (that is a Linear, in the optimizer).
 #pragma once
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -95,11 +96,14 @@ class LSTM : public Module {
 
   // One time step of every layer: h[l], c[l] (Vars on x's tape, one per layer) are replaced by
   // the new states; returns the top layer's new h (N, H). W and b are read from `src`
-  // (nn/module.h), or bound to `tape`.
-  Var forward(Var x, std::vector<Var>& h, std::vector<Var>& c, ParamSource& src);
-  Var forward(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c) {
+  // (nn/module.h), or bound to `tape`. `after_layer` (if given) maps each layer's new h before
+  // anything reads it (the next layer now, the same layer at the next step): the learned
+  // optimizer's global averaging cells.
+  using LayerMap = std::function<Var(Var)>;
+  Var forward(Var x, std::vector<Var>& h, std::vector<Var>& c, ParamSource& src, const LayerMap& after_layer = nullptr);
+  Var forward(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c, const LayerMap& after_layer = nullptr) {
     BoundParams own(tape);
-    return forward(x, h, c, own);
+    return forward(x, h, c, own, after_layer);
   }
   std::vector<Param*> params() override;
   LSTMState zero_state(int N) const { return LSTMState(layers(), N, hidden); }

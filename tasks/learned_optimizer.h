@@ -23,7 +23,8 @@
 //   (4) h^l[i, j] = (1/n) sum_{m=0..n-1} h'^l[m, j]   for j < A      (h'^l[i, j] for j >= A)
 // The averaged h^l is the layer's output everywhere: layer l+1 reads it now, and the cell reads
 // it as h_{t-1} at the next step. c is never averaged. The sum runs over m in index order, in
-// double, on one thread: bit-identical for any thread count. Backward (global_average_cols):
+// double, on one thread: bit-identical for any thread count. Backward (global_average_cols,
+// autodiff/ops.h):
 //   dh'[i, j] = (1/n) sum_m dh[m, j] for j < A,   dh[i, j] otherwise.
 // The mean is a symmetric function of the coordinates, so the optimizer stays invariant to
 // their order (permuting grad permutes the update), up to rounding of the sum.
@@ -48,61 +49,25 @@
 // State is explicit: an OptimizerState per problem, made by initial_state(), passed to every
 // step and carried by the caller (meta-training carries it from window to window). The
 // gradient grad_t enters as a constant Tensor: in the meta-gradient d grad_t / d phi = 0 (the
-// paper's second-order-free assumption; see tasks/meta.cpp). The same object is also an
+// paper's second-order-free assumption; see tasks/meta_train.h). The same object is also an
 // Optimizer (nn/optim.h), so evaluation treats it like SGD or Adam: begin(specs), then step().
+// Is not: the settings of a net and their checkpoint form (tasks/net_config.h), the input
+// preprocessing (tasks/preprocess.h), or meta-training (tasks/meta_train.h).
 #pragma once
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "autodiff/ops.h"
+#include "nn/linear.h"
 #include "nn/lstm.h"
 #include "nn/module.h"
 #include "nn/optim.h"
 #include "nn/rng.h"
+#include "tasks/net_config.h"
+#include "tasks/preprocess.h"
 
 namespace l2l {
-
-struct NetConfig {
-  int layers = 2;                 // LSTM layers (0: a linear map of the preprocessed gradient)
-  int hidden = 20;                // units per layer
-  std::string preprocess = "none";  // "none", "logsign" or "adamnorm" (5)
-  double p = 10;                  // logsign parameter (paper 10, DeepMind k = 5)
-  double beta1 = 0.9, beta2 = 0.999;  // adamnorm moment decays (5) (Adam's defaults)
-  int gac = 0;                    // global averaging cells per layer (4); 0 = off (the paper's net)
-  double out_scale = 1.0;         // paper: 0.1 for MNIST; DeepMind 0.01
-  bool fused = true;              // fused LSTM cell op (false: the composed reference)
-  // Init: the LSTM's own (nn/lstm.h: truncated normal, forget-gate bias 1); the read-out
-  // weights ~ U(-1/sqrt(H), 1/sqrt(H)) and bias 0.
-  std::string describe() const;
-  // Throws std::invalid_argument "<source><field> must be ..." unless every field is in range:
-  // 0 <= layers <= 8, 1 <= hidden <= 1024, preprocess known, p and out_scale finite and > 0
-  // (p <= 100), beta1, beta2 in [0, 1), 0 <= gac <= hidden (and gac = 0 for a linear net).
-  // source: "flag --" or "FILE: metadata net0." (the field names are the flags').
-  void validate(const std::string& source) const;
-};
-
-// The "auto" choices, in one place (the --help of l2l train shows them): what the paper uses
-// for a task. quadratic and simple: no preprocessing, no output scaling (paper 3.1, and the
-// authors' code); art: Appendix A preprocessing, no output scaling (paper 3.4); every other
-// task: Appendix A preprocessing (p = 10) and output x 0.1.
-NetConfig paper_net_config(const std::string& task);
-
-// adamnorm's running moments of one net's coordinates (5); empty for the other modes.
-struct InputMoments {
-  Tensor m, v;  // (n) each
-  int t = 0;    // steps taken
-};
-
-// Preprocessing of a flat gradient (n) into the net's input (n, I). Forward only: the input is
-// a constant of the meta-gradient. adamnorm needs `mom` (advanced in place, zero-sized ones are
-// started at zero); the other modes ignore it.
-Tensor preprocess_gradient(const Tensor& grad, const NetConfig& cfg, InputMoments* mom = nullptr);
-int preprocess_inputs(const NetConfig& cfg);  // I: 1 or 2
-
-// (4) as an op: h (n, H) with its first `cols` columns replaced by their mean over the n rows
-// (summed in row order, in double). Backward as in (4). 0 <= cols <= H.
-Var global_average_cols(Var h, int cols);
 
 // The coordinates [offset, offset + size) of theta that one net handles.
 struct GroupRange {
@@ -145,7 +110,7 @@ class CoordNet {
  private:
   NetConfig cfg_;
   LSTM lstm_;             // cfg.layers layers of cfg.hidden units (none for a linear net)
-  Param out_w_, out_b_;   // read-out: (H or I, 1), (1)
+  Linear out_;            // read-out (3): W (H or I, 1), b (1)
 };
 
 class LearnedOptimizer : public Optimizer {
@@ -177,16 +142,6 @@ class LearnedOptimizer : public Optimizer {
   OptimizerState state_;  // of the off-tape steps; empty until begin()
   Tape scratch_;          // reused by the off-tape steps
 };
-
-// The nets' configurations as checkpoint metadata ("nets" = K, then "net<k>.layers", ".hidden",
-// ".preprocess", ".p", ".out-scale", ".cell", ".gac", ".adam-beta1", ".adam-beta2"), and back: a
-// checkpoint describes its optimizer, so evaluation rebuilds it without the training flags.
-// Checkpoints written before gac and adamnorm existed lack the last three keys: they load with
-// gac = 0 and the default betas (unused unless preprocess is adamnorm), i.e. as trained.
-std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs);
-// Throws std::runtime_error naming `path` and the key when a value is missing or out of range.
-std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::string, std::string>>& meta,
-                                             const std::string& path);
 
 // A learned optimizer from a phi checkpoint (phi.ckpt or train_state.ckpt of l2l train): its
 // nets from the metadata, phi from the tensors (strict names and shapes). `trained_on` gets

@@ -134,7 +134,7 @@ TEST_CASE("gac 0 is the paper's net bit for bit: the update is equations (1)-(3)
   NetConfig c = gac_net(0);
   c.preprocess = "logsign";
   LearnedOptimizer opt({c}, 7);
-  std::vector<Param*> ps = opt.params();  // lstm.0.w, lstm.0.b, lstm.1.w, lstm.1.b, out.W, out.b
+  std::vector<Param*> ps = opt.params();  // lstm.0.w, lstm.0.b, lstm.1.w, lstm.1.b, out.w, out.b
   REQUIRE(ps.size() == 6);
   const int n = 5;
   Tape t;
