@@ -3,7 +3,8 @@
 #   make test         the doctest suite (compiled in double for gradient checks), then the
 #                     float32 kernel tests (build/tests-f32: float kernels vs double references),
 #                     then tests/scripts/test_experiments.sh (also alone: make test-scripts) and
-#                     tests/scripts/test_train_cli.sh (run directories, through build/l2l)
+#                     tests/scripts/test_train_cli.sh (run directories, through build/l2l) and
+#                     tests/scripts/test_code_shape.sh (top comments, function lengths)
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
@@ -96,11 +97,13 @@ test: deps build/tests build/tests-f32 build/l2l
 	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests -tc='*float32 meta-gradient*' --no-skip
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_train_cli.sh
+	tests/scripts/test_code_shape.sh
 
 # The shell scripts' choices (experiments.sh folders and recipe names, report and plot helpers);
 # runs no experiment, about a second. Also the last step of `make test`.
 test-scripts:
 	tests/scripts/test_experiments.sh
+	tests/scripts/test_code_shape.sh
 
 # Open MPI, as CI runs it: root needs OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), containers the single-copy
 # mechanism off; the script sets both and uses --oversubscribe (4 ranks on 2 cores).

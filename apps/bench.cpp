@@ -24,8 +24,8 @@
 //   cifar meta-iter        one window of U = 20 steps on the CIFAR-10 CNN, two learned nets
 //                          (kernels / the rest, 22,682 coordinates), with the Adam step on phi
 //
-// The meta-iteration rows go through tasks/ APIs (unroll_window, set_groups) that are being
-// replaced: each sits in one small function (quadratic_window, mnist_window, ...) to adapt.
+// The meta-iteration rows go through tasks/meta_train.h (start_trajectory, unroll_window), one
+// small struct per task (quadratic_window, MetaWindow).
 //
 // Flags: --data DIR (the data root, or MNIST's folder; CIFAR-10 rows look for cifar10/ in it), --only SUBSTRING (rows whose name contains it),
 // --threads 1|2 (measure the rows at that many threads only: for profiling one column), --block-sweep
@@ -42,6 +42,7 @@
 #include <string>
 #include <vector>
 
+#include "apps/bench.h"
 #include "autodiff/blas.h"
 #include "autodiff/parallel.h"
 #include "tasks/data/data.h"
@@ -52,87 +53,6 @@
 using namespace l2l;
 
 namespace {
-
-struct Timing {
-  double ms = 0;      // wall time, median of the repetitions
-  double cpu = 0;     // CPU time of the process (all threads), median of the repetitions
-  double faults = 0;  // minor page faults per repetition (mean)
-};
-
-double cpu_ms() {
-  timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e3 + t.tv_nsec * 1e-6;
-}
-
-long minor_faults() {
-  rusage u;
-  getrusage(RUSAGE_SELF, &u);
-  return u.ru_minflt;
-}
-
-// Median wall time of `reps` calls after one warm-up call, and page faults per call.
-Timing measure(int reps, const std::function<void()>& fn) {
-  fn();
-  std::vector<double> t, c;
-  long f0 = minor_faults();
-  for (int r = 0; r < reps; r++) {
-    auto a = std::chrono::steady_clock::now();
-    double c0 = cpu_ms();
-    fn();
-    c.push_back(cpu_ms() - c0);
-    t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - a).count());
-  }
-  long f1 = minor_faults();
-  std::sort(t.begin(), t.end());
-  std::sort(c.begin(), c.end());
-  return {t[t.size() / 2], c[c.size() / 2], double(f1 - f0) / reps};
-}
-
-// One row: a name, the FLOPs of one call (0: not counted) and the call itself.
-struct Row {
-  std::string name;
-  double flops;
-  int reps;
-  std::function<void()> fn;
-};
-
-double g_sgemm[3];    // GFLOP/s at 1 and 2 OpenBLAS threads (index = threads)
-int g_only_threads;  // --threads N: measure the rows at N threads only (0: at 1 and at 2)
-
-void print_header() {
-  std::printf("%-44s | %-46s | %-46s | %s\n", "", "1 thread", "2 threads", "2t/1t");
-  std::printf("%-44s | %9s %7s %8s %7s %9s | %9s %7s %8s %7s %9s | %s\n", "row", "ms", "cpu ms", "GFLOP/s", "%sgemm",
-              "faults/it", "ms", "cpu ms", "GFLOP/s", "%sgemm", "faults/it", "wall");
-}
-
-void print_row(const std::string& name, double flops, const Timing (&t)[3]) {
-  std::printf("%-44s |", name.c_str());
-  for (int th = 1; th <= 2; th++) {
-    if (t[th].ms == 0) {  // not measured (--threads)
-      std::printf(" %9s %7s %8s %7s %9s |", "-", "-", "-", "-", "-");
-    } else if (flops > 0) {
-      double gf = flops / (t[th].ms * 1e6);
-      std::printf(" %9.3f %7.2f %8.1f %6.0f%% %9.1f |", t[th].ms, t[th].cpu, gf, 100 * gf / g_sgemm[th], t[th].faults);
-    } else {
-      std::printf(" %9.3f %7.2f %8s %7s %9.1f |", t[th].ms, t[th].cpu, "-", "-", t[th].faults);
-    }
-  }
-  if (t[1].ms > 0 && t[2].ms > 0)
-    std::printf(" %.2fx\n", t[1].ms / t[2].ms);
-  else
-    std::printf(" -\n");
-}
-
-void run_row(const Row& r) {
-  Timing t[3];
-  for (int th = 1; th <= 2; th++) {
-    if (g_only_threads && th != g_only_threads) continue;
-    set_num_threads(th);
-    t[th] = measure(r.reps, r.fn);
-  }
-  print_row(r.name, r.flops, t);
-}
 
 void sgemm_row() {
   const int S = 1024;
@@ -149,7 +69,7 @@ void sgemm_row() {
 
 // ---- the LSTM part ---------------------------------------------------------------------------
 
-const int kN = 15910, kH = 20, kI = 2;  // the MNIST optimizee's coordinates, 2x20 LSTM, logsign input
+const int kN = 15910;  // the MNIST optimizee's coordinates
 
 // 2-layer LSTM step over kN coordinates from a random state; one call = one step.
 struct LstmPart {
@@ -267,8 +187,6 @@ void block_sweep() {
 
 // ---- meta-iterations (tasks/ API: adapt these functions when it changes) ---------------------
 
-// FLOPs of U steps of the 2x20 LSTM forward and backward over n coordinates.
-double lstm_window_flops(int n, int U) { return 3.0 * U * (lstm_flops(n, kI, kH) + lstm_flops(n, kH, kH)); }
 
 struct QuadraticWindow {
   std::unique_ptr<Task> task = make_quadratic_task(QuadraticOptions{});
@@ -399,7 +317,36 @@ void cifar_rows(const std::string& data_flag, const std::string& only) {
 
 }  // namespace
 
-#include "apps/bench_art.h"  // art_rows: the Neural Art rows
+#include "apps/bench_art.h"  // art_rows: the Neural Art rows (after the anonymous namespace)
+
+void quadratic_rows(const std::string& only) {
+  static QuadraticWindow quad;
+  std::vector<Row> rows = {{"quadratic meta-iteration (128 fns, U=20)", lstm_window_flops(1280, 20), 15, [] { quad.run(); }}};
+  for (const Row& r : rows)
+    if (r.name.find(only) != std::string::npos) run_row(r);
+}
+
+void mnist_rows(const std::string& data_flag, const std::string& only) {
+  if (!selected(only, "mnist")) return;  // no MNIST row selected: do not load the data
+  std::string dir;
+  try {
+    dir = find_data_dir(data_flag, "mnist");
+  } catch (const std::exception& e) {
+    std::printf("(MNIST rows skipped: %s)\n", e.what());
+    return;
+  }
+  static MetaWindow mnist(mnist_task(dir), paper_net_config("mnist"));
+  std::vector<Row> rows = {
+      {"mnist optimizee part (21 loss_and_grad)", kMnistWindowFlops, 9, [] { for (int t = 0; t <= 20; t++) mnist.step(); }},
+      {"mnist meta-iteration (U=20, batch 128, 15910)", lstm_window_flops(kN, 20) + kMnistWindowFlops, 7,
+       [] { mnist.run(); }},
+      {"mnist eval, 100 steps (steps/s = 1e5 / ms)", 0, 3, [] { run_optimizer(mnist.opt, *mnist.task, ProblemId::test(0), 100); }},
+  };
+  for (const Row& r : rows)
+    if (r.name.find(only) != std::string::npos) run_row(r);
+  std::printf("targets (2 threads): mnist meta-iteration <= 60 ms, quadratic <= 5 ms, eval >= 600 steps/s,\n"
+              "2-thread figure >= 1.8x the 1-thread one. Medians of one run on a shared machine.\n");
+}
 
 int main(int argc, char** argv) {
   std::string data_flag, only;
@@ -437,32 +384,9 @@ int main(int argc, char** argv) {
   lstm_rows(only);
   kernel_rows(only);
 
-  static QuadraticWindow quad;
-  std::vector<Row> rows = {{"quadratic meta-iteration (128 fns, U=20)", lstm_window_flops(1280, 20), 15, [] { quad.run(); }}};
-  for (const Row& r : rows)
-    if (r.name.find(only) != std::string::npos) run_row(r);
+  quadratic_rows(only);
   art_rows(data_flag, only);
-
   cifar_rows(data_flag, only);
-
-  if (!selected(only, "mnist")) return 0;  // no MNIST row selected: do not load the data
-  std::string dir;
-  try {
-    dir = find_data_dir(data_flag, "mnist");
-  } catch (const std::exception& e) {
-    std::printf("(MNIST rows skipped: %s)\n", e.what());
-    return 0;
-  }
-  static MetaWindow mnist(mnist_task(dir), paper_net_config("mnist"));
-  rows = {
-      {"mnist optimizee part (21 loss_and_grad)", kMnistWindowFlops, 9, [] { for (int t = 0; t <= 20; t++) mnist.step(); }},
-      {"mnist meta-iteration (U=20, batch 128, 15910)", lstm_window_flops(kN, 20) + kMnistWindowFlops, 7,
-       [] { mnist.run(); }},
-      {"mnist eval, 100 steps (steps/s = 1e5 / ms)", 0, 3, [] { run_optimizer(mnist.opt, *mnist.task, ProblemId::test(0), 100); }},
-  };
-  for (const Row& r : rows)
-    if (r.name.find(only) != std::string::npos) run_row(r);
-  std::printf("targets (issue 9, 2 threads): mnist meta-iteration <= 60 ms, quadratic <= 5 ms, eval >= 600 steps/s,\n"
-              "2-thread figure >= 1.8x the 1-thread one. Medians of one run on a shared machine.\n");
+  mnist_rows(data_flag, only);
   return 0;
 }

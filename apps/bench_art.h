@@ -1,5 +1,5 @@
-// bench_art.h: the Neural Art rows of `make bench` (included by apps/bench.cpp after its
-// helpers Row / run_row / lstm_window_flops, and called with art_rows(data_flag, only)).
+// bench_art.h: the Neural Art rows of `make bench` (apps/bench.cpp calls art_rows(data_flag,
+// only); the table's rows and timing are apps/bench.h's).
 //
 //   art step 64x64 / 128x128   one oracle call of the Neural Art optimizee (tasks/art.cpp):
 //                              VGG forward to relu3_1, the three terms, and d f / d image
@@ -9,6 +9,8 @@
 // backward (the weights are tape constants, so conv2d computes d/d input only, no d/d weight),
 // plus the LSTM's for the meta-iteration.
 #pragma once
+#include "apps/bench.h"
+#include "tasks/data/data.h"
 #include "tasks/optimizees/art.h"
 #include "tasks/meta_train.h"
 #include "tasks/optimizees/vgg.h"

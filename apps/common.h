@@ -106,7 +106,7 @@ inline NetConfig net_config(const Flags& f) {
   c.gac = bounded(f, "gac", 0, 1024);
   c.beta1 = f.number("adam-beta1");
   c.beta2 = f.number("adam-beta2");
-  c.validate("flag --");
+  c.check("flag --");
   return c;
 }
 

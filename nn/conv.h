@@ -5,9 +5,10 @@
 //   BatchNorm:  per channel (4-d input) or per feature (2-d input), batch statistics,
 //               then gamma * xhat + beta
 //
-// Thin modules over the ops of autodiff/ops_conv.cpp (where forward and backward live): they
-// own the Params, name them, initialize them, and read them on every forward from a
-// ParamSource (nn/module.h): their own bound Params, or slices of an optimizee's theta.
+// Thin modules over the ops of autodiff/ops_conv.cpp and ops_pool_bn.cpp (where forward and
+// backward live): they own the Params, name them, initialize them, and read them on every
+// forward from a ParamSource (nn/module.h): their own bound Params, or slices of an
+// optimizee's theta.
 // Is not: running averages / an inference mode for batch norm (the paper's optimizee is only
 // ever trained, and each step's statistics come from its minibatch), grouped or dilated conv.
 #pragma once

@@ -162,7 +162,7 @@ static void cell_forward_rows(const ForwardRows& p, const real* Wb2, int rows, i
   for (int n = 0; n < rows; n++) cell_row_output(p.act + (size_t)n * G, p.tc + (size_t)n * H, p.h2 + (size_t)n * H, H);
 }
 
-// Two nodes, so that h' and c' are plain (N, H) values with no copies: C = "lstm_cell" holds c',
+// Two nodes, so that h' and c' are plain (N, H) values with no copies: C = "lstm_cell_c" holds c',
 // H = "lstm_cell_h" holds h'; both have the cell's inputs x, h, c, W, b as parents, and H also
 // has C. The sweep visits H before C, and by then C's adjoint dc' is complete but for H's own
 // term: every other reader of c' came later on the tape. So H's backward does all of (8)-(11)
@@ -215,7 +215,7 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   });
 
   Tape* tape = x.tape;
-  Var cv = tape->record("lstm_cell", std::move(c2), {x, h, c, W, b}, [s, tape](BackwardCtx& ctx) {
+  Var cv = tape->record("lstm_cell_c", std::move(c2), {x, h, c, W, b}, [s, tape](BackwardCtx& ctx) {
     if (s->done_in_sweep == tape->sweep_count()) return;  // H's backward did it
     CellGrads g(ctx.dx);
     g.dc2 = ctx.dy.data();  // no dh': h' got no gradient in this sweep

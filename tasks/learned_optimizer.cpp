@@ -17,7 +17,7 @@ namespace l2l {
 // ---- the net --------------------------------------------------------------------------------
 
 CoordNet::CoordNet(const NetConfig& cfg, Rng& rng, const std::string& name) : cfg_(cfg) {
-  cfg.validate("net " + name + ": ");
+  cfg.check("net " + name + ": ");
   int I = preprocess_inputs(cfg), H = cfg.hidden;
   if (cfg.layers > 0) {
     lstm_ = LSTM(I, H, cfg.layers, rng, name + ".lstm", cfg.fused);

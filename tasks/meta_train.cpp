@@ -49,7 +49,7 @@ namespace {
 // the meta-training objective itself. (Baselines' learning rates are tuned on the final loss
 // instead, as the paper does: the two criteria differ on purpose.) The curves are averaged in
 // problem order, as evaluate() does.
-double validate(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const MetaRun& run) {
+double validation_score(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const MetaRun& run) {
   const int n = cfg.val_problems;
   std::vector<std::vector<double>> mine;
   run.run_everywhere([&] {
@@ -203,7 +203,7 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
   check_config(cfg);
   std::vector<Param*> phi = opt.params();
   if (!st.scored_untrained) {  // epoch -1: the bar every epoch must beat
-    st.untrained_val = st.best_val = validate(opt, task, cfg, run);
+    st.untrained_val = st.best_val = validation_score(opt, task, cfg, run);
     st.best_phi = snapshot(phi);
     st.scored_untrained = true;
     run.scored(-1, st.untrained_val, true, st);
@@ -215,7 +215,7 @@ MetaResult meta_train(LearnedOptimizer& opt, const Task& task, const MetaConfig&
     double train_loss = train_epoch(opt, task, cfg, st, meta_opt, run, tape);
     res.train_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     res.meta_updates += updates_in_epoch(cfg, st.next_epoch);
-    double val = validate(opt, task, cfg, run);
+    double val = validation_score(opt, task, cfg, run);
     st.train_history.push_back(train_loss);
     st.val_history.push_back(val);
     bool best = val < st.best_val;

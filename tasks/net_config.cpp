@@ -22,7 +22,7 @@ std::string NetConfig::describe() const {
   return s.str();
 }
 
-void NetConfig::validate(const std::string& source) const {
+void NetConfig::check(const std::string& source) const {
   auto bad = [&](const char* field, const std::string& m) { throw std::invalid_argument(source + field + " " + m); };
   if (layers < 0 || layers > 8) bad("layers", "must be in 0..8, got " + std::to_string(layers));
   if (hidden < 1 || hidden > 1024) bad("hidden", "must be in 1..1024, got " + std::to_string(hidden));
@@ -126,7 +126,7 @@ std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::st
     if (r.find(p + "adam-beta1")) c.beta1 = r.number(p + "adam-beta1");
     if (r.find(p + "adam-beta2")) c.beta2 = r.number(p + "adam-beta2");
     try {
-      c.validate(path + ": metadata " + p);
+      c.check(path + ": metadata " + p);
     } catch (const std::invalid_argument& e) {
       throw std::runtime_error(e.what());
     }

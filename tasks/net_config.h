@@ -26,7 +26,7 @@ struct NetConfig {
   // 0 <= layers <= 8, 1 <= hidden <= 1024, preprocess known, p and out_scale finite and > 0
   // (p <= 100), beta1, beta2 in [0, 1), 0 <= gac <= hidden (and gac = 0 for a linear net).
   // source: "flag --" or "FILE: metadata net0." (the field names are the flags').
-  void validate(const std::string& source) const;
+  void check(const std::string& source) const;
 };
 
 // The "auto" choices, in one place (the --help of l2l train shows them): what the paper uses

@@ -252,16 +252,16 @@ TEST_CASE("gac and adamnorm round-trip through checkpoint metadata; older metada
 
 TEST_CASE("bad gac and adamnorm settings are refused, naming the flag") {
   NetConfig c = gac_net(5);
-  CHECK_THROWS_WITH(c.validate("flag --"), doctest::Contains("flag --gac must be in 0..hidden (4)"));
+  CHECK_THROWS_WITH(c.check("flag --"), doctest::Contains("flag --gac must be in 0..hidden (4)"));
   c = gac_net(1);
   c.layers = 0;
-  CHECK_THROWS_WITH(c.validate("flag --"), doctest::Contains("flag --gac needs LSTM layers"));
+  CHECK_THROWS_WITH(c.check("flag --"), doctest::Contains("flag --gac needs LSTM layers"));
   c = gac_net(0);
   c.beta2 = 1;
-  CHECK_THROWS_WITH(c.validate("flag --"), doctest::Contains("flag --adam-beta2 must be in [0, 1)"));
+  CHECK_THROWS_WITH(c.check("flag --"), doctest::Contains("flag --adam-beta2 must be in [0, 1)"));
   c.beta2 = 0.9;
   c.preprocess = "adam";
-  CHECK_THROWS_WITH(c.validate("flag --"), doctest::Contains("none, logsign or adamnorm"));
+  CHECK_THROWS_WITH(c.check("flag --"), doctest::Contains("none, logsign or adamnorm"));
 }
 
 // ---- random scaling of the training problems (RNNprop) ---------------------------------

@@ -437,13 +437,13 @@ TEST_CASE("run directory: config.txt comes with the first checkpoint; resume ref
 TEST_CASE("net configurations: validated with the source named; checkpoint metadata round-trips and is range-checked") {
   NetConfig c = tiny_net();
   c.p = INFINITY;
-  CHECK_THROWS_WITH(c.validate("flag --"), doctest::Contains("flag --p must be finite"));
+  CHECK_THROWS_WITH(c.check("flag --"), doctest::Contains("flag --p must be finite"));
   c = tiny_net();
   c.out_scale = INFINITY;
-  CHECK_THROWS_WITH(c.validate("flag --"), doctest::Contains("flag --out-scale must be finite"));
+  CHECK_THROWS_WITH(c.check("flag --"), doctest::Contains("flag --out-scale must be finite"));
   c = tiny_net();
   c.hidden = 2000000000;
-  CHECK_THROWS_WITH(c.validate("f.ckpt: metadata net0."), doctest::Contains("f.ckpt: metadata net0.hidden must be in 1..1024"));
+  CHECK_THROWS_WITH(c.check("f.ckpt: metadata net0."), doctest::Contains("f.ckpt: metadata net0.hidden must be in 1..1024"));
   NetConfig a = tiny_net(), b = tiny_net();
   b.preprocess = "logsign";
   b.p = 5;

@@ -47,14 +47,6 @@ void check(int rc, const char* what) {
 
 }  // namespace
 
-bool built_with_mpi() {
-#ifdef L2L_MPI
-  return true;
-#else
-  return false;
-#endif
-}
-
 void init(int& argc, char**& argv) {
   if (!launched_by_mpirun()) return;
 #ifdef L2L_MPI
@@ -137,13 +129,6 @@ void broadcast(std::string& bytes) {
     check(MPI_Bcast(bytes.data() + off, chunk, MPI_CHAR, 0, MPI_COMM_WORLD), "MPI_Bcast");
     off += chunk;
   }
-#endif
-}
-
-void barrier() {
-  Timed timed;
-#ifdef L2L_MPI
-  if (g_mpi) check(MPI_Barrier(MPI_COMM_WORLD), "MPI_Barrier");
 #endif
 }
 

@@ -1,8 +1,9 @@
 // comm.h: the few collective operations data-parallel meta-training needs, behind one small
-// interface, so that the rest of the code never sees MPI (and has no #ifdef).
+// interface, so that the rest of the code never sees MPI (and has no #ifdef). Only the run
+// (tasks/run/training.cpp) calls it: the method (tasks/meta_train.h) never does.
 //
 // Built with -DL2L_MPI (make MPI=1, or make when mpicxx is installed) comm.cpp calls Open MPI;
-// otherwise it is the serial implementation: one rank, gathers copy, barriers return. Even the
+// otherwise it is the serial implementation: one rank, gathers copy. Even the
 // MPI build stays serial (never calls MPI_Init) when it was not started by mpirun, so
 // `build/l2l train` alone behaves exactly like the serial build.
 //
@@ -28,7 +29,6 @@ void finalize();  // after the last collective; safe to call when init did nothi
 int rank();  // 0 .. size()-1
 int size();
 bool is_root();  // rank() == 0: the one rank that writes files, logs and progress
-bool built_with_mpi();
 
 // Every rank passes n doubles (the same n on all ranks); returns size()*n doubles, rank r's in
 // [r*n, (r+1)*n).
@@ -51,7 +51,6 @@ void raise_if_any(const std::string& mine);
 // `bytes` are replaced.
 void broadcast(std::string& bytes);
 
-void barrier();
 
 // Stops every rank at once (MPI_Abort), for an error outside the agreed points, which would
 // otherwise leave the other ranks waiting in a collective. Serial: std::exit(code).
