@@ -1,6 +1,9 @@
-// helpers.h: small utilities shared by the test suites (random tensors, gradcheck assertion).
+// helpers.h: small utilities shared by the test suites (random tensors, comparisons, the
+// gradcheck assertion). The tasks and nets several suites share: tests/fixtures.h.
 #pragma once
+#include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <stdexcept>
 
@@ -41,6 +44,19 @@ inline Shape random_shape(int nd, uint64_t seed, int maxd = 5) {
   Shape s(nd);
   for (int& d : s) d = 1 + (int)(rng() % maxd);
   return s;
+}
+
+// The same shape and the same bits (NaN payloads and -0 included).
+inline bool same_bits(const Tensor& a, const Tensor& b) {
+  return a.shape() == b.shape() && (a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0);
+}
+
+// The largest |a - b| over the entries; a and b must have one shape.
+inline double max_abs_diff(const Tensor& a, const Tensor& b) {
+  REQUIRE(a.shape() == b.shape());
+  double m = 0;
+  for (size_t i = 0; i < a.size(); i++) m = std::max(m, (double)std::fabs(a[i] - b[i]));
+  return m;
 }
 
 #define CHECK_GRADS(f, inputs, ...)                                           \

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "autodiff/parallel.h"
+#include "fixtures.h"
 #include "helpers.h"
 #include "nn/checkpoint.h"
 #include "tasks/evaluate.h"
@@ -31,13 +32,6 @@ NetConfig gac_net(int gac) {
   return c;
 }
 
-QuadraticOptions small_quadratic() {
-  QuadraticOptions o;
-  o.batch = 2;
-  o.dims = 3;
-  return o;
-}
-
 // `steps` off-tape steps of `opt` on one flat theta of n coordinates from zero, with gradients
 // randn(seed + step) permuted by perm (identity if empty); returns theta after each step.
 std::vector<Tensor> run_steps(LearnedOptimizer& opt, int n, int steps, uint64_t seed, const std::vector<int>& perm = {},
@@ -53,10 +47,6 @@ std::vector<Tensor> run_steps(LearnedOptimizer& opt, int n, int steps, uint64_t 
     out.push_back(x);
   }
   return out;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.size() == b.size() && std::equal(a.data(), a.data() + a.size(), b.data());
 }
 
 }  // namespace

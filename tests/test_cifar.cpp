@@ -5,6 +5,7 @@
 // foreign label, and is relabelled 0..k-1.
 #include <algorithm>
 
+#include "fixtures.h"
 #include "helpers.h"
 #include "tasks/data/data.h"
 #include "tasks/learned_optimizer.h"
@@ -16,23 +17,13 @@ using namespace l2l::test;
 
 namespace {
 
-// n random 3x32x32 images with labels 0..classes-1.
-std::shared_ptr<const Dataset> synthetic(int n, int classes, uint64_t seed) {
-  auto d = std::make_shared<Dataset>();
-  d->n = n, d->channels = 3, d->height = 32, d->width = 32;
-  Tensor px = randu({n * 3 * 32 * 32}, seed, 0, 1);
-  d->pixels.assign(px.data(), px.data() + px.size());
-  for (int i = 0; i < n; i++) d->labels.push_back(i % classes);
-  return d;
-}
-
 std::unique_ptr<Task> synthetic_task(int batch, int classes) {
   CifarOptions o;
   o.batch = batch;
   if (classes < 10)
     for (int k = 0; k < classes; k++) o.labels.push_back(k);
-  o.train_data = synthetic(16, classes, 1);
-  o.test_data = synthetic(12, classes, 2);
+  o.train_data = synthetic_images(16, classes, 1);
+  o.test_data = synthetic_images(12, classes, 2);
   return make_cifar_task(o);
 }
 
@@ -110,7 +101,7 @@ TEST_CASE("cifar: each of the two learned nets only ever sees its own group's co
 
 TEST_CASE("cifar: option errors") {
   CifarOptions o;
-  o.train_data = o.test_data = synthetic(4, 10, 1);
+  o.train_data = o.test_data = synthetic_images(4, 10, 1);
   o.labels = {3};
   CHECK_THROWS_WITH(make_cifar_task(o), doctest::Contains("at least 2 labels"));
   o.labels = {};

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "autodiff/parallel.h"
+#include "fixtures.h"
 #include "helpers.h"
 #include "tasks/data/data.h"
 #include "tasks/optimizees/optimizees.h"
@@ -27,26 +28,12 @@ struct ThreadsRestored {
   ~ThreadsRestored() { set_num_threads(threads); }
 };
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
-}
-
 // Images n0 .. n0 + count - 1 of x (N,C,H,W).
 Tensor images(const Tensor& x, int n0, int count) {
   Tensor out({count, x.dim(1), x.dim(2), x.dim(3)});
   size_t per = x.size() / x.dim(0);
   std::copy(x.data() + n0 * per, x.data() + (n0 + count) * per, out.data());
   return out;
-}
-
-// n random 3x32x32 images with labels 0..9.
-std::shared_ptr<const Dataset> synthetic(int n, uint64_t seed) {
-  auto d = std::make_shared<Dataset>();
-  d->n = n, d->channels = 3, d->height = 32, d->width = 32;
-  Tensor px = randu({n * 3 * 32 * 32}, seed, 0, 1);
-  d->pixels.assign(px.data(), px.data() + px.size());
-  for (int i = 0; i < n; i++) d->labels.push_back(i % 10);
-  return d;
 }
 
 }  // namespace
@@ -185,8 +172,8 @@ TEST_CASE("cifar optimizee: f and gradient are the same bits with 1 and 2 thread
   ThreadsRestored restore;
   CifarOptions o;
   o.batch = 24;  // conv layer 2 (8x8 outputs): 6 blocks of 4 images
-  o.train_data = synthetic(40, 1);
-  o.test_data = synthetic(10, 2);
+  o.train_data = synthetic_images(40, 10, 1);
+  o.test_data = synthetic_images(10, 10, 2);
   auto task = make_cifar_task(o);
   auto p = task->sample(ProblemId::train(0, 0));
   Rng ir(3);

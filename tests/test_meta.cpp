@@ -12,6 +12,7 @@
 
 #include <filesystem>
 
+#include "fixtures.h"
 #include "helpers.h"
 #include "nn/checkpoint.h"
 #include "tasks/evaluate.h"
@@ -24,21 +25,6 @@ using namespace l2l;
 using namespace l2l::test;
 
 namespace {
-
-QuadraticOptions small_quadratic() {
-  QuadraticOptions o;
-  o.batch = 2;
-  o.dims = 3;
-  return o;
-}
-
-NetConfig tiny_net() {
-  NetConfig c;
-  c.layers = 1;
-  c.hidden = 3;
-  c.out_scale = 0.5;
-  return c;
-}
 
 // The meta-loss of one window written out independently of unroll_window, off the tape.
 // If `frozen` is non-empty, step t uses frozen[t] as the optimizee gradient; otherwise the

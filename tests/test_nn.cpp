@@ -34,17 +34,6 @@ GradcheckResult param_gradcheck(Module& m, const ParamFn& f, const GradcheckOpti
     CHECK(r_.checks > 0);                       \
   } while (0)
 
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); i++) m = std::max(m, (double)std::fabs(a[i] - b[i]));
-  return m;
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
-}
-
 // Turns poisoning off again even if a check throws.
 struct PoisonScope {
   PoisonScope() { set_poison_uninit(true); }

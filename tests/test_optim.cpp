@@ -5,11 +5,13 @@
 #include <stdexcept>
 
 #include "doctest/doctest.h"
+#include "helpers.h"
 #include "autodiff/ops.h"
 #include "nn/optim.h"
 #include "nn/rng.h"
 
 using namespace l2l;
+using l2l::test::same_bits;
 
 namespace {
 
@@ -34,13 +36,6 @@ void check_x(const Tensor& x, double a, double b, double tol = 1e-9) {
   INFO("got " << x.str() << " want (" << a << ", " << b << ")");
   CHECK(std::fabs(x[0] - a) < tol);
   CHECK(std::fabs(x[1] - b) < tol);
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  for (size_t i = 0; i < a.size(); i++)
-    if (a[i] != b[i]) return false;
-  return true;
 }
 
 // Paper's quadratic (section 3.1): f(theta) = ||W theta - y||^2, W (10,10), y (10,1) Gaussian,

@@ -6,6 +6,7 @@
 //  - evaluation tells "diverged" from "ended above its start".
 #include <algorithm>
 
+#include "fixtures.h"
 #include "helpers.h"
 #include "tasks/evaluate.h"
 #include "tasks/meta_train.h"
@@ -42,13 +43,6 @@ class DeepTask : public Task {
  private:
   int depth_;
 };
-
-NetConfig small_net() {
-  NetConfig c;
-  c.layers = 1;
-  c.hidden = 4;
-  return c;
-}
 
 // An optimizer that climbs: x += rate * g.
 class Ascent : public Optimizer {
@@ -101,7 +95,7 @@ TEST_CASE("frozen_loss: value f, and d/dtheta exactly the given gradient") {
 }
 
 TEST_CASE("a window's meta tape holds no optimizee node, and does not grow with the optimizee") {
-  LearnedOptimizer opt({small_net()}, 3);
+  LearnedOptimizer opt({tiny_net(4)}, 3);
   auto tape_of = [&](int depth, std::vector<std::string>& ops, size_t& bytes) {
     DeepTask task(depth);
     Trajectory tr = start_trajectory(opt, task, ProblemId::train(7, 0));

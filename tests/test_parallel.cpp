@@ -27,17 +27,6 @@ struct PoolSettings {
   }
 };
 
-bool same_bits(const Tensor& a, const Tensor& b) {
-  return a.shape() == b.shape() && std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
-}
-
-double max_abs_diff(const Tensor& a, const Tensor& b) {
-  REQUIRE(a.shape() == b.shape());
-  double m = 0;
-  for (size_t i = 0; i < a.size(); i++) m = std::max(m, (double)std::fabs(a[i] - b[i]));
-  return m;
-}
-
 // Everything a 2-layer LSTM run produces: the top h of each step, the final states, the
 // gradients of the Params and of the inputs and initial states (leaves that require grad).
 struct RunResult {

@@ -95,19 +95,7 @@ class CifarClassifier : public ClassifierNet {
   std::vector<TensorSpec> specs() override { return net_.specs(); }
 
   // Tensor by tensor in specs order: 4-d kernels and 2-d weights Glorot uniform, 1-d tensors 0.
-  Tensor init(Rng& rng) override {
-    const std::vector<TensorSpec> s = specs();
-    size_t n = 0;
-    for (const TensorSpec& t : s) n += shape_numel(t.shape);
-    Tensor theta({(int)n});
-    size_t off = 0;
-    for (const TensorSpec& t : s) {
-      Tensor v = t.shape.size() >= 2 ? init::glorot_uniform(t.shape, rng) : init::zeros(t.shape);
-      std::copy(v.data(), v.data() + v.size(), theta.data() + off);
-      off += v.size();
-    }
-    return theta;
-  }
+  Tensor init(Rng& rng) override { return glorot_weights_zero_biases(specs(), rng); }
 
   Var logits(Var x, Var theta) override {
     ThetaSlices params(theta, net_.theta_order());

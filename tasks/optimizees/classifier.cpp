@@ -5,6 +5,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "nn/init.h"
+
 namespace l2l {
 
 namespace {
@@ -99,6 +101,19 @@ std::vector<std::pair<std::string, double>> test_set_metrics(const Dataset& d, c
     }
   }
   return {{"test_loss", loss_sum / d.n}, {"test_accuracy", (double)correct / d.n}};
+}
+
+Tensor glorot_weights_zero_biases(const std::vector<TensorSpec>& specs, Rng& rng) {
+  size_t n = 0;
+  for (const TensorSpec& t : specs) n += shape_numel(t.shape);
+  Tensor theta({(int)n});
+  size_t off = 0;
+  for (const TensorSpec& t : specs) {
+    Tensor v = t.shape.size() >= 2 ? init::glorot_uniform(t.shape, rng) : init::zeros(t.shape);
+    std::copy(v.data(), v.data() + v.size(), theta.data() + off);
+    off += v.size();
+  }
+  return theta;
 }
 
 void check_images(const Dataset& d, int channels, int height, int width, const std::string& who, const char* what) {

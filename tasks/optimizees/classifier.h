@@ -72,6 +72,11 @@ using LogitsFn = std::function<Var(Tape& tape, Var x)>;
 std::vector<std::pair<std::string, double>> test_set_metrics(const Dataset& d, const Shape& image_shape, int chunk,
                                                              const LogitsFn& logits);
 
+// theta_0 laid out by `specs`: tensors of two or more dimensions (weights, kernels) Glorot
+// uniform (nn/init.h), one-dimensional ones (biases, batch-norm offsets) zero; drawn tensor by
+// tensor in spec order.
+Tensor glorot_weights_zero_biases(const std::vector<TensorSpec>& specs, Rng& rng);
+
 // Throws std::invalid_argument naming `who` and `what` ("train" or "test") unless d holds n >= 1
 // images of `image` shape (channels x height x width) with n labels.
 void check_images(const Dataset& d, int channels, int height, int width, const std::string& who, const char* what);

@@ -57,18 +57,10 @@ class MnistNet : public ClassifierNet {
   // dm_init: the whole flat theta ~ N(0, 0.01^2). Otherwise, tensor by tensor in specs order:
   // W ~ Glorot uniform (fan_in = rows, fan_out = cols), b = 0.
   Tensor init(Rng& rng) override {
-    const std::vector<TensorSpec> s = specs();
+    if (!dm_init_) return glorot_weights_zero_biases(specs(), rng);
     size_t n = 0;
-    for (const TensorSpec& t : s) n += shape_numel(t.shape);
-    if (dm_init_) return init::normal({(int)n}, rng, 0.01);
-    Tensor theta({(int)n});
-    size_t off = 0;
-    for (const TensorSpec& t : s) {
-      Tensor v = t.shape.size() == 2 ? init::glorot_uniform(t.shape, rng) : init::zeros(t.shape);
-      for (size_t i = 0; i < v.size(); i++) theta[off + i] = v[i];
-      off += v.size();
-    }
-    return theta;
+    for (const TensorSpec& t : specs()) n += shape_numel(t.shape);
+    return init::normal({(int)n}, rng, 0.01);
   }
 
   Var logits(Var x, Var theta) override {
