@@ -21,6 +21,21 @@ std::string exact(double x) {
   return b;
 }
 
+// Runs `work` on every rank; if it throws on any, every rank throws the first failing rank's
+// message (comm::first_error), so none is left waiting in the next collective. Serially it is
+// just `work`.
+void on_every_rank(const std::function<void()>& work) {
+  if (comm::size() == 1) return work();
+  std::string err;
+  try {
+    work();
+  } catch (const std::exception& e) {
+    err = e.what();
+    if (err.empty()) err = "unknown error";
+  }
+  comm::raise_if_any(err);
+}
+
 class DirRun : public MetaRun {
  public:
   DirRun(LearnedOptimizer& opt, const Adam& meta_opt, const MetaConfig& cfg, const RunOptions& ro, const MetaState& st)
@@ -49,17 +64,7 @@ class DirRun : public MetaRun {
     return out;
   }
 
-  void run_everywhere(const std::function<void()>& work) const override {
-    if (comm::size() == 1) return work();
-    std::string err;
-    try {
-      work();
-    } catch (const std::exception& e) {
-      err = e.what();
-      if (err.empty()) err = "unknown error";
-    }
-    comm::raise_if_any(err);
-  }
+  void run_everywhere(const std::function<void()>& work) const override { on_every_rank(work); }
 
   void meta_update_done(int epoch, double L) override {
     char what[96];
@@ -110,31 +115,21 @@ class DirRun : public MetaRun {
 // The training state as rank 0 reads it, on every rank (the other ranks may be on machines
 // without the run directory).
 Checkpoint load_state_everywhere(const std::string& path) {
-  if (comm::size() == 1) {
+  std::string bytes;
+  on_every_rank([&] {
+    if (!comm::is_root()) return;
     if (path.empty() || !std::filesystem::exists(path))
       throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
-    return load_checkpoint(path);
-  }
-  std::string bytes, err;
-  if (comm::is_root()) try {
-      if (path.empty() || !std::filesystem::exists(path))
-        throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
-      std::ifstream in(path, std::ios::binary);
-      std::ostringstream ss;
-      ss << in.rdbuf();
-      bytes = ss.str();
-    } catch (const std::exception& e) {
-      err = e.what();
-    }
-  comm::raise_if_any(err);
+    if (comm::size() == 1) return;  // the serial path reads the file itself, below
+    std::ifstream in(path, std::ios::binary);
+    std::ostringstream ss;
+    ss << in.rdbuf();
+    bytes = ss.str();
+  });
+  if (comm::size() == 1) return load_checkpoint(path);
   comm::broadcast(bytes);
   Checkpoint ck;
-  try {
-    ck = decode_checkpoint((const unsigned char*)bytes.data(), bytes.size(), path);
-  } catch (const std::exception& e) {
-    err = e.what();
-  }
-  comm::raise_if_any(err);
+  on_every_rank([&] { ck = decode_checkpoint((const unsigned char*)bytes.data(), bytes.size(), path); });
   return ck;
 }
 
@@ -143,14 +138,8 @@ MetaState resume_state(LearnedOptimizer& opt, Adam& meta_opt, const MetaConfig& 
   const std::string path = ro.out_dir.empty() ? "" : ro.out_dir + "/train_state.ckpt";
   Checkpoint ck = load_state_everywhere(path);
   MetaState st;
-  std::string err;
-  try {
-    st = load_run_state(path, ck, ro.settings, opt, meta_opt);
-  } catch (const std::exception& e) {
-    err = e.what();
-  }
-  comm::raise_if_any(err);
-  if (cfg.epochs <= st.next_epoch)
+  on_every_rank([&] { st = load_run_state(path, ck, ro.settings, opt, meta_opt); });
+  if (cfg.epochs <= st.next_epoch)  // the same on every rank
     throw comm::AgreedError("--resume: " + path + " has already trained " + std::to_string(st.next_epoch) +
                             " epochs, so --epochs " + std::to_string(cfg.epochs) + " adds none: pass --epochs > " +
                             std::to_string(st.next_epoch));
