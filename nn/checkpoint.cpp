@@ -1,6 +1,7 @@
 // checkpoint.cpp: encode, decode and atomically write checkpoint files (format in checkpoint.h).
 //
-// Encoding builds the whole file in memory, then writes it in one go; decoding reads the whole
+// Encoding builds the whole file in memory, then writes it in one go with write_file_atomic
+// (nn/files.h); decoding reads the whole
 // file and walks it with a bounds-checked cursor, so a bad length can never make us read past
 // the end or allocate more than the file could hold.
 #include "checkpoint.h"
@@ -21,6 +22,8 @@
 #include <set>
 #include <stdexcept>
 #include <type_traits>
+
+#include "files.h"
 
 namespace l2l {
 
@@ -258,44 +261,7 @@ static std::string errno_str(int err) { return std::strerror(err); }
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   validate(ck, path);
   std::vector<unsigned char> bytes = encode(ck);
-  // A unique temp name in the same directory (mkstemp), so two writers never share one.
-  std::string tmp = path + ".tmp.XXXXXX";
-  auto fail = [&](const std::string& what, int err) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot save checkpoint " + path + ": " + what + ": " + errno_str(err) +
-                             " (" + path + " was not changed)");
-  };
-  int fd = mkstemp(&tmp[0]);
-  if (fd < 0) {
-    int err = errno;
-    tmp.clear();  // nothing was created, nothing to remove
-    throw std::runtime_error("cannot save checkpoint " + path + ": cannot create a temporary file " + path +
-                             ".tmp.XXXXXX: " + errno_str(err) + " (" + path + " was not changed)");
-  }
-  (void)fchmod(fd, 0644);  // mkstemp creates 0600; a checkpoint is an ordinary file
-  FILE* f = fdopen(fd, "wb");
-  if (!f) {
-    int err = errno;
-    close(fd);
-    fail("cannot open " + tmp, err);
-  }
-  int err = 0;
-  const char* what = nullptr;
-  if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) err = errno, what = "write failed";
-  else if (std::fflush(f) != 0) err = errno, what = "flush failed";
-  else if (fsync(fileno(f)) != 0) err = errno, what = "fsync failed";
-  if (std::fclose(f) != 0 && !what) err = errno, what = "close failed";
-  if (what) fail(std::string(what) + " on " + tmp, err);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " to it", errno);
-
-  // Make the rename itself durable: fsync the directory (best effort; some filesystems refuse).
-  size_t slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int dfd = open(dir.c_str(), O_RDONLY);
-  if (dfd >= 0) {
-    (void)fsync(dfd);
-    close(dfd);
-  }
+  write_file_atomic(path, std::string(bytes.begin(), bytes.end()), "save checkpoint");
 }
 
 // What kind of file st describes, for "not a regular file" messages.

@@ -21,9 +21,10 @@
 // Version 1 (written before dtypes existed) is still read: same layout without the dtype
 // byte, data always float32.
 //
-// Saving is atomic: the bytes go to a unique temp file path + ".tmp.XXXXXX" (mkstemp), are
-// flushed and fsync'ed, and the temp file is renamed over path. On any failure the temp file
-// is removed, a file already at path is left untouched, and std::runtime_error says why.
+// Saving is atomic (write_file_atomic, nn/files.h): the bytes go to a unique temp file path +
+// ".tmp.XXXXXX" (mkstemp), are fsync'ed, and the temp file is renamed over path. On any
+// failure the temp file is removed, a file already at path is left untouched, and
+// std::runtime_error "cannot save checkpoint PATH: ..." says why.
 // Loading throws std::runtime_error naming the file and the problem: missing or unreadable,
 // not a regular file (a directory, a FIFO, /dev/zero: refused before a byte is read), larger
 // than kMaxCheckpointBytes, "not an l2l checkpoint" (bad magic), unsupported version,
