@@ -1,14 +1,11 @@
-// checkpoint.cpp: encode, decode and atomically write checkpoint files (format in checkpoint.h).
+// checkpoint.cpp: encode and decode checkpoint files (format in checkpoint.h), and read back
+// their metadata with range checks.
 //
 // Encoding builds the whole file in memory, then writes it in one go with write_file_atomic
-// (nn/files.h); decoding reads the whole
-// file and walks it with a bounds-checked cursor, so a bad length can never make us read past
-// the end or allocate more than the file could hold.
+// (nn/files.h); decoding reads the whole file with read_regular_file (bounded, regular files
+// only) and walks it with a bounds-checked cursor, so a bad length can never make us read past
+// the end or allocate more than the file could hold. Is not: file I/O itself (nn/files.cpp).
 #include "checkpoint.h"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -254,8 +251,6 @@ Checkpoint decode_checkpoint(const unsigned char* buf, size_t size, const std::s
   return ck;
 }
 
-static std::string errno_str(int err) { return std::strerror(err); }
-
 // ---- files ----------------------------------------------------------------------------------
 
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
@@ -264,59 +259,9 @@ void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   write_file_atomic(path, std::string(bytes.begin(), bytes.end()), "save checkpoint");
 }
 
-// What kind of file st describes, for "not a regular file" messages.
-static std::string file_kind(const struct stat& st) {
-  if (S_ISDIR(st.st_mode)) return "a directory";
-  if (S_ISFIFO(st.st_mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(st.st_mode)) return "a character device";
-  if (S_ISBLK(st.st_mode)) return "a block device";
-  if (S_ISSOCK(st.st_mode)) return "a socket";
-  return "a special file";
-}
-
-// The whole file, if it is a regular file of at most kMaxCheckpointBytes. Opened with
-// O_NONBLOCK so that a FIFO cannot block us, then fstat'ed (the same file we read: no race
-// between the check and the read), then read to EOF with the cap enforced while reading.
-static std::vector<unsigned char> read_checkpoint_file(const std::string& path) {
-  auto fail = [&](const std::string& msg) { throw std::runtime_error("checkpoint " + path + ": " + msg); };
-  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) fail("cannot open: " + errno_str(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    fail("cannot stat: " + errno_str(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    fail("is " + file_kind(st) + ", not a regular file; pass the path of a .ckpt file written by l2l");
-  }
-  if ((uint64_t)st.st_size > kMaxCheckpointBytes) {
-    close(fd);
-    fail("is " + std::to_string((long long)st.st_size) + " bytes, more than the " +
-         std::to_string(kMaxCheckpointBytes >> 20) + " MiB any l2l checkpoint needs; not an l2l checkpoint");
-  }
-  std::vector<unsigned char> buf((size_t)st.st_size + 1);  // +1 detects a file that grew
-  size_t got = 0;
-  while (got < buf.size()) {
-    ssize_t n = read(fd, buf.data() + got, buf.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      fail("cannot read: " + errno_str(err));
-    }
-    if (n == 0) break;
-    got += (size_t)n;
-  }
-  close(fd);
-  if (got > (size_t)st.st_size) fail("changed size while being read (is another process writing it?)");
-  buf.resize(got);
-  return buf;
-}
-
 Checkpoint load_checkpoint(const std::string& path) {
-  std::vector<unsigned char> buf = read_checkpoint_file(path);
+  Bytes buf = read_regular_file(path, kMaxCheckpointBytes, "pass the path of a .ckpt file written by l2l",
+                                "checkpoint " + path);
   return decode_checkpoint(buf.data(), buf.size(), path);
 }
 

@@ -26,8 +26,8 @@
 // failure the temp file is removed, a file already at path is left untouched, and
 // std::runtime_error "cannot save checkpoint PATH: ..." says why.
 // Loading throws std::runtime_error naming the file and the problem: missing or unreadable,
-// not a regular file (a directory, a FIFO, /dev/zero: refused before a byte is read), larger
-// than kMaxCheckpointBytes, "not an l2l checkpoint" (bad magic), unsupported version,
+// not a regular file (a directory, a FIFO, /dev/zero: refused before a byte is read, by
+// read_regular_file of nn/files.h), larger than kMaxCheckpointBytes, "not an l2l checkpoint" (bad magic), unsupported version,
 // truncated (which field, how many bytes it needs and how many are left), absurd sizes
 // (every length is checked against the bytes left, at 4 or 8 bytes per element, before
 // anything is allocated; a shape whose dimensions multiply past 2^31-1 is refused, so no later

@@ -388,10 +388,11 @@ TEST_CASE("absurd lengths are refused before anything is allocated") {
 TEST_CASE("other load errors: missing file, directory, bad magic, version, trailing bytes") {
   TempDir tmp;
   const std::string missing = tmp.file("nope.ckpt");
-  CHECK(load_error(missing) == "checkpoint " + missing + ": cannot open: No such file or directory");
+  CHECK(load_error(missing) == "checkpoint " + missing +
+                                 ": expected a file, found no such file. Fix: pass the path of a .ckpt file written by l2l");
   CHECK(load_error(tmp.dir.string()) == "checkpoint " + tmp.dir.string() +
-                                          ": is a directory, not a regular file; pass the path of a .ckpt file "
-                                          "written by l2l");
+                                          ": expected a regular file of at most 1024 MiB, found a directory. Fix: pass "
+                                          "the path of a .ckpt file written by l2l");
 
   const std::string path = tmp.file("x.ckpt");
   std::vector<unsigned char> text = {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'};
@@ -570,17 +571,18 @@ TEST_CASE("only regular files are read: a FIFO, /dev/zero and an oversized file 
   const std::string fifo = tmp.file("pipe.ckpt");
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
   // Without a writer, a blocking open of the FIFO would hang here forever.
-  CHECK(load_error(fifo) == "checkpoint " + fifo + ": is a FIFO (named pipe), not a regular file; pass the path "
-                            "of a .ckpt file written by l2l");
+  CHECK(load_error(fifo) == "checkpoint " + fifo + ": expected a regular file of at most 1024 MiB, found a FIFO "
+                            "(named pipe). Fix: pass the path of a .ckpt file written by l2l");
   if (fs::exists("/dev/zero"))  // read to the end, this would never stop
-    CHECK(load_error("/dev/zero").find("checkpoint /dev/zero: is a character device, not a regular file") == 0);
+    CHECK(load_error("/dev/zero").find("checkpoint /dev/zero: expected a regular file of at most 1024 MiB, found a "
+                                       "character device") == 0);
 
   // A sparse file one byte over the cap: refused by its size, before a byte is read.
   const std::string big = tmp.file("big.ckpt");
   { std::ofstream f(big); }
   fs::resize_file(big, kMaxCheckpointBytes + 1);
-  CHECK(load_error(big) == "checkpoint " + big + ": is 1073741825 bytes, more than the 1024 MiB any l2l "
-                           "checkpoint needs; not an l2l checkpoint");
+  CHECK(load_error(big) == "checkpoint " + big + ": expected a regular file of at most 1024 MiB, found 1073741825 "
+                           "bytes. Fix: pass the path of a .ckpt file written by l2l");
 }
 
 TEST_CASE("decode_checkpoint on bytes in memory is load_checkpoint without the file") {
