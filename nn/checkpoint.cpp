@@ -265,44 +265,76 @@ Checkpoint load_checkpoint(const std::string& path) {
   return decode_checkpoint(buf.data(), buf.size(), path);
 }
 
-// ---- range-checked metadata -----------------------------------------------------------------
+// ---- typed metadata -------------------------------------------------------------------------
 
-// The value of key, or an error naming the file and the key.
-static const std::string& meta_or_fail(const Checkpoint& ck, const std::string& key, const std::string& file) {
-  const std::string* v = ck.meta_value(key);
-  if (!v)
-    throw std::runtime_error("checkpoint " + file + ": has no metadata '" + key +
-                             "' (the file is damaged or was not written by this version of l2l)");
-  return *v;
+MetadataReader::MetadataReader(const std::vector<std::pair<std::string, std::string>>& meta, const std::string& file)
+    : meta_(meta), file_(file.empty() ? "(not from a file)" : file) {}
+
+MetadataReader::MetadataReader(const Checkpoint& ck) : MetadataReader(ck.meta, ck.source) {}
+
+bool MetadataReader::has(const std::string& key) const {
+  for (const auto& [k, v] : meta_)
+    if (k == key) return true;
+  return false;
 }
 
-[[noreturn]] static void bad_meta(const std::string& file, const std::string& key, const std::string& value,
-                                  const std::string& expected) {
+const std::string& MetadataReader::str(const std::string& key) const {
+  for (const auto& [k, v] : meta_)
+    if (k == key) return v;
+  throw std::runtime_error("checkpoint " + file_ + ": has no metadata '" + key +
+                           "' (the file is damaged or was not written by this version of l2l)");
+}
+
+void MetadataReader::bad(const std::string& key, const std::string& expected) const {
+  const std::string& value = str(key);
   std::string shown = value.size() > 40 ? value.substr(0, 40) + "..." : value;
-  throw std::runtime_error("checkpoint " + file + ": metadata '" + key + "' is '" + shown + "', expected " +
+  throw std::runtime_error("checkpoint " + file_ + ": metadata '" + key + "' is '" + shown + "', expected " +
                            expected + " (the file is damaged or was not written by l2l)");
 }
 
-long meta_int(const Checkpoint& ck, const std::string& key, long lo, long hi, const std::string& path) {
-  const std::string file = path.empty() ? (ck.source.empty() ? "(not from a file)" : ck.source) : path;
-  const std::string& v = meta_or_fail(ck, key, file);
-  const std::string expected = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+long MetadataReader::integer(const std::string& key, long lo, long hi) const {
+  const std::string& v = str(key);
   errno = 0;
   char* end = nullptr;
   long x = v.empty() || std::isspace((unsigned char)v[0]) ? 0 : std::strtol(v.c_str(), &end, 10);
-  if (!end || *end != '\0' || errno == ERANGE || x < lo || x > hi) bad_meta(file, key, v, expected);
+  if (!end || *end != '\0' || errno == ERANGE || x < lo || x > hi)
+    bad(key, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return x;
 }
 
-double meta_double(const Checkpoint& ck, const std::string& key, double lo, double hi, const std::string& path) {
-  const std::string file = path.empty() ? (ck.source.empty() ? "(not from a file)" : ck.source) : path;
-  const std::string& v = meta_or_fail(ck, key, file);
-  char range[96];
-  std::snprintf(range, sizeof range, "a finite number in [%g, %g]", lo, hi);
+// s parsed in full by strtod as a finite number (no leading space, nothing after); false if not.
+static bool parse_finite(const std::string& s, double& x) {
+  if (s.empty() || std::isspace((unsigned char)s[0])) return false;
   char* end = nullptr;
-  double x = v.empty() || std::isspace((unsigned char)v[0]) ? 0 : std::strtod(v.c_str(), &end);
-  if (!end || *end != '\0' || !std::isfinite(x) || x < lo || x > hi) bad_meta(file, key, v, range);
+  x = std::strtod(s.c_str(), &end);
+  return *end == '\0' && std::isfinite(x);
+}
+
+double MetadataReader::number(const std::string& key, double lo, double hi) const {
+  double x = 0;
+  if (!parse_finite(str(key), x) || x < lo || x > hi) {
+    char range[96] = "";
+    if (lo != -HUGE_VAL || hi != HUGE_VAL) std::snprintf(range, sizeof range, " in [%g, %g]", lo, hi);
+    bad(key, std::string("a finite number") + range);
+  }
   return x;
+}
+
+std::vector<double> MetadataReader::list(const std::string& key) const {
+  const std::string& s = str(key);
+  std::vector<double> out;
+  if (s.empty()) return out;
+  for (size_t i = 0;;) {
+    const size_t j = s.find(',', i);
+    const std::string item = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    double x = 0;
+    if (!parse_finite(item, x))
+      bad(key, "a comma-separated list of finite numbers (item " + std::to_string(out.size()) + " is '" +
+                   item.substr(0, 40) + "')");
+    out.push_back(x);
+    if (j == std::string::npos) return out;
+    i = j + 1;
+  }
 }
 
 // ---- lookups and Params ---------------------------------------------------------------------

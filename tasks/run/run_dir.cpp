@@ -83,18 +83,14 @@ static std::string describe_state(const std::string& state_path) {
   std::error_code ec;
   if (!fs::exists(state_path, ec)) return "no train_state.ckpt (task and epochs unknown)";
   try {
-    Checkpoint ck = load_checkpoint(state_path);
-    const std::string* task = ck.meta_value("task");
-    std::string s = "task " + (task ? *task : std::string("unknown"));
-    long epoch = meta_int(ck, "epoch", -1, 1000000000);
-    const std::string* epochs = ck.meta_value("epochs");
-    s += ", " + std::to_string(epoch + 1) + (epochs ? " of " + *epochs : std::string()) + " epochs done";
-    if (ck.meta_value("best_val")) {
+    MetadataReader r(load_checkpoint(state_path));
+    std::string s = "task " + (r.has("task") ? r.str("task") : std::string("unknown"));
+    long epoch = r.integer("epoch", -1, 1000000000);
+    s += ", " + std::to_string(epoch + 1) + (r.has("epochs") ? " of " + r.str("epochs") : std::string()) + " epochs done";
+    if (r.has("best_val")) {
       char buf[96];
-      double best = std::strtod(ck.meta_value("best_val")->c_str(), nullptr);
-      const std::string* be = ck.meta_value("best_epoch");
-      std::snprintf(buf, sizeof buf, ", best validation score %.6g", best);
-      s += buf + (be ? " (epoch " + *be + ")" : std::string());
+      std::snprintf(buf, sizeof buf, ", best validation score %.6g", r.number("best_val"));
+      s += buf + (r.has("best_epoch") ? " (epoch " + r.str("best_epoch") + ")" : std::string());
     }
     return s;
   } catch (const std::exception& e) {
