@@ -133,10 +133,10 @@ FUZZ_DEPS    := clang libclang-rt-14-dev
 # a Huffman size list overrun (patched in third_party/stb, replayed from tests/corpus/image by
 # the tests), PNG chunks claiming more bytes than the file (refused first), oversized headers.
 FUZZ_TARGETS := checkpoint idx cifar
-FUZZ_LIB_checkpoint := nn/checkpoint.cpp autodiff/tensor.cpp
-FUZZ_LIB_idx        := tasks/data/data.cpp tasks/data/decompress.cpp
-FUZZ_LIB_cifar      := tasks/data/data.cpp tasks/data/decompress.cpp
-FUZZ_LIB_image      := tasks/data/image.cpp tasks/run/run_dir.cpp nn/checkpoint.cpp autodiff/tensor.cpp
+FUZZ_LIB_checkpoint := nn/checkpoint.cpp nn/files.cpp autodiff/tensor.cpp
+FUZZ_LIB_idx        := tasks/data/data.cpp tasks/data/decompress.cpp nn/files.cpp
+FUZZ_LIB_cifar      := tasks/data/data.cpp tasks/data/decompress.cpp nn/files.cpp
+FUZZ_LIB_image      := tasks/data/image.cpp nn/files.cpp
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 fuzz_objs     = $(addprefix build/fuzz/obj/,$(patsubst %.cpp,%.o,$(FUZZ_LIB_$1)))
 
@@ -152,7 +152,8 @@ build/fuzz/obj/%.o: %.cpp | fuzz-deps
 .SECONDEXPANSION:
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,$$*)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
-build/fuzz/make_seeds: build/fuzz/obj/tests/fuzz/make_seeds.o $(call fuzz_objs,image)
+# make_seeds saves checkpoints and encodes PNGs (stb's implementation is in image.cpp).
+build/fuzz/make_seeds: build/fuzz/obj/tests/fuzz/make_seeds.o $(sort $(call fuzz_objs,image) $(call fuzz_objs,checkpoint))
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $^ -o $@ $(LDLIBS)
 
 fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds

@@ -1,13 +1,11 @@
-// checkpoint.cpp: encode, decode and atomically write checkpoint files (format in checkpoint.h).
+// checkpoint.cpp: encode and decode checkpoint files (format in checkpoint.h), and read back
+// their metadata with range checks.
 //
-// Encoding builds the whole file in memory, then writes it in one go; decoding reads the whole
-// file and walks it with a bounds-checked cursor, so a bad length can never make us read past
-// the end or allocate more than the file could hold.
+// Encoding builds the whole file in memory, then writes it in one go with write_file_atomic
+// (nn/files.h); decoding reads the whole file with read_regular_file (bounded, regular files
+// only) and walks it with a bounds-checked cursor, so a bad length can never make us read past
+// the end or allocate more than the file could hold. Is not: file I/O itself (nn/files.cpp).
 #include "checkpoint.h"
-
-#include <fcntl.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include <algorithm>
 #include <cctype>
@@ -21,6 +19,8 @@
 #include <set>
 #include <stdexcept>
 #include <type_traits>
+
+#include "files.h"
 
 namespace l2l {
 
@@ -251,147 +251,90 @@ Checkpoint decode_checkpoint(const unsigned char* buf, size_t size, const std::s
   return ck;
 }
 
-static std::string errno_str(int err) { return std::strerror(err); }
-
 // ---- files ----------------------------------------------------------------------------------
 
 void save_checkpoint(const std::string& path, const Checkpoint& ck) {
   validate(ck, path);
   std::vector<unsigned char> bytes = encode(ck);
-  // A unique temp name in the same directory (mkstemp), so two writers never share one.
-  std::string tmp = path + ".tmp.XXXXXX";
-  auto fail = [&](const std::string& what, int err) {
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot save checkpoint " + path + ": " + what + ": " + errno_str(err) +
-                             " (" + path + " was not changed)");
-  };
-  int fd = mkstemp(&tmp[0]);
-  if (fd < 0) {
-    int err = errno;
-    tmp.clear();  // nothing was created, nothing to remove
-    throw std::runtime_error("cannot save checkpoint " + path + ": cannot create a temporary file " + path +
-                             ".tmp.XXXXXX: " + errno_str(err) + " (" + path + " was not changed)");
-  }
-  (void)fchmod(fd, 0644);  // mkstemp creates 0600; a checkpoint is an ordinary file
-  FILE* f = fdopen(fd, "wb");
-  if (!f) {
-    int err = errno;
-    close(fd);
-    fail("cannot open " + tmp, err);
-  }
-  int err = 0;
-  const char* what = nullptr;
-  if (std::fwrite(bytes.data(), 1, bytes.size(), f) != bytes.size()) err = errno, what = "write failed";
-  else if (std::fflush(f) != 0) err = errno, what = "flush failed";
-  else if (fsync(fileno(f)) != 0) err = errno, what = "fsync failed";
-  if (std::fclose(f) != 0 && !what) err = errno, what = "close failed";
-  if (what) fail(std::string(what) + " on " + tmp, err);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " to it", errno);
-
-  // Make the rename itself durable: fsync the directory (best effort; some filesystems refuse).
-  size_t slash = path.find_last_of('/');
-  std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
-  int dfd = open(dir.c_str(), O_RDONLY);
-  if (dfd >= 0) {
-    (void)fsync(dfd);
-    close(dfd);
-  }
-}
-
-// What kind of file st describes, for "not a regular file" messages.
-static std::string file_kind(const struct stat& st) {
-  if (S_ISDIR(st.st_mode)) return "a directory";
-  if (S_ISFIFO(st.st_mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(st.st_mode)) return "a character device";
-  if (S_ISBLK(st.st_mode)) return "a block device";
-  if (S_ISSOCK(st.st_mode)) return "a socket";
-  return "a special file";
-}
-
-// The whole file, if it is a regular file of at most kMaxCheckpointBytes. Opened with
-// O_NONBLOCK so that a FIFO cannot block us, then fstat'ed (the same file we read: no race
-// between the check and the read), then read to EOF with the cap enforced while reading.
-static std::vector<unsigned char> read_checkpoint_file(const std::string& path) {
-  auto fail = [&](const std::string& msg) { throw std::runtime_error("checkpoint " + path + ": " + msg); };
-  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) fail("cannot open: " + errno_str(errno));
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    int err = errno;
-    close(fd);
-    fail("cannot stat: " + errno_str(err));
-  }
-  if (!S_ISREG(st.st_mode)) {
-    close(fd);
-    fail("is " + file_kind(st) + ", not a regular file; pass the path of a .ckpt file written by l2l");
-  }
-  if ((uint64_t)st.st_size > kMaxCheckpointBytes) {
-    close(fd);
-    fail("is " + std::to_string((long long)st.st_size) + " bytes, more than the " +
-         std::to_string(kMaxCheckpointBytes >> 20) + " MiB any l2l checkpoint needs; not an l2l checkpoint");
-  }
-  std::vector<unsigned char> buf((size_t)st.st_size + 1);  // +1 detects a file that grew
-  size_t got = 0;
-  while (got < buf.size()) {
-    ssize_t n = read(fd, buf.data() + got, buf.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      int err = errno;
-      close(fd);
-      fail("cannot read: " + errno_str(err));
-    }
-    if (n == 0) break;
-    got += (size_t)n;
-  }
-  close(fd);
-  if (got > (size_t)st.st_size) fail("changed size while being read (is another process writing it?)");
-  buf.resize(got);
-  return buf;
+  write_file_atomic(path, std::string(bytes.begin(), bytes.end()), "save checkpoint");
 }
 
 Checkpoint load_checkpoint(const std::string& path) {
-  std::vector<unsigned char> buf = read_checkpoint_file(path);
+  Bytes buf = read_regular_file(path, kMaxCheckpointBytes, "pass the path of a .ckpt file written by l2l",
+                                "checkpoint " + path);
   return decode_checkpoint(buf.data(), buf.size(), path);
 }
 
-// ---- range-checked metadata -----------------------------------------------------------------
+// ---- typed metadata -------------------------------------------------------------------------
 
-// The value of key, or an error naming the file and the key.
-static const std::string& meta_or_fail(const Checkpoint& ck, const std::string& key, const std::string& file) {
-  const std::string* v = ck.meta_value(key);
-  if (!v)
-    throw std::runtime_error("checkpoint " + file + ": has no metadata '" + key +
-                             "' (the file is damaged or was not written by this version of l2l)");
-  return *v;
+MetadataReader::MetadataReader(const std::vector<std::pair<std::string, std::string>>& meta, const std::string& file)
+    : meta_(meta), file_(file.empty() ? "(not from a file)" : file) {}
+
+MetadataReader::MetadataReader(const Checkpoint& ck) : MetadataReader(ck.meta, ck.source) {}
+
+bool MetadataReader::has(const std::string& key) const {
+  for (const auto& [k, v] : meta_)
+    if (k == key) return true;
+  return false;
 }
 
-[[noreturn]] static void bad_meta(const std::string& file, const std::string& key, const std::string& value,
-                                  const std::string& expected) {
+const std::string& MetadataReader::str(const std::string& key) const {
+  for (const auto& [k, v] : meta_)
+    if (k == key) return v;
+  throw std::runtime_error("checkpoint " + file_ + ": has no metadata '" + key +
+                           "' (the file is damaged or was not written by this version of l2l)");
+}
+
+void MetadataReader::bad(const std::string& key, const std::string& expected) const {
+  const std::string& value = str(key);
   std::string shown = value.size() > 40 ? value.substr(0, 40) + "..." : value;
-  throw std::runtime_error("checkpoint " + file + ": metadata '" + key + "' is '" + shown + "', expected " +
+  throw std::runtime_error("checkpoint " + file_ + ": metadata '" + key + "' is '" + shown + "', expected " +
                            expected + " (the file is damaged or was not written by l2l)");
 }
 
-long meta_int(const Checkpoint& ck, const std::string& key, long lo, long hi, const std::string& path) {
-  const std::string file = path.empty() ? (ck.source.empty() ? "(not from a file)" : ck.source) : path;
-  const std::string& v = meta_or_fail(ck, key, file);
-  const std::string expected = "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]";
+long MetadataReader::integer(const std::string& key, long lo, long hi) const {
+  const std::string& v = str(key);
   errno = 0;
   char* end = nullptr;
   long x = v.empty() || std::isspace((unsigned char)v[0]) ? 0 : std::strtol(v.c_str(), &end, 10);
-  if (!end || *end != '\0' || errno == ERANGE || x < lo || x > hi) bad_meta(file, key, v, expected);
+  if (!end || *end != '\0' || errno == ERANGE || x < lo || x > hi)
+    bad(key, "an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   return x;
 }
 
-double meta_double(const Checkpoint& ck, const std::string& key, double lo, double hi, const std::string& path) {
-  const std::string file = path.empty() ? (ck.source.empty() ? "(not from a file)" : ck.source) : path;
-  const std::string& v = meta_or_fail(ck, key, file);
-  char range[96];
-  std::snprintf(range, sizeof range, "a finite number in [%g, %g]", lo, hi);
+// s parsed in full by strtod as a finite number (no leading space, nothing after); false if not.
+static bool parse_finite(const std::string& s, double& x) {
+  if (s.empty() || std::isspace((unsigned char)s[0])) return false;
   char* end = nullptr;
-  double x = v.empty() || std::isspace((unsigned char)v[0]) ? 0 : std::strtod(v.c_str(), &end);
-  if (!end || *end != '\0' || !std::isfinite(x) || x < lo || x > hi) bad_meta(file, key, v, range);
+  x = std::strtod(s.c_str(), &end);
+  return *end == '\0' && std::isfinite(x);
+}
+
+double MetadataReader::number(const std::string& key, double lo, double hi) const {
+  double x = 0;
+  if (!parse_finite(str(key), x) || x < lo || x > hi) {
+    char range[96] = "";
+    if (lo != -HUGE_VAL || hi != HUGE_VAL) std::snprintf(range, sizeof range, " in [%g, %g]", lo, hi);
+    bad(key, std::string("a finite number") + range);
+  }
   return x;
+}
+
+std::vector<double> MetadataReader::list(const std::string& key) const {
+  const std::string& s = str(key);
+  std::vector<double> out;
+  if (s.empty()) return out;
+  for (size_t i = 0;;) {
+    const size_t j = s.find(',', i);
+    const std::string item = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
+    double x = 0;
+    if (!parse_finite(item, x))
+      bad(key, "a comma-separated list of finite numbers (item " + std::to_string(out.size()) + " is '" +
+                   item.substr(0, 40) + "')");
+    out.push_back(x);
+    if (j == std::string::npos) return out;
+    i = j + 1;
+  }
 }
 
 // ---- lookups and Params ---------------------------------------------------------------------

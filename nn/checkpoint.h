@@ -21,18 +21,20 @@
 // Version 1 (written before dtypes existed) is still read: same layout without the dtype
 // byte, data always float32.
 //
-// Saving is atomic: the bytes go to a unique temp file path + ".tmp.XXXXXX" (mkstemp), are
-// flushed and fsync'ed, and the temp file is renamed over path. On any failure the temp file
-// is removed, a file already at path is left untouched, and std::runtime_error says why.
+// Saving is atomic (write_file_atomic, nn/files.h): the bytes go to a unique temp file path +
+// ".tmp.XXXXXX" (mkstemp), are fsync'ed, and the temp file is renamed over path. On any
+// failure the temp file is removed, a file already at path is left untouched, and
+// std::runtime_error "cannot save checkpoint PATH: ..." says why.
 // Loading throws std::runtime_error naming the file and the problem: missing or unreadable,
-// not a regular file (a directory, a FIFO, /dev/zero: refused before a byte is read), larger
-// than kMaxCheckpointBytes, "not an l2l checkpoint" (bad magic), unsupported version,
+// not a regular file (a directory, a FIFO, /dev/zero: refused before a byte is read, by
+// read_regular_file of nn/files.h), larger than kMaxCheckpointBytes, "not an l2l checkpoint" (bad magic), unsupported version,
 // truncated (which field, how many bytes it needs and how many are left), absurd sizes
 // (every length is checked against the bytes left, at 4 or 8 bytes per element, before
 // anything is allocated; a shape whose dimensions multiply past 2^31-1 is refused, so no later
 // int arithmetic on it can overflow), an unknown dtype byte, trailing bytes, and "corrupted"
 // (checksum).
 #pragma once
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -67,15 +69,34 @@ constexpr size_t kMaxCheckpointBytes = size_t(1) << 30;
 // messages; `name` stands for the file in them). Used by the fuzz target tests/fuzz/.
 Checkpoint decode_checkpoint(const unsigned char* data, size_t n, const std::string& name);
 
-// Range-checked metadata, for settings read back from a checkpoint (layers, hidden, ...).
-// The value of `key` parsed in full as a decimal integer (or a finite double) in [lo, hi];
-// otherwise std::runtime_error naming the file, the key, the value found and the range, e.g.
-//   "checkpoint run/phi.ckpt: metadata 'hidden' is 2e9, expected an integer in [1, 4096]
-//    (the file is damaged or was not written by l2l)".
-// `path` names the file in messages; empty means ck.source.
-long meta_int(const Checkpoint& ck, const std::string& key, long lo, long hi, const std::string& path = "");
-double meta_double(const Checkpoint& ck, const std::string& key, double lo, double hi,
-                   const std::string& path = "");
+// Checkpoint metadata read back as typed values, for settings and state (layers, hidden,
+// epoch, histories, ...). Every error is a std::runtime_error naming the file, the key, the
+// value found (cut to 40 characters) and what was expected, e.g.
+//   "checkpoint run/phi.ckpt: metadata 'hidden' is '2e9', expected an integer in [1, 4096]
+//    (the file is damaged or was not written by l2l)"
+//   "checkpoint run/phi.ckpt: has no metadata 'seed' (the file is damaged or was not written
+//    by this version of l2l)"
+// The reader keeps its own copy of the entries, so it may outlive the Checkpoint it came from.
+class MetadataReader {
+ public:
+  // `file` names the checkpoint in messages; empty means "(not from a file)".
+  MetadataReader(const std::vector<std::pair<std::string, std::string>>& meta, const std::string& file);
+  explicit MetadataReader(const Checkpoint& ck);  // ck.meta, named by ck.source
+
+  bool has(const std::string& key) const;
+  const std::string& str(const std::string& key) const;  // the raw value; error if absent
+  // The value parsed in full as a decimal integer (no spaces, no exponent) in [lo, hi].
+  long integer(const std::string& key, long lo, long hi) const;
+  // The value parsed in full as a finite number (strtod's syntax, no spaces) in [lo, hi].
+  double number(const std::string& key, double lo = -HUGE_VAL, double hi = HUGE_VAL) const;
+  // Comma-separated finite numbers ("0.5,1e-3,2"); the empty string is the empty list.
+  std::vector<double> list(const std::string& key) const;
+
+ private:
+  [[noreturn]] void bad(const std::string& key, const std::string& expected) const;
+  std::vector<std::pair<std::string, std::string>> meta_;
+  std::string file_;
+};
 
 // Appends `ts` to ck.tensors with every name prefixed (e.g. "opt." + "adam.m.0").
 void add_tensors(Checkpoint& ck, const std::string& prefix, const NamedTensors& ts);

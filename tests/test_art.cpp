@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <fstream>
 #include <set>
@@ -147,15 +148,27 @@ TEST_CASE("vgg: the loader reorders HWIO into (O,C,3,3), conv1_1 to RGB; a 3x3 p
   fs::remove_all(dir);
 }
 
-TEST_CASE("vgg: a missing, short, long or non-finite file is refused with its name and sizes") {
+TEST_CASE("vgg: a missing, short, long, non-regular or non-finite file is refused with its name and sizes") {
   std::string dir = temp_dir("bad");
   write_fake_vgg(dir, 3);
-  CHECK_THROWS_WITH(load_vgg(dir, 4), doctest::Contains((dir + "/block2_conv2.f32 not found").c_str()));
+  CHECK_THROWS_WITH(load_vgg(dir, 4), doctest::Contains(("VGG weight file " + dir + "/block2_conv2.f32: expected a "
+                                                         "file, found no such file. Fix: copy the files").c_str()));
   std::string f = dir + "/block2_conv1.f32";
   fs::resize_file(f, 295424 - 4);
   CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + " has 295420 bytes, expected 295424").c_str()));
-  fs::resize_file(f, 295424 + 8);
-  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + " has 295432 bytes, expected 295424").c_str()));
+  fs::resize_file(f, 295424 + 8);  // refused by its size, before it is read
+  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + ": expected a regular file of at most 295424 bytes, "
+                                                             "found 295432 bytes").c_str()));
+  // A directory or a FIFO where the file should be says what it is (a FIFO must not hang us).
+  fs::remove(f);
+  fs::create_directories(f);
+  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + ": expected a regular file of at most 295424 bytes, "
+                                                             "found a directory").c_str()));
+  fs::remove(f);
+  REQUIRE(mkfifo(f.c_str(), 0600) == 0);
+  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + ": expected a regular file of at most 295424 bytes, "
+                                                             "found a FIFO (named pipe)").c_str()));
+  fs::remove(f);
   write_fake_vgg(dir, 3);
   {
     std::fstream io(f, std::ios::in | std::ios::out | std::ios::binary);

@@ -388,10 +388,11 @@ TEST_CASE("absurd lengths are refused before anything is allocated") {
 TEST_CASE("other load errors: missing file, directory, bad magic, version, trailing bytes") {
   TempDir tmp;
   const std::string missing = tmp.file("nope.ckpt");
-  CHECK(load_error(missing) == "checkpoint " + missing + ": cannot open: No such file or directory");
+  CHECK(load_error(missing) == "checkpoint " + missing +
+                                 ": expected a file, found no such file. Fix: pass the path of a .ckpt file written by l2l");
   CHECK(load_error(tmp.dir.string()) == "checkpoint " + tmp.dir.string() +
-                                          ": is a directory, not a regular file; pass the path of a .ckpt file "
-                                          "written by l2l");
+                                          ": expected a regular file of at most 1024 MiB, found a directory. Fix: pass "
+                                          "the path of a .ckpt file written by l2l");
 
   const std::string path = tmp.file("x.ckpt");
   std::vector<unsigned char> text = {'h', 'e', 'l', 'l', 'o', ' ', 'w', 'o', 'r', 'l', 'd', '\n'};
@@ -570,17 +571,18 @@ TEST_CASE("only regular files are read: a FIFO, /dev/zero and an oversized file 
   const std::string fifo = tmp.file("pipe.ckpt");
   REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);
   // Without a writer, a blocking open of the FIFO would hang here forever.
-  CHECK(load_error(fifo) == "checkpoint " + fifo + ": is a FIFO (named pipe), not a regular file; pass the path "
-                            "of a .ckpt file written by l2l");
+  CHECK(load_error(fifo) == "checkpoint " + fifo + ": expected a regular file of at most 1024 MiB, found a FIFO "
+                            "(named pipe). Fix: pass the path of a .ckpt file written by l2l");
   if (fs::exists("/dev/zero"))  // read to the end, this would never stop
-    CHECK(load_error("/dev/zero").find("checkpoint /dev/zero: is a character device, not a regular file") == 0);
+    CHECK(load_error("/dev/zero").find("checkpoint /dev/zero: expected a regular file of at most 1024 MiB, found a "
+                                       "character device") == 0);
 
   // A sparse file one byte over the cap: refused by its size, before a byte is read.
   const std::string big = tmp.file("big.ckpt");
   { std::ofstream f(big); }
   fs::resize_file(big, kMaxCheckpointBytes + 1);
-  CHECK(load_error(big) == "checkpoint " + big + ": is 1073741825 bytes, more than the 1024 MiB any l2l "
-                           "checkpoint needs; not an l2l checkpoint");
+  CHECK(load_error(big) == "checkpoint " + big + ": expected a regular file of at most 1024 MiB, found 1073741825 "
+                           "bytes. Fix: pass the path of a .ckpt file written by l2l");
 }
 
 TEST_CASE("decode_checkpoint on bytes in memory is load_checkpoint without the file") {
@@ -607,14 +609,24 @@ TEST_CASE("save uses a unique temporary name: a stale temp file of the same pid 
   CHECK(load_checkpoint(path).meta == small_checkpoint().meta);
 }
 
-TEST_CASE("meta_int and meta_double: range-checked, errors name the file and the key") {
+TEST_CASE("MetadataReader: typed and range-checked, errors name the file, the key, the value and the expectation") {
   Checkpoint ck;
   ck.source = "run/phi.ckpt";
   ck.meta = {{"layers", "2"},  {"hidden", "2e9"},  {"huge", "100000000000000000000"}, {"lr", "0.1"},
-             {"inf", "inf"},   {"empty", ""},      {"space", " 3"},                   {"tail", "3x"}};
-  CHECK(meta_int(ck, "layers", 1, 8) == 2);
-  CHECK(meta_double(ck, "lr", 0, 1) == doctest::Approx(0.1));
-  CHECK(meta_double(ck, "hidden", 1, 1e10) == 2e9);
+             {"inf", "inf"},   {"empty", ""},      {"space", " 3"},                   {"tail", "3x"},
+             {"nan", "nan"},   {"hist", "0.5,-1e-3,2"}, {"one", "7"}, {"gap", "1,,2"}, {"comma", "1,2,"},
+             {"long", std::string(60, '9') + "x"}};
+  MetadataReader r(ck);
+  CHECK(r.has("layers"));
+  CHECK_FALSE(r.has("seed"));
+  CHECK(r.str("layers") == "2");
+  CHECK(r.integer("layers", 1, 8) == 2);
+  CHECK(r.number("lr", 0, 1) == doctest::Approx(0.1));
+  CHECK(r.number("hidden", 1, 1e10) == 2e9);
+  CHECK(r.number("hidden") == 2e9);
+  CHECK(r.list("hist") == std::vector<double>{0.5, -1e-3, 2});
+  CHECK(r.list("one") == std::vector<double>{7});
+  CHECK(r.list("empty").empty());
   auto error = [](auto f) {
     try {
       f();
@@ -623,20 +635,44 @@ TEST_CASE("meta_int and meta_double: range-checked, errors name the file and the
     }
     return std::string();
   };
-  CHECK(error([&] { meta_int(ck, "hidden", 1, 4096); }) ==
+  CHECK(error([&] { r.integer("hidden", 1, 4096); }) ==
         "checkpoint run/phi.ckpt: metadata 'hidden' is '2e9', expected an integer in [1, 4096] (the file is "
         "damaged or was not written by l2l)");
-  CHECK(error([&] { meta_int(ck, "layers", 3, 8, "other.ckpt"); }).find("checkpoint other.ckpt: metadata 'layers' is '2'") == 0);
+  CHECK(error([&] { MetadataReader(ck.meta, "other.ckpt").integer("layers", 3, 8); })
+            .find("checkpoint other.ckpt: metadata 'layers' is '2'") == 0);
+  CHECK(error([&] { MetadataReader(ck.meta, "").integer("layers", 3, 8); })
+            .find("checkpoint (not from a file): metadata 'layers'") == 0);
   for (const char* key : {"huge", "empty", "space", "tail", "lr"})
-    CHECK(error([&] { meta_int(ck, key, 0, 1000000); }).find(std::string("metadata '") + key + "'") != std::string::npos);
-  for (const char* key : {"inf", "empty", "tail"})
-    CHECK(error([&] { meta_double(ck, key, -1e300, 1e300); }).find(std::string("metadata '") + key + "'") != std::string::npos);
-  CHECK(error([&] { meta_double(ck, "lr", 0.5, 1); }) ==
+    CHECK(error([&] { r.integer(key, 0, 1000000); }).find(std::string("metadata '") + key + "'") != std::string::npos);
+  for (const char* key : {"inf", "nan", "empty", "tail", "space"})
+    CHECK(error([&] { r.number(key, -1e300, 1e300); }).find(std::string("metadata '") + key + "'") != std::string::npos);
+  CHECK(error([&] { r.number("lr", 0.5, 1); }) ==
         "checkpoint run/phi.ckpt: metadata 'lr' is '0.1', expected a finite number in [0.5, 1] (the file is "
         "damaged or was not written by l2l)");
-  CHECK(error([&] { meta_int(ck, "seed", 0, 10); }) ==
-        "checkpoint run/phi.ckpt: has no metadata 'seed' (the file is damaged or was not written by this "
-        "version of l2l)");
+  CHECK(error([&] { r.number("inf"); }) ==
+        "checkpoint run/phi.ckpt: metadata 'inf' is 'inf', expected a finite number (the file is damaged or was "
+        "not written by l2l)");
+  CHECK(error([&] { r.list("gap"); }) ==
+        "checkpoint run/phi.ckpt: metadata 'gap' is '1,,2', expected a comma-separated list of finite numbers "
+        "(item 1 is '') (the file is damaged or was not written by l2l)");
+  CHECK(error([&] { r.list("comma"); }).find("(item 2 is '')") != std::string::npos);
+  CHECK(error([&] { r.list("tail"); }).find("(item 0 is '3x')") != std::string::npos);
+  CHECK(error([&] { r.list("nan"); }).find("metadata 'nan' is 'nan'") != std::string::npos);
+  CHECK(error([&] { r.number("long"); }) ==
+        "checkpoint run/phi.ckpt: metadata 'long' is '" + std::string(40, '9') + "...', expected a finite number "
+        "(the file is damaged or was not written by l2l)");
+  for (auto f : {+[](const MetadataReader& m) { m.str("seed"); }, +[](const MetadataReader& m) { m.integer("seed", 0, 10); },
+                 +[](const MetadataReader& m) { m.number("seed"); }, +[](const MetadataReader& m) { m.list("seed"); }})
+    CHECK(error([&] { f(r); }) ==
+          "checkpoint run/phi.ckpt: has no metadata 'seed' (the file is damaged or was not written by this "
+          "version of l2l)");
+  // The reader holds its own copy: it outlives the Checkpoint it was made from.
+  MetadataReader kept = [] {
+    Checkpoint tmp;
+    tmp.meta = {{"k", "5"}};
+    return MetadataReader(tmp);
+  }();
+  CHECK(kept.integer("k", 0, 9) == 5);
 }
 
 TEST_CASE("fuzz regressions in tests/corpus/checkpoint are decoded or refused cleanly") {

@@ -486,7 +486,7 @@ TEST_CASE("data: only regular files are read: a directory, a FIFO, /dev/zero, an
   write_plain(big, {});
   fs::resize_file(big, l2l::kMaxDataFileBytes + 1);
   CHECK_CONTAINS(error_of([&] { l2l::read_cifar_batch(big); }),
-                 "found 268435457 bytes, more than any such file (256 MiB)");
+                 big + ": expected a regular file of at most 256 MiB, found 268435457 bytes. Fix: ");
 }
 
 TEST_CASE("data: decompression stops at the size limit (a gzip or xz bomb is refused)") {

@@ -1,11 +1,16 @@
-// test_data_cache.cpp: the decoded-data cache of tasks/data_cache.h: the second load reads the
-// cache (no decoding) and gives the same bits; a changed source, a corrupt or a truncated cache
-// file each cause a fresh decode; L2L_CACHE=off decodes every time.
+// test_data_cache.cpp: the decoded-data cache of tasks/data/data_cache.h: the second load reads
+// the cache (no decoding) and gives the same bits; a changed source, a corrupt or a truncated
+// cache file each cause a fresh decode; L2L_CACHE=off decodes every time; a source or a cache
+// file that is not a regular file of bounded size (/dev/zero, a FIFO, a directory, a huge
+// file) is never read whole and never hangs: the data are decoded instead.
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <stdexcept>
 
 #include "doctest/doctest.h"
 #include "tasks/data/data_cache.h"
@@ -24,6 +29,22 @@ Dataset tiny() {
 }
 
 void write(const fs::path& p, const std::string& s) { std::ofstream(p, std::ios::binary) << s; }
+
+// Sets L2L_CACHE for the scope, then puts back what was there.
+struct CacheEnv {
+  std::string saved;
+  bool had;
+  explicit CacheEnv(const std::string& value) {
+    const char* old = std::getenv("L2L_CACHE");
+    had = old != nullptr;
+    saved = had ? old : "";
+    setenv("L2L_CACHE", value.c_str(), 1);
+  }
+  ~CacheEnv() {
+    if (had) setenv("L2L_CACHE", saved.c_str(), 1);
+    else unsetenv("L2L_CACHE");
+  }
+};
 
 }  // namespace
 
@@ -68,5 +89,54 @@ TEST_CASE("data cache: decode once, then read back the same bits; stale or corru
   load_cached(src, "t", decode);
   CHECK(decodes == 5);
   if (old) setenv("L2L_CACHE", saved.c_str(), 1); else unsetenv("L2L_CACHE");
+  fs::remove_all(dir);
+}
+
+TEST_CASE("data cache: sources and cache files that are not bounded regular files are decoded around, never read whole") {
+  fs::path dir = fs::temp_directory_path() / ("l2l_cache_special_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "cache");
+  CacheEnv env((dir / "cache").string());
+  int decodes = 0;
+  auto decode = [&] { decodes++; return tiny(); };
+  fs::path cache = dir / "cache" / "t.l2ldata";
+
+  // A source that cannot be read (it would grow without bound, or hang): decoded, not cached;
+  // decoding is what reports a real source's error.
+  const std::string fifo_src = (dir / "src.fifo").string();
+  REQUIRE(mkfifo(fifo_src.c_str(), 0600) == 0);
+  std::vector<std::vector<std::string>> unreadable = {{(dir / "missing").string()}, {(dir / "cache").string()}, {fifo_src}};
+  if (fs::exists("/dev/zero")) unreadable.push_back({"/dev/zero"});
+  for (const auto& src : unreadable) {
+    CHECK(load_cached(src, "t", decode).labels == tiny().labels);
+    CHECK_FALSE(fs::exists(cache));
+  }
+  CHECK(decodes == (int)unreadable.size());
+  std::vector<std::string> bad = {(dir / "missing").string()};
+  CHECK_THROWS_WITH(load_cached(bad, "t", [&]() -> Dataset { throw std::runtime_error("the decoder's own error"); }),
+                    "the decoder's own error");
+
+  // The cache file is a FIFO, or a sparse file over the bound: decoded, and replaced by a good cache.
+  write(dir / "src.bin", "source bytes");
+  std::vector<std::string> src = {(dir / "src.bin").string()};
+  REQUIRE(mkfifo(cache.c_str(), 0600) == 0);
+  decodes = 0;
+  CHECK(load_cached(src, "t", decode).pixels == tiny().pixels);
+  CHECK(decodes == 1);
+  CHECK(fs::is_regular_file(cache));
+  CHECK(load_cached(src, "t", decode).pixels == tiny().pixels);
+  CHECK(decodes == 1);  // read back from the new cache
+  fs::resize_file(cache, (size_t(1) << 30) + 1);
+  CHECK(load_cached(src, "t", decode).n == 3);
+  CHECK(decodes == 2);
+  CHECK(fs::file_size(cache) < 1000);
+
+  // The cache path is a directory: it can be neither read nor written; decoding still works.
+  fs::remove(cache);
+  fs::create_directories(cache / "inside");
+  CHECK(load_cached(src, "t", decode).labels == tiny().labels);
+  CHECK(load_cached(src, "t", decode).labels == tiny().labels);
+  CHECK(decodes == 4);
+  CHECK(std::distance(fs::directory_iterator(dir / "cache"), fs::directory_iterator()) == 1);  // no temp file left
   fs::remove_all(dir);
 }

@@ -1,10 +1,11 @@
-// test_image.cpp: tasks/image.h: PNG and JPEG decoding, refusal of corrupt files (naming
-// them), resizing and cropping, PNG writing round trip. The PNGs are made here with
+// test_image.cpp: tasks/data/image.h: PNG and JPEG decoding, refusal of corrupt files and of
+// paths that are not regular files or too big (naming them), resizing and cropping, PNG writing round trip. The PNGs are made here with
 // stb_image_write (its implementation is compiled in tasks/image.cpp); the JPEG is embedded.
 #include <cstdio>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <fstream>
 
@@ -139,9 +140,29 @@ TEST_CASE("image: corrupt, empty and missing files are refused with the file's n
   std::ofstream(empty, std::ios::binary) << "";
   CHECK_THROWS_WITH(load_image(bad), doctest::Contains(("cannot decode image file " + bad).c_str()));
   CHECK_THROWS_WITH(load_image(empty), doctest::Contains((empty + " is empty").c_str()));
-  CHECK_THROWS_WITH(load_image(dir + "/none.png"), doctest::Contains(("cannot open image file " + dir + "/none.png").c_str()));
+  CHECK_THROWS_WITH(load_image(dir + "/none.png"),
+                    doctest::Contains(("image file " + dir + "/none.png: expected a file, found no such file").c_str()));
   std::ofstream(bad, std::ios::binary) << "not an image at all";
   CHECK_THROWS_WITH(load_image(bad), doctest::Contains(bad.c_str()));
+  fs::remove_all(dir);
+}
+
+TEST_CASE("image: a directory, a FIFO, /dev/zero and a file over the size bound are refused at once") {
+  std::string dir = temp_dir();
+  const std::string sub = dir + "/a_dir.png", fifo = dir + "/pipe.png", big = dir + "/big.png";
+  fs::create_directories(sub);
+  CHECK_THROWS_WITH(load_image(sub), doctest::Contains(("image file " + sub + ": expected a regular file of at most "
+                                                        "64 MiB, found a directory. Fix: pass the path of a PNG or JPEG").c_str()));
+  REQUIRE(mkfifo(fifo.c_str(), 0600) == 0);  // no writer: reading it whole would hang here
+  CHECK_THROWS_WITH(load_image(fifo), doctest::Contains(("image file " + fifo + ": expected a regular file of at "
+                                                         "most 64 MiB, found a FIFO (named pipe)").c_str()));
+  if (fs::exists("/dev/zero"))  // read to its end, this would never stop
+    CHECK_THROWS_WITH(load_image("/dev/zero"), doctest::Contains("image file /dev/zero: expected a regular file of at "
+                                                                 "most 64 MiB, found a character device"));
+  { std::ofstream f(big); }
+  fs::resize_file(big, kMaxImageFileBytes + 1);  // sparse: refused by its size, never read
+  CHECK_THROWS_WITH(load_image(big), doctest::Contains(("image file " + big + ": expected a regular file of at most "
+                                                        "64 MiB, found 67108865 bytes").c_str()));
   fs::remove_all(dir);
 }
 

@@ -2,11 +2,12 @@
 //
 // What this file is: the data-set formats (IDX headers, CIFAR records) with actionable
 // error messages, conversion of bytes to floats in [0,1], label filtering and the search
-// for the data directory. What it is not: decompression and bounded file reading (those are
-// tasks/decompress.cpp); no caching, batching or normalisation; everything is decoded afresh
-// on every call (CIFAR train takes seconds).
+// for the data directory. What it is not: bounded file reading (nn/files.cpp) or
+// decompression (tasks/data/decompress.cpp); no caching, batching or normalisation;
+// everything is decoded afresh on every call (CIFAR train takes seconds).
 #include "tasks/data/data.h"
 
+#include "nn/files.h"
 #include "tasks/data/decompress.h"
 
 #include <cstdint>
@@ -33,7 +34,8 @@ const char* kCifarFix =
                            found + ". Fix: " + fix);
 }
 
-// The content of a compressed data file, checked and bounded by decompress.h.
+// The content of a compressed data file: read by nn/files.h, decompressed by decompress.h,
+// each bounded.
 Bytes read_gzip(const std::string& path, const std::string& fix) {
   return gunzip(read_regular_file(path, kMaxDataFileBytes, fix), path, kMaxDataFileBytes, fix);
 }

@@ -5,14 +5,15 @@
 // arrays in [0,1], plus a label-subset filter (CIFAR-5 / CIFAR-2) and the
 // search for the data directory. Every malformed input is reported as a
 // std::runtime_error naming the file, what was expected, what was found and
-// how to fix it. Files are read through tasks/decompress.h: only regular files
-// (a directory, a FIFO or /dev/zero is refused before a byte is read) of at
-// most kMaxDataFileBytes, compressed and decompressed.
+// how to fix it. Files are read with read_regular_file (nn/files.h): only
+// regular files (a directory, a FIFO or /dev/zero is refused before a byte is
+// read) of at most kMaxDataFileBytes; and decompressed by
+// tasks/data/decompress.h to at most kMaxDataFileBytes.
 //
 // What it is not: no batching, shuffling, normalisation or augmentation, no
 // caching of decoded data, and no dependency on the autodiff engine or on any
-// project file outside tasks/data.* and tasks/decompress.* (plain std::vector
-// only). Links with -lz -llzma.
+// project file outside tasks/data/data.*, tasks/data/decompress.* and
+// nn/files.* (plain std::vector only). Links with -lz -llzma.
 #pragma once
 
 #include <cstddef>

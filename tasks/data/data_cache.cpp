@@ -1,19 +1,19 @@
 // data_cache.cpp: see data_cache.h. File layout (native byte order):
 //   "L2LDATA1"  u64 fingerprint  i32 n, channels, height, width  u8 labels[n]  u8 pixels[...]
 //   u64 FNV-1a of every byte before it
+// Sources and the cache file are read with read_regular_file and the cache is written with
+// write_file_atomic (nn/files.h). Is not: a decoder of the sources (tasks/data/data.cpp).
 #include "tasks/data/data_cache.h"
-
-#include <unistd.h>
 
 #include <cmath>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <iterator>
+#include <stdexcept>
 
 #include "nn/checkpoint.h"  // fnv1a64
+#include "nn/files.h"
 
 namespace fs = std::filesystem;
 
@@ -23,36 +23,51 @@ namespace {
 
 constexpr char kMagic[8] = {'L', '2', 'L', 'D', 'A', 'T', 'A', '1'};
 
-std::vector<unsigned char> read_all(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return {};
-  return std::vector<unsigned char>(std::istreambuf_iterator<char>(in), {});
-}
+// The largest cache file read back: the CIFAR-10 training split's is 50,000 x 3,073 bytes + 40
+// (146.5 MiB); anything bigger is not one of ours, and is rebuilt rather than read.
+constexpr size_t kMaxCacheFileBytes = size_t(1) << 30;
 
-// Each source's size and content hash, folded into one number.
-uint64_t fingerprint(const std::vector<std::string>& sources) {
+// Each source's size and content hash, folded into one number; false if a source cannot be
+// read (a missing file, a directory, a FIFO, /dev/zero, a file over kMaxDataFileBytes).
+bool fingerprint(const std::vector<std::string>& sources, uint64_t& fp) {
   uint64_t h = 0xcbf29ce484222325ULL;
   for (const std::string& s : sources) {
-    std::vector<unsigned char> b = read_all(s);
+    Bytes b;
+    try {
+      b = read_regular_file(s, kMaxDataFileBytes, "see the data set's own error");
+    } catch (const std::runtime_error&) {
+      return false;
+    }
     uint64_t parts[2] = {b.size(), fnv1a64(b.data(), b.size())};
     for (uint64_t p : parts) h = (h ^ p) * 0x100000001b3ULL;
   }
-  return h;
+  fp = h;
+  return true;
+}
+
+// The cache file's bytes, or none if it cannot be read (absent, not a regular file, too big):
+// any of these means "decode again".
+Bytes read_cache_file(const std::string& path) {
+  try {
+    return read_regular_file(path, kMaxCacheFileBytes, "it is rebuilt");
+  } catch (const std::runtime_error&) {
+    return {};
+  }
 }
 
 template <class T>
-void put(std::vector<unsigned char>& out, const T& v) {
-  const unsigned char* p = reinterpret_cast<const unsigned char*>(&v);
-  out.insert(out.end(), p, p + sizeof v);
+void put(std::string& out, const T& v) {
+  out.append(reinterpret_cast<const char*>(&v), sizeof v);
 }
 
-std::vector<unsigned char> encode(const Dataset& d, uint64_t fp) {
-  std::vector<unsigned char> out(kMagic, kMagic + 8);
+// The cache file's bytes (a std::string: what write_file_atomic takes, without a copy).
+std::string encode(const Dataset& d, uint64_t fp) {
+  std::string out(kMagic, kMagic + 8);
   put(out, fp);
   for (int32_t v : {d.n, d.channels, d.height, d.width}) put(out, v);
-  for (int l : d.labels) out.push_back((unsigned char)l);
-  for (float p : d.pixels) out.push_back((unsigned char)std::lround(p * 255.0f));
-  put(out, fnv1a64(out.data(), out.size()));
+  for (int l : d.labels) out.push_back((char)(unsigned char)l);
+  for (float p : d.pixels) out.push_back((char)(unsigned char)std::lround(p * 255.0f));
+  put(out, fnv1a64(reinterpret_cast<const unsigned char*>(out.data()), out.size()));
   return out;
 }
 
@@ -89,26 +104,20 @@ std::string data_cache_dir() {
 Dataset load_cached(const std::vector<std::string>& sources, const std::string& name,
                     const std::function<Dataset()>& decode_sources) {
   const std::string dir = data_cache_dir();
-  if (dir.empty()) return decode_sources();
+  uint64_t fp = 0;
+  // A source that cannot be read: decoding reports the proper error (or the data anyway).
+  if (dir.empty() || !fingerprint(sources, fp)) return decode_sources();
   const std::string path = dir + "/" + name + ".l2ldata";
-  const uint64_t fp = fingerprint(sources);
   Dataset d;
-  if (decode(read_all(path), fp, d)) return d;
+  if (decode(read_cache_file(path), fp, d)) return d;
   d = decode_sources();
   std::error_code ec;
   fs::create_directories(dir, ec);
-  std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  std::vector<unsigned char> bytes = encode(d, fp);
-  {
-    std::ofstream out(tmp, std::ios::binary);
-    out.write(reinterpret_cast<const char*>(bytes.data()), (std::streamsize)bytes.size());
-    if (!out.flush()) {  // an unwritable cache only costs the next run the decoding
-      fs::remove(tmp, ec);
-      return d;
-    }
+  try {
+    write_file_atomic(path, encode(d, fp));
+  } catch (const std::runtime_error&) {
+    // An unwritable cache only costs the next run the decoding.
   }
-  fs::rename(tmp, path, ec);
-  if (ec) fs::remove(tmp, ec);
   return d;
 }
 

@@ -6,10 +6,14 @@
 // are right, the FNV-1a checksum of the whole file matches, and the fingerprint stored in it
 // equals the sources' fingerprint now (each source file's size and the FNV-1a hash of its
 // bytes), so a changed, replaced or re-compressed source rebuilds the cache. Anything else,
-// a corrupt or truncated cache included, is decoded again and rewritten (atomically).
+// a corrupt or truncated cache included, is decoded again and rewritten.
 //
 // Cache dir: $L2L_CACHE if set, else $XDG_CACHE_HOME/l2l, else $HOME/.cache/l2l. Setting
 // L2L_CACHE=off disables caching. If the cache cannot be written, decoding still works.
+// Sources and the cache file are read only if they are regular files of bounded size
+// (read_regular_file, nn/files.h): a source that cannot be read (missing, a directory, a FIFO,
+// /dev/zero, ...) skips the cache and lets decode() report it; a cache file that cannot be
+// read is rebuilt. The cache is written atomically (write_file_atomic).
 // Pixels are stored as bytes (value * 255; exact for images that came from bytes / 255).
 // Is not: a general serializer, or shared between machines (native endianness is fine here).
 #pragma once

@@ -1,19 +1,16 @@
-// tasks/decompress.cpp — bounded file reading, gzip (zlib) and xz (liblzma) in memory.
+// tasks/data/decompress.cpp — gzip (zlib) and xz (liblzma) in memory, bounded.
 //
-// What this file is: the three functions of decompress.h. Output buffers grow by doubling up
+// What this file is: the two functions of decompress.h. Output buffers grow by doubling up
 // to max_out + 1 bytes: one byte more than allowed is how "too large" is detected, so no input
-// can make us allocate more than about twice max_out. What it is not: file formats (data.cpp).
+// can make us allocate more than about twice max_out. What it is not: file reading
+// (nn/files.cpp) or file formats (data.cpp).
 #include "tasks/data/decompress.h"
 
-#include <fcntl.h>
 #include <lzma.h>
-#include <sys/stat.h>
-#include <unistd.h>
 #include <zlib.h>
 
 #include <algorithm>
-#include <cerrno>
-#include <cstring>
+#include <cstdint>
 #include <sstream>
 #include <stdexcept>
 
@@ -24,15 +21,6 @@ namespace {
 [[noreturn]] void fail(const std::string& name, const std::string& expected, const std::string& found,
                        const std::string& fix) {
   throw std::runtime_error(name + ": expected " + expected + ", found " + found + ". Fix: " + fix);
-}
-
-std::string file_kind(const struct stat& st) {
-  if (S_ISDIR(st.st_mode)) return "a directory";
-  if (S_ISFIFO(st.st_mode)) return "a FIFO (named pipe)";
-  if (S_ISCHR(st.st_mode)) return "a character device";
-  if (S_ISBLK(st.st_mode)) return "a block device";
-  if (S_ISSOCK(st.st_mode)) return "a socket";
-  return "a special file";
 }
 
 std::string describe_head(const Bytes& b, size_t n) {
@@ -68,42 +56,6 @@ std::string lzma_error_name(lzma_ret r) {
 }
 
 }  // namespace
-
-Bytes read_regular_file(const std::string& path, size_t max_bytes, const std::string& fix) {
-  int fd = open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT) fail(path, "a file", "no such file", fix);
-    fail(path, "a readable file", std::string("it cannot be opened (") + std::strerror(errno) + ")", fix);
-  }
-  struct stat st;
-  std::string problem;
-  if (fstat(fd, &st) != 0) problem = std::string("fstat failed (") + std::strerror(errno) + ")";
-  else if (!S_ISREG(st.st_mode)) problem = file_kind(st);
-  else if (uint64_t(st.st_size) > max_bytes)
-    problem = std::to_string((long long)st.st_size) + " bytes, more than any such file (" + mib(max_bytes) + ")";
-  if (!problem.empty()) {
-    close(fd);
-    fail(path, "a regular file of at most " + mib(max_bytes), problem, fix);
-  }
-  Bytes all(size_t(st.st_size) + 1);  // one byte more than stat said: detects a growing file
-  size_t got = 0;
-  while (got < all.size()) {
-    ssize_t n = read(fd, all.data() + got, all.size() - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      if (n < 0) problem = std::string("a read error (") + std::strerror(errno) + ")";
-      break;
-    }
-    got += size_t(n);
-  }
-  close(fd);
-  if (problem.empty() && got != size_t(st.st_size))
-    problem = std::to_string(got) + " bytes where stat said " + std::to_string((long long)st.st_size) +
-              " (the file changed while being read)";
-  if (!problem.empty()) fail(path, "a readable, unchanging file", problem, fix);
-  all.resize(got);
-  return all;
-}
 
 Bytes gunzip(const Bytes& in, const std::string& name, size_t max_out, const std::string& fix) {
   if (in.size() < 2 || in[0] != 0x1f || in[1] != 0x8b)

@@ -1,27 +1,22 @@
-// tasks/decompress.h — bounded reading and decompression of the data-set files.
+// tasks/data/decompress.h — bounded decompression of the data-set files.
 //
-// What this file is: three steps every data reader (tasks/data.cpp) goes through: read a
-// file that must be a regular file of bounded size, and decompress gzip (zlib) or xz
-// (liblzma) bytes in memory into at most a given number of bytes. Errors are
+// What this file is: the step every data reader (tasks/data/data.cpp) takes after reading a
+// file with read_regular_file (nn/files.h: a regular file of bounded size): decompress gzip
+// (zlib) or xz (liblzma) bytes in memory into at most a given number of bytes. Errors are
 // std::runtime_error "<name>: expected ..., found .... Fix: <fix>", where the caller supplies
 // the file's name and the fix (e.g. where to re-copy the file from).
 //
-// What it is not: no streaming, no file formats (IDX, CIFAR records: tasks/data.cpp), no
-// other compression formats, no dependency on any other project file. Links with -lz -llzma.
+// What it is not: no file reading (nn/files.h), no streaming, no file formats (IDX, CIFAR
+// records: tasks/data/data.cpp), no other compression formats. Links with -lz -llzma.
 #pragma once
 
 #include <cstddef>
 #include <string>
 #include <vector>
 
+#include "nn/files.h"  // Bytes, read_regular_file
+
 namespace l2l {
-
-using Bytes = std::vector<unsigned char>;
-
-// The whole file at `path`. Refused before anything is read: a path that is not a regular
-// file (a directory, a FIFO, /dev/zero, ...), and a file larger than max_bytes. The file is
-// opened non-blocking (a FIFO cannot hang us) and checked with fstat on the open descriptor.
-Bytes read_regular_file(const std::string& path, size_t max_bytes, const std::string& fix);
 
 // The decompressed content of gzip bytes (one or more concatenated gzip members, as gzip(1)
 // writes and reads them). Checks the magic 0x1f 0x8b first; refuses a damaged or truncated

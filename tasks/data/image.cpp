@@ -1,4 +1,5 @@
 // image.cpp: see image.h. The only translation unit that compiles the stb implementations.
+// Is not: file I/O (nn/files.h reads and writes the bytes).
 #define STB_IMAGE_IMPLEMENTATION
 #define STBI_ONLY_PNG
 #define STBI_ONLY_JPEG
@@ -24,11 +25,9 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <fstream>
-#include <iterator>
 #include <stdexcept>
 
-#include "tasks/run/run_dir.h"
+#include "nn/files.h"
 
 namespace l2l {
 
@@ -70,10 +69,9 @@ void check_png_chunks(const std::string& b, const std::string& path) {
 }  // namespace
 
 Image load_image(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open image file " + path + " (check the path and permissions)");
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  return decode_image(bytes, path);
+  Bytes b = read_regular_file(path, kMaxImageFileBytes, "pass the path of a PNG or JPEG image (check the path and "
+                              "permissions; resize a larger image)", "image file " + path);
+  return decode_image(std::string(b.begin(), b.end()), path);
 }
 
 Image decode_image(const std::string& bytes, const std::string& path) {

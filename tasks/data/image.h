@@ -3,8 +3,10 @@
 //
 // An Image is float RGB, channel-major (CHW: c * H * W + y * W + x), values in [0, 1]. Every
 // error names the file, what was expected and what was found.
+// Files are read and written through nn/files.h (bounded read, atomic write).
 // Is not: a general image library (8-bit RGB only in and out; grey and alpha are converted).
 #pragma once
+#include <cstddef>
 #include <string>
 #include <vector>
 
@@ -18,8 +20,12 @@ struct Image {
 };
 
 // Decodes a PNG or JPEG file into RGB (grey is replicated, alpha dropped). Throws
-// std::runtime_error naming `path` when it cannot be read or decoded.
+// std::runtime_error naming `path` when it cannot be read or decoded. Only a regular file of
+// at most kMaxImageFileBytes is read (read_regular_file, nn/files.h): a directory, a FIFO or
+// /dev/zero is refused before a byte is read.
 Image load_image(const std::string& path);
+// 64 MiB: a 16-megapixel RGB image is 48 MiB uncompressed, so no PNG or JPEG we accept is larger.
+constexpr size_t kMaxImageFileBytes = size_t(64) << 20;
 // The same from the file's bytes (`path` names it in errors; the fuzz target's entry point).
 // Images over kMaxImagePixels are refused from their header, before any pixel is decoded.
 Image decode_image(const std::string& bytes, const std::string& path);

@@ -1,10 +1,12 @@
-// vgg.cpp: see vgg.h.
+// vgg.cpp: see vgg.h. Is not: file I/O (the weight files are read through nn/files.h).
 #include "tasks/optimizees/vgg.h"
 
 #include <cmath>
+#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <stdexcept>
+
+#include "nn/files.h"
 
 namespace l2l {
 
@@ -19,20 +21,19 @@ const std::vector<VggLayerInfo>& vgg19_layers() {
 
 namespace {
 
-// The floats of one file, which must hold exactly `count` of them, all finite.
+// The floats of one file, which must hold exactly `count` of them, all finite. The file is
+// read with read_regular_file (nn/files.h), bounded by the exact size it must have.
 std::vector<float> read_floats(const std::string& path, size_t count) {
-  std::error_code ec;
-  if (!std::filesystem::is_regular_file(path, ec))
-    throw std::runtime_error("VGG weight file " + path + " not found (expected the files of shared/data/weights/vgg19_conv1_1-conv3_4/, see shared/data/README.md)");
-  size_t bytes = std::filesystem::file_size(path, ec);
-  if (ec || bytes != count * 4)
-    throw std::runtime_error("VGG weight file " + path + " has " + std::to_string(bytes) + " bytes, expected " +
-                             std::to_string(count * 4) + " (" + std::to_string(count) +
-                             " float32: 3x3 kernel and bias); the file is truncated or not this layer's: copy it again");
+  const std::string size = std::to_string(count * 4) + " bytes (" + std::to_string(count) +
+                           " float32: 3x3 kernel and bias)";
+  const std::string copy = "copy the files of shared/data/weights/vgg19_conv1_1-conv3_4/ again (see "
+                           "shared/data/README.md)";
+  Bytes b = read_regular_file(path, count * 4, copy + "; this one must be " + size, "VGG weight file " + path);
+  if (b.size() != count * 4)
+    throw std::runtime_error("VGG weight file " + path + " has " + std::to_string(b.size()) + " bytes, expected " +
+                             size + "; the file is truncated or not this layer's: " + copy);
   std::vector<float> v(count);
-  std::ifstream in(path, std::ios::binary);
-  if (!in.read(reinterpret_cast<char*>(v.data()), (std::streamsize)(count * 4)))
-    throw std::runtime_error("cannot read VGG weight file " + path);
+  std::memcpy(v.data(), b.data(), count * 4);
   for (size_t i = 0; i < count; i++)
     if (!std::isfinite(v[i]))
       throw std::runtime_error("VGG weight file " + path + ": value " + std::to_string(i) + " is not finite (corrupt file)");

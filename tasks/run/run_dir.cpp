@@ -1,7 +1,8 @@
-// tasks/run_dir.cpp — lock, occupancy check, move-aside and atomic writes for run directories.
+// tasks/run/run_dir.cpp — lock, occupancy check and move-aside for run directories.
 //
-// What this file is: the four pieces of run_dir.h, each a short function over POSIX calls
-// (flock, mkstemp, fsync, rename). What it is not: anything that waits or retries.
+// What this file is: the three pieces of run_dir.h, each a short function over POSIX calls
+// (flock, rename, fsync). What it is not: anything that waits or retries, or writes files
+// (nn/files.cpp does, atomically).
 #include "tasks/run/run_dir.h"
 
 #include <fcntl.h>
@@ -33,21 +34,6 @@ std::string lock_holder(int fd) {
   std::string s = n > 0 ? std::string(buf, size_t(n)) : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
   return s.find_first_not_of("0123456789") == std::string::npos ? s : "";
-}
-
-// fsync a directory so that a rename in it survives a crash (best effort: some filesystems
-// refuse to fsync directories).
-void sync_dir(const std::string& dir) {
-  int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  if (dfd >= 0) {
-    (void)fsync(dfd);
-    close(dfd);
-  }
-}
-
-std::string parent_of(const std::string& path) {
-  fs::path p = fs::path(path).parent_path();
-  return p.empty() ? "." : p.string();
 }
 
 }  // namespace
@@ -97,18 +83,14 @@ static std::string describe_state(const std::string& state_path) {
   std::error_code ec;
   if (!fs::exists(state_path, ec)) return "no train_state.ckpt (task and epochs unknown)";
   try {
-    Checkpoint ck = load_checkpoint(state_path);
-    const std::string* task = ck.meta_value("task");
-    std::string s = "task " + (task ? *task : std::string("unknown"));
-    long epoch = meta_int(ck, "epoch", -1, 1000000000);
-    const std::string* epochs = ck.meta_value("epochs");
-    s += ", " + std::to_string(epoch + 1) + (epochs ? " of " + *epochs : std::string()) + " epochs done";
-    if (ck.meta_value("best_val")) {
+    MetadataReader r(load_checkpoint(state_path));
+    std::string s = "task " + (r.has("task") ? r.str("task") : std::string("unknown"));
+    long epoch = r.integer("epoch", -1, 1000000000);
+    s += ", " + std::to_string(epoch + 1) + (r.has("epochs") ? " of " + r.str("epochs") : std::string()) + " epochs done";
+    if (r.has("best_val")) {
       char buf[96];
-      double best = std::strtod(ck.meta_value("best_val")->c_str(), nullptr);
-      const std::string* be = ck.meta_value("best_epoch");
-      std::snprintf(buf, sizeof buf, ", best validation score %.6g", best);
-      s += buf + (be ? " (epoch " + *be + ")" : std::string());
+      std::snprintf(buf, sizeof buf, ", best validation score %.6g", r.number("best_val"));
+      s += buf + (r.has("best_epoch") ? " (epoch " + r.str("best_epoch") + ")" : std::string());
     }
     return s;
   } catch (const std::exception& e) {
@@ -151,38 +133,8 @@ std::string move_run_aside(const std::string& dir) {
       throw std::runtime_error("cannot move " + from.string() + " to " + (aside / f).string() + ": " +
                                errno_str(errno) + " (files moved so far are in " + aside.string() + ")");
   }
-  sync_dir(dir);
+  sync_directory(dir);
   return aside.string();
-}
-
-// ---- atomic writes --------------------------------------------------------------------------
-
-void write_file_atomic(const std::string& path, const std::string& text) {
-  std::string tmp = path + ".tmp.XXXXXX";
-  int fd = mkstemp(&tmp[0]);
-  if (fd < 0)
-    throw std::runtime_error("cannot write " + path + ": cannot create a temporary file in " + parent_of(path) +
-                             ": " + errno_str(errno) + " (is the directory there and writable?)");
-  auto fail = [&](const std::string& what, int err) {
-    if (fd >= 0) close(fd);
-    std::remove(tmp.c_str());
-    throw std::runtime_error("cannot write " + path + ": " + what + ": " + errno_str(err) + " (" + path +
-                             " was not changed)");
-  };
-  (void)fchmod(fd, 0644);  // mkstemp creates 0600; these are ordinary files
-  size_t done = 0;
-  while (done < text.size()) {
-    ssize_t n = write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) fail("write failed", errno);
-    done += size_t(n);
-  }
-  if (fsync(fd) != 0) fail("fsync failed", errno);
-  int rc = close(fd);
-  fd = -1;
-  if (rc != 0) fail("close failed", errno);
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) fail("cannot rename " + tmp + " to it", errno);
-  sync_dir(parent_of(path));
 }
 
 }  // namespace l2l

@@ -1,4 +1,4 @@
-// tasks/run_dir.h — a run directory belongs to one run: lock, occupancy, overwrite, atomic files.
+// tasks/run/run_dir.h — a run directory belongs to one run: lock, occupancy, overwrite.
 //
 // What this file is: what `l2l train --out DIR` (and `l2l eval --out DIR`) need so that no run
 // is lost and no two runs mix their files in one directory:
@@ -12,8 +12,8 @@
 //                       epochs done, best validation score, read from train_state.ckpt).
 //   move_run_aside      for --overwrite: moves the old run's files into DIR/previous-<UTC time>/
 //                       (rename(2): same filesystem, nothing copied, files byte-identical).
-//   write_file_atomic   write text to a unique temp file in the same directory (mkstemp),
-//                       fsync it, rename it over path; on failure the temp file is removed.
+// The run's files are written with write_file_atomic (nn/files.h, included here for the
+// programs that write them).
 // What it is not: a general file-locking or lock-waiting facility (no blocking, no timeouts),
 // and no knowledge of training itself (tasks/meta.cpp writes the checkpoints).
 #pragma once
@@ -21,6 +21,8 @@
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "nn/files.h"  // write_file_atomic
 
 namespace l2l {
 
@@ -67,11 +69,5 @@ PriorRun find_prior_run(const std::string& dir);
 // copied or deleted. Throws std::runtime_error naming the file if a rename fails (files
 // already moved stay moved; the message says where).
 std::string move_run_aside(const std::string& dir);
-
-// Writes `text` to path atomically: a unique temp file path + ".tmp.XXXXXX" (mkstemp, same
-// directory), written, fsync'ed, renamed over path. Readers see the old file or the new one,
-// never a part. On failure the temp file is removed, path is untouched, and
-// std::runtime_error names the file and the reason.
-void write_file_atomic(const std::string& path, const std::string& text);
 
 }  // namespace l2l
