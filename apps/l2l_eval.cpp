@@ -14,6 +14,7 @@
 #include "apps/common.h"
 #include "apps/tasks.h"
 #include "apps/json.h"
+#include "nn/files.h"
 #include "nn/lbfgs.h"
 #include "tasks/evaluate.h"
 #include "tasks/run/progress.h"

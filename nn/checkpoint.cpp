@@ -12,6 +12,7 @@
 #include <cerrno>
 #include <climits>
 #include <cmath>
+#include <functional>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -302,17 +303,18 @@ long MetadataReader::integer(const std::string& key, long lo, long hi) const {
   return x;
 }
 
-// s parsed in full by strtod as a finite number (no leading space, nothing after); false if not.
-static bool parse_finite(const std::string& s, double& x) {
+// s parsed in full by strtod as a number (no leading space, nothing after), finite unless
+// inf_ok, never NaN; false if not.
+static bool parse_number(const std::string& s, double& x, bool inf_ok = false) {
   if (s.empty() || std::isspace((unsigned char)s[0])) return false;
   char* end = nullptr;
   x = std::strtod(s.c_str(), &end);
-  return *end == '\0' && std::isfinite(x);
+  return *end == '\0' && !std::isnan(x) && (inf_ok || std::isfinite(x));
 }
 
 double MetadataReader::number(const std::string& key, double lo, double hi) const {
   double x = 0;
-  if (!parse_finite(str(key), x) || x < lo || x > hi) {
+  if (!parse_number(str(key), x) || x < lo || x > hi) {
     char range[96] = "";
     if (lo != -HUGE_VAL || hi != HUGE_VAL) std::snprintf(range, sizeof range, " in [%g, %g]", lo, hi);
     bad(key, std::string("a finite number") + range);
@@ -320,21 +322,33 @@ double MetadataReader::number(const std::string& key, double lo, double hi) cons
   return x;
 }
 
-std::vector<double> MetadataReader::list(const std::string& key) const {
-  const std::string& s = str(key);
+// The comma-separated numbers of `s`; throws through bad() naming the first item that is not one.
+static std::vector<double> parse_list(const std::string& s, bool inf_ok, const std::function<void(const std::string&)>& bad) {
   std::vector<double> out;
   if (s.empty()) return out;
   for (size_t i = 0;;) {
     const size_t j = s.find(',', i);
     const std::string item = s.substr(i, j == std::string::npos ? std::string::npos : j - i);
     double x = 0;
-    if (!parse_finite(item, x))
-      bad(key, "a comma-separated list of finite numbers (item " + std::to_string(out.size()) + " is '" +
-                   item.substr(0, 40) + "')");
+    if (!parse_number(item, x, inf_ok)) bad("(item " + std::to_string(out.size()) + " is '" + item.substr(0, 40) + "')");
     out.push_back(x);
     if (j == std::string::npos) return out;
     i = j + 1;
   }
+}
+
+std::vector<double> MetadataReader::list(const std::string& key) const {
+  return parse_list(str(key), false, [&](const std::string& which) { bad(key, "a comma-separated list of finite numbers " + which); });
+}
+
+double MetadataReader::score(const std::string& key) const {
+  double x = 0;
+  if (!parse_number(str(key), x, true)) bad(key, "a number (inf allowed, not NaN)");
+  return x;
+}
+
+std::vector<double> MetadataReader::scores(const std::string& key) const {
+  return parse_list(str(key), true, [&](const std::string& which) { bad(key, "a comma-separated list of numbers (inf allowed, not NaN) " + which); });
 }
 
 // ---- lookups and Params ---------------------------------------------------------------------

@@ -91,6 +91,10 @@ class MetadataReader {
   double number(const std::string& key, double lo = -HUGE_VAL, double hi = HUGE_VAL) const;
   // Comma-separated finite numbers ("0.5,1e-3,2"); the empty string is the empty list.
   std::vector<double> list(const std::string& key) const;
+  // A score, and a list of them: like number() and list(), but +inf and -inf are allowed (a
+  // validation whose runs diverged scores inf); NaN never is.
+  double score(const std::string& key) const;
+  std::vector<double> scores(const std::string& key) const;
 
  private:
   [[noreturn]] void bad(const std::string& key, const std::string& expected) const;

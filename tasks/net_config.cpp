@@ -8,6 +8,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "nn/checkpoint.h"
+
 namespace l2l {
 
 std::string NetConfig::describe() const {
@@ -69,45 +71,10 @@ std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vect
   return m;
 }
 
-namespace {
-
-// A metadata lookup whose errors name the file and the key.
-struct MetaReader {
-  const std::vector<std::pair<std::string, std::string>>& meta;
-  const std::string& path;
-  const std::string* find(const std::string& key) const {
-    for (auto& [k, v] : meta)
-      if (k == key) return &v;
-    return nullptr;
-  }
-  const std::string& str(const std::string& key) const {
-    if (const std::string* v = find(key)) return *v;
-    throw std::runtime_error(path + ": no '" + key + "' in its metadata (written by an older l2l? train it again)");
-  }
-  long integer(const std::string& key, long lo, long hi) const {
-    const std::string& v = str(key);
-    char* end = nullptr;
-    errno = 0;
-    long x = std::strtol(v.c_str(), &end, 10);
-    if (v.empty() || *end || errno == ERANGE || x < lo || x > hi)
-      throw std::runtime_error(path + ": metadata " + key + " = '" + v + "' is not an integer in " + std::to_string(lo) +
-                               ".." + std::to_string(hi) + " (a corrupt or foreign checkpoint)");
-    return x;
-  }
-  double number(const std::string& key) const {
-    const std::string& v = str(key);
-    char* end = nullptr;
-    double x = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end) throw std::runtime_error(path + ": metadata " + key + " = '" + v + "' is not a number");
-    return x;
-  }
-};
-
-}  // namespace
 
 std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::string, std::string>>& meta,
                                              const std::string& path) {
-  MetaReader r{meta, path};
+  MetadataReader r(meta, path);
   long K = r.integer("nets", 1, 64);
   std::vector<NetConfig> cfgs;
   for (long k = 0; k < K; k++) {
@@ -122,9 +89,9 @@ std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::st
     if (cell != "fused" && cell != "composed") throw std::runtime_error(path + ": metadata " + p + "cell = '" + cell + "'");
     c.fused = cell == "fused";
     // Keys added with the options beyond the paper: absent in older checkpoints = option off.
-    if (r.find(p + "gac")) c.gac = (int)r.integer(p + "gac", 0, 1024);
-    if (r.find(p + "adam-beta1")) c.beta1 = r.number(p + "adam-beta1");
-    if (r.find(p + "adam-beta2")) c.beta2 = r.number(p + "adam-beta2");
+    if (r.has(p + "gac")) c.gac = (int)r.integer(p + "gac", 0, 1024);
+    if (r.has(p + "adam-beta1")) c.beta1 = r.number(p + "adam-beta1");
+    if (r.has(p + "adam-beta2")) c.beta2 = r.number(p + "adam-beta2");
     try {
       c.check(path + ": metadata " + p);
     } catch (const std::invalid_argument& e) {

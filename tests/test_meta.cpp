@@ -441,9 +441,9 @@ TEST_CASE("net configurations: validated with the source named; checkpoint metad
   CHECK(back[0].out_scale == a.out_scale);
   for (auto& [k, v] : meta)
     if (k == "net1.layers") v = "100000000";
-  CHECK_THROWS_WITH(net_configs_from_meta(meta, "f.ckpt"), doctest::Contains("f.ckpt: metadata net1.layers"));
+  CHECK_THROWS_WITH(net_configs_from_meta(meta, "f.ckpt"), doctest::Contains("f.ckpt: metadata 'net1.layers' is '100000000', expected an integer in [0, 8]"));
   meta.erase(meta.begin());
-  CHECK_THROWS_WITH(net_configs_from_meta(meta, "f.ckpt"), doctest::Contains("f.ckpt: no 'nets'"));
+  CHECK_THROWS_WITH(net_configs_from_meta(meta, "f.ckpt"), doctest::Contains("f.ckpt: has no metadata 'nets'"));
 }
 
 TEST_CASE("meta-batch K: one meta-update is Adam on the mean of K problems' window meta-gradients, summed in problem order") {

@@ -17,6 +17,7 @@
 
 #include "doctest/doctest.h"
 #include "nn/checkpoint.h"
+#include "nn/files.h"
 #include "tasks/run/run_dir.h"
 
 using namespace l2l;

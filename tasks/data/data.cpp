@@ -1,4 +1,4 @@
-// tasks/data.cpp — MNIST (gzip IDX) and CIFAR-10 (xz binary) readers.
+// data.cpp: MNIST (gzip IDX) and CIFAR-10 (xz binary) readers.
 //
 // What this file is: the data-set formats (IDX headers, CIFAR records) with actionable
 // error messages, conversion of bytes to floats in [0,1], label filtering and the search

@@ -1,4 +1,4 @@
-// tasks/data.h — readers for the MNIST and CIFAR-10 image data sets.
+// data.h: readers for the MNIST and CIFAR-10 image data sets.
 //
 // What this file is: loaders that turn the compressed files in shared/data
 // (MNIST: gzip IDX; CIFAR-10: xz-compressed binary batches) into plain float

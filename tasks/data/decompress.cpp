@@ -1,4 +1,4 @@
-// tasks/data/decompress.cpp — gzip (zlib) and xz (liblzma) in memory, bounded.
+// decompress.cpp: gzip (zlib) and xz (liblzma) in memory, bounded.
 //
 // What this file is: the two functions of decompress.h. Output buffers grow by doubling up
 // to max_out + 1 bytes: one byte more than allowed is how "too large" is detected, so no input

@@ -1,4 +1,4 @@
-// tasks/data/decompress.h — bounded decompression of the data-set files.
+// decompress.h: bounded decompression of the data-set files.
 //
 // What this file is: the step every data reader (tasks/data/data.cpp) takes after reading a
 // file with read_regular_file (nn/files.h: a regular file of bounded size): decompress gzip

@@ -1,4 +1,4 @@
-// tasks/run/run_dir.cpp — lock, occupancy check and move-aside for run directories.
+// run_dir.cpp: lock, occupancy check and move-aside for run directories.
 //
 // What this file is: the three pieces of run_dir.h, each a short function over POSIX calls
 // (flock, rename, fsync). What it is not: anything that waits or retries, or writes files
@@ -18,6 +18,7 @@
 #include <filesystem>
 
 #include "nn/checkpoint.h"
+#include "nn/files.h"
 
 namespace fs = std::filesystem;
 

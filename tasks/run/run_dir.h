@@ -1,4 +1,4 @@
-// tasks/run/run_dir.h — a run directory belongs to one run: lock, occupancy, overwrite.
+// run_dir.h: a run directory belongs to one run: lock, occupancy, overwrite.
 //
 // What this file is: what `l2l train --out DIR` (and `l2l eval --out DIR`) need so that no run
 // is lost and no two runs mix their files in one directory:
@@ -12,17 +12,13 @@
 //                       epochs done, best validation score, read from train_state.ckpt).
 //   move_run_aside      for --overwrite: moves the old run's files into DIR/previous-<UTC time>/
 //                       (rename(2): same filesystem, nothing copied, files byte-identical).
-// The run's files are written with write_file_atomic (nn/files.h, included here for the
-// programs that write them).
 // What it is not: a general file-locking or lock-waiting facility (no blocking, no timeouts),
-// and no knowledge of training itself (tasks/meta.cpp writes the checkpoints).
+// and no knowledge of training itself (tasks/run/train_state.cpp writes the checkpoints).
 #pragma once
 
 #include <stdexcept>
 #include <string>
 #include <vector>
-
-#include "nn/files.h"  // write_file_atomic
 
 namespace l2l {
 

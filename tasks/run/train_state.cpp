@@ -1,56 +1,15 @@
 // train_state.cpp: see train_state.h.
 #include "tasks/run/train_state.h"
 
-#include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
 #include <stdexcept>
 
-#include "tasks/run/run_dir.h"  // write_file_atomic
+#include "nn/files.h"
 
 namespace l2l {
 
 namespace {
-
-// A metadata value of a training-state checkpoint; errors name the file and the key.
-struct MetadataReader {
-  const std::vector<std::pair<std::string, std::string>>& meta;
-  const std::string& path;
-  MetadataReader(const std::vector<std::pair<std::string, std::string>>& m, const std::string& p) : meta(m), path(p) {}
-  const std::string& str(const char* k) const {
-    for (auto& [key, v] : meta)
-      if (key == k) return v;
-    throw std::runtime_error(path + ": missing '" + k + "' (not a training state checkpoint?)");
-  }
-  double number(const char* k) const {
-    const std::string& v = str(k);
-    char* end = nullptr;
-    double x = std::strtod(v.c_str(), &end);
-    if (v.empty() || *end) throw std::runtime_error(path + ": metadata " + k + " = '" + v + "' is not a number");
-    return x;
-  }
-  long integer(const char* k, long lo, long hi) const {
-    double x = number(k);
-    if (x != std::floor(x) || x < lo || x > hi)
-      throw std::runtime_error(path + ": metadata " + k + " = '" + str(k) + "' is not an integer in " + std::to_string(lo) +
-                               ".." + std::to_string(hi));
-    return (long)x;
-  }
-  std::vector<double> list(const char* k) const {
-    std::vector<double> v;
-    const std::string& s = str(k);
-    for (size_t i = 0; i < s.size();) {
-      size_t j = std::min(s.find(',', i), s.size());
-      char* end = nullptr;
-      std::string item = s.substr(i, j - i);
-      v.push_back(std::strtod(item.c_str(), &end));
-      if (item.empty() || *end) throw std::runtime_error(path + ": metadata " + k + " holds '" + item + "', not a number");
-      i = j + 1;
-    }
-    return v;
-  }
-};
 
 std::string exact(double x) {  // "%.17g" round-trips a double
   char b[32];
@@ -140,12 +99,16 @@ MetaState load_run_state(const std::string& path, const Checkpoint& ck, const Se
   meta_opt.load_state(tensors_with_prefix(ck, "adam."));
   st.best_phi = tensors_with_prefix(ck, "best.");
   check_best_fits(st.best_phi, phi, path);
-  st.train_history = r.list("train_history");
-  st.val_history = r.list("val_history");
+  st.train_history = r.scores("train_history");
+  st.val_history = r.scores("val_history");
+  if (st.train_history.size() != (size_t)st.next_epoch || st.val_history.size() != (size_t)st.next_epoch)
+    throw std::runtime_error(path + ": its histories hold " + std::to_string(st.train_history.size()) + " and " +
+                             std::to_string(st.val_history.size()) + " epochs, its epoch counter " +
+                             std::to_string(st.next_epoch) + " (a damaged training state)");
   st.problems_used = (uint64_t)r.integer("problem_counter", 0, 1L << 39);
-  st.best_val = r.number("best_val");
+  st.best_val = r.score("best_val");
   st.best_epoch = (int)r.integer("best_epoch", -1, epoch);
-  st.untrained_val = r.number("untrained_val");
+  st.untrained_val = r.score("untrained_val");
   st.scored_untrained = true;
   return st;
 }

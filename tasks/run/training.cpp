@@ -5,9 +5,8 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 
+#include "nn/files.h"
 #include "tasks/run/comm.h"
 #include "tasks/run/progress.h"
 
@@ -121,10 +120,8 @@ Checkpoint load_state_everywhere(const std::string& path) {
     if (path.empty() || !std::filesystem::exists(path))
       throw std::runtime_error("--resume: no training state at '" + path + "' (train once without --resume first)");
     if (comm::size() == 1) return;  // the serial path reads the file itself, below
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream ss;
-    ss << in.rdbuf();
-    bytes = ss.str();
+    Bytes b = read_regular_file(path, kMaxCheckpointBytes, "pass the --out of a run l2l train wrote", "checkpoint " + path);
+    bytes.assign(b.begin(), b.end());
   });
   if (comm::size() == 1) return load_checkpoint(path);
   comm::broadcast(bytes);
