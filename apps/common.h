@@ -71,7 +71,7 @@ inline double random_scale_flag(const Flags& f) {
 }
 
 // "a,b,,c" -> {"a", "b", "c"} (empty items are dropped).
-inline std::vector<std::string> split_list(const std::string& s) {
+inline std::vector<std::string> comma_list(const std::string& s) {
   std::vector<std::string> v;
   std::stringstream ss(s);
   std::string item;
@@ -82,7 +82,7 @@ inline std::vector<std::string> split_list(const std::string& s) {
 
 inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
   std::vector<int> v;
-  for (const std::string& item : split_list(s)) {
+  for (const std::string& item : comma_list(s)) {
     char* end = nullptr;
     long x = std::strtol(item.c_str(), &end, 10);
     if (*end || x <= 0 || x > 1000000)

@@ -41,7 +41,7 @@ inline std::unique_ptr<Task> mnist_from_flags(const Flags& f) {
 inline std::unique_ptr<Task> cifar_from_flags(const Flags& f) {
   CifarOptions o;
   o.data_dir = find_data_dir(f.str("data"), "cifar10");
-  for (const std::string& item : split_list(f.str("cifar-labels"))) {
+  for (const std::string& item : comma_list(f.str("cifar-labels"))) {
     if (item.size() != 1 || item[0] < '0' || item[0] > '9')
       throw std::invalid_argument("flag --cifar-labels expects labels 0..9 separated by commas, got '" + f.str("cifar-labels") + "'");
     o.labels.push_back(item[0] - '0');
@@ -52,7 +52,7 @@ inline std::unique_ptr<Task> cifar_from_flags(const Flags& f) {
 
 // --art-weights alpha,beta,gamma into o (empty: the documented defaults).
 inline void art_weights_from_flag(const Flags& f, ArtOptions& o) {
-  std::vector<std::string> w = split_list(f.str("art-weights"));
+  std::vector<std::string> w = comma_list(f.str("art-weights"));
   if (w.empty()) return;
   if (w.size() != 3) throw std::invalid_argument("flag --art-weights expects alpha,beta,gamma, got '" + f.str("art-weights") + "'");
   double* dst[3] = {&o.alpha, &o.beta, &o.gamma};

@@ -4,6 +4,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <filesystem>
+#include <iterator>
+#include <string>
+#include <unistd.h>
 #include <random>
 #include <stdexcept>
 
@@ -58,6 +62,28 @@ inline double max_abs_diff(const Tensor& a, const Tensor& b) {
   for (size_t i = 0; i < a.size(); i++) m = std::max(m, (double)std::fabs(a[i] - b[i]));
   return m;
 }
+
+// A fresh directory under the system temp dir, removed with everything in it at scope exit.
+struct TempDir {
+  std::filesystem::path dir;
+  TempDir() {
+    static int counter = 0;
+    dir = std::filesystem::temp_directory_path() /
+          ("l2l_test_" + std::to_string((long)getpid()) + "_" + std::to_string(counter++));
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~TempDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(dir, ec);
+  }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+  std::string file(const std::string& name) const { return (dir / name).string(); }
+  int entries() const {
+    return (int)std::distance(std::filesystem::directory_iterator(dir), std::filesystem::directory_iterator());
+  }
+};
 
 #define CHECK_GRADS(f, inputs, ...)                                           \
   do {                                                                        \

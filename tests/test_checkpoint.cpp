@@ -15,32 +15,17 @@
 #include <unistd.h>
 
 #include "doctest/doctest.h"
+#include "helpers.h"
 #include "nn/checkpoint.h"
 #include "nn/optim.h"
 #include "nn/rng.h"
 
 using namespace l2l;
+using l2l::test::TempDir;
+using l2l::test::same_bits;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() /
-          ("l2l_test_checkpoint_" + std::to_string((long)getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
-  int entries() const { return (int)std::distance(fs::directory_iterator(dir), fs::directory_iterator()); }
-};
 
 std::vector<unsigned char> read_bytes(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
@@ -50,11 +35,6 @@ std::vector<unsigned char> read_bytes(const std::string& path) {
 void write_bytes(const std::string& path, const std::vector<unsigned char>& b, size_t n) {
   std::ofstream f(path, std::ios::binary | std::ios::trunc);
   f.write((const char*)b.data(), (std::streamsize)n);
-}
-
-bool same_bits(const Tensor& a, const Tensor& b) {
-  if (a.shape() != b.shape()) return false;
-  return a.size() == 0 || std::memcmp(a.data(), b.data(), a.size() * sizeof(real)) == 0;
 }
 
 // Message of the runtime_error thrown by load_checkpoint(path), or "" if it did not throw.

@@ -183,7 +183,7 @@ TEST_CASE("data: load_mnist also accepts the data root holding mnist/") {
   CHECK(l2l::load_mnist(t.path.string(), "train").n == 2);
 }
 
-TEST_CASE("data: missing MNIST file and unknown split") {
+TEST_CASE("data: missing MNIST file and unknown part") {
   TempDir t;
   std::string msg = error_of([&] { l2l::load_mnist(t.path.string(), "train"); });
   CHECK_CONTAINS(msg, "train-images-idx3-ubyte.gz");

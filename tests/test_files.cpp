@@ -18,30 +18,14 @@
 #include <string>
 
 #include "doctest/doctest.h"
+#include "helpers.h"
 #include "nn/files.h"
 
 using namespace l2l;
+using l2l::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-// A fresh directory under the system temp dir, removed with everything in it at scope exit.
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() /
-          ("l2l_test_files_" + std::to_string((long)getpid()) + "_" + std::to_string(counter++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
-  int entries() const { return (int)std::distance(fs::directory_iterator(dir), fs::directory_iterator()); }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -16,30 +16,16 @@
 #include <string>
 
 #include "doctest/doctest.h"
+#include "helpers.h"
 #include "nn/checkpoint.h"
 #include "nn/files.h"
 #include "tasks/run/run_dir.h"
 
 using namespace l2l;
+using l2l::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-struct TempDir {
-  fs::path dir;
-  TempDir() {
-    static int counter = 0;
-    dir = fs::temp_directory_path() / ("l2l_test_run_dir_" + std::to_string((long)getpid()) + "_" +
-                                       std::to_string(counter++));
-    fs::remove_all(dir);
-    fs::create_directories(dir);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(dir, ec);
-  }
-  std::string file(const std::string& name) const { return (dir / name).string(); }
-};
 
 std::string slurp(const std::string& path) {
   std::ifstream f(path, std::ios::binary);

@@ -81,9 +81,10 @@ std::vector<uint32_t> check_idx(const std::string& path, const Bytes& b,
 
 float to_unit(unsigned char byte) { return static_cast<float>(byte) / 255.0f; }
 
-void check_split(const std::string& split, const std::string& what) {
-  if (split != "train" && split != "test")
-    throw std::runtime_error(what + ": unknown split \"" + split +
+// The part of a data set: its training or its test images.
+void check_part(const std::string& part, const std::string& what) {
+  if (part != "train" && part != "test")
+    throw std::runtime_error(what + ": unknown part \"" + part +
                              "\"; expected \"train\" or \"test\"");
 }
 
@@ -190,9 +191,9 @@ std::vector<int> idx_labels_from_bytes(const std::vector<unsigned char>& b, cons
   return labels;
 }
 
-Dataset load_mnist(const std::string& dir, const std::string& split) {
-  check_split(split, "load_mnist");
-  const std::string prefix = split == "train" ? "train" : "t10k";
+Dataset load_mnist(const std::string& dir, const std::string& part) {
+  check_part(part, "load_mnist");
+  const std::string prefix = part == "train" ? "train" : "t10k";
   const std::string root =
       resolve_dir(dir, "mnist", prefix + "-images-idx3-ubyte.gz");
   const std::string images = (fs::path(root) / (prefix + "-images-idx3-ubyte.gz")).string();
@@ -233,10 +234,10 @@ Dataset cifar_batch_from_bytes(const std::vector<unsigned char>& b, const std::s
   return d;
 }
 
-std::vector<std::string> cifar10_files(const std::string& dir, const std::string& split) {
-  check_split(split, "cifar10_files");
+std::vector<std::string> cifar10_files(const std::string& dir, const std::string& part) {
+  check_part(part, "cifar10_files");
   std::vector<std::string> names;
-  if (split == "train")
+  if (part == "train")
     for (int i = 1; i <= 5; ++i) names.push_back("data_batch_" + std::to_string(i) + ".bin.xz");
   else
     names.push_back("test_batch.bin.xz");
@@ -246,9 +247,9 @@ std::vector<std::string> cifar10_files(const std::string& dir, const std::string
   return paths;
 }
 
-Dataset load_cifar10(const std::string& dir, const std::string& split) {
-  check_split(split, "load_cifar10");
-  const std::vector<std::string> paths = cifar10_files(dir, split);
+Dataset load_cifar10(const std::string& dir, const std::string& part) {
+  check_part(part, "load_cifar10");
+  const std::vector<std::string> paths = cifar10_files(dir, part);
   Dataset all;
   all.channels = 3;
   all.height = 32;

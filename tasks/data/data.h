@@ -41,12 +41,12 @@ struct Dataset {
 // tried and how to fix it.
 std::string find_data_dir(const std::string& flag_value, const std::string& sub);
 
-// MNIST from gzip IDX files. split = "train" (train-images-idx3-ubyte.gz,
+// MNIST from gzip IDX files. part = "train" (train-images-idx3-ubyte.gz,
 // train-labels-idx1-ubyte.gz, 60,000 images) or "test" (t10k-..., 10,000).
 // `dir` is the folder holding the four files, or the data root holding it as
 // dir/mnist (used whenever dir itself does not hold the files and dir/mnist is
 // a directory; a missing file is then reported at its path dir/mnist/<file>).
-Dataset load_mnist(const std::string& dir, const std::string& split);
+Dataset load_mnist(const std::string& dir, const std::string& part);
 
 // One gzip IDX image file: big-endian int32 magic 2051, count, rows, cols
 // (must be 28, 28), then count*rows*cols bytes. Returned labels are empty.
@@ -57,12 +57,12 @@ Dataset read_idx_images(const std::string& path);
 std::vector<int> read_idx_labels(const std::string& path);
 
 // CIFAR-10 binary version, xz-compressed (data_batch_1..5.bin.xz for
-// split "train", 50,000 images; test_batch.bin.xz for "test", 10,000).
+// part "train", 50,000 images; test_batch.bin.xz for "test", 10,000).
 // Each batch must decompress to exactly 10,000 records (30,730,000 bytes).
 // As with load_mnist, `dir` may also be the data root (dir/cifar10).
-Dataset load_cifar10(const std::string& dir, const std::string& split);
-// The batch files load_cifar10(dir, split) reads, in order (they need not exist).
-std::vector<std::string> cifar10_files(const std::string& dir, const std::string& split);
+Dataset load_cifar10(const std::string& dir, const std::string& part);
+// The batch files load_cifar10(dir, part) reads, in order (they need not exist).
+std::vector<std::string> cifar10_files(const std::string& dir, const std::string& part);
 
 // One xz-compressed CIFAR batch with any whole number (>= 1) of 3073-byte
 // records: label byte 0..9, then 1024 R, 1024 G, 1024 B bytes (32x32

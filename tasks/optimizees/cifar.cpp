@@ -106,10 +106,10 @@ class CifarClassifier : public ClassifierNet {
   CifarNet net_;
 };
 
-// The split's images of the chosen labels (all of them when labels is empty), decoded once and
+// The part's ("train" or "test") images of the chosen labels (all of them when labels is empty), decoded once and
 // then read from the cache (tasks/data/data_cache.h).
-std::shared_ptr<const Dataset> load_split(const CifarOptions& o, const std::string& split) {
-  Dataset d = load_cached(cifar10_files(o.data_dir, split), "cifar10-" + split, [&] { return load_cifar10(o.data_dir, split); });
+std::shared_ptr<const Dataset> load_part(const CifarOptions& o, const std::string& part) {
+  Dataset d = load_cached(cifar10_files(o.data_dir, part), "cifar10-" + part, [&] { return load_cifar10(o.data_dir, part); });
   return std::make_shared<const Dataset>(o.labels.empty() ? std::move(d) : filter_labels(d, o.labels));
 }
 
@@ -138,8 +138,8 @@ std::unique_ptr<Task> make_cifar_task(const CifarOptions& o) {
   if (o.batch <= 0) throw std::invalid_argument("[cifar] batch must be >= 1, got " + std::to_string(o.batch));
   if (o.labels.size() == 1) throw std::invalid_argument("[cifar] a label subset needs at least 2 labels");
   ClassifierData d;
-  d.test = o.test_data ? o.test_data : load_split(o, "test");
-  d.train = o.train_data ? o.train_data : load_split(o, "train");
+  d.test = o.test_data ? o.test_data : load_part(o, "test");
+  d.train = o.train_data ? o.train_data : load_part(o, "train");
   check_images(*d.train, 3, 32, 32, "[cifar]", "train");
   check_images(*d.test, 3, 32, 32, "[cifar]", "test");
   d.image = {3, 32, 32};
