@@ -233,7 +233,7 @@ std::unique_ptr<Task> mnist_task(const std::string& dir) {
 // MLP at batch 128: forward, and 2x that for its backward.
 const double kMnistWindowFlops = 21 * 3 * (2.0 * 128 * (784 * 20 + 20 * 10));
 
-// FLOPs of one CIFAR-10 optimizee step (tasks/cifar.cpp, batch B, k classes), counting the
+// FLOPs of one CIFAR-10 optimizee step (tasks/optimizees/cifar.cpp, batch B, k classes), counting the
 // multiply-adds of the products only (2 FLOPs each; batch norm, ReLU, pooling, softmax and
 // im2col are not counted, they are O(activations) rather than O(activations x K K C)):
 //   conv layer (C -> 16 ch, 5x5, S x S output pixels), forward:  2 B 16 S^2 (25 C)

@@ -1,7 +1,7 @@
 // bench_art.h: the Neural Art rows of `make bench` (apps/bench.cpp calls art_rows(data_flag,
 // only); the table's rows and timing are apps/bench.h's).
 //
-//   art step 64x64 / 128x128   one oracle call of the Neural Art optimizee (tasks/art.cpp):
+//   art step 64x64 / 128x128   one oracle call of the Neural Art optimizee (tasks/optimizees/art.cpp):
 //                              VGG forward to relu3_1, the three terms, and d f / d image
 //   art meta-iteration 64x64   one window of U = 32 steps with the learned optimizer (33 oracle
 //                              calls, the LSTM forward and meta-backward) and the Adam step on phi

@@ -1,6 +1,7 @@
 // common.h: what the l2l programs share: task and net flags, list parsing, building a NetConfig
 // from flags (every size range-checked, naming its flag), and the configuration dump. The tasks
 // themselves are built by apps/tasks.h.
+// Is not: a flag parser (apps/flags.h) or a command (apps/l2l.cpp, apps/l2l_eval.cpp).
 #pragma once
 #include <cmath>
 #include <cstdio>
@@ -55,14 +56,14 @@ inline void add_net_flags(Flags& f) {
   f.add("p", "10", "logsign parameter p (paper 10; authors' code 5)");
   f.add("out-scale", "auto", "output scale; auto = the paper's: 1 for quadratic/simple/art, 0.1 otherwise (authors' code 0.01)");
   f.add("cell", "fused", "LSTM cell implementation: fused or composed (the readable reference)");
-  // Beyond the paper (tasks/learned_optimizer.h, tasks/scaled_task.h); off by default.
+  // Beyond the paper (tasks/learned_optimizer.h, tasks/optimizees/scaled_task.h); off by default.
   f.add("gac", "0", "global averaging cells per LSTM layer (the paper's information sharing); 0 = off");
   f.add("adam-beta1", "0.9", "--preprocess adamnorm (RNNprop, Lv et al. 2017): decay of the first moment");
   f.add("adam-beta2", "0.999", "--preprocess adamnorm: decay of the second moment");
   f.add("random-scale", "0", "s: each training problem's f times exp(U(-s, s)) (RNNprop's random scaling); 0 = off");
 }
 
-// --random-scale, checked with the other flags (the wrapper is tasks/scaled_task.h).
+// --random-scale, checked with the other flags (the wrapper is tasks/optimizees/scaled_task.h).
 inline double random_scale_flag(const Flags& f) {
   double s = f.number("random-scale");
   if (!std::isfinite(s) || s < 0 || s > 20)

@@ -7,6 +7,8 @@
 //                                                        the same phi as one rank
 //
 // Every run prints its full configuration and saves it next to its results (config.txt).
+// Is not: the method (tasks/meta_train.h) or the run around it (tasks/run/training.h): this file
+// reads flags, claims the run directory and reports.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -91,15 +93,12 @@ void report_training(const MetaResult& r, const std::string& out) {
               r.best_val, r.best_epoch, 100 * (1 - r.best_val / r.untrained_val), out.c_str());
 }
 
-// How fast meta-training went, and under MPI how much of it was communication (stderr: not a result).
+// How fast meta-training went, and how much of it was communication (stderr: not a result).
 void report_speed(const MetaResult& r, double comm_seconds) {
   if (r.meta_updates == 0 || r.train_seconds <= 0) return;
-  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s: %.3f meta-updates/s", r.meta_updates, r.train_seconds,
-               r.meta_updates / r.train_seconds);
-  if (comm::size() > 1)
-    std::fprintf(stderr, " on %d ranks; collectives %.4f s (%.2f%% of the run)", comm::size(), comm_seconds,
-                 100 * comm_seconds / r.train_seconds);
-  std::fprintf(stderr, "\n");
+  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s on %d rank(s): %.3f meta-updates/s; collectives %.4f s (%.2f%%)\n",
+               r.meta_updates, r.train_seconds, comm::size(), r.meta_updates / r.train_seconds, comm_seconds,
+               100 * comm_seconds / r.train_seconds);
 }
 
 // Everything before meta-training: flags, run directory (rank 0), task. It may fail on one rank
@@ -146,9 +145,9 @@ int cmd_train(int argc, char** argv) {
   if (root) std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", s.task->describe().c_str(), s.nc.describe().c_str(), opt.param_count());
   if (root && comm::size() > 1) std::printf("# MPI: %d ranks, %d problem(s) each per meta-update\n", comm::size(), s.mc.meta_batch / comm::size());
   std::fflush(stdout);
-  const double comm0 = comm::seconds_in_collectives();
-  MetaResult r = train_run(opt, *s.task, s.mc, s.ro);
-  if (root) report_training(r, s.ro.out_dir), report_speed(r, comm::seconds_in_collectives() - comm0);
+  double comm_seconds = 0;
+  MetaResult r = train_run(opt, *s.task, s.mc, s.ro, &comm_seconds);
+  if (root) report_training(r, s.ro.out_dir), report_speed(r, comm_seconds);
   return 0;
 }
 

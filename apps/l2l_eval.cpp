@@ -5,6 +5,7 @@
 // test run's f at chosen steps, with --per-run-steps).
 // Steps: plan (every flag checked before any work), run each optimizer (with a progress
 // line), write the three result files.
+// Is not: meta-training (apps/l2l.cpp) or the plots and report (scripts/).
 #include <algorithm>
 #include <cmath>
 #include <cstdio>

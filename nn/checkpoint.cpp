@@ -268,6 +268,12 @@ Checkpoint load_checkpoint(const std::string& path) {
 
 // ---- typed metadata -------------------------------------------------------------------------
 
+std::string exact_text(double x) {
+  char b[32];
+  std::snprintf(b, sizeof b, "%.17g", x);
+  return b;
+}
+
 MetadataReader::MetadataReader(const std::vector<std::pair<std::string, std::string>>& meta, const std::string& file)
     : meta_(meta), file_(file.empty() ? "(not from a file)" : file) {}
 

@@ -77,6 +77,9 @@ Checkpoint decode_checkpoint(const unsigned char* data, size_t n, const std::str
 //   "checkpoint run/phi.ckpt: has no metadata 'seed' (the file is damaged or was not written
 //    by this version of l2l)"
 // The reader keeps its own copy of the entries, so it may outlive the Checkpoint it came from.
+// x as text that reads back to the same double ("%.17g"): how numbers go into metadata.
+std::string exact_text(double x);
+
 class MetadataReader {
  public:
   // `file` names the checkpoint in messages; empty means "(not from a file)".

@@ -6,7 +6,7 @@
 //
 // Default initialization: W Glorot-uniform, b zero (see nn/init.h). A caller that wants
 // another scheme (e.g. the DM MNIST optimizee's N(0, 0.01^2)) overwrites W.value.
-// The MNIST optimizee (tasks/mnist.cpp) is this MLP reading its tensors from slices of theta.
+// The MNIST optimizee (tasks/optimizees/mnist.cpp) is this MLP reading its tensors from slices of theta.
 // Is not: a place for custom backward code (matmul and add already have theirs), or a
 // convolution (the conv layers live in their own file).
 #pragma once

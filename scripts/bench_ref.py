@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""bench_ref.py: a PyTorch peer of build/bench's MNIST rows (`make bench-ref`, issue 9).
+"""bench_ref.py: a PyTorch peer of build/bench's MNIST rows (`make bench-ref`).
 
 Optional and outside every test, CI job and experiment. It re-implements, in PyTorch (float32),
 exactly what these rows of apps/bench.cpp time, and prints its ms and GFLOP/s at 1 and 2 torch
@@ -11,7 +11,7 @@ threads; given build/bench's output of the same run (--l2l FILE) it prints the l
                            meta-backward, and the Adam step on phi
   mnist eval               100 optimizee steps with the learned optimizer (no meta-gradient)
 
-What is the same as l2l (tasks/mnist.cpp, tasks/learned_optimizer.cpp, tasks/meta.cpp, nn/lstm.h):
+What is the same as l2l (tasks/optimizees/mnist.cpp, tasks/learned_optimizer.cpp, tasks/meta_train.cpp, nn/lstm.h):
   optimizee   theta (15910) = [W1 (784,20), b1 (20), W2 (20,10), b2 (10)], theta_0 ~ N(0, 0.01^2);
               f = mean_b CE(sigmoid(x W1 + b1) W2 + b2), a fresh batch of 128 drawn with
               replacement for every evaluation; (f, grad) come from a scratch graph (detached).
@@ -100,7 +100,7 @@ def read_idx_labels(path, n):
 
 
 def data_candidates(flag):
-    """Where to look, as build/bench does (tasks/data.cpp find_data_dir): --data, else $L2L_DATA,
+    """Where to look, as build/bench does (tasks/data/data.cpp find_data_dir): --data, else $L2L_DATA,
     else ./data and ../shared/data; each may be the data root (holding mnist/) or MNIST's folder."""
     env = os.environ.get("L2L_DATA", "")
     roots = [flag] if flag else [env] if env else ["./data", "../shared/data"]

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# recipes_beyond.sh: "Beyond the paper" (issue 15), one recipe of experiments.sh (sourced by it;
+# recipes_beyond.sh: "Beyond the paper", one recipe of experiments.sh (sourced by it;
 # it defines functions and budget variables only and uses experiments.sh's helpers and variables:
 # L2L, RUNS, RES, SCALE, REUSE, log, section, para, table, step_value, run_counts,
 # tuning_notes). Opt-in: `ONLY=beyond make experiments`.
@@ -203,7 +203,7 @@ section_beyond() {
   section "Beyond the paper: past the horizon, ReLU, and which change buys what"
   local improved
   improved=$(beyond_flags "$(beyond_change_names)")
-  para "Issue 15. The paper's optimizer, run past its 100-step horizon, falls behind tuned NAG and Adam, and it fails on a ReLU net (Figures 4 right and 5 above). Later work fixed both without changing the idea; here three of those fixes are options of \`l2l train\` (off by default), trained together as the *improved LSTM*:${improved}. curriculum: Chen et al. 2020, horizon 100 for the first half of the epochs and 200 for the second, validated on 200 steps; adamnorm: RNNprop's Adam-like inputs (Lv et al. 2017); scale: RNNprop's random scaling of the training problems by exp(U(-1, 1))."
+  para "The paper's optimizer, run past its 100-step horizon, falls behind tuned NAG and Adam, and it fails on a ReLU net (Figures 4 right and 5 above). Later work fixed both without changing the idea; here three of those fixes are options of \`l2l train\` (off by default), trained together as the *improved LSTM*:${improved}. curriculum: Chen et al. 2020, horizon 100 for the first half of the epochs and 200 for the second, validated on 200 steps; adamnorm: RNNprop's Adam-like inputs (Lv et al. 2017); scale: RNNprop's random scaling of the training problems by exp(U(-1, 1))."
   para "Meta-training: every optimizer here ~$BEYOND_ITERS meta-iterations on the MNIST 1x20 sigmoid net ($BEYOND_EPOCHS epochs; $BEYOND_PROBLEMS problems per epoch, $((BEYOND_PROBLEMS * 2 / 3)) with the curriculum, whose second half costs twice), far below the paper's 10,000+ (SCALE=paper). The paper's LSTM is retrained at this budget, so it is weaker than Figure 4's ($((MNIST_EPOCHS * MNIST_PROBLEMS * 5)) meta-iterations). Test: $BEYOND_TEST problems ($BEYOND_TEST_LONG for $BEYOND_LONG steps); baselines tuned on $BEYOND_TUNE validation problems over the grid $BEYOND_GRID (lo:hi:points per decade, widened at an edge); at $BEYOND_LONG steps the baselines keep the rates tuned for 200 steps (tuning at $BEYOND_LONG steps would double the recipe)."
   local relu_l relu_a lower
   relu_l=$(step_value "$RES/beyond_relu/curves.csv" lstm 100) relu_a=$(step_value "$RES/beyond_relu/curves.csv" adam 100)

@@ -154,11 +154,15 @@ size_t LearnedOptimizer::param_count() {
   return n;
 }
 
+void rename_old_readout(Checkpoint& ck) {
+  for (auto& [name, t] : ck.tensors)
+    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".out.W") == 0) name.back() = 'w';
+}
+
 std::unique_ptr<LearnedOptimizer> load_learned_optimizer(const std::string& path, std::string* trained_on,
                                                          std::string* epoch) {
   Checkpoint ck = load_checkpoint(path);
-  for (auto& [name, t] : ck.tensors)  // the read-out was named "out.W" before it was nn's Linear ("out.w")
-    if (name.size() > 6 && name.compare(name.size() - 6, 6, ".out.W") == 0) name.back() = 'w';
+  rename_old_readout(ck);
   auto opt = std::make_unique<LearnedOptimizer>(net_configs_from_meta(ck.meta, path), 0);
   // train_state.ckpt holds phi under "phi."; phi.ckpt holds it bare.
   load_params(ck, opt->params(), ck.tensor("phi." + opt->params()[0]->name) ? "phi." : "");

@@ -59,6 +59,7 @@
 #include <vector>
 
 #include "autodiff/ops.h"
+#include "nn/checkpoint.h"
 #include "nn/linear.h"
 #include "nn/lstm.h"
 #include "nn/module.h"
@@ -142,6 +143,10 @@ class LearnedOptimizer : public Optimizer {
   OptimizerState state_;  // of the off-tape steps; empty until begin()
   Tape scratch_;          // reused by the off-tape steps
 };
+
+// Checkpoints written before the read-out was nn's Linear name its weight "net<k>.out.W" (now
+// "net<k>.out.w"): renamed in place, so that older runs still load and resume.
+void rename_old_readout(Checkpoint& ck);
 
 // A learned optimizer from a phi checkpoint (phi.ckpt or train_state.ckpt of l2l train): its
 // nets from the metadata, phi from the tensors (strict names and shapes). `trained_on` gets

@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <stdexcept>
 
+#include "nn/checkpoint.h"
 #include "tasks/evaluate.h"
 
 namespace l2l {
@@ -71,12 +72,6 @@ std::vector<double> flat_metagrad(const std::vector<Param*>& phi, double L) {
   return v;
 }
 
-std::string exact(double x) {  // "%.17g" round-trips a double
-  char b[32];
-  std::snprintf(b, sizeof b, "%.17g", x);
-  return b;
-}
-
 // Throws MetaDiverged naming the first problem (in problem order) whose meta-loss or
 // meta-gradient is not finite.
 void check_finite(const std::vector<std::vector<double>>& all, int epoch, int first_problem, long w) {
@@ -86,7 +81,7 @@ void check_finite(const std::vector<std::vector<double>>& all, int epoch, int fi
     if (!std::isfinite(g.back()) || !grad_finite)
       throw MetaDiverged("meta-training diverged at epoch " + std::to_string(epoch) + ", problem " +
                          std::to_string(first_problem + k) + ", window " + std::to_string(w) + ": meta-loss " +
-                         exact(g.back()) + (grad_finite ? "" : " (non-finite meta-gradient)") +
+                         exact_text(g.back()) + (grad_finite ? "" : " (non-finite meta-gradient)") +
                          ". Nothing of this epoch was saved.");
   }
 }

@@ -40,8 +40,10 @@
 // steps, so the scores of different stages compare and the best phi is chosen on one horizon.
 //
 // Is not: the run around the method. Where the problems run (one process, or shared out over
-// MPI ranks), the progress line, checkpoints and --resume are a MetaRun's (tasks/run/training.h);
-// the method asks it for those four things only, and the default MetaRun does none of them.
+// MPI ranks), the progress line and checkpoints are a MetaRun's (tasks/run/training.h): the
+// method asks it where to run problems and tells it what happened, and the default MetaRun runs
+// everything here and keeps nothing. A resume restores a MetaState (with phi and Adam) before
+// meta_train is called, which then simply goes on from it.
 #pragma once
 #include <functional>
 #include <stdexcept>

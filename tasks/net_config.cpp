@@ -50,23 +50,18 @@ NetConfig paper_net_config(const std::string& task) {
 
 std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs) {
   std::vector<std::pair<std::string, std::string>> m = {{"nets", std::to_string(cfgs.size())}};
-  char b[40];
   for (size_t k = 0; k < cfgs.size(); k++) {
     const NetConfig& c = cfgs[k];
     std::string p = "net" + std::to_string(k) + ".";
     m.push_back({p + "layers", std::to_string(c.layers)});
     m.push_back({p + "hidden", std::to_string(c.hidden)});
     m.push_back({p + "preprocess", c.preprocess});
-    std::snprintf(b, sizeof b, "%.17g", c.p);
-    m.push_back({p + "p", b});
-    std::snprintf(b, sizeof b, "%.17g", c.out_scale);
-    m.push_back({p + "out-scale", b});
+    m.push_back({p + "p", exact_text(c.p)});
+    m.push_back({p + "out-scale", exact_text(c.out_scale)});
     m.push_back({p + "cell", c.fused ? "fused" : "composed"});
     m.push_back({p + "gac", std::to_string(c.gac)});
-    std::snprintf(b, sizeof b, "%.17g", c.beta1);
-    m.push_back({p + "adam-beta1", b});
-    std::snprintf(b, sizeof b, "%.17g", c.beta2);
-    m.push_back({p + "adam-beta2", b});
+    m.push_back({p + "adam-beta1", exact_text(c.beta1)});
+    m.push_back({p + "adam-beta2", exact_text(c.beta2)});
   }
   return m;
 }

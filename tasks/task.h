@@ -12,7 +12,9 @@
 // is all it needs; the Problem itself cuts theta back into tensors (nn's ThetaSlices) to
 // compute f. Tensors belong to groups (specs()[k].group): one optimizer net per group, so a
 // problem can be shared by several nets (CIFAR: conv parameters vs the rest). Groups are
-// contiguous ranges of theta, in increasing group order; the specs are their only source.
+// contiguous ranges of theta, in increasing group order; the specs are their source (and
+// Task::groups() must count the same: the learned optimizer refuses a mismatch when it lays out
+// its state).
 //
 // To everything above it a Problem is an ORACLE: loss_and_grad(theta) -> {f, grad}, computed
 // on the problem's own scratch tape, which is cleared before it returns. Meta-training puts

@@ -1,4 +1,4 @@
-// test_art.cpp: the Neural Art optimizee (tasks/art.h, tasks/vgg.h): Gram matrix and TV terms
+// test_art.cpp: the Neural Art optimizee (tasks/optimizees/art.h, tasks/optimizees/vgg.h): Gram matrix and TV terms
 // (values and gradient checks), the VGG loader (file checks naming the file; a 3x3 patch
 // through conv1_1 by hand, on made-up files and on the real ones), the whole objective's
 // gradient on a tiny image, the balance of the three terms at theta_0, the fixed photo sets,

@@ -1,4 +1,4 @@
-// test_beyond.cpp: the options beyond the paper (issue 15): global averaging cells (--gac),
+// test_beyond.cpp: the options beyond the paper: global averaging cells (--gac),
 // Adam-like input normalization (--preprocess adamnorm), random scaling of the training
 // problems (--random-scale) and the horizon curriculum (--curriculum). Each is checked to be off
 // by default: the paper's net, problems and meta-training, bit for bit.

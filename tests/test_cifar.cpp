@@ -1,4 +1,4 @@
-// test_cifar.cpp: the CIFAR-10 optimizee (tasks/cifar.cpp). On synthetic images (so it runs
+// test_cifar.cpp: the CIFAR-10 optimizee (tasks/optimizees/cifar.cpp). On synthetic images (so it runs
 // without the data): the layout of theta and its two groups, a gradient check of the whole
 // network in theta (batch norm included), and that each learned net only ever sees its own
 // group. On the real test split when present: a label subset has 1,000 images per class, no

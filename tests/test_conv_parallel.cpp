@@ -3,7 +3,7 @@
 // for small outputs) and sums per-block partial weight and bias gradients in block order;
 // batch_norm runs one block per channel. Checked here: on shapes with several blocks and a
 // partial last one, the blocked conv equals image-by-image convs and passes gradcheck; and the
-// whole CIFAR-10 optimizee (tasks/cifar.cpp) gives the same bits, f and every gradient entry,
+// whole CIFAR-10 optimizee (tasks/optimizees/cifar.cpp) gives the same bits, f and every gradient entry,
 // with 1 and with 2 threads. Also: the stride-1 direct products (values, dx, dw, db) against
 // plain loops on shapes that leave partial register tiles, cross the 8-image chunks of
 // backward, and take each of the dx paths (pad <= K - 1 direct, pad > K - 1 through col), and

@@ -1,4 +1,4 @@
-// tests/test_data.cpp — doctest cases for tasks/data.{h,cpp}.
+// test_data.cpp: doctest cases for tasks/data/data.{h,cpp}.
 //
 // What this file is: tests of the MNIST / CIFAR-10 readers on small files it
 // writes itself (valid and corrupt gzip IDX, valid and corrupt xz CIFAR
@@ -7,6 +7,7 @@
 // L2L_DATA) when present. What it is not: no main() — another test file
 // defines DOCTEST_CONFIG_IMPLEMENT_WITH_MAIN.
 #include "doctest.h"
+#include "helpers.h"
 
 #include "tasks/data/data.h"
 
@@ -26,28 +27,10 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using l2l::test::TempDir;
 using Bytes = std::vector<unsigned char>;
 
 namespace {
-
-// A fresh, uniquely named directory under the system temp dir, removed on
-// destruction.
-struct TempDir {
-  fs::path path;
-  TempDir() {
-    static int counter = 0;
-    std::random_device rd;
-    path = fs::temp_directory_path() /
-           ("l2l_test_data_" + std::to_string(getpid()) + "_" +
-            std::to_string(counter++) + "_" + std::to_string(rd()));
-    fs::create_directories(path);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    fs::remove_all(path, ec);
-  }
-  std::string file(const std::string& name) const { return (path / name).string(); }
-};
 
 void write_plain(const std::string& path, const Bytes& b) {
   std::ofstream out(path, std::ios::binary);
@@ -153,7 +136,7 @@ TEST_CASE("data: a valid gzip IDX pair round-trips pixels and labels exactly") {
   write_mnist_pair(t, "train");
   write_mnist_pair(t, "t10k", 3);
 
-  l2l::Dataset d = l2l::load_mnist(t.path.string(), "train");
+  l2l::Dataset d = l2l::load_mnist(t.dir.string(), "train");
   REQUIRE(d.n == 5);
   CHECK(d.channels == 1);
   CHECK(d.height == 28);
@@ -168,7 +151,7 @@ TEST_CASE("data: a valid gzip IDX pair round-trips pixels and labels exactly") {
   CHECK(all_equal);
   CHECK(d.labels == std::vector<int>{0, 3, 6, 9, 2});
 
-  CHECK(l2l::load_mnist(t.path.string(), "test").n == 3);
+  CHECK(l2l::load_mnist(t.dir.string(), "test").n == 3);
   CHECK(l2l::read_idx_labels(t.file("t10k-labels-idx1-ubyte.gz")) == std::vector<int>{0, 3, 6});
   l2l::Dataset imgs = l2l::read_idx_images(t.file("train-images-idx3-ubyte.gz"));
   CHECK(imgs.pixels == d.pixels);
@@ -177,24 +160,24 @@ TEST_CASE("data: a valid gzip IDX pair round-trips pixels and labels exactly") {
 
 TEST_CASE("data: load_mnist also accepts the data root holding mnist/") {
   TempDir t;
-  fs::create_directories(t.path / "mnist");
+  fs::create_directories(t.dir / "mnist");
   write_gzip(t.file("mnist/train-images-idx3-ubyte.gz"), idx_images(2));
   write_gzip(t.file("mnist/train-labels-idx1-ubyte.gz"), idx_labels(2));
-  CHECK(l2l::load_mnist(t.path.string(), "train").n == 2);
+  CHECK(l2l::load_mnist(t.dir.string(), "train").n == 2);
 }
 
 TEST_CASE("data: missing MNIST file and unknown part") {
   TempDir t;
-  std::string msg = error_of([&] { l2l::load_mnist(t.path.string(), "train"); });
+  std::string msg = error_of([&] { l2l::load_mnist(t.dir.string(), "train"); });
   CHECK_CONTAINS(msg, "train-images-idx3-ubyte.gz");
   CHECK_CONTAINS(msg, "no such file");
   CHECK_CONTAINS(msg, "../shared/data/mnist");
 
   write_gzip(t.file("train-images-idx3-ubyte.gz"), idx_images(2));
-  msg = error_of([&] { l2l::load_mnist(t.path.string(), "train"); });
+  msg = error_of([&] { l2l::load_mnist(t.dir.string(), "train"); });
   CHECK_CONTAINS(msg, "train-labels-idx1-ubyte.gz");
 
-  msg = error_of([&] { l2l::load_mnist(t.path.string(), "validation"); });
+  msg = error_of([&] { l2l::load_mnist(t.dir.string(), "validation"); });
   CHECK_CONTAINS(msg, "validation");
 }
 
@@ -271,7 +254,7 @@ TEST_CASE("data: image and label counts that disagree are rejected") {
   TempDir t;
   write_gzip(t.file("train-images-idx3-ubyte.gz"), idx_images(5));
   write_gzip(t.file("train-labels-idx1-ubyte.gz"), idx_labels(4));
-  std::string msg = error_of([&] { l2l::load_mnist(t.path.string(), "train"); });
+  std::string msg = error_of([&] { l2l::load_mnist(t.dir.string(), "train"); });
   CHECK_CONTAINS(msg, "train-labels-idx1-ubyte.gz");
   CHECK_CONTAINS(msg, "train-images-idx3-ubyte.gz");
   CHECK_CONTAINS(msg, "5 labels");
@@ -370,12 +353,12 @@ TEST_CASE("data: non-xz, cut and padded xz CIFAR files are rejected") {
 TEST_CASE("data: load_cifar10 requires 10,000 records per batch") {
   TempDir t;
   write_xz(t.file("test_batch.bin.xz"), cifar_records({1, 2, 3}));
-  std::string msg = error_of([&] { l2l::load_cifar10(t.path.string(), "test"); });
+  std::string msg = error_of([&] { l2l::load_cifar10(t.dir.string(), "test"); });
   CHECK_CONTAINS(msg, "test_batch.bin.xz");
   CHECK_CONTAINS(msg, "30,730,000");
   CHECK_CONTAINS(msg, "3 records");
 
-  msg = error_of([&] { l2l::load_cifar10(t.path.string(), "train"); });
+  msg = error_of([&] { l2l::load_cifar10(t.dir.string(), "train"); });
   CHECK_CONTAINS(msg, "data_batch_1.bin.xz");
   CHECK_CONTAINS(msg, "no such file");
 }
@@ -408,9 +391,9 @@ TEST_CASE("data: filter_labels keeps a label subset and relabels in keep order")
 
 TEST_CASE("data: find_data_dir: explicit choices are strict, defaults in order, clear errors") {
   TempDir t;
-  const std::string sub = "l2l_test_sub_" + t.path.filename().string();
-  fs::create_directories(t.path / sub);
-  const std::string root = t.path.string();
+  const std::string sub = "l2l_test_sub_" + t.dir.filename().string();
+  fs::create_directories(t.dir / sub);
+  const std::string root = t.dir.string();
 
   CHECK(l2l::find_data_dir(root, sub) == root);
 
@@ -437,16 +420,16 @@ TEST_CASE("data: find_data_dir: explicit choices are strict, defaults in order, 
 
 TEST_CASE("data: a missing MNIST file is reported at its real path DIR/mnist/<file>") {
   TempDir t;
-  fs::create_directories(t.path / "mnist");  // the data root, as find_data_dir returns it
-  const std::string root = t.path.string();
+  fs::create_directories(t.dir / "mnist");  // the data root, as find_data_dir returns it
+  const std::string root = t.dir.string();
   std::string msg = error_of([&] { l2l::load_mnist(root, "train"); });
-  CHECK_CONTAINS(msg, (t.path / "mnist" / "train-images-idx3-ubyte.gz").string() + ": expected a file, found no such file");
+  CHECK_CONTAINS(msg, (t.dir / "mnist" / "train-images-idx3-ubyte.gz").string() + ": expected a file, found no such file");
 
   write_gzip(t.file("mnist/train-images-idx3-ubyte.gz"), idx_images(2));
   msg = error_of([&] { l2l::load_mnist(root, "train"); });
-  CHECK_CONTAINS(msg, (t.path / "mnist" / "train-labels-idx1-ubyte.gz").string() + ": expected a file");
+  CHECK_CONTAINS(msg, (t.dir / "mnist" / "train-labels-idx1-ubyte.gz").string() + ": expected a file");
   msg = error_of([&] { l2l::load_mnist(root, "test"); });
-  CHECK_CONTAINS(msg, (t.path / "mnist" / "t10k-images-idx3-ubyte.gz").string());
+  CHECK_CONTAINS(msg, (t.dir / "mnist" / "t10k-images-idx3-ubyte.gz").string());
 
   write_gzip(t.file("mnist/train-labels-idx1-ubyte.gz"), idx_labels(2));
   CHECK(l2l::load_mnist(root, "train").n == 2);
@@ -454,24 +437,24 @@ TEST_CASE("data: a missing MNIST file is reported at its real path DIR/mnist/<fi
 
 TEST_CASE("data: --data DIR/mnist, the folder itself, is accepted as well as the data root") {
   TempDir t;
-  fs::create_directories(t.path / "mnist");
+  fs::create_directories(t.dir / "mnist");
   write_gzip(t.file("mnist/train-images-idx3-ubyte.gz"), idx_images(3));
   write_gzip(t.file("mnist/train-labels-idx1-ubyte.gz"), idx_labels(3));
-  const std::string root = t.path.string(), folder = (t.path / "mnist").string();
+  const std::string root = t.dir.string(), folder = (t.dir / "mnist").string();
   CHECK(l2l::find_data_dir(root, "mnist") == root);
   CHECK(l2l::find_data_dir(folder, "mnist") == folder);
   CHECK(l2l::find_data_dir(folder + "/", "mnist") == folder + "/");
   for (const std::string& dir : {root, folder, folder + "/"})
     CHECK(l2l::load_mnist(l2l::find_data_dir(dir, "mnist"), "train").n == 3);
   // A folder that is neither (not named mnist, no mnist/ inside) is still refused.
-  fs::create_directories(t.path / "other");
+  fs::create_directories(t.dir / "other");
   CHECK_CONTAINS(error_of([&] { l2l::find_data_dir(t.file("other"), "mnist"); }), "not found");
   CHECK_CONTAINS(error_of([&] { l2l::find_data_dir(folder, "cifar10"); }), "not found");
 }
 
 TEST_CASE("data: only regular files are read: a directory, a FIFO, /dev/zero, an oversized file") {
   TempDir t;
-  fs::create_directories(t.path / "adir");
+  fs::create_directories(t.dir / "adir");
   std::string msg = error_of([&] { l2l::read_idx_images(t.file("adir")); });
   CHECK_CONTAINS(msg, t.file("adir") + ": expected a regular file of at most 256 MiB, found a directory");
 

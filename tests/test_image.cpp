@@ -1,6 +1,6 @@
 // test_image.cpp: tasks/data/image.h: PNG and JPEG decoding, refusal of corrupt files and of
 // paths that are not regular files or too big (naming them), resizing and cropping, PNG writing round trip. The PNGs are made here with
-// stb_image_write (its implementation is compiled in tasks/image.cpp); the JPEG is embedded.
+// stb_image_write (its implementation is compiled in tasks/data/image.cpp); the JPEG is embedded.
 #include <cstdio>
 #include <cmath>
 #include <cstring>

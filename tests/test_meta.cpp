@@ -505,3 +505,33 @@ TEST_CASE("meta-batch K: problems per epoch must be a multiple of K; K = 1 is th
   mc.meta_batch = 5;
   CHECK_NOTHROW(check_config(mc));
 }
+
+TEST_CASE("checkpoints from before the read-out was nn's Linear (net0.out.W) still load and resume") {
+  auto task = make_quadratic_task(small_quadratic());
+  TempDir dir;
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 1;
+  mc.epochs = 1;
+  RunOptions ro;
+  ro.quiet = true;
+  ro.out_dir = dir.dir.string();
+  LearnedOptimizer opt({tiny_net()}, 8);
+  train_run(opt, *task, mc, ro);
+  for (const char* f : {"phi.ckpt", "train_state.ckpt"}) {  // written as an older l2l named them
+    Checkpoint ck = load_checkpoint(dir.file(f));
+    int renamed = 0;
+    for (auto& [name, t] : ck.tensors)
+      if (name.size() > 6 && name.compare(name.size() - 6, 6, ".out.w") == 0) name.back() = 'W', renamed++;
+    CHECK(renamed == (std::string(f) == "phi.ckpt" ? 1 : 2));  // phi.ckpt: the best phi; train_state: phi. and best.
+    save_checkpoint(dir.file(f), ck);
+  }
+  auto loaded = load_learned_optimizer(dir.file("phi.ckpt"));  // the best phi, which opt holds after training
+  for (size_t i = 0; i < opt.params().size(); i++) CHECK(same_bits(loaded->params()[i]->value, opt.params()[i]->value));
+  LearnedOptimizer resumed({tiny_net()}, 999);
+  mc.epochs = 2;
+  ro.resume = true;
+  CHECK_NOTHROW(train_run(resumed, *task, mc, ro));
+}

@@ -1,4 +1,4 @@
-// test_mnist.cpp: the MNIST optimizee (tasks/mnist.cpp) on the real data: sizes and order of
+// test_mnist.cpp: the MNIST optimizee (tasks/optimizees/mnist.cpp) on the real data: sizes and order of
 // theta, the loss at the authors' init, determinism, the gradient against finite differences,
 // that plain SGD learns, the other activations and option errors.
 // The data (../shared/data/mnist from the repo root, or L2L_DATA) is decoded once for the whole

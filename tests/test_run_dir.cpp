@@ -1,4 +1,4 @@
-// tests/test_run_dir.cpp — doctest cases for tasks/run_dir.{h,cpp}.
+// test_run_dir.cpp: doctest cases for tasks/run/run_dir.{h,cpp}.
 //
 // What this file is: the lock tested across processes (fork: a child holds the lock, the
 // parent is refused with the child's pid; a child killed with SIGKILL leaves no stale lock),

@@ -2,10 +2,10 @@
 // transfer with the image's pixels as theta).
 //
 //   theta (3 S^2)  ->  x (1,3,S,S), RGB on the [0,1] scale
-//   F_l = VGG-19 relu_l(x)  (tasks/vgg.h; the forward pass stops at relu3_1)
+//   F_l = VGG-19 relu_l(x)  (tasks/optimizees/vgg.h; the forward pass stops at relu3_1)
 //   L_content = mean over (C,H,W) of (F_relu2_2(x) - F_relu2_2(c))^2
 //   L_style   = sum over l in {relu1_1, relu2_1, relu3_1} of mean over (C,C) of (G_l(x) - G_l(s))^2,
-//               G = F F^T / (C H W)  (gram(), tasks/art.h)
+//               G = F F^T / (C H W)  (gram(), tasks/optimizees/art.h)
 //   L_tv      = tv_loss(x): mean squared differences of vertical and horizontal neighbours
 //   f = alpha L_content + beta L_style + gamma L_tv
 // Only conv1_1 .. conv3_4 exist in the data; relu2_2 is the content layer (relu3_2 would cost
@@ -231,7 +231,7 @@ class ArtTask : public Task {
     return s.str();
   }
   std::unique_ptr<Problem> sample(const ProblemId& id) const override {
-    int set = (int)id.split, S = sh_->o.size;  // the photo set of the problem's split
+    const int set = id.split == Split::train ? 0 : id.split == Split::val ? 1 : 2, S = sh_->o.size;  // photos[set]
     Rng rng(id.function_seed());
     const std::vector<Image>& photos = sh_->photos[set];
     size_t k = (size_t)(rng.uniform() * photos.size());

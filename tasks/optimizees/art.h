@@ -1,4 +1,4 @@
-// art.h: the pieces of the Neural Art optimizee (tasks/art.cpp) that tests, benchmarks and the
+// art.h: the pieces of the Neural Art optimizee (tasks/optimizees/art.cpp) that tests, benchmarks and the
 // image writer use: the Gram matrix and TV terms, the fixed photo lists, the default weights,
 // and the images of a problem.
 // Is not: the Task itself (make_art_task in tasks/optimizees/optimizees.h).
@@ -18,7 +18,7 @@ Var gram(Var features);
 // x (N,C,H,W) -> (1):  mean_{n,c,y<H-1,x} (x[y+1,x] - x[y,x])^2 + mean_{n,c,y,x<W-1} (x[y,x+1] - x[y,x])^2.
 Var tv_loss(Var x);
 
-// The documented defaults (tasks/art.cpp explains how they were chosen).
+// The documented defaults (tasks/optimizees/art.cpp explains how they were chosen).
 struct ArtWeights {
   double alpha, beta, gamma;  // content, style, total variation
 };

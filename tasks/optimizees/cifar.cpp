@@ -34,7 +34,7 @@ namespace l2l {
 
 namespace {
 
-constexpr int kChannels = 16, kKernel = 5, kHidden = 32, kImage = 3 * 32 * 32;
+constexpr int kChannels = 16, kKernel = 5, kHidden = 32;
 
 // The network's modules; they lend their Params' names, shapes and order (their values are
 // never read: theta holds them).

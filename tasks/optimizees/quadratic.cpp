@@ -4,6 +4,7 @@
 //
 // B functions are optimized at once (DeepMind's batching) and theta is their B*d coordinates.
 // The batched product W_b theta_b is mul + sum over the last axis (broadcast (B,d,d) by (B,1,d)).
+// Is not: a general least-squares solver; theta is only ever reached through the oracle.
 #include <sstream>
 
 #include "tasks/optimizees/optimizees.h"

@@ -5,7 +5,6 @@
 #include <sstream>
 #include <stdexcept>
 
-
 namespace l2l {
 
 double random_scale_factor(const ProblemId& id, double s) {

@@ -1,6 +1,7 @@
 // comm.h: the few collective operations data-parallel meta-training needs, behind one small
-// interface, so that the rest of the code never sees MPI (and has no #ifdef). Only the run
-// (tasks/run/training.cpp) calls it: the method (tasks/meta_train.h) never does.
+// interface, so that the rest of the code never sees MPI (and has no #ifdef). The run
+// (tasks/run/training.cpp) and l2l's main (init, agreed errors) call it; the method
+// (tasks/meta_train.h) never does.
 //
 // Built with -DL2L_MPI (make MPI=1, or make when mpicxx is installed) comm.cpp calls Open MPI;
 // otherwise it is the serial implementation: one rank, gathers copy. Even the

@@ -90,7 +90,7 @@ static std::string describe_state(const std::string& state_path) {
     s += ", " + std::to_string(epoch + 1) + (r.has("epochs") ? " of " + r.str("epochs") : std::string()) + " epochs done";
     if (r.has("best_val")) {
       char buf[96];
-      std::snprintf(buf, sizeof buf, ", best validation score %.6g", r.number("best_val"));
+      std::snprintf(buf, sizeof buf, ", best validation score %.6g", r.score("best_val"));
       s += buf + (r.has("best_epoch") ? " (epoch " + r.str("best_epoch") + ")" : std::string());
     }
     return s;

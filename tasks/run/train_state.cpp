@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <stdexcept>
 
 #include "nn/files.h"
@@ -11,15 +12,9 @@ namespace l2l {
 
 namespace {
 
-std::string exact(double x) {  // "%.17g" round-trips a double
-  char b[32];
-  std::snprintf(b, sizeof b, "%.17g", x);
-  return b;
-}
-
 std::string join_list(const std::vector<double>& v) {
   std::string s;
-  for (double x : v) s += (s.empty() ? "" : ",") + exact(x);
+  for (double x : v) s += (s.empty() ? "" : ",") + exact_text(x);
   return s;
 }
 
@@ -28,13 +23,14 @@ Settings common_meta(LearnedOptimizer& opt, const MetaState& st, const Settings&
   Settings meta = settings, nets = net_config_meta(opt.configs());
   meta.insert(meta.end(), nets.begin(), nets.end());
   meta.push_back({"best_epoch", std::to_string(st.best_epoch)});
-  meta.push_back({"best_val", exact(st.best_val)});
-  meta.push_back({"untrained_val", exact(st.untrained_val)});
+  meta.push_back({"best_val", exact_text(st.best_val)});
+  meta.push_back({"untrained_val", exact_text(st.untrained_val)});
   return meta;
 }
 
 // The run must go on with the settings it started with (only --epochs may grow).
 void check_same_settings(const Checkpoint& ck, const Settings& settings, const std::string& path) {
+  const std::string config = (std::filesystem::path(path).parent_path() / "config.txt").string();
   std::string diff;
   for (const auto& [k, v] : settings) {
     if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads") continue;
@@ -45,7 +41,7 @@ void check_same_settings(const Checkpoint& ck, const Settings& settings, const s
   }
   if (!diff.empty())
     throw std::runtime_error("--resume: " + path + " was trained with other settings:" + diff +
-                             "\nResume with the original flags (see config.txt beside it), or train into a new --out.");
+                             "\nResume with the original flags (see " + config + "), or train into a new --out.");
 }
 
 // best.* must be a phi of this optimizer.
@@ -60,9 +56,9 @@ void check_best_fits(const NamedTensors& best, const std::vector<Param*>& phi, c
 }  // namespace
 
 std::string train_log_csv(const MetaState& st) {
-  std::string log = "epoch,train_meta_loss,val_mean_f\n-1,," + exact(st.untrained_val) + "\n";
+  std::string log = "epoch,train_meta_loss,val_mean_f\n-1,," + exact_text(st.untrained_val) + "\n";
   for (size_t e = 0; e < st.val_history.size(); e++)
-    log += std::to_string(e) + "," + exact(st.train_history[e]) + "," + exact(st.val_history[e]) + "\n";
+    log += std::to_string(e) + "," + exact_text(st.train_history[e]) + "," + exact_text(st.val_history[e]) + "\n";
   return log;
 }
 

@@ -14,12 +14,6 @@ namespace l2l {
 
 namespace {
 
-std::string exact(double x) {
-  char b[32];
-  std::snprintf(b, sizeof b, "%.17g", x);
-  return b;
-}
-
 // Runs `work` on every rank; if it throws on any, every rank throws the first failing rank's
 // message (comm::first_error), so none is left waiting in the next collective. Serially it is
 // just `work`.
@@ -66,12 +60,15 @@ class DirRun : public MetaRun {
   void run_everywhere(const std::function<void()>& work) const override { on_every_rank(work); }
 
   void meta_update_done(int epoch, double L) override {
+    comm_at_update_ = comm::seconds_in_collectives();
     char what[96];
     std::snprintf(what, sizeof what, "meta-iterations, epoch %d, meta-loss %.4g", epoch, L);
     bar_.show(++done_, what);
   }
 
   void scored(int epoch, double val, bool best, const MetaState& st) override {
+    if (epoch >= 0) comm_training_ += comm_at_update_ - comm_at_score_;  // the epoch's meta-updates
+    comm_at_score_ = comm::seconds_in_collectives();
     bar_.end_line();
     if (!quiet_ && epoch < 0) std::fprintf(stderr, "epoch -1 (untrained phi): validation mean f %.5g\n", val);
     if (epoch < 0) return;
@@ -85,6 +82,9 @@ class DirRun : public MetaRun {
     save_run_files(ro_.out_dir, opt_, meta_opt_, st, ro_.settings, first ? ro_.config_text : "");
     saved_epoch_ = epoch;
   }
+
+  // Seconds in collectives during the meta-updates (validation excluded), as train_seconds.
+  double collective_seconds() const { return comm_training_; }
 
   // What is on disk now, for a message about a run that stopped.
   std::string kept() const {
@@ -109,6 +109,7 @@ class DirRun : public MetaRun {
   int saved_epoch_;
   Progress bar_;
   long done_ = 0;
+  double comm_at_score_ = comm::seconds_in_collectives(), comm_at_update_ = comm_at_score_, comm_training_ = 0;
 };
 
 // The training state as rank 0 reads it, on every rank (the other ranks may be on machines
@@ -134,6 +135,7 @@ Checkpoint load_state_everywhere(const std::string& path) {
 MetaState resume_state(LearnedOptimizer& opt, Adam& meta_opt, const MetaConfig& cfg, const RunOptions& ro) {
   const std::string path = ro.out_dir.empty() ? "" : ro.out_dir + "/train_state.ckpt";
   Checkpoint ck = load_state_everywhere(path);
+  rename_old_readout(ck);
   MetaState st;
   on_every_rank([&] { st = load_run_state(path, ck, ro.settings, opt, meta_opt); });
   if (cfg.epochs <= st.next_epoch)  // the same on every rank
@@ -153,7 +155,8 @@ void check_ranks(const MetaConfig& cfg) {
                                 "with a divisor of " + std::to_string(cfg.meta_batch) + ", or a larger --meta-batch.");
 }
 
-MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const RunOptions& ro) {
+MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const RunOptions& ro,
+                     double* collective_seconds) {
   check_config(cfg);
   check_ranks(cfg);
   if (!ro.out_dir.empty() && comm::is_root()) std::filesystem::create_directories(ro.out_dir);
@@ -161,11 +164,13 @@ MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& 
   MetaState st = ro.resume ? resume_state(opt, meta_opt, cfg, ro) : MetaState();
   DirRun run(opt, meta_opt, cfg, ro, st);
   try {
-    return meta_train(opt, task, cfg, meta_opt, st, run);
+    MetaResult r = meta_train(opt, task, cfg, meta_opt, st, run);
+    if (collective_seconds) *collective_seconds = run.collective_seconds();
+    return r;
   } catch (const MetaDiverged& e) {  // every rank sees the same gathered numbers: all throw together
     throw comm::AgreedError(std::string(e.what()) + run.kept() +
                             " Start a new run (another --out; --resume keeps the settings) with a smaller --meta-lr (now " +
-                            exact(cfg.meta_lr) + ") or with --clip, or a smaller --out-scale.");
+                            exact_text(cfg.meta_lr) + ") or with --clip, or a smaller --out-scale.");
   }
 }
 

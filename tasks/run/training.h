@@ -27,7 +27,10 @@ struct RunOptions {
 // Meta-trains opt (phi becomes the best validated phi) as a run: fresh, or from
 // out_dir/train_state.ckpt with ro.resume. Throws std::runtime_error naming the run directory
 // when the state cannot be resumed or meta-training diverged (the message says what was kept).
-MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const RunOptions& ro);
+// `collective_seconds` (if given) receives the time spent in collectives during the
+// meta-updates (the part of MetaResult::train_seconds spent communicating; 0 on one rank).
+MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const RunOptions& ro,
+                     double* collective_seconds = nullptr);
 
 // Throws std::invalid_argument unless cfg's meta-batch can be shared out evenly over this run's
 // ranks (K a multiple of the rank count). train_run checks it; l2l train calls it early.

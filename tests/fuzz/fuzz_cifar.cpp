@@ -1,4 +1,4 @@
-// tests/fuzz/fuzz_cifar.cpp — libFuzzer target for the CIFAR-10 batch reader (tasks/data.h).
+// fuzz_cifar.cpp: libFuzzer target for the CIFAR-10 batch reader (tasks/data/data.h).
 //
 // What it is: feeds arbitrary bytes to the CIFAR reader twice: as the content of an .xz file
 // (cifar_batch_from_xz: unxz, then the record checks), and as decompressed records

@@ -1,4 +1,4 @@
-// tests/fuzz/fuzz_idx.cpp — libFuzzer target for the MNIST IDX reader (tasks/data.h).
+// fuzz_idx.cpp: libFuzzer target for the MNIST IDX reader (tasks/data/data.h).
 //
 // What it is: feeds arbitrary bytes to both IDX readers (images and labels) twice: as the
 // content of a gzip file (through gunzip and the IDX checks), and as decompressed IDX bytes

@@ -1,5 +1,5 @@
 // tests/fuzz/fuzz_image.cpp — libFuzzer target for the image decoder of the Neural Art task
-// (decode_image, tasks/image.h: stb_image's PNG and JPEG readers behind our checks).
+// (decode_image, tasks/data/image.h: stb_image's PNG and JPEG readers behind our checks).
 //
 // What it is: feeds arbitrary bytes to decode_image. A std::runtime_error is the expected answer
 // to bad bytes (and to a header claiming more than kMaxImagePixels); a crash, a sanitizer report

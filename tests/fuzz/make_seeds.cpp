@@ -16,7 +16,7 @@
 #include <vector>
 
 #include "nn/checkpoint.h"
-#include "stb/stb_image_write.h"  // declarations only: tasks/image.cpp compiles the implementation
+#include "stb/stb_image_write.h"  // declarations only: tasks/data/image.cpp compiles the implementation
 
 namespace fs = std::filesystem;
 using Bytes = std::vector<unsigned char>;

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_experiments.sh: the choices scripts/experiments.sh makes before it runs anything (scale ->
 # folders, ONLY checked against the recipe names), through DRY_RUN=1 and with folders in a temp
-# dir, so it trains and evaluates nothing; and the helpers the report and plots use
+# dir, so it trains and evaluates nothing; and the functions the report and plots use
 # (report_lib.sh on small hand-written results.json files, plot_lib.sh's ticks, plot.sh on a tiny
 # CSV when gnuplot is installed). Run from the repository root; part of `make test` (~1 s).
 set -uo pipefail
