@@ -1,6 +1,6 @@
 // nn/files.cpp: the atomic write and the bounded read of nn/files.h, each a short function over
-// POSIX calls (mkstemp, fsync, rename; open, fstat, read). What it is not: anything that waits,
-// retries or knows what the bytes mean.
+// POSIX calls (lstat, mkstemp, fsync, rename; open, fstat, read). What it is not: anything that
+// waits, retries or knows what the bytes mean.
 #include "nn/files.h"
 
 #include <fcntl.h>
@@ -65,6 +65,11 @@ void sync_directory(const std::string& dir) {
 
 void write_file_atomic(const std::string& path, const std::string& bytes, const std::string& action) {
   const std::string head = "cannot " + action + " " + path + ": ";
+  struct stat st;
+  if (lstat(path.c_str(), &st) == 0 && S_ISLNK(st.st_mode))
+    throw std::runtime_error(head + "it is a symbolic link, and l2l neither writes through a link nor replaces " +
+                             "one it did not make: remove it (rm " + path + ") or choose another path (" + path +
+                             " was not changed)");
   std::string tmp = path + ".tmp.XXXXXX";  // unique (mkstemp): two writers never share a temp file
   int fd = mkstemp(&tmp[0]);
   if (fd < 0)

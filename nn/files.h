@@ -23,6 +23,11 @@ using Bytes = std::vector<unsigned char>;
 // file is removed, path is untouched, and std::runtime_error names the file and the reason:
 //   "cannot <action> <path>: <what failed>: <strerror> (<path> was not changed)"
 // `action` is what the caller was doing ("write" by default, "save checkpoint", ...).
+// Links: a path that is a symbolic link is refused ("it is a symbolic link ..."): l2l never
+// writes into a link's target, and does not silently replace a link it did not make. The rest
+// cannot be redirected: mkstemp creates with O_EXCL (a link in its place makes it pick another
+// name), and rename replaces the directory entry itself (a link put at path after the check is
+// replaced, its target untouched; a hard link keeps the old bytes under its other name).
 void write_file_atomic(const std::string& path, const std::string& bytes, const std::string& action = "write");
 
 // fsync(2) on a directory, so that a rename or create in it survives a crash. Best effort:

@@ -2,7 +2,8 @@
 //
 // What this file is: write_file_atomic replaces whole files with mode 0644 and, when it fails
 // (no such directory, a directory in the way, a write cut short by the file-size limit), leaves
-// the old file as it was and no temp file behind; read_regular_file reads a regular file
+// the old file as it was and no temp file behind, and refuses a destination that is a symbolic
+// link (its target is never written); read_regular_file reads a regular file
 // exactly and refuses a missing file, a directory, a FIFO (without hanging), /dev/zero and a
 // file over its bound, each with a message naming the file, the expectation and the fix.
 // What it is not: the formats read with them (test_checkpoint.cpp, test_data.cpp, ...).
@@ -102,6 +103,23 @@ TEST_CASE("files: a write cut short (file-size limit) leaves the old file and no
   CHECK(WEXITSTATUS(status) == 0);
   CHECK(slurp(path) == "old contents\n");
   CHECK(tmp.entries() == 1);
+}
+
+TEST_CASE("files: write_file_atomic refuses a destination that is a symbolic link and never writes its target") {
+  TempDir tmp;
+  const std::string target = tmp.file("victim.txt"), link = tmp.file("config.txt");
+  write_file_atomic(target, "DATA\n");
+  fs::create_symlink(target, link);
+  std::string msg = error_of([&] { write_file_atomic(link, "overwritten\n"); });
+  CHECK(msg.find("cannot write " + link + ": it is a symbolic link") == 0);
+  CHECK(msg.find("(" + link + " was not changed)") != std::string::npos);
+  CHECK(slurp(target) == "DATA\n");
+  CHECK(fs::is_symlink(link));  // the link stays a link
+  CHECK(tmp.entries() == 2);    // and no temp file is left
+  // A dangling link is refused too (nothing is created at its target).
+  fs::create_symlink(tmp.file("nowhere.txt"), tmp.file("dangling"));
+  CHECK(error_of([&] { write_file_atomic(tmp.file("dangling"), "x"); }).find("is a symbolic link") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp.file("nowhere.txt")));
 }
 
 TEST_CASE("files: read_regular_file reads a regular file exactly, up to its bound") {

@@ -1,7 +1,8 @@
 // test_run_dir.cpp: doctest cases for tasks/run/run_dir.{h,cpp}.
 //
 // What this file is: the lock tested across processes (fork: a child holds the lock, the
-// parent is refused with the child's pid; a child killed with SIGKILL leaves no stale lock),
+// parent is refused with the child's pid; a child killed with SIGKILL leaves no stale lock; a
+// .lock that is a link or not a regular file is refused and its target left alone),
 // the description of an occupied directory, --overwrite's move-aside (old files byte-identical
 // in their new place), and atomic writes (no temp file left after success or failure).
 // What it is not: a test of `l2l train` itself (apps/ wire these calls in).
@@ -133,6 +134,44 @@ TEST_CASE("run_dir: a writer killed with SIGKILL leaves no stale lock") {
   holder.kill9();
   CHECK(fs::exists(dir + "/.lock"));  // the file stays, the lock does not
   CHECK(busy_message(dir) == "");
+}
+
+// The message of the std::runtime_error that locking dir throws, or "" if the lock was granted.
+static std::string lock_error(const std::string& dir) {
+  try {
+    RunDirLock lock(dir);
+  } catch (const std::runtime_error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST_CASE("run_dir: a .lock that is a link or not a regular file is refused, naming it; its target is never written") {
+  TempDir tmp;
+  const std::string victim = tmp.file("victim.txt"), dir = tmp.file("run"), lock = dir + "/.lock";
+  spit(victim, "DATA\n");
+  fs::create_directories(dir);
+  fs::create_symlink(victim, lock);  // a symbolic link
+  std::string msg = lock_error(dir);
+  CHECK(msg.find(lock + " is a symbolic link") == 0);
+  CHECK(msg.find("remove it (rm " + lock + ")") != std::string::npos);
+  CHECK(slurp(victim) == "DATA\n");
+  fs::remove(lock);
+  fs::create_symlink(tmp.file("nowhere"), lock);  // a dangling one: nothing is created at its target
+  CHECK(lock_error(dir).find("is a symbolic link") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp.file("nowhere")));
+  fs::remove(lock);
+  fs::create_hard_link(victim, lock);  // another name of the victim
+  CHECK(lock_error(dir).find(lock + " is a hard link") == 0);
+  CHECK(slurp(victim) == "DATA\n");
+  fs::remove(lock);
+  fs::create_directory(lock);  // not a file at all
+  CHECK(lock_error(dir).find(lock + " is a directory") == 0);
+  fs::remove(lock);
+  REQUIRE(mkfifo(lock.c_str(), 0644) == 0);
+  CHECK(lock_error(dir).find(lock + " is not a regular file") == 0);
+  fs::remove(lock);
+  CHECK(lock_error(dir) == "");  // removed, as the message says: the lock is taken again
 }
 
 TEST_CASE("run_dir: an occupied directory is described from train_state.ckpt; an empty one is free") {

@@ -1,7 +1,7 @@
 // run_dir.cpp: lock, occupancy check and move-aside for run directories.
 //
 // What this file is: the three pieces of run_dir.h, each a short function over POSIX calls
-// (flock, rename, fsync). What it is not: anything that waits or retries, or writes files
+// (open with O_NOFOLLOW, flock, rename, fsync). What it is not: anything that waits or retries, or writes files
 // (nn/files.cpp does, atomically).
 #include "tasks/run/run_dir.h"
 
@@ -37,6 +37,31 @@ std::string lock_holder(int fd) {
   return s.find_first_not_of("0123456789") == std::string::npos ? s : "";
 }
 
+// What st is, for a .lock that is not the regular file we keep the lock in; "" if it is one.
+std::string not_a_lock_file(const struct stat& st) {
+  if (S_ISLNK(st.st_mode)) return "a symbolic link";
+  if (S_ISDIR(st.st_mode)) return "a directory";
+  if (!S_ISREG(st.st_mode)) return "not a regular file";
+  if (st.st_nlink != 1) return "a hard link (one of " + std::to_string((long)st.st_nlink) + " names of one file)";
+  return "";
+}
+
+// DIR/.lock opened read-write (created 0644 if missing), never through a link: O_NOFOLLOW
+// refuses a symbolic link, fstat on the open descriptor a hard link or anything but a regular
+// file, before a byte is written (the pid goes into this file).
+int open_lock_file(const std::string& lock_path) {
+  int fd = open(lock_path.c_str(), O_RDWR | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, 0644);
+  const int err = errno;
+  struct stat st;
+  std::string found;
+  if (fd >= 0 ? fstat(fd, &st) == 0 : lstat(lock_path.c_str(), &st) == 0) found = not_a_lock_file(st);
+  if (fd < 0 && found.empty()) throw std::runtime_error("cannot create lock file " + lock_path + ": " + errno_str(err));
+  if (found.empty()) return fd;
+  if (fd >= 0) close(fd);
+  throw std::runtime_error(lock_path + " is " + found + ", not the regular file l2l keeps its lock in, and l2l " +
+                           "does not write through it: remove it (rm " + lock_path + ") and run again");
+}
+
 }  // namespace
 
 // ---- the lock -------------------------------------------------------------------------------
@@ -46,8 +71,7 @@ RunDirLock::RunDirLock(const std::string& dir) : dir_(dir) {
   fs::create_directories(dir, ec);
   if (ec) throw std::runtime_error("cannot create run directory " + dir + ": " + ec.message());
   const std::string lock_path = (fs::path(dir) / ".lock").string();
-  fd_ = open(lock_path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-  if (fd_ < 0) throw std::runtime_error("cannot create lock file " + lock_path + ": " + errno_str(errno));
+  fd_ = open_lock_file(lock_path);
   if (flock(fd_, LOCK_EX | LOCK_NB) != 0) {
     int err = errno;
     std::string pid = lock_holder(fd_);

@@ -7,7 +7,8 @@
 //                       the process dies, however it dies, so a killed run never leaves a stale
 //                       lock; the file DIR/.lock itself stays (harmless: the lock is the flock,
 //                       not the file's existence). A second writer fails at once with
-//                       "DIR is in use by pid N".
+//                       "DIR is in use by pid N". A .lock that is a symbolic or hard link, or
+//                       not a regular file, is refused (its target is never opened for writing).
 //   find_prior_run      whether DIR already holds a trained run, described in one line (task,
 //                       epochs done, best validation score, read from train_state.ckpt).
 //   move_run_aside      for --overwrite: moves the old run's files into DIR/previous-<UTC time>/
@@ -32,7 +33,11 @@ struct RunDirBusy : std::runtime_error {
 //   "DIR is in use by pid N (it holds DIR/.lock); wait for that run to finish or use another
 //    directory"
 // if another process (or another RunDirLock in this one) holds it, std::runtime_error if the
-// directory or the lock file cannot be created. The lock is released by the destructor.
+// directory or the lock file cannot be created, or if DIR/.lock is a symbolic link, a hard link
+// or not a regular file:
+//   "DIR/.lock is a symbolic link, not the regular file l2l keeps its lock in, and l2l does not
+//    write through it: remove it (rm DIR/.lock) and run again"
+// The lock is released by the destructor.
 class RunDirLock {
  public:
   explicit RunDirLock(const std::string& dir);

@@ -3,7 +3,8 @@
 # would (build/l2l, float build). Checks: a fresh train into a trained run's folder is refused and
 # leaves its checkpoint byte-identical; --overwrite true moves the old run aside; a second writer
 # is refused while the first runs, and the first still finishes with a loadable checkpoint; a
-# killed writer leaves no lock behind; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
+# killed writer leaves no lock behind; a .lock that is a symbolic link is refused by train and
+# eval and its target left alone; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -51,6 +52,21 @@ kill -9 $victim
 wait $victim 2>/dev/null
 "$L2L" "${quick[@]}" --epochs 1 --out "$tmp/killed" --overwrite true >"$tmp/after-kill.log" 2>&1
 check "a killed writer's lock does not block the next run" test $? -eq 0
+
+# A .lock that is a symbolic link is refused by train and eval, naming it, and its target keeps
+# its bytes (the pid is never written through the link).
+printf 'DATA\n' >"$tmp/victim.txt"
+mkdir -p "$tmp/linked"
+ln -s "$tmp/victim.txt" "$tmp/linked/.lock"
+"$L2L" "${quick[@]}" --epochs 1 --out "$tmp/linked" >"$tmp/linked.log" 2>&1
+check "train refuses a .lock that is a symbolic link" test $? -ne 0
+check "  ... naming it and saying to remove it" grep -q "$tmp/linked/.lock is a symbolic link.*remove it" "$tmp/linked.log"
+check "  ... and its target keeps its bytes" test "$(cat "$tmp/victim.txt")" = DATA
+"$L2L" eval --task quadratic --quad-batch 4 --optimizers sgd --steps 1 --problems 1 --tune-problems 1 --grid -2:-1:1 \
+  --out "$tmp/linked" --threads 1 >"$tmp/linked-eval.log" 2>&1
+check "eval refuses it too" test $? -ne 0
+check "  ... naming it" grep -q "$tmp/linked/.lock is a symbolic link" "$tmp/linked-eval.log"
+check "  ... and its target keeps its bytes" test "$(cat "$tmp/victim.txt")" = DATA
 
 # eval's summary names each step once, only steps that exist (--steps 1: just "f at step 1"),
 # and counts diverged and ended-above-start runs.
