@@ -130,7 +130,7 @@ int cmd_train(int argc, char** argv) {
       if (root) std::printf("%s", s.cfg_txt.c_str());
       s.nc = net_config(f);  // check every flag before anything is loaded or written
       s.mc = meta_config(f);
-      s.ro = {f.str("out"), s.cfg_txt, f.all(), f.boolean("resume"), !root};
+      s.ro = {f.str("out"), s.cfg_txt, f.all(), f.boolean("resume"), !root, {}};  // no after_write: tests only
       s.random_scale = random_scale_flag(f);
       if (root) s.lock = std::make_unique<RunDirLock>(s.ro.out_dir), claim_run_dir(s.ro.out_dir, s.ro.resume, f.boolean("overwrite"));
       s.task = make_task(f);

@@ -5,7 +5,8 @@
 //  - state bookkeeping: coordinates are independent and keep their state across tensors
 //    and across windows; preprocessing follows Appendix A;
 //  - phi really trains; a briefly trained optimizer solves the simple problem (DeepMind's
-//    convergence test) and beats tuned SGD on quadratics ([slow]); --resume is exact.
+//    convergence test) and beats tuned SGD on quadratics ([slow]); --resume is exact, also
+//    after a run killed between any two of the files it writes.
 #include <algorithm>
 #include <cmath>
 #include <unistd.h>
@@ -15,6 +16,7 @@
 #include "fixtures.h"
 #include "helpers.h"
 #include "nn/checkpoint.h"
+#include "nn/files.h"
 #include "tasks/evaluate.h"
 #include "tasks/meta_train.h"
 #include "tasks/run/training.h"
@@ -287,6 +289,72 @@ TEST_CASE("resume: N epochs in one go == N/2 epochs, then --resume for the rest,
   for (size_t i = 0; i < ca.tensors.size(); i++)
     for (size_t j = 0; j < ca.tensors[i].second.size(); j++) CHECK(ca.tensors[i].second[j] == cb.tensors[i].second[j]);
   std::filesystem::remove_all(dir);
+}
+
+namespace {
+
+struct Killed {};  // thrown from RunOptions::after_write: the run stops there, as if killed
+
+std::string file_bytes(const std::string& path) {
+  Bytes b = read_regular_file(path, 1 << 24, "");
+  return std::string(b.begin(), b.end());
+}
+
+}  // namespace
+
+TEST_CASE("resume: a run killed after any file it writes resumes to the files of an uninterrupted run, byte for byte") {
+  auto task = make_quadratic_task(small_quadratic());
+  TempDir tmp;
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 1;
+  mc.meta_lr = 0.01;
+  mc.epochs = 3;
+  RunOptions ro;
+  ro.quiet = true;
+  ro.config_text = "# l2l train\nepochs = 3\n";
+  ro.settings = {{"meta-lr", "0.01"}, {"epochs", "3"}};
+  ro.out_dir = tmp.file("whole");
+  std::vector<std::string> order;
+  ro.after_write = [&](const std::string& file) { order.push_back(file); };
+  LearnedOptimizer whole({tiny_net()}, 8);
+  train_run(whole, *task, mc, ro);
+  REQUIRE(order.size() == 10);  // config.txt once, then 3 files per epoch
+  CHECK(order[3] == "train_state.ckpt");  // each epoch's commit point is its last write
+  CHECK(order.back() == "train_state.ckpt");
+  for (int k = 0; k < (int)order.size(); k++) {  // killed right after the k-th write
+    CAPTURE(k);
+    RunOptions r = ro;
+    r.out_dir = tmp.file("killed" + std::to_string(k));
+    int writes = 0;
+    r.after_write = [&](const std::string&) {
+      if (writes++ == k) throw Killed();
+    };
+    LearnedOptimizer killed({tiny_net()}, 8), resumed({tiny_net()}, 8);
+    CHECK_THROWS_AS(train_run(killed, *task, mc, r), Killed);
+    r.after_write = nullptr;
+    r.resume = true;
+    if (k + 1 == (int)order.size())  // killed after its last write: the run was complete
+      CHECK_THROWS_WITH(train_run(resumed, *task, mc, r), doctest::Contains("adds none"));
+    else
+      CHECK_NOTHROW(train_run(resumed, *task, mc, r));
+    for (const char* f : {"train_state.ckpt", "phi.ckpt", "train_log.csv", "config.txt"})
+      CHECK_MESSAGE(file_bytes(r.out_dir + "/" + f) == file_bytes(ro.out_dir + "/" + f), f);
+    // Killed before its first train_state.ckpt, the run started afresh, its files moved aside.
+    bool aside = false;
+    for (const auto& e : std::filesystem::directory_iterator(r.out_dir))
+      aside |= e.path().filename().string().rfind("previous-", 0) == 0;
+    CHECK(aside == (k < 3));
+  }
+  // A directory with none of a run's files holds nothing to resume.
+  RunOptions none = ro;
+  none.out_dir = tmp.file("empty");
+  none.resume = true;
+  std::filesystem::create_directories(none.out_dir);
+  LearnedOptimizer fresh({tiny_net()}, 8);
+  CHECK_THROWS_WITH(train_run(fresh, *task, mc, none), doctest::Contains("--resume: no training state at"));
 }
 
 TEST_CASE("a non-finite meta-loss stops training with a clear message and keeps the checkpoint") {

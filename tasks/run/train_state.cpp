@@ -63,7 +63,10 @@ std::string train_log_csv(const MetaState& st) {
 }
 
 void save_run_files(const std::string& dir, LearnedOptimizer& opt, const Adam& meta_opt, const MetaState& st,
-                    const Settings& settings, const std::string& config_text) {
+                    const Settings& settings, const std::string& config_text, const AfterWrite& after_write) {
+  auto written = [&](const std::string& file) {
+    if (after_write) after_write(file);
+  };
   const Settings meta = common_meta(opt, st, settings);
   Checkpoint state;
   state.meta = meta;
@@ -74,13 +77,18 @@ void save_run_files(const std::string& dir, LearnedOptimizer& opt, const Adam& m
   add_params(state, opt.params(), "phi.");
   add_tensors(state, "adam.", meta_opt.state());
   add_tensors(state, "best.", st.best_phi);
-  if (!config_text.empty()) write_file_atomic(dir + "/config.txt", config_text);
-  save_checkpoint(dir + "/train_state.ckpt", state);
   Checkpoint best;
   best.meta = meta;
   best.tensors = st.best_phi;
+  // train_state.ckpt last: it is the commit point. Killed before it, the epoch is trained again
+  // on --resume and rewrites the other files with the same bytes.
+  if (!config_text.empty()) write_file_atomic(dir + "/config.txt", config_text), written("config.txt");
   save_checkpoint(dir + "/phi.ckpt", best);
+  written("phi.ckpt");
   write_file_atomic(dir + "/train_log.csv", train_log_csv(st));
+  written("train_log.csv");
+  save_checkpoint(dir + "/train_state.ckpt", state);
+  written("train_state.ckpt");
 }
 
 MetaState load_run_state(const std::string& path, const Checkpoint& ck, const Settings& settings, LearnedOptimizer& opt,

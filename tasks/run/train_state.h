@@ -1,15 +1,19 @@
 // train_state.h: a meta-training run's files, and --resume. After every epoch a run directory
-// gets (each write atomic):
+// gets, in this order (each write atomic):
+//   config.txt        the first time only: the run's configuration as it was printed
+//   phi.ckpt          the best validated phi with the nets' configuration (what eval loads)
+//   train_log.csv     per epoch: the mean meta-loss of its windows and the validation score
 //   train_state.ckpt  everything --resume needs: phi, the meta-optimizer's (Adam's) state, the
 //                     best phi so far, the MetaState (epochs done, training problems drawn, the
 //                     scores and histories) and the settings the run was started with
-//   phi.ckpt          the best validated phi with the nets' configuration (what eval loads)
-//   train_log.csv     per epoch: the mean meta-loss of its windows and the validation score
-//   config.txt        the first time only: the run's configuration as it was printed
+// train_state.ckpt comes last: it is the commit point of the epoch. A run killed before it
+// resumes at that epoch, which rewrites the other files with the same bytes, so a kill at any
+// point leaves a directory that --resume completes to the files of an uninterrupted run.
 // Resume restores phi, Adam and the MetaState from train_state.ckpt, refusing a run started with
 // other settings (only the number of epochs may grow).
 // Is not: the method (tasks/meta_train.h) or the run's loop around it (tasks/run/training.h).
 #pragma once
+#include <functional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -23,9 +27,14 @@ namespace l2l {
 
 using Settings = std::vector<std::pair<std::string, std::string>>;  // flag name -> value
 
-// Writes the four files of the run into `dir` (config.txt only when `config_text` is not empty).
+// Called with a file's name ("phi.ckpt", ...) right after it is written: tests throw from it to
+// stop a run between two files, as a kill would.
+using AfterWrite = std::function<void(const std::string& file)>;
+
+// Writes the four files of the run into `dir` (config.txt only when `config_text` is not empty),
+// calling after_write (if set) after each.
 void save_run_files(const std::string& dir, LearnedOptimizer& opt, const Adam& meta_opt, const MetaState& st,
-                    const Settings& settings, const std::string& config_text);
+                    const Settings& settings, const std::string& config_text, const AfterWrite& after_write = {});
 
 // The state saved in `path` (a train_state.ckpt), its phi and Adam's state loaded into `opt` and
 // `meta_opt`. Throws std::runtime_error naming the file when it is missing, damaged, foreign, or

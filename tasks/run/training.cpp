@@ -9,6 +9,7 @@
 #include "nn/files.h"
 #include "tasks/run/comm.h"
 #include "tasks/run/progress.h"
+#include "tasks/run/run_dir.h"
 
 namespace l2l {
 
@@ -31,9 +32,11 @@ void on_every_rank(const std::function<void()>& work) {
 
 class DirRun : public MetaRun {
  public:
-  DirRun(LearnedOptimizer& opt, const Adam& meta_opt, const MetaConfig& cfg, const RunOptions& ro, const MetaState& st)
+  DirRun(LearnedOptimizer& opt, const Adam& meta_opt, const MetaConfig& cfg, const RunOptions& ro, const MetaState& st,
+         bool fresh)
       : opt_(opt), meta_opt_(meta_opt), cfg_(cfg), ro_(ro), quiet_(ro.quiet || !comm::is_root()),
-        writes_(!ro.out_dir.empty() && comm::is_root()), saved_epoch_(st.next_epoch - 1), bar_(total(st), quiet_) {}
+        writes_(!ro.out_dir.empty() && comm::is_root()), fresh_(fresh), saved_epoch_(st.next_epoch - 1),
+        bar_(total(st), quiet_) {}
 
   // Rank r runs problems r, r + R, r + 2R, ...
   std::vector<int> my_problems(int n) const override {
@@ -78,8 +81,8 @@ class DirRun : public MetaRun {
                    st.train_history.back(), val, best ? " (best so far)" : "");
     if (!writes_) return;
     // config.txt comes with the first checkpoint, so a directory never holds one without its run.
-    const bool first = saved_epoch_ < 0 && !ro_.resume;
-    save_run_files(ro_.out_dir, opt_, meta_opt_, st, ro_.settings, first ? ro_.config_text : "");
+    const bool first = saved_epoch_ < 0 && fresh_;
+    save_run_files(ro_.out_dir, opt_, meta_opt_, st, ro_.settings, first ? ro_.config_text : "", ro_.after_write);
     saved_epoch_ = epoch;
   }
 
@@ -105,7 +108,7 @@ class DirRun : public MetaRun {
   const Adam& meta_opt_;
   const MetaConfig& cfg_;
   const RunOptions& ro_;
-  bool quiet_, writes_;
+  bool quiet_, writes_, fresh_;
   int saved_epoch_;
   Progress bar_;
   long done_ = 0;
@@ -129,6 +132,26 @@ Checkpoint load_state_everywhere(const std::string& path) {
   Checkpoint ck;
   on_every_rank([&] { ck = decode_checkpoint((const unsigned char*)bytes.data(), bytes.size(), path); });
   return ck;
+}
+
+// With --resume: whether OUT holds a run that stopped before its first train_state.ckpt (some
+// of its other files, but no state). There is nothing to resume, so that run starts afresh; its
+// files are moved aside first (run_dir.h), so nothing is lost if the state was removed by hand.
+// Rank 0 looks and moves, every rank learns the answer.
+bool restart_unsaved_run(const RunOptions& ro) {
+  std::string restart;
+  on_every_rank([&] {
+    if (!comm::is_root() || ro.out_dir.empty() || std::filesystem::exists(ro.out_dir + "/train_state.ckpt")) return;
+    PriorRun prior = find_prior_run(ro.out_dir);
+    if (prior.files.empty()) return;  // nothing of a run: load_state_everywhere says so
+    restart = "1";
+    std::string aside = move_run_aside(ro.out_dir);
+    if (!ro.quiet)
+      std::fprintf(stderr, "--resume: %s holds no train_state.ckpt (its run stopped before its first epoch was saved): "
+                   "starting that run afresh; its files are in %s\n", ro.out_dir.c_str(), aside.c_str());
+  });
+  if (comm::size() > 1) comm::broadcast(restart);
+  return restart == "1";
 }
 
 // A resumed run: phi, Adam and the state from OUT/train_state.ckpt, on every rank.
@@ -161,8 +184,9 @@ MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& 
   check_ranks(cfg);
   if (!ro.out_dir.empty() && comm::is_root()) std::filesystem::create_directories(ro.out_dir);
   Adam meta_opt(cfg.meta_lr);
-  MetaState st = ro.resume ? resume_state(opt, meta_opt, cfg, ro) : MetaState();
-  DirRun run(opt, meta_opt, cfg, ro, st);
+  const bool fresh = !ro.resume || restart_unsaved_run(ro);
+  MetaState st = fresh ? MetaState() : resume_state(opt, meta_opt, cfg, ro);
+  DirRun run(opt, meta_opt, cfg, ro, st, fresh);
   try {
     MetaResult r = meta_train(opt, task, cfg, meta_opt, st, run);
     if (collective_seconds) *collective_seconds = run.collective_seconds();

@@ -9,6 +9,7 @@
 // Is not: the method itself, the run directory's lock and overwrite rules (tasks/run/run_dir.h:
 // the caller takes those), or flag parsing (apps/).
 #pragma once
+#include <functional>
 #include <string>
 
 #include "tasks/meta_train.h"
@@ -22,10 +23,12 @@ struct RunOptions {
   Settings settings;        // every flag: saved in the checkpoints; a resume must match them
   bool resume = false;
   bool quiet = false;
+  AfterWrite after_write;   // a test seam: called with each run file's name once it is written
 };
 
 // Meta-trains opt (phi becomes the best validated phi) as a run: fresh, or from
-// out_dir/train_state.ckpt with ro.resume. Throws std::runtime_error naming the run directory
+// out_dir/train_state.ckpt with ro.resume (a resume into a directory whose run stopped before
+// its first train_state.ckpt moves that run's files aside and starts it afresh). Throws std::runtime_error naming the run directory
 // when the state cannot be resumed or meta-training diverged (the message says what was kept).
 // `collective_seconds` (if given) receives the time spent in collectives during the
 // meta-updates (the part of MetaResult::train_seconds spent communicating; 0 on one rank).
