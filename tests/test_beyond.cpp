@@ -396,3 +396,39 @@ TEST_CASE("curriculum: off is the paper's meta-training bit for bit; on, each ep
   REQUIRE(on.train_history.size() == 3);
   CHECK(on.train_history[0] != off.train_history[0]);  // epoch 0 already on the short horizon
 }
+
+TEST_CASE("curriculum: --resume with another --epochs is refused (its stages are shares of the epochs); without one, epochs may grow") {
+  auto task = make_quadratic_task(small_quadratic());
+  TempDir tmp;
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 1;
+  mc.epochs = 2;
+  mc.curriculum = {5, 10};
+  RunOptions ro;
+  ro.quiet = true;
+  ro.out_dir = tmp.file("stages");
+  ro.settings = {{"curriculum", "5,10"}, {"epochs", "2"}};
+  LearnedOptimizer opt({tiny_net()}, 8);
+  train_run(opt, *task, mc, ro);
+  ro.resume = true;
+  mc.epochs = 4;  // 4 epochs would be stages of 2 + 2, not the 1 + 1 already trained
+  ro.settings = {{"curriculum", "5,10"}, {"epochs", "4"}};
+  CHECK_THROWS_WITH(train_run(opt, *task, mc, ro),
+                    doctest::Contains("was trained with --curriculum 5,10 over --epochs 2: its stages are shares of the "
+                                      "epochs, so --epochs 4 would train another schedule"));
+  // Without a curriculum the epochs may grow, as before.
+  mc.curriculum.clear();
+  mc.epochs = 2;
+  ro = RunOptions();
+  ro.quiet = true;
+  ro.out_dir = tmp.file("plain");
+  ro.settings = {{"curriculum", ""}, {"epochs", "2"}};
+  train_run(opt, *task, mc, ro);
+  ro.resume = true;
+  mc.epochs = 3;
+  ro.settings = {{"curriculum", ""}, {"epochs", "3"}};
+  CHECK(train_run(opt, *task, mc, ro).val_history.size() == 3);
+}

@@ -28,11 +28,25 @@ Settings common_meta(LearnedOptimizer& opt, const MetaState& st, const Settings&
   return meta;
 }
 
-// The run must go on with the settings it started with (only --epochs may grow).
+// With a curriculum, its stages are shares of the epochs (training_horizon): resumed with
+// another --epochs, the run would train another schedule than a fresh run with the same flags.
+void check_same_schedule(const Checkpoint& ck, const std::string& epochs, const std::string& path) {
+  const std::string* curriculum = ck.meta_value("curriculum");
+  const std::string* old = ck.meta_value("epochs");
+  if (!curriculum || curriculum->empty() || !old || *old == epochs) return;
+  throw std::runtime_error("--resume: " + path + " was trained with --curriculum " + *curriculum + " over --epochs " +
+                           *old + ": its stages are shares of the epochs, so --epochs " + epochs +
+                           " would train another schedule than a fresh run with these flags.\nResume with --epochs " +
+                           *old + ", or train afresh with --epochs " + epochs + " (another --out, or --overwrite true).");
+}
+
+// The run must go on with the settings it started with (only --epochs may grow, and not with a
+// curriculum).
 void check_same_settings(const Checkpoint& ck, const Settings& settings, const std::string& path) {
   const std::string config = (std::filesystem::path(path).parent_path() / "config.txt").string();
   std::string diff;
   for (const auto& [k, v] : settings) {
+    if (k == "epochs") check_same_schedule(ck, v, path);
     if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads") continue;
     const std::string* old = ck.meta_value(k);
     static const std::string one = "1";

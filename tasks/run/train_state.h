@@ -10,7 +10,8 @@
 // resumes at that epoch, which rewrites the other files with the same bytes, so a kill at any
 // point leaves a directory that --resume completes to the files of an uninterrupted run.
 // Resume restores phi, Adam and the MetaState from train_state.ckpt, refusing a run started with
-// other settings (only the number of epochs may grow).
+// other settings (only the number of epochs may grow, and not in a run with a --curriculum,
+// whose stages are shares of the epochs).
 // Is not: the method (tasks/meta_train.h) or the run's loop around it (tasks/run/training.h).
 #pragma once
 #include <functional>
@@ -38,7 +39,8 @@ void save_run_files(const std::string& dir, LearnedOptimizer& opt, const Adam& m
 
 // The state saved in `path` (a train_state.ckpt), its phi and Adam's state loaded into `opt` and
 // `meta_opt`. Throws std::runtime_error naming the file when it is missing, damaged, foreign, or
-// was trained with other settings than `settings` (names the flags that differ).
+// was trained with other settings than `settings` (names the flags that differ), or with a
+// curriculum and another "epochs" (says why, and what to do).
 MetaState load_run_state(const std::string& path, const Checkpoint& ck, const Settings& settings, LearnedOptimizer& opt,
                          Adam& meta_opt);
 
