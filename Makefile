@@ -3,8 +3,9 @@
 #   make test         the doctest suite (compiled in double for gradient checks), then the
 #                     float32 kernel tests (build/tests-f32: float kernels vs double references),
 #                     then tests/scripts/test_experiments.sh (also alone: make test-scripts) and
-#                     tests/scripts/test_train_cli.sh (run directories, through build/l2l) and
-#                     tests/scripts/test_code_shape.sh (top comments, function lengths)
+#                     tests/scripts/test_train_cli.sh (run directories, through build/l2l and
+#                     build/art_images) and tests/scripts/test_code_shape.sh (top comments,
+#                     function lengths)
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
@@ -90,7 +91,7 @@ build/tests-san: $(SAN_OBJ)
 	$(CXX) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # Tests run from the repository root (they look for ../shared/data from there).
-test: deps build/tests build/tests-f32 build/l2l
+test: deps build/tests build/tests-f32 build/l2l build/art_images
 	build/tests $(TEST_ARGS)
 	build/tests-f32
 	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests-f32 -tc='*float32 meta-gradient*' --no-skip

@@ -4,7 +4,8 @@
 // l2l eval's results.json), and writes, in --out:
 //   triple_<k>.png    content | styled by the LSTM | style
 //   compare_<k>.png   content | LSTM | baseline | style
-// and prints each run's final f and its three terms.
+// and prints each run's final f and its three terms. A --phi meta-trained on another task is
+// refused (as l2l eval refuses one).
 // Is not: an evaluation (no curves, no tuning: l2l eval does that).
 #include <cstdio>
 #include <filesystem>
@@ -55,7 +56,11 @@ int run(int argc, char** argv) {
   std::string bname = b.substr(0, eq);
   double blr = std::strtod(b.c_str() + eq + 1, nullptr);
   std::unique_ptr<Optimizer> base = make_optimizer(bname, blr);
-  std::unique_ptr<LearnedOptimizer> lstm = load_learned_optimizer(f.str("phi"));
+  std::string trained_on;  // as l2l eval does: a phi of another task is a mistake
+  std::unique_ptr<LearnedOptimizer> lstm = load_learned_optimizer(f.str("phi"), &trained_on);
+  if (!trained_on.empty() && trained_on != "art")
+    throw std::invalid_argument(f.str("phi") + " was meta-trained on --task " + trained_on +
+                                ", not art (train one with: l2l train --task art)");
   std::unique_ptr<Task> task = make_task(f);
   int T = bounded(f, "steps", 1, 100000), K = bounded(f, "problems", 1, 1000);
   std::string out = f.str("out");

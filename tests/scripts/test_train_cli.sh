@@ -4,7 +4,8 @@
 # leaves its checkpoint byte-identical; --overwrite true moves the old run aside; a second writer
 # is refused while the first runs, and the first still finishes with a loadable checkpoint; a
 # killed writer leaves no lock behind; a .lock that is a symbolic link is refused by train and
-# eval and its target left alone; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
+# eval and its target left alone; art_images refuses a phi of another task (build/art_images);
+# eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -29,6 +30,12 @@ check "the old checkpoint is byte-identical" test "$(cksum <"$tmp/run/phi.ckpt")
 "$L2L" "${quick[@]}" --epochs 1 --out "$tmp/run" --overwrite true >"$tmp/over.log" 2>&1
 check "--overwrite true trains" test $? -eq 0
 check "  ... and keeps the old run in previous-*/" bash -c "ls '$tmp'/run/previous-*/phi.ckpt >/dev/null"
+
+# art_images, like eval, refuses a phi meta-trained on another task (before any image is made).
+build/art_images --task art --phi "$tmp/run/phi.ckpt" --steps 1 --problems 1 --out "$tmp/art" --threads 1 >"$tmp/art.log" 2>&1
+check "art_images refuses a phi trained on --task quadratic" test $? -ne 0
+check "  ... saying so" grep -q "phi.ckpt was meta-trained on --task quadratic, not art" "$tmp/art.log"
+check "  ... and writes no image" test ! -e "$tmp/art/triple_0.png"
 
 # A slow first writer (many problems) and a second one started while it runs.
 "$L2L" "${quick[@]}" --epochs 2 --problems-per-epoch 1500 --out "$tmp/busy" >"$tmp/busy1.log" 2>&1 &
