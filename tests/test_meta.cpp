@@ -357,6 +357,58 @@ TEST_CASE("resume: a run killed after any file it writes resumes to the files of
   CHECK_THROWS_WITH(train_run(fresh, *task, mc, none), doctest::Contains("--resume: no training state at"));
 }
 
+TEST_CASE("resume: a training state with a NaN score or histories of the wrong length is refused, naming the file") {
+  auto task = make_quadratic_task(small_quadratic());
+  TempDir tmp;
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 1;
+  mc.epochs = 2;
+  RunOptions ro;
+  ro.quiet = true;
+  ro.out_dir = tmp.file("run");
+  LearnedOptimizer opt({tiny_net()}, 8);
+  train_run(opt, *task, mc, ro);
+  const std::string path = ro.out_dir + "/train_state.ckpt";
+  const Checkpoint saved = load_checkpoint(path);
+  // The saved state, with one metadata value replaced, resumed for a third epoch.
+  auto resume_edited = [&](const std::string& key, const std::string& value) {
+    Checkpoint edited = saved;
+    bool found = false;
+    for (auto& [k, v] : edited.meta)
+      if (k == key) v = value, found = true;
+    REQUIRE(found);
+    save_checkpoint(path, edited);
+    RunOptions r = ro;
+    r.resume = true;
+    MetaConfig more = mc;
+    more.epochs = 3;
+    LearnedOptimizer resumed({tiny_net()}, 8);
+    std::string msg;
+    try {
+      train_run(resumed, *task, more, r);
+    } catch (const std::exception& e) {
+      msg = e.what();
+    }
+    CHECK_MESSAGE(msg.find(path) != std::string::npos, msg);
+    return msg;
+  };
+  CHECK(resume_edited("best_val", "nan").find("best_val") != std::string::npos);
+  CHECK(resume_edited("untrained_val", "nan").find("untrained_val") != std::string::npos);
+  std::string vals = *saved.meta_value("val_history");
+  CHECK(resume_edited("val_history", vals + ",nan").find("val_history") != std::string::npos);
+  CHECK(resume_edited("val_history", vals.substr(0, vals.find(','))).find("its histories hold 2 and 1 epochs") !=
+        std::string::npos);
+  CHECK(resume_edited("train_history", *saved.meta_value("train_history") + ",0.5").find("its histories hold 3 and 2") !=
+        std::string::npos);
+  save_checkpoint(path, saved);  // the state as it was resumes
+  ro.resume = true;
+  mc.epochs = 3;
+  CHECK(train_run(opt, *task, mc, ro).val_history.size() == 3);
+}
+
 TEST_CASE("a non-finite meta-loss stops training with a clear message and keeps the checkpoint") {
   auto task = make_quadratic_task(small_quadratic());
   auto dir = std::filesystem::temp_directory_path() / ("l2l_nan_" + std::to_string(::getpid()));
