@@ -80,6 +80,13 @@ void claim_run_dir(const std::string& dir, bool resume, bool overwrite) {
   std::fprintf(stderr, "l2l train: moved the earlier run in %s to %s\n", dir.c_str(), move_run_aside(dir).c_str());
 }
 
+// With DIR's lock held: temp files of killed writes go, then DIR is claimed for this run.
+void take_run_dir(const RunDirLock& lock, bool resume, bool overwrite) {
+  for (const std::string& f : lock.remove_stale_temp_files(run_files()))
+    std::fprintf(stderr, "l2l train: removed %s/%s, left by a write that did not finish\n", lock.dir().c_str(), f.c_str());
+  claim_run_dir(lock.dir(), resume, overwrite);
+}
+
 // What the end of a run says: where phi is, and plainly whether training helped at all.
 void report_training(const MetaResult& r, const std::string& out) {
   std::printf("untrained phi: validation mean f %.6g\n", r.untrained_val);
@@ -132,7 +139,7 @@ int cmd_train(int argc, char** argv) {
       s.mc = meta_config(f);
       s.ro = {f.str("out"), s.cfg_txt, f.all(), f.boolean("resume"), !root, {}};  // no after_write: tests only
       s.random_scale = random_scale_flag(f);
-      if (root) s.lock = std::make_unique<RunDirLock>(s.ro.out_dir), claim_run_dir(s.ro.out_dir, s.ro.resume, f.boolean("overwrite"));
+      if (root) s.lock = std::make_unique<RunDirLock>(s.ro.out_dir), take_run_dir(*s.lock, s.ro.resume, f.boolean("overwrite"));
       s.task = make_task(f);
       s.task = make_randomly_scaled_task(std::move(s.task), s.random_scale);  // training problems only (scaled_task.h)
     }

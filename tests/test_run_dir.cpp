@@ -2,7 +2,8 @@
 //
 // What this file is: the lock tested across processes (fork: a child holds the lock, the
 // parent is refused with the child's pid; a child killed with SIGKILL leaves no stale lock; a
-// .lock that is a link or not a regular file is refused and its target left alone),
+// .lock that is a link or not a regular file is refused and its target left alone; the holder
+// removes the stale temp files of the run's files and nothing else),
 // the description of an occupied directory, --overwrite's move-aside (old files byte-identical
 // in their new place), and atomic writes (no temp file left after success or failure).
 // What it is not: a test of `l2l train` itself (apps/ wire these calls in).
@@ -11,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -172,6 +174,32 @@ TEST_CASE("run_dir: a .lock that is a link or not a regular file is refused, nam
   CHECK(lock_error(dir).find(lock + " is not a regular file") == 0);
   fs::remove(lock);
   CHECK(lock_error(dir) == "");  // removed, as the message says: the lock is taken again
+}
+
+TEST_CASE("run_dir: the lock holder removes stale temp files of the run's files, regular files only") {
+  TempDir tmp;
+  const std::string dir = tmp.file("run"), victim = tmp.file("victim.txt");
+  fs::create_directories(dir);
+  spit(victim, "DATA\n");
+  for (const std::string& f : run_files()) spit(dir + "/" + f + ".tmp.aB3xY9", "partial");
+  spit(dir + "/phi.ckpt", "kept");
+  spit(dir + "/notes.md.tmp.aB3xY9", "not a run file");
+  spit(dir + "/phi.ckpt.tmp.longer1", "not a mkstemp name");
+  spit(dir + "/phi.ckpt.tmp.ab-12c", "not mkstemp's alphabet");
+  fs::create_symlink(victim, dir + "/phi.ckpt.tmp.L1nk00");
+  fs::create_directory(dir + "/train_log.csv.tmp.D1r000");
+  RunDirLock lock(dir);
+  std::vector<std::string> removed = lock.remove_stale_temp_files(run_files());
+  std::sort(removed.begin(), removed.end());
+  CHECK(removed == std::vector<std::string>{"config.txt.tmp.aB3xY9", "phi.ckpt.tmp.aB3xY9", "train_log.csv.tmp.aB3xY9",
+                                            "train_state.ckpt.tmp.aB3xY9"});
+  for (const std::string& f : run_files()) CHECK_FALSE(fs::exists(dir + "/" + f + ".tmp.aB3xY9"));
+  for (const char* f : {"phi.ckpt", "notes.md.tmp.aB3xY9", "phi.ckpt.tmp.longer1", "phi.ckpt.tmp.ab-12c"})
+    CHECK_MESSAGE(fs::exists(dir + "/" + f), f);
+  CHECK(fs::is_symlink(dir + "/phi.ckpt.tmp.L1nk00"));
+  CHECK(slurp(victim) == "DATA\n");
+  CHECK(fs::is_directory(dir + "/train_log.csv.tmp.D1r000"));
+  CHECK(lock.remove_stale_temp_files(run_files()).empty());
 }
 
 TEST_CASE("run_dir: an occupied directory is described from train_state.ckpt; an empty one is free") {

@@ -1,7 +1,8 @@
 // run_dir.cpp: lock, occupancy check and move-aside for run directories.
 //
-// What this file is: the three pieces of run_dir.h, each a short function over POSIX calls
-// (open with O_NOFOLLOW, flock, rename, fsync). What it is not: anything that waits or retries, or writes files
+// What this file is: the pieces of run_dir.h (the lock and its clean-up of stale temp files,
+// the occupancy check, the move-aside), each a short function over POSIX calls (open with
+// O_NOFOLLOW, flock, rename, fsync) and std::filesystem. What it is not: anything that waits or retries, or writes files
 // (nn/files.cpp does, atomically).
 #include "tasks/run/run_dir.h"
 
@@ -10,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -93,6 +95,30 @@ RunDirLock::RunDirLock(const std::string& dir) : dir_(dir) {
 
 RunDirLock::~RunDirLock() {
   if (fd_ >= 0) close(fd_);  // closing the last descriptor releases the flock
+}
+
+// Whether `file` is "<one of names>.tmp.XXXXXX", X from mkstemp's alphabet [A-Za-z0-9].
+static bool is_temp_of(const std::string& file, const std::vector<std::string>& names) {
+  for (const std::string& n : names) {
+    const std::string head = n + ".tmp.";
+    if (file.size() != head.size() + 6 || file.compare(0, head.size(), head) != 0) continue;
+    bool ok = true;
+    for (size_t i = head.size(); i < file.size(); i++) ok = ok && std::isalnum((unsigned char)file[i]);
+    if (ok) return true;
+  }
+  return false;
+}
+
+std::vector<std::string> RunDirLock::remove_stale_temp_files(const std::vector<std::string>& names) const {
+  std::vector<std::string> removed;
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir_, ec)) {
+    const std::string file = e.path().filename().string();
+    std::error_code sec;
+    if (!is_temp_of(file, names) || !fs::is_regular_file(e.symlink_status(sec))) continue;
+    if (fs::remove(e.path(), sec)) removed.push_back(file);
+  }
+  return removed;
 }
 
 // ---- what a directory holds -----------------------------------------------------------------

@@ -9,6 +9,7 @@
 //                       not the file's existence). A second writer fails at once with
 //                       "DIR is in use by pid N". A .lock that is a symbolic or hard link, or
 //                       not a regular file, is refused (its target is never opened for writing).
+//                       Holding it, a run removes the temp files killed writes left behind.
 //   find_prior_run      whether DIR already holds a trained run, described in one line (task,
 //                       epochs done, best validation score, read from train_state.ckpt).
 //   move_run_aside      for --overwrite: moves the old run's files into DIR/previous-<UTC time>/
@@ -45,6 +46,12 @@ class RunDirLock {
   RunDirLock(const RunDirLock&) = delete;
   RunDirLock& operator=(const RunDirLock&) = delete;
   const std::string& dir() const { return dir_; }
+
+  // Removes what killed atomic writes left in DIR: the temp files "<name>.tmp.XXXXXX"
+  // (write_file_atomic's mkstemp names) of the given file names, regular files only (a link or
+  // a directory of such a name stays). Safe while the lock is held: no writer of ours is
+  // writing into DIR. Returns the names removed; a file that cannot be removed is left.
+  std::vector<std::string> remove_stale_temp_files(const std::vector<std::string>& names) const;
 
  private:
   std::string dir_;

@@ -5,7 +5,7 @@
 # is refused while the first runs, and the first still finishes with a loadable checkpoint; a
 # killed writer leaves no lock behind; a .lock that is a symbolic link is refused by train and
 # eval and its target left alone; art_images refuses a phi of another task (build/art_images);
-# eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
+# train removes the temp files killed writes left; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -36,6 +36,21 @@ build/art_images --task art --phi "$tmp/run/phi.ckpt" --steps 1 --problems 1 --o
 check "art_images refuses a phi trained on --task quadratic" test $? -ne 0
 check "  ... saying so" grep -q "phi.ckpt was meta-trained on --task quadratic, not art" "$tmp/art.log"
 check "  ... and writes no image" test ! -e "$tmp/art/triple_0.png"
+
+# Temp files a killed write left behind (NAME.tmp.XXXXXX of the run's own files) are removed when
+# a train starts, fresh or --resume; a link of that name and other files stay.
+mkdir -p "$tmp/stale"
+for f in phi.ckpt train_state.ckpt train_log.csv config.txt; do printf 'partial' >"$tmp/stale/$f.tmp.Ab12Cd"; done
+printf 'mine' >"$tmp/stale/notes.txt.tmp.Ab12Cd"
+ln -s "$tmp/victim.txt" "$tmp/stale/phi.ckpt.tmp.L1nk00"
+"$L2L" "${quick[@]}" --epochs 1 --out "$tmp/stale" >"$tmp/stale.log" 2>&1
+check "a fresh train removes the stale temp files of its files" \
+  bash -c "cd '$tmp/stale' && ! ls phi.ckpt.tmp.Ab12Cd train_state.ckpt.tmp.Ab12Cd train_log.csv.tmp.Ab12Cd config.txt.tmp.Ab12Cd 2>/dev/null | grep -q ."
+check "  ... and says so" grep -q "removed $tmp/stale/phi.ckpt.tmp.Ab12Cd" "$tmp/stale.log"
+check "  ... and leaves other files and links alone" test -f "$tmp/stale/notes.txt.tmp.Ab12Cd" -a -L "$tmp/stale/phi.ckpt.tmp.L1nk00"
+printf 'partial' >"$tmp/stale/phi.ckpt.tmp.Xy98Zw"
+"$L2L" "${quick[@]}" --epochs 2 --out "$tmp/stale" --resume true >"$tmp/stale2.log" 2>&1
+check "--resume removes them too" test $? -eq 0 -a ! -e "$tmp/stale/phi.ckpt.tmp.Xy98Zw"
 
 # A slow first writer (many problems) and a second one started while it runs.
 "$L2L" "${quick[@]}" --epochs 2 --problems-per-epoch 1500 --out "$tmp/busy" >"$tmp/busy1.log" 2>&1 &
