@@ -3,7 +3,8 @@
 #   make test         the doctest suite (compiled in double for gradient checks), then the
 #                     float32 kernel tests (build/tests-f32: float kernels vs double references),
 #                     then tests/scripts/test_experiments.sh (also alone: make test-scripts) and
-#                     tests/scripts/test_train_cli.sh (run directories, through build/l2l) and
+#                     tests/scripts/test_train_cli.sh (run directories, through build/l2l),
+#                     tests/scripts/test_flags.sh (the command line, through build/l2l) and
 #                     tests/scripts/test_code_shape.sh (top comments, function lengths)
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
@@ -97,6 +98,7 @@ test: deps build/tests build/tests-f32 build/l2l
 	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests -tc='*float32 meta-gradient*' --no-skip
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_train_cli.sh
+	tests/scripts/test_flags.sh
 	tests/scripts/test_code_shape.sh
 
 # The shell scripts' choices (experiments.sh folders and recipe names, report and plot helpers);

@@ -29,7 +29,7 @@ inline void add_task_flags(Flags& f) {
   f.add("steps", "100", "T: optimizee steps per problem");
   f.add("quad-batch", "128", "quadratic: functions per problem");
   f.add("quad-dims", "10", "quadratic: dimensions of each function");
-  f.add("quad-dm", "false", "quadratic: the authors' code variant (W,y ~ U[0,1), theta0 ~ N(0,0.01^2))");
+  f.add_bool("quad-dm", false, "quadratic: the authors' code variant (W,y ~ U[0,1), theta0 ~ N(0,0.01^2))");
   f.add("data", "", "data directory (else $L2L_DATA, ./data, ../shared/data)");
   f.add("mnist-hidden", "20", "mnist: hidden layer sizes, comma-separated (e.g. 20,20); empty for none");
   f.add("mnist-act", "sigmoid", "mnist: hidden activation: sigmoid, relu, tanh");

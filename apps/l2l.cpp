@@ -39,12 +39,12 @@ void add_train_flags(Flags& f) {
         "split over the ranks, K a multiple of the rank count; phi does not depend on the rank count)");
   f.add("meta-lr", "0.001", "Adam learning rate on phi (authors' code 1e-3)");
   f.add("clip", "0", "clip meta-gradient entries to [-clip, clip]; 0 = off");
-  f.add("include-start", "true", "count f at each window's first point in the meta-loss (authors' code)");
+  f.add_bool("include-start", true, "count f at each window's first point in the meta-loss (authors' code)");
   f.add("val-problems", "10", "validation problems scored before training and after every epoch");
-  f.add("second-derivatives", "false", "unsupported: the paper drops them (d grad / d phi = 0); must be false");
+  f.add_bool("second-derivatives", false, "unsupported: the paper drops them (d grad / d phi = 0); must be false");
   f.add("out", "runs/train", "output directory");
-  f.add("resume", "false", "continue from OUT/train_state.ckpt");
-  f.add("overwrite", "false", "train afresh into an OUT that holds a trained run: its files are moved to OUT/previous-<UTC time>/");
+  f.add_bool("resume", false, "continue from OUT/train_state.ckpt");
+  f.add_bool("overwrite", false, "train afresh into an OUT that holds a trained run: its files are moved to OUT/previous-<UTC time>/");
   add_threads_flag(f);
 }
 

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# test_flags.sh: the command line of the programs, tried through the real ones (build/l2l, float
+# build) as a user would. Checks: true/false flags given bare (--resume alone means true) or with
+# a value; "did you mean" for a mistyped flag; a flag given twice is refused, naming it. Prints
+# PASS/FAIL per check and "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+L2L=build/l2l
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+pass=0 fail=0
+check() {  # check NAME COMMAND...
+  if "${@:2}"; then echo "PASS  $1"; pass=$((pass + 1)); else echo "FAIL  $1"; fail=$((fail + 1)); fi
+}
+# refuses PATTERN COMMAND...: COMMAND exits non-zero and its output matches PATTERN (grep -E).
+refuses() {
+  local out rc
+  out=$("${@:2}" 2>&1)
+  rc=$?
+  [ $rc -ne 0 ] && grep -qE -- "$1" <<<"$out"
+}
+# says PATTERN COMMAND...: COMMAND's output matches PATTERN, whatever its exit code.
+says() { "${@:2}" 2>&1 | grep -qE -- "$1"; }
+quiet() { "$@" >/dev/null 2>&1; }
+quick=(train --task quadratic --quad-batch 4 --steps 10 --unroll 5 --problems-per-epoch 2 --val-problems 1 --threads 1)
+evalq=(eval --task quadratic --quad-batch 4 --steps 2 --problems 1 --optimizers sgd --lr sgd=0.1 --threads 1)
+
+# 1. true/false flags.
+"$L2L" "${quick[@]}" --epochs 1 --out "$tmp/run" >/dev/null 2>&1
+check "train (1 epoch) for the resume checks" test -f "$tmp/run/train_state.ckpt"
+check "--resume alone before another flag means true" quiet "$L2L" "${quick[@]}" --epochs 2 --resume --out "$tmp/run"
+check "--resume alone as the last argument means true" quiet "$L2L" "${quick[@]}" --epochs 3 --out "$tmp/run" --resume
+check "--resume true still works" quiet "$L2L" "${quick[@]}" --epochs 4 --out "$tmp/run" --resume true
+check "--resume=false still means false (a fresh train is refused)" \
+  refuses "holds a trained run" "$L2L" "${quick[@]}" --epochs 1 --out "$tmp/run" --resume=false
+check "--resume false still means false" refuses "holds a trained run" "$L2L" "${quick[@]}" --epochs 1 --out "$tmp/run" --resume false
+check "--overwrite alone means true" quiet "$L2L" "${quick[@]}" --epochs 1 --overwrite --out "$tmp/run"
+check "--resume maybe is refused, naming the flag" refuses "--resume expects true or false" "$L2L" "${quick[@]}" --resume maybe --out "$tmp/x"
+check "a value flag at the end still needs its value" refuses "--out needs a value" "$L2L" "${quick[@]}" --out
+check "--help says how true/false flags are given" says "--name alone means true" "$L2L" train --help
+
+# 2. did you mean.
+check "--tsk: did you mean --task" refuses "unknown flag --tsk.*did you mean --task\?" "$L2L" "${evalq[@]}" --tsk quadratic --out "$tmp/e"
+check "--tsk=quadratic: did you mean --task" refuses "did you mean --task\?" "$L2L" "${evalq[@]}" --tsk=quadratic --out "$tmp/e"
+check "a far-off flag gets no suggestion" bash -c "! '$L2L' eval --zzzzzzzz 1 2>&1 | grep -q 'did you mean'"
+check "  ... and is still refused" refuses "unknown flag --zzzzzzzz" "$L2L" eval --zzzzzzzz 1
+
+# 3. strict parsing: each flag once.
+check "a flag given twice is refused, naming it" refuses "--steps is given twice" "$L2L" "${evalq[@]}" --steps 3 --out "$tmp/e"
+check "  ... also as --name=value" refuses "--steps is given twice" "$L2L" "${evalq[@]}" --steps=3 --out "$tmp/e"
+
+echo "test_flags.sh: $pass passed, $fail failed"
+[ $fail -eq 0 ]
