@@ -173,7 +173,8 @@ int main(int argc, char** argv) {
                   "l2l <command> --help lists every flag with its default.\n");
       rc = cmd.empty() ? 2 : 0;
     } else {
-      std::fprintf(stderr, "l2l: unknown command '%s' (expected train or eval; see l2l --help)\n", cmd.c_str());
+      std::fprintf(stderr, "l2l: unknown command '%s'%s (expected train or eval; see l2l --help)\n", cmd.c_str(),
+                   did_you_mean(cmd, {"train", "eval"}).c_str());
       rc = 2;
     }
   } catch (const comm::AgreedError& e) {  // thrown by every rank together: rank 0 says it

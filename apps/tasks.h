@@ -90,14 +90,17 @@ inline const std::vector<TaskEntry>& task_registry() {
   return tasks;
 }
 
-// The Task named by --task.
+// The Task named by --task (an unknown name: the closest known one, when close, and the list).
 inline std::unique_ptr<Task> make_task(const Flags& f) {
   std::string names;
+  std::vector<std::string> known;
   for (const TaskEntry& t : task_registry()) {
     if (t.name == f.str("task")) return t.make(f);
     names += (names.empty() ? "" : ", ") + t.name;
+    known.push_back(t.name);
   }
-  throw std::invalid_argument("unknown --task '" + f.str("task") + "' (expected one of: " + names + ")");
+  throw std::invalid_argument("unknown --task '" + f.str("task") + "'" + did_you_mean(f.str("task"), known) +
+                              " (expected one of: " + names + ")");
 }
 
 }  // namespace l2l

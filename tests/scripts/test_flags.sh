@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # test_flags.sh: the command line of the programs, tried through the real ones (build/l2l, float
 # build) as a user would. Checks: true/false flags given bare (--resume alone means true) or with
-# a value; "did you mean" for a mistyped flag; a flag given twice is refused, naming it. Prints
-# PASS/FAIL per check and "N passed, N failed".
+# a value; "did you mean" for a mistyped flag, task or command; a flag given twice is refused,
+# naming it. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -42,6 +42,9 @@ check "--help says how true/false flags are given" says "--name alone means true
 # 2. did you mean.
 check "--tsk: did you mean --task" refuses "unknown flag --tsk.*did you mean --task\?" "$L2L" "${evalq[@]}" --tsk quadratic --out "$tmp/e"
 check "--tsk=quadratic: did you mean --task" refuses "did you mean --task\?" "$L2L" "${evalq[@]}" --tsk=quadratic --out "$tmp/e"
+check "--task quadratc: did you mean quadratic" refuses "unknown --task 'quadratc'.*did you mean quadratic\?" \
+  "$L2L" eval --task quadratc --steps 2 --problems 1 --optimizers sgd --lr sgd=0.1 --out "$tmp/e"
+check "l2l trian: did you mean train" refuses "unknown command 'trian'.*did you mean train\?" "$L2L" trian
 check "a far-off flag gets no suggestion" bash -c "! '$L2L' eval --zzzzzzzz 1 2>&1 | grep -q 'did you mean'"
 check "  ... and is still refused" refuses "unknown flag --zzzzzzzz" "$L2L" eval --zzzzzzzz 1
 
