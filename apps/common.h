@@ -71,19 +71,23 @@ inline double random_scale_flag(const Flags& f) {
   return s;
 }
 
-// "a,b,,c" -> {"a", "b", "c"} (empty items are dropped).
-inline std::vector<std::string> comma_list(const std::string& s) {
+// The value of flag --`flag`, "a,b,c" -> {"a", "b", "c"}; "" -> {} (an empty list). An empty
+// item ("a,,b", "a,b,", ",") is an error naming the flag: it is a typo, not a value.
+inline std::vector<std::string> comma_list(const std::string& s, const std::string& flag) {
   std::vector<std::string> v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) v.push_back(item);
-  return v;
+  if (s.empty()) return v;
+  for (size_t start = 0;;) {
+    size_t comma = s.find(',', start);
+    v.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (v.back().empty()) throw std::invalid_argument("flag --" + flag + " has an empty item in '" + s + "' (items are separated by single commas)");
+    if (comma == std::string::npos) return v;
+    start = comma + 1;
+  }
 }
 
 inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
   std::vector<int> v;
-  for (const std::string& item : comma_list(s)) {
+  for (const std::string& item : comma_list(s, flag)) {
     char* end = nullptr;
     long x = std::strtol(item.c_str(), &end, 10);
     if (*end || x <= 0 || x > 1000000)

@@ -3,11 +3,13 @@
 // What this file is: parsing as the programs see it: true/false switches given alone (at the
 // end, before another --flag) or with a value (--name true, --name=false); a value flag still
 // needs its value; a flag given twice and an unknown flag are refused, the latter with the
-// closest known name when one is close (edit_distance, did_you_mean); --help's note on switches.
+// closest known name when one is close (edit_distance, did_you_mean); --help's note on switches;
+// comma lists (apps/common.h): an empty item is an error naming the flag, an empty value an empty list.
 // What it is not: a test of the programs' flags (tests/scripts/test_flags.sh runs build/l2l).
 #include <string>
 #include <vector>
 
+#include "apps/common.h"
 #include "apps/flags.h"
 #include "doctest/doctest.h"
 
@@ -82,4 +84,15 @@ TEST_CASE("flags: edit distance and did_you_mean") {
   CHECK(did_you_mean("imagenet", tasks) == "");
   CHECK(did_you_mean("x", {"p"}) == "");  // one letter: every one-letter name is one edit away
   CHECK(did_you_mean("tsk", {"task"}, "--") == ": did you mean --task?");
+}
+
+TEST_CASE("flags: a comma list with an empty item is refused, naming the flag; an empty value is an empty list") {
+  CHECK(comma_list("", "curriculum").empty());
+  CHECK(comma_list("10", "curriculum") == std::vector<std::string>{"10"});
+  CHECK(comma_list("10,20", "curriculum") == std::vector<std::string>{"10", "20"});
+  for (const char* bad : {",", "10,,20", "10,20,", ",10"})
+    CHECK_THROWS_WITH(comma_list(bad, "curriculum"), doctest::Contains("flag --curriculum has an empty item"));
+  CHECK(parse_ints("", "mnist-hidden").empty());
+  CHECK(parse_ints("20,20", "mnist-hidden") == std::vector<int>{20, 20});
+  CHECK_THROWS_WITH(parse_ints("20,,20", "mnist-hidden"), doctest::Contains("flag --mnist-hidden has an empty item in '20,,20'"));
 }
