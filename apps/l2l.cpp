@@ -29,7 +29,7 @@ namespace {
 void add_train_flags(Flags& f) {
   add_task_flags(f);
   add_net_flags(f);
-  f.add("seed", "1", "seed of the run: training problems and phi's initialization (test and validation problems are fixed)");
+  f.add("seed", "1", "seed of the run, 0 or more: training problems and phi's initialization (test and validation problems are fixed)");
   f.add("unroll", "20", "U: steps per truncated-BPTT window");
   f.add("curriculum", "", "horizon curriculum (Chen et al. 2020; beyond the paper): training horizons T of successive stages, "
         "e.g. 100,200,500, each an equal share of the epochs (multiples of --unroll); validation still runs --steps; empty = off");
@@ -62,7 +62,7 @@ MetaConfig meta_config(const Flags& f) {
   mc.clip = f.number("clip");
   mc.include_start = f.boolean("include-start");
   mc.val_problems = bounded(f, "val-problems", 1, 100000);
-  mc.seed = f.integer("seed");
+  mc.seed = bounded(f, "seed", 0, 2147483647);
   check_config(mc);
   check_ranks(mc);
   return mc;
@@ -141,7 +141,7 @@ int cmd_train(int argc, char** argv) {
   }
   comm::raise_if_any(err);
   if (help) return 0;
-  LearnedOptimizer opt(std::vector<NetConfig>(s.task->groups(), s.nc), f.integer("seed"));
+  LearnedOptimizer opt(std::vector<NetConfig>(s.task->groups(), s.nc), s.mc.seed);
   if (root) std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", s.task->describe().c_str(), s.nc.describe().c_str(), opt.param_count());
   if (root && comm::size() > 1) std::printf("# MPI: %d ranks, %d problem(s) each per meta-update\n", comm::size(), s.mc.meta_batch / comm::size());
   std::fflush(stdout);

@@ -77,6 +77,7 @@ std::map<std::string, double> parse_fixed_rates(const std::string& list, const s
       throw std::invalid_argument("--lr names lbfgs, which has no learning rate (its line search picks every step)");
     if (std::find(names.begin(), names.end(), name) == names.end() || is_learned(name))
       throw std::invalid_argument("--lr names '" + name + "', which is not a baseline in --optimizers");
+    if (fixed.count(name)) throw std::invalid_argument("--lr names '" + name + "' twice");
     fixed[name] = lr;
   }
   return fixed;

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # test_flags.sh: the command line of the programs, tried through the real ones (build/l2l, float
 # build) as a user would. Checks: true/false flags given bare (--resume alone means true) or with
-# a value; "did you mean" for a mistyped flag, task or command; a flag given twice and a comma
-# list with an empty item are refused, naming the flag. Prints PASS/FAIL per check and "N
-# passed, N failed".
+# a value; "did you mean" for a mistyped flag, task or command; a flag given twice, a comma list
+# with an empty item, a baseline named twice in --lr and a negative --seed are refused, naming
+# the flag. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -49,7 +49,7 @@ check "l2l trian: did you mean train" refuses "unknown command 'trian'.*did you 
 check "a far-off flag gets no suggestion" bash -c "! '$L2L' eval --zzzzzzzz 1 2>&1 | grep -q 'did you mean'"
 check "  ... and is still refused" refuses "unknown flag --zzzzzzzz" "$L2L" eval --zzzzzzzz 1
 
-# 3. strict parsing: each flag once; no empty item in a comma list.
+# 3. strict parsing: each flag once; no empty item in a comma list; each --lr baseline once; seeds >= 0.
 check "a flag given twice is refused, naming it" refuses "--steps is given twice" "$L2L" "${evalq[@]}" --steps 3 --out "$tmp/e"
 check "  ... also as --name=value" refuses "--steps is given twice" "$L2L" "${evalq[@]}" --steps=3 --out "$tmp/e"
 check "--curriculum , is refused" refuses "--curriculum.*empty item" "$L2L" "${quick[@]}" --curriculum , --out "$tmp/c1"
@@ -60,6 +60,10 @@ check "--mnist-hidden 20,,20 is refused (before the data is looked for)" refuses
   "$L2L" eval --task mnist --data "$tmp/no-data" --mnist-hidden 20,,20 --steps 1 --problems 1 --optimizers sgd --lr sgd=0.1 --out "$tmp/m" --threads 1
 check "--optimizers sgd,,adam is refused" refuses "--optimizers.*empty item" \
   "$L2L" eval --task quadratic --quad-batch 4 --steps 1 --problems 1 --optimizers sgd,,adam --lr sgd=0.1,adam=0.1 --out "$tmp/o"
+check "--lr sgd=1,sgd=2 is refused" refuses "--lr names 'sgd' twice" \
+  "$L2L" eval --task quadratic --quad-batch 4 --steps 1 --problems 1 --optimizers sgd --lr sgd=1,sgd=2 --out "$tmp/l"
+check "--seed -1 is refused" refuses "--seed must be in 0\.\." "$L2L" "${quick[@]}" --seed -1 --out "$tmp/s"
+check "--seed 0 is accepted" quiet "$L2L" "${quick[@]}" --epochs 1 --seed 0 --out "$tmp/s0"
 
 echo "test_flags.sh: $pass passed, $fail failed"
 [ $fail -eq 0 ]
