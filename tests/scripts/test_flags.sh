@@ -2,8 +2,8 @@
 # test_flags.sh: the command line of the programs, tried through the real ones (build/l2l, float
 # build) as a user would. Checks: true/false flags given bare (--resume alone means true) or with
 # a value; "did you mean" for a mistyped flag, task or command; a flag given twice, a comma list
-# with an empty item, a baseline named twice in --lr and a negative --seed are refused, naming
-# the flag. Prints PASS/FAIL per check and "N passed, N failed".
+# with an empty item, a baseline named twice in --lr, a negative --seed and an --art-style that
+# is a path are refused, naming the flag. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -49,7 +49,8 @@ check "l2l trian: did you mean train" refuses "unknown command 'trian'.*did you 
 check "a far-off flag gets no suggestion" bash -c "! '$L2L' eval --zzzzzzzz 1 2>&1 | grep -q 'did you mean'"
 check "  ... and is still refused" refuses "unknown flag --zzzzzzzz" "$L2L" eval --zzzzzzzz 1
 
-# 3. strict parsing: each flag once; no empty item in a comma list; each --lr baseline once; seeds >= 0.
+# 3. strict parsing: each flag once; no empty item in a comma list; each --lr baseline once; seeds >= 0;
+# --art-style a name.
 check "a flag given twice is refused, naming it" refuses "--steps is given twice" "$L2L" "${evalq[@]}" --steps 3 --out "$tmp/e"
 check "  ... also as --name=value" refuses "--steps is given twice" "$L2L" "${evalq[@]}" --steps=3 --out "$tmp/e"
 check "--curriculum , is refused" refuses "--curriculum.*empty item" "$L2L" "${quick[@]}" --curriculum , --out "$tmp/c1"
@@ -64,6 +65,14 @@ check "--lr sgd=1,sgd=2 is refused" refuses "--lr names 'sgd' twice" \
   "$L2L" eval --task quadratic --quad-batch 4 --steps 1 --problems 1 --optimizers sgd --lr sgd=1,sgd=2 --out "$tmp/l"
 check "--seed -1 is refused" refuses "--seed must be in 0\.\." "$L2L" "${quick[@]}" --seed -1 --out "$tmp/s"
 check "--seed 0 is accepted" quiet "$L2L" "${quick[@]}" --epochs 1 --seed 0 --out "$tmp/s0"
+# --art-style is a file name in DATA/art/style/: a path is refused before anything is loaded.
+mkdir -p "$tmp/data/art/style" "$tmp/data/art/content"
+touch "$tmp/data/art/style/alpha_style.jpg" "$tmp/data/art/style/beta_style.png" "$tmp/data/art/content/photo.png"
+art=(eval --task art --data "$tmp/data" --art-size 4 --steps 1 --problems 1 --optimizers sgd --lr sgd=0.1 --out "$tmp/a" --threads 1)
+for style in ../content/photo ./alpha_style .hidden sub/alpha_style /etc/passwd; do
+  check "--art-style $style is refused, listing the styles" refuses "--art-style.*alpha_style beta_style" "$L2L" "${art[@]}" --art-style "$style"
+done
+check "an unknown --art-style lists the styles too" refuses "--art-style.*alpha_style beta_style" "$L2L" "${art[@]}" --art-style gamma
 
 echo "test_flags.sh: $pass passed, $fail failed"
 [ $fail -eq 0 ]
