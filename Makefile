@@ -4,8 +4,8 @@
 #                     float32 kernel tests (build/tests-f32: float kernels vs double references),
 #                     then tests/scripts/test_experiments.sh (also alone: make test-scripts) and
 #                     tests/scripts/test_train_cli.sh (run directories, through build/l2l and
-#                     build/art_images) and tests/scripts/test_code_shape.sh (top comments,
-#                     function lengths)
+#                     build/art_images), tests/scripts/test_flags.sh (the command line, through
+#                     build/l2l) and tests/scripts/test_code_shape.sh (top comments, function lengths)
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
@@ -98,9 +98,10 @@ test: deps build/tests build/tests-f32 build/l2l build/art_images
 	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests -tc='*float32 meta-gradient*' --no-skip
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_train_cli.sh
+	tests/scripts/test_flags.sh
 	tests/scripts/test_code_shape.sh
 
-# The shell scripts' choices (experiments.sh folders and recipe names, report and plot helpers);
+# The shell scripts' choices (experiments.sh folders and recipe names, report and plot functions);
 # runs no experiment, about a second. Also the last step of `make test`.
 test-scripts:
 	tests/scripts/test_experiments.sh

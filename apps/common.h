@@ -29,7 +29,7 @@ inline void add_task_flags(Flags& f) {
   f.add("steps", "100", "T: optimizee steps per problem");
   f.add("quad-batch", "128", "quadratic: functions per problem");
   f.add("quad-dims", "10", "quadratic: dimensions of each function");
-  f.add("quad-dm", "false", "quadratic: the authors' code variant (W,y ~ U[0,1), theta0 ~ N(0,0.01^2))");
+  f.add_bool("quad-dm", false, "quadratic: the authors' code variant (W,y ~ U[0,1), theta0 ~ N(0,0.01^2))");
   f.add("data", "", "data directory (else $L2L_DATA, ./data, ../shared/data)");
   f.add("mnist-hidden", "20", "mnist: hidden layer sizes, comma-separated (e.g. 20,20); empty for none");
   f.add("mnist-act", "sigmoid", "mnist: hidden activation: sigmoid, relu, tanh");
@@ -71,19 +71,23 @@ inline double random_scale_flag(const Flags& f) {
   return s;
 }
 
-// "a,b,,c" -> {"a", "b", "c"} (empty items are dropped).
-inline std::vector<std::string> comma_list(const std::string& s) {
+// The value of flag --`flag`, "a,b,c" -> {"a", "b", "c"}; "" -> {} (an empty list). An empty
+// item ("a,,b", "a,b,", ",") is an error naming the flag: it is a typo, not a value.
+inline std::vector<std::string> comma_list(const std::string& s, const std::string& flag) {
   std::vector<std::string> v;
-  std::stringstream ss(s);
-  std::string item;
-  while (std::getline(ss, item, ','))
-    if (!item.empty()) v.push_back(item);
-  return v;
+  if (s.empty()) return v;
+  for (size_t start = 0;;) {
+    size_t comma = s.find(',', start);
+    v.push_back(s.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    if (v.back().empty()) throw std::invalid_argument("flag --" + flag + " has an empty item in '" + s + "' (items are separated by single commas)");
+    if (comma == std::string::npos) return v;
+    start = comma + 1;
+  }
 }
 
 inline std::vector<int> parse_ints(const std::string& s, const char* flag) {
   std::vector<int> v;
-  for (const std::string& item : comma_list(s)) {
+  for (const std::string& item : comma_list(s, flag)) {
     char* end = nullptr;
     long x = std::strtol(item.c_str(), &end, 10);
     if (*end || x <= 0 || x > 1000000)

@@ -29,7 +29,7 @@ namespace {
 void add_train_flags(Flags& f) {
   add_task_flags(f);
   add_net_flags(f);
-  f.add("seed", "1", "seed of the run: training problems and phi's initialization (test and validation problems are fixed)");
+  f.add("seed", "1", "seed of the run, 0 or more: training problems and phi's initialization (test and validation problems are fixed)");
   f.add("unroll", "20", "U: steps per truncated-BPTT window");
   f.add("curriculum", "", "horizon curriculum (Chen et al. 2020; beyond the paper): training horizons T of successive stages, "
         "e.g. 100,200,500, each an equal share of the epochs (multiples of --unroll); validation still runs --steps; empty = off");
@@ -39,12 +39,12 @@ void add_train_flags(Flags& f) {
         "split over the ranks, K a multiple of the rank count; phi does not depend on the rank count)");
   f.add("meta-lr", "0.001", "Adam learning rate on phi (authors' code 1e-3)");
   f.add("clip", "0", "clip meta-gradient entries to [-clip, clip]; 0 = off");
-  f.add("include-start", "true", "count f at each window's first point in the meta-loss (authors' code)");
+  f.add_bool("include-start", true, "count f at each window's first point in the meta-loss (authors' code)");
   f.add("val-problems", "10", "validation problems scored before training and after every epoch");
-  f.add("second-derivatives", "false", "unsupported: the paper drops them (d grad / d phi = 0); must be false");
+  f.add_bool("second-derivatives", false, "unsupported: the paper drops them (d grad / d phi = 0); must be false");
   f.add("out", "runs/train", "output directory");
-  f.add("resume", "false", "continue from OUT/train_state.ckpt");
-  f.add("overwrite", "false", "train afresh into an OUT that holds a trained run: its files are moved to OUT/previous-<UTC time>/");
+  f.add_bool("resume", false, "continue from OUT/train_state.ckpt");
+  f.add_bool("overwrite", false, "train afresh into an OUT that holds a trained run: its files are moved to OUT/previous-<UTC time>/");
   add_threads_flag(f);
 }
 
@@ -62,7 +62,7 @@ MetaConfig meta_config(const Flags& f) {
   mc.clip = f.number("clip");
   mc.include_start = f.boolean("include-start");
   mc.val_problems = bounded(f, "val-problems", 1, 100000);
-  mc.seed = f.integer("seed");
+  mc.seed = bounded(f, "seed", 0, 2147483647);
   check_config(mc);
   check_ranks(mc);
   return mc;
@@ -148,7 +148,7 @@ int cmd_train(int argc, char** argv) {
   }
   comm::raise_if_any(err);
   if (help) return 0;
-  LearnedOptimizer opt(std::vector<NetConfig>(s.task->groups(), s.nc), f.integer("seed"));
+  LearnedOptimizer opt(std::vector<NetConfig>(s.task->groups(), s.nc), s.mc.seed);
   if (root) std::printf("# task: %s\n# optimizer: %s, %zu parameters\n", s.task->describe().c_str(), s.nc.describe().c_str(), opt.param_count());
   if (root && comm::size() > 1) std::printf("# MPI: %d ranks, %d problem(s) each per meta-update\n", comm::size(), s.mc.meta_batch / comm::size());
   std::fflush(stdout);
@@ -180,7 +180,8 @@ int main(int argc, char** argv) {
                   "l2l <command> --help lists every flag with its default.\n");
       rc = cmd.empty() ? 2 : 0;
     } else {
-      std::fprintf(stderr, "l2l: unknown command '%s' (expected train or eval; see l2l --help)\n", cmd.c_str());
+      std::fprintf(stderr, "l2l: unknown command '%s'%s (expected train or eval; see l2l --help)\n", cmd.c_str(),
+                   did_you_mean(cmd, {"train", "eval"}).c_str());
       rc = 2;
     }
   } catch (const comm::AgreedError& e) {  // thrown by every rank together: rank 0 says it

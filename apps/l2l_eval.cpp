@@ -41,7 +41,7 @@ struct EvalPlan {
 bool is_learned(const std::string& name) { return name == "lstm" || name == "lstm-sub"; }
 
 std::vector<std::string> parse_optimizers(const std::string& list) {
-  std::vector<std::string> names = comma_list(list), valid = optimizer_names();
+  std::vector<std::string> names = comma_list(list, "optimizers"), valid = optimizer_names();
   valid.insert(valid.end(), {"lstm", "lstm-sub", "lbfgs"});
   if (names.empty()) throw std::invalid_argument("--optimizers is empty (e.g. lstm,sgd,nag,rmsprop,adam,lbfgs)");
   for (size_t i = 0; i < names.size(); i++) {
@@ -66,7 +66,7 @@ LrGrid parse_grid(const std::string& grid) {
 
 std::map<std::string, double> parse_fixed_rates(const std::string& list, const std::vector<std::string>& names) {
   std::map<std::string, double> fixed;
-  for (const std::string& kv : comma_list(list)) {
+  for (const std::string& kv : comma_list(list, "lr")) {
     size_t eq = kv.find('=');
     std::string name = kv.substr(0, eq);
     char* end = nullptr;
@@ -77,6 +77,7 @@ std::map<std::string, double> parse_fixed_rates(const std::string& list, const s
       throw std::invalid_argument("--lr names lbfgs, which has no learning rate (its line search picks every step)");
     if (std::find(names.begin(), names.end(), name) == names.end() || is_learned(name))
       throw std::invalid_argument("--lr names '" + name + "', which is not a baseline in --optimizers");
+    if (fixed.count(name)) throw std::invalid_argument("--lr names '" + name + "' twice");
     fixed[name] = lr;
   }
   return fixed;

@@ -1,5 +1,6 @@
 // tasks.h: the tasks the programs know, by name (--task): each entry builds its Task from the
-// task flags of apps/common.h, checking every value and naming its flag.
+// task flags of apps/common.h, checking every value and naming its flag (the flags before the
+// data is looked for, so a mistyped value is reported even where the data is missing).
 // Is not: the tasks themselves (tasks/optimizees/optimizees.h).
 #pragma once
 #include <cmath>
@@ -26,10 +27,10 @@ inline std::unique_ptr<Task> quadratic_from_flags(const Flags& f) {
 
 inline std::unique_ptr<Task> mnist_from_flags(const Flags& f) {
   MnistOptions o;
-  o.data_dir = find_data_dir(f.str("data"), "mnist");
   o.hidden = parse_ints(f.str("mnist-hidden"), "mnist-hidden");
   for (int h : o.hidden)
     if (h > 10000) throw std::invalid_argument("flag --mnist-hidden: layer sizes must be at most 10000, got " + std::to_string(h));
+  o.data_dir = find_data_dir(f.str("data"), "mnist");
   o.activation = f.str("mnist-act");
   o.batch = bounded(f, "mnist-batch", 1, 60000);
   if (f.str("mnist-init") != "dm" && f.str("mnist-init") != "glorot")
@@ -40,19 +41,19 @@ inline std::unique_ptr<Task> mnist_from_flags(const Flags& f) {
 
 inline std::unique_ptr<Task> cifar_from_flags(const Flags& f) {
   CifarOptions o;
-  o.data_dir = find_data_dir(f.str("data"), "cifar10");
-  for (const std::string& item : comma_list(f.str("cifar-labels"))) {
+  for (const std::string& item : comma_list(f.str("cifar-labels"), "cifar-labels")) {
     if (item.size() != 1 || item[0] < '0' || item[0] > '9')
       throw std::invalid_argument("flag --cifar-labels expects labels 0..9 separated by commas, got '" + f.str("cifar-labels") + "'");
     o.labels.push_back(item[0] - '0');
   }
+  o.data_dir = find_data_dir(f.str("data"), "cifar10");
   o.batch = bounded(f, "cifar-batch", 1, 50000);
   return make_cifar_task(o);
 }
 
 // --art-weights alpha,beta,gamma into o (empty: the documented defaults).
 inline void art_weights_from_flag(const Flags& f, ArtOptions& o) {
-  std::vector<std::string> w = comma_list(f.str("art-weights"));
+  std::vector<std::string> w = comma_list(f.str("art-weights"), "art-weights");
   if (w.empty()) return;
   if (w.size() != 3) throw std::invalid_argument("flag --art-weights expects alpha,beta,gamma, got '" + f.str("art-weights") + "'");
   double* dst[3] = {&o.alpha, &o.beta, &o.gamma};
@@ -90,14 +91,17 @@ inline const std::vector<TaskEntry>& task_registry() {
   return tasks;
 }
 
-// The Task named by --task.
+// The Task named by --task (an unknown name: the closest known one, when close, and the list).
 inline std::unique_ptr<Task> make_task(const Flags& f) {
   std::string names;
+  std::vector<std::string> known;
   for (const TaskEntry& t : task_registry()) {
     if (t.name == f.str("task")) return t.make(f);
     names += (names.empty() ? "" : ", ") + t.name;
+    known.push_back(t.name);
   }
-  throw std::invalid_argument("unknown --task '" + f.str("task") + "' (expected one of: " + names + ")");
+  throw std::invalid_argument("unknown --task '" + f.str("task") + "'" + did_you_mean(f.str("task"), known) +
+                              " (expected one of: " + names + ")");
 }
 
 }  // namespace l2l

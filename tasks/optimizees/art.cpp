@@ -31,6 +31,7 @@
 // Is not: a style-transfer program (no pyramid, no colour preservation, no clamping of theta).
 #include "tasks/optimizees/art.h"
 
+#include <algorithm>
 #include <filesystem>
 #include <sstream>
 #include <stdexcept>
@@ -178,17 +179,29 @@ class ArtProblem : public Problem {
 
 std::string art_dir(const ArtOptions& o, const char* sub) { return (std::filesystem::path(o.data_dir) / "art" / sub).string(); }
 
-// The painting art/style/NAME.{jpg,png}.
+// " a b c": the names --art-style accepts, the files of art/style/ without extension, sorted.
+std::string style_names(const ArtOptions& o) {
+  std::vector<std::string> names;
+  std::error_code ec;
+  for (auto& e : std::filesystem::directory_iterator(art_dir(o, "style"), ec)) names.push_back(e.path().stem().string());
+  std::sort(names.begin(), names.end());
+  std::string have;
+  for (const std::string& n : names) have += " " + n;
+  return have;
+}
+
+// The painting art/style/NAME.{jpg,png,jpeg}. NAME is a file name, never a path: one with a
+// '/' or a leading '.' (../content/..., ./x, .hidden) is refused before anything is read.
 Image load_style(const ArtOptions& o) {
+  if (o.style.empty() || o.style[0] == '.' || o.style.find('/') != std::string::npos)
+    throw std::invalid_argument("[art] --art-style takes a style's name (a file of " + art_dir(o, "style") +
+                                " without extension), not a path: '" + o.style + "'; one of:" + style_names(o));
   for (const char* ext : {".jpg", ".png", ".jpeg"}) {
     std::string p = art_dir(o, "style") + "/" + o.style + ext;
     if (std::filesystem::exists(p)) return center_square(resize_short_side(load_image(p), o.size), o.size);
   }
-  std::string have;
-  std::error_code ec;
-  for (auto& e : std::filesystem::directory_iterator(art_dir(o, "style"), ec)) have += " " + e.path().stem().string();
-  throw std::invalid_argument("[art] no style image " + o.style + ".jpg or .png in " + art_dir(o, "style") +
-                              " (--art-style expects one of:" + have + ")");
+  throw std::invalid_argument("[art] no style image " + o.style + ".jpg, .png or .jpeg in " + art_dir(o, "style") +
+                              " (--art-style expects one of:" + style_names(o) + ")");
 }
 
 std::shared_ptr<const ArtShared> load_shared(const ArtOptions& o) {
@@ -197,8 +210,8 @@ std::shared_ptr<const ArtShared> load_shared(const ArtOptions& o) {
   ArtWeights d = default_art_weights();
   sh->w = {o.alpha >= 0 ? o.alpha : d.alpha, o.beta >= 0 ? o.beta : d.beta, o.gamma >= 0 ? o.gamma : d.gamma};
   if (sh->o.init_noise < 0) sh->o.init_noise = kArtInitNoise;
+  sh->style = load_style(o);  // first: a wrong --art-style fails before the VGG weights are read
   sh->vgg = load_vgg((std::filesystem::path(o.data_dir) / "weights" / "vgg19_conv1_1-conv3_4").string(), 5);
-  sh->style = load_style(o);
   std::map<std::string, Tensor> F = feature_values(sh->vgg, sh->style);
   {
     NoGradGuard values_only;

@@ -16,7 +16,10 @@ check() {  # check NAME COMMAND...
   if "${@:2}"; then echo "PASS  $1"; pass=$((pass + 1)); else echo "FAIL  $1"; fail=$((fail + 1)); fi
 }
 quiet() { "$@" >/dev/null 2>&1; }
-quick=(train --task quadratic --quad-batch 4 --steps 10 --unroll 5 --problems-per-epoch 2 --val-problems 1 --threads 1)
+# base: a tiny quadratic run; quick: with 2 problems per epoch (a flag may be given only once, so
+# the long runs below take base and their own --problems-per-epoch).
+base=(train --task quadratic --quad-batch 4 --steps 10 --unroll 5 --val-problems 1 --threads 1)
+quick=("${base[@]}" --problems-per-epoch 2)
 
 "$L2L" "${quick[@]}" --epochs 1 --out "$tmp/run" >"$tmp/first.log" 2>&1
 sum_before=$(cksum <"$tmp/run/phi.ckpt")
@@ -53,7 +56,7 @@ printf 'partial' >"$tmp/stale/phi.ckpt.tmp.Xy98Zw"
 check "--resume removes them too" test $? -eq 0 -a ! -e "$tmp/stale/phi.ckpt.tmp.Xy98Zw"
 
 # A slow first writer (many problems) and a second one started while it runs.
-"$L2L" "${quick[@]}" --epochs 2 --problems-per-epoch 1500 --out "$tmp/busy" >"$tmp/busy1.log" 2>&1 &
+"$L2L" "${base[@]}" --epochs 2 --problems-per-epoch 1500 --out "$tmp/busy" >"$tmp/busy1.log" 2>&1 &
 first=$!
 for _ in $(seq 50); do [ -f "$tmp/busy/.lock" ] && break; sleep 0.1; done
 sleep 0.3
@@ -67,7 +70,7 @@ check "  ... and its checkpoint loads" quiet "$L2L" eval --task quadratic --quad
   --phi "$tmp/busy/phi.ckpt" --problems 1 --steps 5 --out "$tmp/busy-eval" --threads 1
 
 # A writer killed with SIGKILL leaves no lock: the next run goes on.
-"$L2L" "${quick[@]}" --epochs 50 --problems-per-epoch 200 --out "$tmp/killed" >/dev/null 2>&1 &
+"$L2L" "${base[@]}" --epochs 50 --problems-per-epoch 200 --out "$tmp/killed" >/dev/null 2>&1 &
 victim=$!
 for _ in $(seq 50); do [ -f "$tmp/killed/.lock" ] && break; sleep 0.1; done
 kill -9 $victim
