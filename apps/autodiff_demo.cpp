@@ -3,6 +3,7 @@
 // autodiff_demo.png when `dot` is installed).
 //
 //   build/autodiff_demo [--out DIR]
+// Is not: a test (tests/test_tape.cpp checks the engine) or part of the paper's pipeline.
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>

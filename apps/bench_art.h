@@ -8,6 +8,7 @@
 // FLOPs: the convolutions only, 2 H W Cin Cout 9 per layer forward, and as much again for the
 // backward (the weights are tape constants, so conv2d computes d/d input only, no d/d weight),
 // plus the LSTM's for the meta-iteration.
+// Is not: a test; like every bench row, it asserts nothing.
 #pragma once
 #include "apps/bench.h"
 #include "tasks/data/data.h"

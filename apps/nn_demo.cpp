@@ -2,6 +2,7 @@
 // Adam, then checkpoints it; prints the loss as it goes.
 //
 //   build/nn_demo [--steps N]
+// Is not: a test (tests/test_nn.cpp checks the layers) or part of the paper's pipeline.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
