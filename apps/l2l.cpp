@@ -100,12 +100,15 @@ void report_training(const MetaResult& r, const std::string& out) {
               r.best_val, r.best_epoch, 100 * (1 - r.best_val / r.untrained_val), out.c_str());
 }
 
-// How fast meta-training went, and how much of it was communication (stderr: not a result).
+// How fast meta-training went, and under MPI how much of it was communication (stderr: not a
+// result; scripts/bench-mpi.sh reads it).
 void report_speed(const MetaResult& r, double comm_seconds) {
   if (r.meta_updates == 0 || r.train_seconds <= 0) return;
-  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s on %d rank(s): %.3f meta-updates/s; collectives %.4f s (%.2f%%)\n",
-               r.meta_updates, r.train_seconds, comm::size(), r.meta_updates / r.train_seconds, comm_seconds,
-               100 * comm_seconds / r.train_seconds);
+  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s on %d rank(s): %.3f meta-updates/s", r.meta_updates,
+               r.train_seconds, comm::size(), r.meta_updates / r.train_seconds);
+  if (comm::size() > 1)
+    std::fprintf(stderr, "; collectives %.4f s (%.2f%%)", comm_seconds, 100 * comm_seconds / r.train_seconds);
+  std::fprintf(stderr, "\n");
 }
 
 // Everything before meta-training: flags, run directory (rank 0), task. It may fail on one rank

@@ -24,7 +24,7 @@ run() {
     "$@" --out "$tmp/run" >"$tmp/log" 2>&1 || { cat "$tmp/log"; exit 1; }
     line=$(grep '^speed:' "$tmp/log")
     rates+=("$(sed -E 's/.*: ([0-9.]+) meta-updates\/s.*/\1/' <<<"$line")")
-    shares+=("$(sed -E 's/.*\(([0-9.]+)%\).*/\1/' <<<"$line")")
+    if [[ $line == *"%)"* ]]; then shares+=("$(sed -E 's/.*\(([0-9.]+)%\).*/\1/' <<<"$line")"); else shares+=(0); fi  # one rank: no collectives
   done
   median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
   printf '%-28s %10s %12s%%\n' "$label" "$(median "${rates[@]}")" "$(median "${shares[@]}")"
