@@ -182,18 +182,21 @@ constexpr double kMaxNumel = (double)INT_MAX;
 
 }  // namespace
 
-Checkpoint decode_checkpoint(const unsigned char* buf, size_t size, const std::string& path) {
-  Reader r{buf, size, path};
+namespace {
+
+// Magic and version; returns the version (1 or kVersion).
+uint32_t read_header(Reader& r) {
   r.need(8, "magic");
-  if (std::memcmp(buf, kMagic, 8) != 0) r.fail("not an l2l checkpoint (bad magic bytes)");
+  if (std::memcmp(r.buf, kMagic, 8) != 0) r.fail("not an l2l checkpoint (bad magic bytes)");
   r.pos = 8;
   uint32_t version = r.u32("format version");
   if (version != 1 && version != kVersion)
     r.fail("unsupported format version " + std::to_string(version) + " (this build reads versions 1 and " +
            std::to_string(kVersion) + ")");
+  return version;
+}
 
-  Checkpoint ck;
-  ck.source = path;
+void read_metadata(Reader& r, Checkpoint& ck) {
   uint32_t n_meta = r.count("metadata count", 8);  // two u32 lengths per entry
   for (uint32_t i = 0; i < n_meta; i++) {
     std::string field = "metadata entry " + std::to_string(i);
@@ -202,49 +205,69 @@ Checkpoint decode_checkpoint(const unsigned char* buf, size_t size, const std::s
     if (ck.meta_value(k)) r.fail("corrupted: metadata key '" + k + "' appears twice");
     ck.meta.emplace_back(std::move(k), std::move(v));
   }
+}
 
-  uint32_t n_tensors = r.count("tensor count", version >= 2 ? 9 : 8);  // name length, ndim, dtype
-  for (uint32_t i = 0; i < n_tensors; i++) {
-    std::string field = "tensor " + std::to_string(i);
-    std::string name = r.str(field + " name");
-    field += " ('" + name + "')";
-    if (ck.tensor(name)) r.fail("corrupted: tensor name '" + name + "' appears twice");
-    uint32_t ndim = r.u32(field + " ndim");
-    r.need(4.0 * ndim, field + " dims");
-    Shape shape(ndim);
-    double numel = 1, extent = 1;  // doubles, so absurd dimensions cannot overflow them
-    for (uint32_t d = 0; d < ndim; d++) {
-      int32_t dim = (int32_t)r.u32(field + " dims");
-      if (dim < 0) r.fail("corrupted: " + field + " has negative dimension " + std::to_string(dim));
-      shape[d] = dim;
-      numel *= dim;
-      extent *= std::max(dim, 1);
-      if (extent > kMaxNumel)
-        r.fail("corrupted: " + field + " has dimensions whose product exceeds 2^31-1 (" +
-               shape_str(Shape(shape.begin(), shape.begin() + d + 1)) + "...)");
-    }
-    unsigned char dtype = 'f';  // version 1 has no dtype byte: always float32
-    if (version >= 2) {
-      r.need(1, field + " dtype");
-      dtype = buf[r.pos++];
-    }
-    if (dtype != 'f' && dtype != 'd') {
-      char hex[8];
-      std::snprintf(hex, sizeof hex, "0x%02x", dtype);
-      r.fail("corrupted: " + field + " has unknown dtype byte " + hex +
-             " (expected 'f' for float32 or 'd' for float64)");
-    }
-    const size_t width = dtype == 'd' ? 8 : 4;  // bytes per element on disk
-    r.need(numel * width, field + " data, shape " + shape_str(shape) + ",");  // before allocating
-    Tensor t(shape);
-    for (size_t j = 0; j < t.size(); j++, r.pos += width) {  // bounds checked by need() above
-      uint64_t bits = 0;
-      for (size_t i = 0; i < width; i++) bits |= (uint64_t)buf[r.pos + i] << (8 * i);
-      t[j] = width == 8 ? (real)bits_to<double>(bits) : (real)bits_to<float>((uint32_t)bits);
-    }
-    ck.tensors.emplace_back(std::move(name), std::move(t));
+// u32 ndim, then ndim i32 dimensions, none negative, their product (zeros as 1) at most 2^31-1.
+Shape read_shape(Reader& r, const std::string& field) {
+  uint32_t ndim = r.u32(field + " ndim");
+  r.need(4.0 * ndim, field + " dims");
+  Shape shape(ndim);
+  double extent = 1;  // a double, so absurd dimensions cannot overflow it
+  for (uint32_t d = 0; d < ndim; d++) {
+    int32_t dim = (int32_t)r.u32(field + " dims");
+    if (dim < 0) r.fail("corrupted: " + field + " has negative dimension " + std::to_string(dim));
+    shape[d] = dim;
+    extent *= std::max(dim, 1);
+    if (extent > kMaxNumel)
+      r.fail("corrupted: " + field + " has dimensions whose product exceeds 2^31-1 (" +
+             shape_str(Shape(shape.begin(), shape.begin() + d + 1)) + "...)");
   }
+  return shape;
+}
 
+// Bytes per element on disk: the dtype byte ('f' 4, 'd' 8); version 1 has none (always float32).
+size_t read_width(Reader& r, uint32_t version, const std::string& field) {
+  unsigned char dtype = 'f';
+  if (version >= 2) {
+    r.need(1, field + " dtype");
+    dtype = r.buf[r.pos++];
+  }
+  if (dtype != 'f' && dtype != 'd') {
+    char hex[8];
+    std::snprintf(hex, sizeof hex, "0x%02x", dtype);
+    r.fail("corrupted: " + field + " has unknown dtype byte " + hex + " (expected 'f' for float32 or 'd' for float64)");
+  }
+  return dtype == 'd' ? 8 : 4;
+}
+
+// One named tensor: name, shape, dtype, then its little-endian data converted to `real`.
+void read_tensor(Reader& r, uint32_t version, uint32_t i, Checkpoint& ck) {
+  std::string field = "tensor " + std::to_string(i);
+  std::string name = r.str(field + " name");
+  field += " ('" + name + "')";
+  if (ck.tensor(name)) r.fail("corrupted: tensor name '" + name + "' appears twice");
+  Shape shape = read_shape(r, field);
+  const size_t width = read_width(r, version, field);
+  r.need((double)shape_numel(shape) * width, field + " data, shape " + shape_str(shape) + ",");  // before allocating
+  Tensor t(shape);
+  for (size_t j = 0; j < t.size(); j++, r.pos += width) {  // bounds checked by need() above
+    uint64_t bits = 0;
+    for (size_t b = 0; b < width; b++) bits |= (uint64_t)r.buf[r.pos + b] << (8 * b);
+    t[j] = width == 8 ? (real)bits_to<double>(bits) : (real)bits_to<float>((uint32_t)bits);
+  }
+  ck.tensors.emplace_back(std::move(name), std::move(t));
+}
+
+}  // namespace
+
+Checkpoint decode_checkpoint(const unsigned char* buf, size_t size, const std::string& path) {
+  Reader r{buf, size, path};
+  const uint32_t version = read_header(r);
+  Checkpoint ck;
+  ck.source = path;
+  read_metadata(r, ck);
+  uint32_t n_tensors = r.count("tensor count", version >= 2 ? 9 : 8);  // name length, ndim, dtype
+  for (uint32_t i = 0; i < n_tensors; i++) read_tensor(r, version, i, ck);
   size_t body = r.pos;
   uint64_t stored = r.u64("checksum");
   if (r.left() != 0) r.fail("corrupted: " + std::to_string(r.left()) + " unexpected bytes after the checksum");

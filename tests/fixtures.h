@@ -5,6 +5,7 @@
 
 #include "helpers.h"
 #include "tasks/data/data.h"
+#include "tasks/meta_train.h"
 #include "tasks/net_config.h"
 #include "tasks/optimizees/optimizees.h"
 
@@ -25,6 +26,18 @@ inline NetConfig tiny_net(int hidden = 3) {
   c.hidden = hidden;
   c.out_scale = 0.5;
   return c;
+}
+
+// Meta-training in a blink: T = 10 steps in windows of U = 5, 2 problems per epoch, 1 validation
+// problem, 1 epoch (tests set what they vary).
+inline MetaConfig short_meta_config() {
+  MetaConfig mc;
+  mc.steps = 10;
+  mc.unroll = 5;
+  mc.problems_per_epoch = 2;
+  mc.val_problems = 1;
+  mc.epochs = 1;
+  return mc;
 }
 
 // n random 3x32x32 images (CIFAR's shape) with labels 0, 1, ..., classes - 1, 0, 1, ...

@@ -400,11 +400,7 @@ TEST_CASE("curriculum: off is the paper's meta-training bit for bit; on, each ep
 TEST_CASE("curriculum: --resume with another --epochs is refused (its stages are shares of the epochs); without one, epochs may grow") {
   auto task = make_quadratic_task(small_quadratic());
   TempDir tmp;
-  MetaConfig mc;
-  mc.steps = 10;
-  mc.unroll = 5;
-  mc.problems_per_epoch = 2;
-  mc.val_problems = 1;
+  MetaConfig mc = short_meta_config();
   mc.epochs = 2;
   mc.curriculum = {5, 10};
   RunOptions ro;

@@ -305,11 +305,7 @@ std::string file_bytes(const std::string& path) {
 TEST_CASE("resume: a run killed after any file it writes resumes to the files of an uninterrupted run, byte for byte") {
   auto task = make_quadratic_task(small_quadratic());
   TempDir tmp;
-  MetaConfig mc;
-  mc.steps = 10;
-  mc.unroll = 5;
-  mc.problems_per_epoch = 2;
-  mc.val_problems = 1;
+  MetaConfig mc = short_meta_config();
   mc.meta_lr = 0.01;
   mc.epochs = 3;
   RunOptions ro;
@@ -360,11 +356,7 @@ TEST_CASE("resume: a run killed after any file it writes resumes to the files of
 TEST_CASE("resume: a training state with a NaN score or histories of the wrong length is refused, naming the file") {
   auto task = make_quadratic_task(small_quadratic());
   TempDir tmp;
-  MetaConfig mc;
-  mc.steps = 10;
-  mc.unroll = 5;
-  mc.problems_per_epoch = 2;
-  mc.val_problems = 1;
+  MetaConfig mc = short_meta_config();
   mc.epochs = 2;
   RunOptions ro;
   ro.quiet = true;
@@ -629,11 +621,7 @@ TEST_CASE("meta-batch K: problems per epoch must be a multiple of K; K = 1 is th
 TEST_CASE("checkpoints from before the read-out was nn's Linear (net0.out.W) still load and resume") {
   auto task = make_quadratic_task(small_quadratic());
   TempDir dir;
-  MetaConfig mc;
-  mc.steps = 10;
-  mc.unroll = 5;
-  mc.problems_per_epoch = 2;
-  mc.val_problems = 1;
+  MetaConfig mc = short_meta_config();
   mc.epochs = 1;
   RunOptions ro;
   ro.quiet = true;

@@ -7,12 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {  # check NAME COMMAND...
-  if "${@:2}"; then echo "PASS  $1"; pass=$((pass + 1)); else echo "FAIL  $1"; fail=$((fail + 1)); fi
-}
+source tests/scripts/lib.sh  # tmp, check, summary
 # refuses PATTERN COMMAND...: COMMAND exits non-zero and its output matches PATTERN (grep -E).
 refuses() {
   local out rc
@@ -74,5 +69,4 @@ for style in ../content/photo ./alpha_style .hidden sub/alpha_style /etc/passwd;
 done
 check "an unknown --art-style lists the styles too" refuses "--art-style.*alpha_style beta_style" "$L2L" "${art[@]}" --art-style gamma
 
-echo "test_flags.sh: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

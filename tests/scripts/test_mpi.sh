@@ -18,12 +18,7 @@ export OMPI_MCA_btl_vader_single_copy_mechanism=none
 L2L=$PWD/build/l2l
 L2L_SERIAL=$PWD/build/l2l-serial
 MPIRUN=(timeout 300 mpirun --oversubscribe)
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {  # check NAME COMMAND...
-  if "${@:2}"; then echo "PASS  $1"; pass=$((pass + 1)); else echo "FAIL  $1"; fail=$((fail + 1)); fi
-}
+source tests/scripts/lib.sh  # tmp, check, summary
 same() { cmp -s "$1" "$2"; }
 # The checkpoints hold every flag, --out included: each run trains into "run" in its own folder.
 in_dir() { mkdir -p "$tmp/$1" && (cd "$tmp/$1" && "${@:2}") >"$tmp/$1.log" 2>&1; }
@@ -92,5 +87,4 @@ else
   check "build/l2l-serial exists (make test-mpi builds it)" false
 fi
 
-echo "test_mpi.sh: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary

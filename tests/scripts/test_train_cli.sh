@@ -9,12 +9,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
-tmp=$(mktemp -d)
-trap 'rm -rf "$tmp"' EXIT
-pass=0 fail=0
-check() {  # check NAME COMMAND...
-  if "${@:2}"; then echo "PASS  $1"; pass=$((pass + 1)); else echo "FAIL  $1"; fail=$((fail + 1)); fi
-}
+source tests/scripts/lib.sh  # tmp, check, summary
 quiet() { "$@" >/dev/null 2>&1; }
 # base: a tiny quadratic run; quick: with 2 problems per epoch (a flag may be given only once, so
 # the long runs below take base and their own --problems-per-epoch).
@@ -102,5 +97,4 @@ check "eval --steps 1: the summary has one step column, step 1" test "$(grep -o 
 check "  ... and the diverged / ended-above-start columns" grep -q "diverged | ended above start" <<<"$header"
 check "eval takes no --seed (it would mean nothing there)" bash -c "! '$L2L' eval --seed 3 --out '$tmp/x' >/dev/null 2>&1"
 
-echo "test_train_cli.sh: $pass passed, $fail failed"
-[ $fail -eq 0 ]
+summary
