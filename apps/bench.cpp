@@ -24,7 +24,8 @@
 //   cifar meta-iter        one window of U = 20 steps on the CIFAR-10 CNN, two learned nets
 //                          (kernels / the rest, 22,682 coordinates), with the Adam step on phi
 //
-// The meta-iteration rows go through tasks/meta_train.h (start_trajectory, unroll_window), one
+// The meta-iteration rows go through tasks/meta_train.h (start_trajectory, meta_window: the window
+// meta-training runs, fused where the net allows), one
 // small struct per task (quadratic_window, MetaWindow).
 //
 // Flags: --data DIR (the data root, or MNIST's folder; CIFAR-10 rows look for cifar10/ in it), --only SUBSTRING (rows whose name contains it),
@@ -194,7 +195,7 @@ struct QuadraticWindow {
   Tape tape;
   void run() {
     Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 0));
-    unroll_window(opt, tr, 20, true, tape);
+    meta_window(opt, tr, 20, true, tape);
   }
 };
 
@@ -219,7 +220,7 @@ struct MetaWindow {
     std::vector<Param*> phi = opt.params();
     Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 0));
     for (Param* p : phi) p->zero_grad();
-    unroll_window(opt, tr, 20, true, tape);
+    meta_window(opt, tr, 20, true, tape);
     step_params(meta, phi);
   }
 };

@@ -48,7 +48,7 @@ struct ArtBench {
     std::vector<Param*> phi = opt.params();
     Trajectory tr = start_trajectory(opt, *task, ProblemId::train(1, 0));
     for (Param* p : phi) p->zero_grad();
-    unroll_window(opt, tr, 32, true, tape);
+    meta_window(opt, tr, 32, true, tape);
     step_params(meta, phi);
   }
 };

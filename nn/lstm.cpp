@@ -1,5 +1,6 @@
 // lstm.cpp: the LSTM cell twice (composed from ops, and fused with a hand-written backward)
-// and the stacked LSTM module. Equations (1)-(11) are in lstm.h.
+// and the stacked LSTM module. Equations (1)-(11) are in lstm.h; the fused cell's arithmetic
+// on one block of rows is in lstm_rows.cpp.
 #include "nn/lstm.h"
 
 #include <algorithm>
@@ -10,7 +11,7 @@
 
 #include "autodiff/blas.h"
 #include "autodiff/parallel.h"
-#include "nn/fastmath.h"
+#include "nn/lstm_rows.h"
 #include "nn/init.h"
 
 namespace l2l {
@@ -50,11 +51,11 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b) {
 
 // ---- the fused cell: blocks of rows --------------------------------------------------
 //
-// The N rows (coordinates) are independent, so both passes cut them into blocks of at most
-// g_block_rows rows (block_rows_for) and run the blocks on the thread pool (autodiff/parallel.h). A block does
-// its own small GEMM and then its nonlinearities while its rows are still in L2. The block
-// size is fixed (it does not depend on the thread count) and the only sums over rows (dW, db)
-// are kept per block and added in block order, so any thread count gives the same bits.
+// The N rows (coordinates) are independent, so both passes cut them into blocks (RowBlocks,
+// lstm_rows.h) and run the blocks on the thread pool (autodiff/parallel.h). A block does its
+// own small GEMM and then its nonlinearities while its rows are still in L2. The block size is
+// fixed (it does not depend on the thread count) and the only sums over rows (dW, db) are kept
+// per block and added in block order, so any thread count gives the same bits.
 //
 // Block size, measured with `build/bench --block-sweep` (float, 2x20 LSTM, N = 15,910, fwd+bwd
 // ms per step, median of 15, one run on an idle moment of the shared machine, 2026-12-03, after
@@ -73,94 +74,8 @@ void set_lstm_block_rows(int rows) {
 }
 int lstm_block_rows() { return g_block_rows; }
 
-// Rows per block: N over an even number of blocks of at most max_rows rows, so that two cores
-// get about the same share also when N is only a few blocks (the quadratics' 1,280 rows: 4
-// blocks of 320, not 512 + 512 + 256); then rounded up to a multiple of 8 rows (when max_rows
-// >= 8), so that every block starts 32-byte aligned relative to its arrays. The rounding can
-// leave a short last block (MNIST: 31 x 504 + 286) or an odd count. Fixed by N and max_rows
-// alone, never by the thread count.
-static int block_rows_for(int N, int max_rows) {
-  if (N <= 0) return 1;
-  int blocks = 1 + (N - 1) / max_rows;  // ceil(N / max_rows), without overflow
-  blocks += blocks % 2;
-  int rows = (N + blocks - 1) / blocks;
-  if (max_rows >= 8) rows = std::min(max_rows, (rows + 7) / 8 * 8);
-  return std::max(rows, 1);
-}
 
-struct RowBlocks {
-  int N, rows, count;
-  RowBlocks(int N_, int max_rows)
-      : N(N_), rows(block_rows_for(N_, max_rows)), count(N_ == 0 ? 0 : (N_ + rows - 1) / rows) {}
-  int first(int b) const { return b * rows; }
-  int size(int b) const { return std::min(rows, N - b * rows); }
-};
-
-// ---- the fused cell: forward ------------------------------------------------------------
-
-// The loops below take restrict-qualified pointers: that is what lets the compiler vectorize
-// them (it may then assume the arrays do not overlap). Long flat loops are preferred over
-// per-row loops of length H: with H = 20 a row is 16 + 4 lanes, and the 4-lane remainder of a
-// loop that calls exp costs about as much as its body. sigmoid_inplace and tanh_inplace are
-// in nn/fastmath.h.
-
-// [x, h, 1] side by side: xh1 (N, I+H+1). The column of ones carries the bias through the GEMM.
-// Built per block, in the calling thread's scratch, by the forward and again by the backward
-// (for dW): saving it would write and read back 2.7 MB per layer and step for the MNIST net
-// (x and h are there anyway, as the parents' values).
-static real* xh1_scratch(int rows, int K1) {
-  thread_local std::vector<real> s;
-  if (s.size() < (size_t)rows * K1) s.resize((size_t)rows * K1);
-  return s.data();
-}
-static void gather_xh1(const real* __restrict x, const real* __restrict h, real* __restrict xh1, int N, int I, int H) {
-  const int K1 = I + H + 1;
-  for (int n = 0; n < N; n++) {
-    real* row = xh1 + (size_t)n * K1;
-    for (int i = 0; i < I; i++) row[i] = x[(size_t)n * I + i];
-    for (int j = 0; j < H; j++) row[I + j] = h[(size_t)n * H + j];
-    row[I + H] = 1;
-  }
-}
-
-// (4) and (6) for one coordinate. In: a = [i, f, sigmoid(2 z_g), o] (4H), c (H). Out: a's g block
-// turned into g = 2 sigmoid(2 z_g) - 1 = tanh(z_g); c' = f c + i g into c2 and into tc
-// (which the next pass turns into tanh(c')).
-static inline void cell_row_state(real* __restrict a, const real* __restrict c, real* __restrict c2,
-                                  real* __restrict tc, int H) {
-  for (int j = 0; j < H; j++) {
-    real g = 2 * a[2 * H + j] - 1;
-    real cn = a[H + j] * c[j] + a[j] * g;
-    a[2 * H + j] = g;
-    c2[j] = cn;
-    tc[j] = cn;
-  }
-}
-
-// (7) for one coordinate: h2 = h' = o tanh(c').
-static inline void cell_row_output(const real* __restrict a, const real* __restrict tc, real* __restrict h2, int H) {
-  for (int j = 0; j < H; j++) h2[j] = a[3 * H + j] * tc[j];
-}
-
-// Pointers to row 0 of one block of every array the forward reads or writes.
-struct ForwardRows {
-  const real *x, *h, *c;          // inputs (rows, I), (rows, H), (rows, H)
-  real *act, *h2, *c2, *tc;       // saved/outputs (rows, G), (rows, H) x 3
-};
-
-// (1)-(7) for `rows` rows, in four passes after the GEMM: sigmoid of all gates (flat), g and c'
-// (rows), tanh(c') (flat), h' (rows). Wb2 (K+1, G): [W; b] with the g columns doubled.
-static void cell_forward_rows(const ForwardRows& p, const real* Wb2, int rows, int I, int H) {
-  const int K1 = I + H + 1, G = 4 * H;
-  real* xh1 = xh1_scratch(rows, K1);
-  gather_xh1(p.x, p.h, xh1, rows, I, H);
-  gemm_small(false, rows, G, K1, xh1, K1, Wb2, G, p.act, G);  // (1): z = [x, h, 1] [W; b]
-  sigmoid_inplace(p.act, (size_t)rows * G);
-  for (int n = 0; n < rows; n++)
-    cell_row_state(p.act + (size_t)n * G, p.c + (size_t)n * H, p.c2 + (size_t)n * H, p.tc + (size_t)n * H, H);
-  tanh_inplace(p.tc, (size_t)rows * H);
-  for (int n = 0; n < rows; n++) cell_row_output(p.act + (size_t)n * G, p.tc + (size_t)n * H, p.h2 + (size_t)n * H, H);
-}
+// ---- the fused cell: the op --------------------------------------------------------------
 
 // Two nodes, so that h' and c' are plain (N, H) values with no copies: C = "lstm_cell_c" holds c',
 // H = "lstm_cell_h" holds h'; both have the cell's inputs x, h, c, W, b as parents, and H also
@@ -193,14 +108,7 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   const CellDims d = check_cell("lstm_cell_fused", x, h, c, W, b);
   const int N = d.N, I = d.I, H = d.H, K = I + H, G = 4 * H;
 
-  // (1) z = [x, h] W + b as one GEMM: b is W's extra row, met by a column of ones in xh1.
-  // The g columns of W and b are doubled (exact in binary floating point), so those columns of
-  // z hold 2 z_g: since tanh(z_g) = 2 sigmoid(2 z_g) - 1, one flat sigmoid pass serves all gates.
-  Tensor Wb2({K + 1, G});
-  std::copy_n(W.value().data(), (size_t)K * G, Wb2.data());
-  std::copy_n(b.value().data(), G, Wb2.data() + (size_t)K * G);
-  for (int r = 0; r <= K; r++)
-    for (int j = 2 * H; j < 3 * H; j++) Wb2[(size_t)r * G + j] *= 2;
+  const Tensor Wb2 = doubled_gate_weights(W.value().data(), b.value().data(), K, H);  // (1), see lstm_rows.h
   auto s = std::make_shared<CellSaved>();  // act holds z, then [i f g o]
   s->act = Tensor({N, G}), s->tc = Tensor({N, H});
   s->d = d, s->block_rows = g_block_rows;
@@ -233,105 +141,7 @@ LSTMCellOutput lstm_cell_fused(Var x, Var h, Var c, Var W, Var b) {
   return {hv, cv};
 }
 
-// ---- the fused cell: backward -----------------------------------------------------------
-
-// (8) for one coordinate: dct = dc' + dh' o (1 - tanh^2 c'), o = a[3H:4H] (H each). dct may be
-// dc2 itself (no restrict on those two: each entry is read before it is written).
-static inline void row_dct(const real* __restrict a, const real* __restrict tc, const real* __restrict dh,
-                           const real* dc2, real* dct, int H) {
-  for (int j = 0; j < H; j++) dct[j] = dc2[j] + dh[j] * a[3 * H + j] * (1 - tc[j] * tc[j]);
-}
-
-// (9)-(10) for one coordinate. In: a = [i f g o] (4H), tc = tanh(c') (H), dh = dh' (or null:
-// zero), dct = the total dL/dc' from (8) and c (H each). Out: dz (4H) written; dc (H) added to
-// unless null.
-static inline void cell_row_backward(const real* __restrict a, const real* __restrict tc, const real* __restrict dh,
-                                     const real* __restrict dct, const real* __restrict c, real* __restrict dz,
-                                     real* __restrict dc, int H) {
-  for (int j = 0; j < H; j++) {
-    real i = a[j], f = a[H + j], g = a[2 * H + j];
-    dz[j] = dct[j] * g * i * (1 - i);  // (9)
-    dz[H + j] = dct[j] * c[j] * f * (1 - f);
-    dz[2 * H + j] = dct[j] * i * (1 - g * g);
-  }
-  for (int j = 0; j < H; j++) {
-    real o = a[3 * H + j];
-    dz[3 * H + j] = dh ? dh[j] * tc[j] * o * (1 - o) : 0;
-  }
-  if (dc)  // (10) dc += dct f
-    for (int j = 0; j < H; j++) dc[j] += dct[j] * a[H + j];
-}
-
-// Pointers to row 0 of one block; null gradient pointers skip their work.
-struct BackwardRows {
-  const real *x, *h, *c;           // the inputs (rows, I), (rows, H), (rows, H)
-  const real *act, *tc;            // saved: (rows, G), (rows, H)
-  const real *dh2, *dc2;           // incoming dh' (or null: zero) and dc' (rows, H)
-  real* dct_out;                   // where (8)'s dct is stored (may be dc2; set whenever dh2 is)
-  real *dx, *dh, *dc;              // row gradients, added to (rows, I), (rows, H), (rows, H)
-  real* dWb_part;                  // this block's [x,h,1]^T dz (K+1, G) = [dW; db] part, overwritten
-};
-
-// W^T with its columns padded to a multiple of 8 with zeros: WT (G, Kp), the B of dz W^T.
-struct PaddedWT {
-  int Kp;
-  std::vector<real> v;
-  PaddedWT(const real* W, int K, int G) : Kp((K + 7) / 8 * 8), v((size_t)G * Kp, real(0)) {
-    for (int k = 0; k < K; k++)
-      for (int g = 0; g < G; g++) v[(size_t)g * Kp + k] = W[(size_t)k * G + g];
-  }
-};
-
-// Per-thread scratch of a backward block, reused across calls: dz (rows, G), dz W^T (rows, Kp).
-struct BackwardScratch {
-  std::vector<real> dz, dxh;
-};
-
-// (8)-(11) for `rows` rows, every product by gemm_small (autodiff/blas.h).
-static void cell_backward_rows(const BackwardRows& p, const PaddedWT& WT, int rows, int I, int H) {
-  const int K1 = I + H + 1, G = 4 * H, Kp = WT.Kp;
-  thread_local BackwardScratch s;
-  if (s.dz.size() < (size_t)rows * G) s.dz.resize((size_t)rows * G);
-  real* dz = s.dz.data();
-  for (int n = 0; n < rows; n++) {
-    size_t r = (size_t)n * H;
-    const real* a = p.act + (size_t)n * G;
-    const real* dct = p.dc2 + r;  // no dh': dct = dc'
-    if (p.dh2) {
-      row_dct(a, p.tc + r, p.dh2 + r, p.dc2 + r, p.dct_out + r, H);
-      dct = p.dct_out + r;
-    }
-    cell_row_backward(a, p.tc + r, p.dh2 ? p.dh2 + r : nullptr, dct, p.c + r, dz + (size_t)n * G,
-                      p.dc ? p.dc + r : nullptr, H);
-  }
-  // (11) [dW; db] part = [x,h,1]^T dz: (K+1, rows)(rows, G); its last row is the column sum of dz.
-  if (p.dWb_part) {
-    real* xh1 = xh1_scratch(rows, K1);
-    gather_xh1(p.x, p.h, xh1, rows, I, H);
-    gemm_small(true, K1, G, rows, xh1, K1, dz, G, p.dWb_part, G);
-  }
-  if (!p.dx && !p.dh) return;
-  // [dx, dh] += dz W^T: one product (rows, G)(G, Kp), then each part added to its own rows.
-  if (s.dxh.size() < (size_t)rows * Kp) s.dxh.resize((size_t)rows * Kp);
-  real* dxh = s.dxh.data();
-  gemm_small(false, rows, Kp, G, dz, G, WT.v.data(), Kp, dxh, Kp);
-  for (int n = 0; n < rows; n++) {
-    const real* __restrict src = dxh + (size_t)n * Kp;
-    if (p.dx)
-      for (int i = 0; i < I; i++) p.dx[(size_t)n * I + i] += src[i];
-    if (p.dh)
-      for (int j = 0; j < H; j++) p.dh[(size_t)n * H + j] += src[I + j];
-  }
-}
-
-// dst[k] += sum over blocks b (in block order, in double) of parts[b * stride + k], k < n.
-static void add_block_sums(real* dst, const real* parts, int blocks, size_t stride, size_t n) {
-  thread_local std::vector<double> acc;
-  acc.assign(n, 0.0);
-  for (int b = 0; b < blocks; b++)
-    for (size_t k = 0; k < n; k++) acc[k] += parts[(size_t)b * stride + k];
-  for (size_t k = 0; k < n; k++) dst[k] += (real)acc[k];
-}
+// ---- the fused cell: backward over all rows ---------------------------------------------
 
 // (8)-(11) over all rows. in = the values of x, h, c, W, b. Blocks of rows compute dct by (8)
 // and dz by (9), add (10) into dc and (11) into dx and dh (their own rows), and their own

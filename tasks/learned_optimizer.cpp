@@ -11,6 +11,7 @@
 #include <stdexcept>
 
 #include "nn/checkpoint.h"
+#include "tasks/fused_window.h"
 
 namespace l2l {
 
@@ -123,11 +124,16 @@ void LearnedOptimizer::step(std::vector<Tensor*>& params, const std::vector<Tens
   Tensor g({(int)N});
   size_t off = 0;
   for (const Tensor& gi : grads) off = std::copy(gi.data(), gi.data() + gi.size(), g.data() + off) - g.data();
-  NoGradGuard off_tape;  // evaluation: nothing is differentiated
-  scratch_.clear();
-  OptimizerVars st = OptimizerVars::on_tape(state_, scratch_);
-  const Tensor& u = update(scratch_, g, st).value();  // a node's value: valid until scratch_ records again
-  state_ = st.values();
+  Tensor u;
+  if (fused_window_supported(*this)) {
+    u = fused_update(*this, state_, g);  // the state advanced in place, nothing stored
+  } else {
+    NoGradGuard off_tape;  // evaluation: nothing is differentiated
+    scratch_.clear();
+    OptimizerVars st = OptimizerVars::on_tape(state_, scratch_);
+    u = update(scratch_, g, st).value();
+    state_ = st.values();
+  }
   off = 0;
   for (Tensor* p : params) {
     for (size_t j = 0; j < p->size(); j++) (*p)[j] += u[off + j];

@@ -107,6 +107,9 @@ class CoordNet {
   // h, c hold one Var (n, H) per layer and are advanced in place. Returns the update (n, 1).
   Var step(Tape& tape, Var x, std::vector<Var>& h, std::vector<Var>& c);
   std::vector<Param*> params();
+  // The parts, for the fused window (tasks/fused_window.h), which runs them without a tape.
+  LSTM& lstm() { return lstm_; }
+  Linear& readout() { return out_; }
 
  private:
   NetConfig cfg_;

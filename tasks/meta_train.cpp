@@ -11,6 +11,7 @@
 
 #include "nn/checkpoint.h"
 #include "tasks/evaluate.h"
+#include "tasks/fused_window.h"
 
 namespace l2l {
 
@@ -42,6 +43,11 @@ double unroll_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_
   tr.theta = th.value();  // carried into the next window as plain tensors (truncation)
   tr.state = st.values();
   return L.item();
+}
+
+double meta_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start, Tape& tape) {
+  return fused_window_supported(opt) ? unroll_window_fused(opt, tr, U, include_start)
+                                     : unroll_window(opt, tr, U, include_start, tape);
 }
 
 namespace {
@@ -96,7 +102,7 @@ double meta_update(LearnedOptimizer& opt, const MetaConfig& cfg, const MetaRun& 
   run.run_everywhere([&] {
     for (Trajectory& tr : group) {
       for (Param* q : phi) q->zero_grad();
-      double L = unroll_window(opt, tr, cfg.unroll, cfg.include_start, tape);
+      double L = meta_window(opt, tr, cfg.unroll, cfg.include_start, tape);
       mine.push_back(flat_metagrad(phi, L));
     }
   });

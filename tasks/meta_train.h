@@ -95,6 +95,10 @@ Trajectory start_trajectory(const LearnedOptimizer& opt, const Task& task, const
 // Returns L. `tape` is cleared first; it is passed in so its memory is reused. U >= 1.
 double unroll_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start, Tape& tape);
 
+// The window meta-training runs: the same function as unroll_window, without a tape
+// (unroll_window_fused, tasks/fused_window.h) when every net allows it, else unroll_window.
+double meta_window(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start, Tape& tape);
+
 // Where meta-training stands between epochs. With phi and the meta-optimizer's state, it is all
 // a run must keep to go on bit for bit (the training problems come from ids, so their counter is
 // all the randomness there is).

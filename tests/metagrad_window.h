@@ -2,7 +2,7 @@
 // and the double test binaries (tests/f32/test_metagrad_f32.cpp writes it, tests/
 // test_metagrad_f32.cpp compares it with its own, in double). The window: the paper's MNIST
 // optimizer (2x20 LSTM, logsign p = 10, output x 0.1, phi from seed 1), training problem 0 of
-// seed 1, the first window of U = 20 steps.
+// seed 1, the first window of U = 20 steps, as meta-training runs it (meta_window).
 #pragma once
 #include <string>
 
@@ -22,7 +22,7 @@ inline NamedTensors mnist_window_metagrad() {
   Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 1));
   Tape tape;
   for (Param* p : opt.params()) p->zero_grad();
-  unroll_window(opt, tr, 20, true, tape);
+  meta_window(opt, tr, 20, true, tape);  // what l2l train runs: the fused window
   NamedTensors g;
   for (Param* p : opt.params()) g.push_back({p->name, p->grad});
   return g;

@@ -337,7 +337,7 @@ NamedTensors phi_by_hand(const NetConfig& net, const Task& task, const MetaConfi
       Trajectory tr = start_trajectory(opt, task, ProblemId::train(problem++, mc.seed));
       for (int w = 0; w < T / mc.unroll; w++) {
         for (Param* q : phi) q->zero_grad();
-        unroll_window(opt, tr, mc.unroll, mc.include_start, tape);
+        meta_window(opt, tr, mc.unroll, mc.include_start, tape);
         step_params(adam, phi);
       }
     }

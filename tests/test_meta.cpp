@@ -18,6 +18,7 @@
 #include "nn/checkpoint.h"
 #include "nn/files.h"
 #include "tasks/evaluate.h"
+#include "tasks/fused_window.h"
 #include "tasks/meta_train.h"
 #include "tasks/run/training.h"
 #include "tasks/optimizees/optimizees.h"
@@ -57,6 +58,20 @@ void shift(const std::vector<Param*>& phi, const std::vector<Tensor>& v, double 
     for (size_t j = 0; j < v[i].size(); j++) phi[i]->value[j] += (real)(s * v[i][j]);
 }
 
+// The window's meta-gradient, from the tape (unroll_window) or from the fused window.
+std::vector<Tensor> window_metagrad(LearnedOptimizer& opt, const Task& task, const Tensor& theta0, int U, bool fused,
+                                    double* L) {
+  auto prob = task.sample(ProblemId::train(11, 0));
+  OptimizerState s0 = opt.initial_state(prob->specs());
+  Trajectory tr{std::move(prob), theta0, s0, Rng(2)};
+  Tape tape;
+  for (Param* p : opt.params()) p->zero_grad();
+  *L = fused ? unroll_window_fused(opt, tr, U, true) : unroll_window(opt, tr, U, true, tape);
+  std::vector<Tensor> g;
+  for (Param* p : opt.params()) g.push_back(p->grad);
+  return g;
+}
+
 }  // namespace
 
 TEST_CASE("meta-gradient = finite differences of the frozen-gradient meta-loss, != the unfrozen one") {
@@ -68,12 +83,11 @@ TEST_CASE("meta-gradient = finite differences of the frozen-gradient meta-loss, 
   const int U = 4;
   std::vector<Param*> phi = opt.params();
 
-  // The engine's meta-gradient from one window.
-  Trajectory tr{std::move(prob), theta0, opt.initial_state(task->sample(ProblemId::train(11, 0))->specs()), Rng(2)};
-  Tape tape;
-  for (Param* p : phi) p->zero_grad();
-  double L_engine = unroll_window(opt, tr, U, true, tape);
-  prob = task->sample(ProblemId::train(11, 0));
+  // The engine's meta-gradient from one window, on the tape and fused (the same up to rounding).
+  double L_engine, L_fused;
+  std::vector<Tensor> metagrad = window_metagrad(opt, *task, theta0, U, false, &L_engine);
+  std::vector<Tensor> fused = window_metagrad(opt, *task, theta0, U, true, &L_fused);
+  CHECK(L_fused == doctest::Approx(L_engine).epsilon(1e-12));
 
   // The same window recomputed independently, recording the optimizee gradients.
   std::vector<Tensor> grads;
@@ -84,10 +98,10 @@ TEST_CASE("meta-gradient = finite differences of the frozen-gradient meta-loss, 
   double worst_frozen = 0, worst_unfrozen_gap = INFINITY;
   for (int d = 0; d < 4; d++) {
     std::vector<Tensor> v;
-    double dot = 0;
+    double dot = 0, dot_fused = 0;
     for (size_t i = 0; i < phi.size(); i++) {
       v.push_back(randn(phi[i]->value.shape(), 100 + 10 * d + i));
-      for (size_t j = 0; j < v[i].size(); j++) dot += v[i][j] * phi[i]->grad[j];
+      for (size_t j = 0; j < v[i].size(); j++) dot += v[i][j] * metagrad[i][j], dot_fused += v[i][j] * fused[i][j];
     }
     const double eps = 1e-6;
     shift(phi, v, eps);
@@ -101,6 +115,7 @@ TEST_CASE("meta-gradient = finite differences of the frozen-gradient meta-loss, 
     CAPTURE(unfrozen_fd);
     double scale = std::max(1.0, std::fabs(dot));
     CHECK(std::fabs(frozen_fd - dot) < 1e-6 * scale);
+    CHECK(std::fabs(frozen_fd - dot_fused) < 1e-6 * scale);
     worst_frozen = std::max(worst_frozen, std::fabs(frozen_fd - dot) / scale);
     worst_unfrozen_gap = std::min(worst_unfrozen_gap, std::fabs(unfrozen_fd - dot) / scale);
   }
@@ -584,7 +599,7 @@ TEST_CASE("meta-batch K: one meta-update is Adam on the mean of K problems' wind
   for (int k = 0; k < K; k++) {
     Trajectory tr = start_trajectory(by_hand, *task, ProblemId::train(k, mc.seed));
     for (Param* q : phi) q->zero_grad();
-    unroll_window(by_hand, tr, mc.unroll, mc.include_start, tape);
+    meta_window(by_hand, tr, mc.unroll, mc.include_start, tape);
     for (size_t i = 0; i < phi.size(); i++)
       for (size_t j = 0; j < sum[i].size(); j++) sum[i][j] = k == 0 ? (double)phi[i]->grad[j] : sum[i][j] + phi[i]->grad[j];
   }
