@@ -48,6 +48,7 @@
 #include "autodiff/parallel.h"
 #include "tasks/data/data.h"
 #include "tasks/evaluate.h"
+#include "tasks/fused_window.h"
 #include "tasks/meta_train.h"
 #include "tasks/optimizees/optimizees.h"
 
@@ -341,6 +342,11 @@ void mnist_rows(const std::string& data_flag, const std::string& only) {
       {"mnist optimizee part (21 loss_and_grad)", kMnistWindowFlops, 9, [] { for (int t = 0; t <= 20; t++) mnist.step(); }},
       {"mnist meta-iteration (U=20, batch 128, 15910)", lstm_window_flops(kN, 20) + kMnistWindowFlops, 7,
        [] { mnist.run(); }},
+      {"mnist meta-iteration, gates recomputed", lstm_window_flops(kN, 20) + kMnistWindowFlops, 7, [] {
+         set_window_store_gates(false);
+         mnist.run();
+         set_window_store_gates(true);
+       }},
       {"mnist eval, 100 steps (steps/s = 1e5 / ms)", 0, 3, [] { run_optimizer(mnist.opt, *mnist.task, ProblemId::test(0), 100); }},
   };
   for (const Row& r : rows)

@@ -62,6 +62,19 @@ inline real readout(const NetWeights& w, const real* h) {
   return w.out_scale * (s + w.b_out);
 }
 
+bool g_store_gates = true;
+
+// The calling thread's scratch for one block's gates [i f g o] (rows, 4H), tanh(c'), h' and c'
+// (rows, H): where a step writes what is not kept.
+struct Gates {
+  std::vector<real> act, tc, h2, c2;
+  static Gates& mine(int rows, int H) {
+    thread_local Gates g;
+    g.act.resize((size_t)rows * 4 * H), g.tc.resize((size_t)rows * H), g.h2.resize(g.tc.size()), g.c2.resize(g.tc.size());
+    return g;
+  }
+};
+
 // One net's forward over a window, kept for its backward: row-major arrays of n rows per step
 // (and layer). The buffers keep their capacity from window to window (no page faults).
 struct NetTrace {
@@ -69,8 +82,9 @@ struct NetTrace {
   std::vector<real> x;     // (U, n, I): the inputs x_t
   std::vector<real> g;     // (U, n): g_t+1, the gradient after step t (W1)
   std::vector<real> h, c;  // (L, U + 1, n, H): the state entering step t (t = U: leaving the window)
-  std::vector<real> act;   // (L, U, n, 4H): the gates [i f g o] of step t
-  std::vector<real> tc;    // (L, U, n, H): tanh(c') of step t
+  bool stored = true;      // act and tc kept (else the backward recomputes them)
+  std::vector<real> act;   // (L, U, n, 4H): the gates [i f g o] of step t (if stored)
+  std::vector<real> tc;    // (L, U, n, H): tanh(c') of step t (if stored)
 
   real* X(int t) { return x.data() + (size_t)t * n * I; }
   const real* X(int t) const { return x.data() + (size_t)t * n * I; }
@@ -79,10 +93,10 @@ struct NetTrace {
 
   // Sized for `rows` coordinates and U steps, with the window's initial state at t = 0.
   void start(const NetWeights& w, int rows, int steps, const LSTMState& s) {
-    n = rows, U = steps, L = w.L, I = w.I, H = w.H;
+    n = rows, U = steps, L = w.L, I = w.I, H = w.H, stored = g_store_gates;
     x.resize((size_t)U * n * I), g.resize((size_t)U * n);
     h.resize((size_t)L * (U + 1) * n * H), c.resize(h.size());
-    act.resize((size_t)L * U * n * 4 * H), tc.resize((size_t)L * U * n * H);
+    act.resize(stored ? (size_t)L * U * n * 4 * H : 0), tc.resize(stored ? (size_t)L * U * n * H : 0);
     for (int l = 0; l < L; l++) {
       std::copy_n(s.h[l].data(), (size_t)n * H, h.data() + state_at(l, 0));
       std::copy_n(s.c[l].data(), (size_t)n * H, c.data() + state_at(l, 0));
@@ -102,16 +116,17 @@ struct NetTrace {
 // Step t of every layer and the read-out for rows [n0, n0 + rows): theta[n] += u_t[n].
 void forward_block(const NetWeights& w, NetTrace& tr, int t, int n0, int rows, real* theta) {
   const int H = w.H, G = 4 * H;
+  Gates& scratch = Gates::mine(rows, H);
   for (int l = 0; l < w.L; l++) {
     const size_t in = tr.state_at(l, t) + (size_t)n0 * H, out = tr.state_at(l, t + 1) + (size_t)n0 * H;
     const real* x = l == 0 ? tr.X(t) + (size_t)n0 * w.I : tr.h.data() + tr.state_at(l - 1, t + 1) + (size_t)n0 * H;
     ForwardRows p{x,
                   tr.h.data() + in,
                   tr.c.data() + in,
-                  tr.act.data() + (tr.step_at(l, t) + n0) * G,
+                  tr.stored ? tr.act.data() + (tr.step_at(l, t) + n0) * G : scratch.act.data(),
                   tr.h.data() + out,
                   tr.c.data() + out,
-                  tr.tc.data() + (tr.step_at(l, t) + n0) * H};
+                  tr.stored ? tr.tc.data() + (tr.step_at(l, t) + n0) * H : scratch.tc.data()};
     cell_forward_rows(p, w.Wb2[l].data(), rows, w.in(l), H);
   }
   const real* top = tr.h.data() + tr.state_at(w.L - 1, t + 1) + (size_t)n0 * H;
@@ -165,12 +180,21 @@ void layer_backward(const NetWeights& w, const NetTrace& tr, int l, int t, int n
   std::fill_n(dhp, (size_t)rows * H, real(0));
   std::fill_n(dcp, (size_t)rows * H, real(0));
   const real* x = l == 0 ? tr.X(t) + (size_t)n0 * w.I : tr.h.data() + tr.state_at(l - 1, t + 1) + (size_t)n0 * H;
+  const real *act, *tc;
+  if (tr.stored) {
+    act = tr.act.data() + (tr.step_at(l, t) + n0) * G, tc = tr.tc.data() + (tr.step_at(l, t) + n0) * H;
+  } else {  // the forward again, the same bits: (1)-(7) on the same inputs
+    Gates& r = Gates::mine(rows, H);
+    cell_forward_rows({x, tr.h.data() + st, tr.c.data() + st, r.act.data(), r.h2.data(), r.c2.data(), r.tc.data()},
+                      w.Wb2[l].data(), rows, w.in(l), H);
+    act = r.act.data(), tc = r.tc.data();
+  }
   real* dc = s.dc.data() + mine;
   BackwardRows p{x,
                  tr.h.data() + st,
                  tr.c.data() + st,
-                 tr.act.data() + (tr.step_at(l, t) + n0) * G,
-                 tr.tc.data() + (tr.step_at(l, t) + n0) * H,
+                 act,
+                 tc,
                  s.dh.data() + mine,
                  dc,
                  dc,  // (8)'s dct in place of dc'
@@ -242,6 +266,8 @@ void check_state(LearnedOptimizer& opt, const OptimizerState& st, size_t N, cons
 
 }  // namespace
 
+void set_window_store_gates(bool store) { g_store_gates = store; }
+
 // ---- the window -------------------------------------------------------------------------
 
 double unroll_window_fused(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start) {
@@ -277,14 +303,13 @@ double unroll_window_fused(LearnedOptimizer& opt, Trajectory& tr, int U, bool in
 // place through the calling thread's scratch; u[n] = the update of row n.
 static void update_block(const NetWeights& w, const real* x, LSTMState& s, int n0, int rows, real* u) {
   const int H = w.H;
-  thread_local std::vector<real> act, tc, h2, c2;
-  act.resize((size_t)rows * 4 * H), tc.resize((size_t)rows * H), h2.resize(tc.size()), c2.resize(tc.size());
+  Gates& g = Gates::mine(rows, H);
   const real* in = x + (size_t)n0 * w.I;
   for (int l = 0; l < w.L; l++) {
     real *h = s.h[l].data() + (size_t)n0 * H, *c = s.c[l].data() + (size_t)n0 * H;
-    cell_forward_rows({in, h, c, act.data(), h2.data(), c2.data(), tc.data()}, w.Wb2[l].data(), rows, w.in(l), H);
-    std::copy(h2.begin(), h2.end(), h);
-    std::copy(c2.begin(), c2.end(), c);
+    cell_forward_rows({in, h, c, g.act.data(), g.h2.data(), g.c2.data(), g.tc.data()}, w.Wb2[l].data(), rows, w.in(l), H);
+    std::copy(g.h2.begin(), g.h2.end(), h);
+    std::copy(g.c2.begin(), g.c2.end(), c);
     in = h;
   }
   for (int n = 0; n < rows; n++) u[n0 + n] = readout(w, in + (size_t)n * H);

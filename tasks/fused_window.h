@@ -34,6 +34,12 @@ bool fused_window_supported(LearnedOptimizer& opt);
 // Params' grads and returns L. Requires fused_window_supported(opt); U >= 1.
 double unroll_window_fused(LearnedOptimizer& opt, Trajectory& tr, int U, bool include_start);
 
+// Whether a window's forward keeps the gates and tanh(c') of every step for the backward
+// (default), or keeps only the states and recomputes them there: one more forward GEMM per
+// step and layer, against writing and reading back 100 of the 140 floats a row stores per
+// layer and step. The same bits either way (the recomputation is the same arithmetic).
+void set_window_store_gates(bool store);
+
 // One evaluation step off the tape: advances `st` in place (nothing is stored for a backward)
 // and returns the update (N) for the flat gradient `grad` (N). Requires fused_window_supported.
 Tensor fused_update(LearnedOptimizer& opt, OptimizerState& st, const Tensor& grad);

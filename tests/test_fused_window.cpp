@@ -167,3 +167,16 @@ TEST_CASE("fused window: two windows of 3 steps move theta and the state exactly
   CHECK(same_bits(a.state.nets[0].c[1], b.state.nets[0].c[1]));
   CHECK(same_bits(a.state.moments[0].m, b.state.moments[0].m));
 }
+
+TEST_CASE("fused window: recomputing the gates in the backward gives the same bits as storing them") {
+  QuadraticOptions big;
+  auto task = make_quadratic_task(big);
+  LearnedOptimizer opt({net(2, 20, "logsign", 0.1)}, 9);
+  WindowResult stored = run_window(opt, *task, 4, true);
+  set_window_store_gates(false);
+  WindowResult again = run_window(opt, *task, 4, true);
+  set_window_store_gates(true);
+  CHECK(stored.L == again.L);
+  CHECK(same_bits(stored.theta, again.theta));
+  for (size_t i = 0; i < stored.grads.size(); i++) CHECK(same_bits(stored.grads[i], again.grads[i]));
+}
