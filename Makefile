@@ -6,6 +6,9 @@
 #                     tests/scripts/test_train_cli.sh (run directories, through build/l2l and
 #                     build/art_images), tests/scripts/test_flags.sh (the command line, through
 #                     build/l2l) and tests/scripts/test_code_shape.sh (top comments, function lengths)
+#                     Also build/avx2/tests-f32: the float kernel tests again, built without AVX-512
+#   make test-avx2    the 256-bit kernels (gemm_small, nn/fastmath.h, compiled with -mno-avx512f into
+#                     build/avx2/): the float kernel tests and the double suite's kernel cases
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
@@ -24,7 +27,9 @@
 
 SHELL    := /bin/bash
 CXX      ?= g++
-CXXFLAGS ?= -O3 -march=native
+# -mprefer-vector-width=512: where -march=native has AVX-512, loops vectorize at 512 bits even
+# under a tuning that prefers 256 (nn/fastmath.h; a no-op without AVX-512 or, here, with GCC 12.2).
+CXXFLAGS ?= -O3 -march=native -mprefer-vector-width=512
 CXXFLAGS += -std=c++17 -Wall -Wextra -I. -Ithird_party -Ithird_party/doctest -MMD -MP
 LDLIBS   := -lopenblas -lz -llzma -lpthread
 DEPS     := libopenblas-dev zlib1g-dev liblzma-dev graphviz
@@ -47,7 +52,7 @@ F64_OBJ  := $(LIB_SRC:%.cpp=build/f64/%.o) $(TEST_SRC:%.cpp=build/f64/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test test-scripts test-slow test-mpi sanitize fuzz fuzz-deps bench bench-ref bench-mpi experiments clean deps FORCE
+.PHONY: all test test-avx2 test-scripts test-slow test-mpi sanitize fuzz fuzz-deps bench bench-ref bench-mpi experiments clean deps FORCE
 # Objects are intermediates of the pattern rules above: without this, make deletes them after
 # linking and every later make recompiles the whole library.
 .SECONDARY:
@@ -87,19 +92,38 @@ build/tests: $(F64_OBJ)
 # The float32 kernels against double references: compiled like the programs (build/f32).
 build/tests-f32: $(F32_TEST_SRC:%.cpp=build/f32/%.o) $(F32_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+# The AVX2 path of the kernels, kept compiled and tested on a machine with AVX-512 (where the
+# programs take the 512-bit one): the same sources with -mno-avx512f, in build/avx2/.
+AVX2FLAGS  := $(CXXFLAGS) -mno-avx512f
+KERNEL_TCS := *gemm_small*,*exp_poly*,*fused cell*,*fused LSTM*,*fused and composed*,*lstm cell*
+build/avx2/f32/%.o: %.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(AVX2FLAGS) -c $< -o $@
+build/avx2/f64/%.o: %.cpp | deps
+	@mkdir -p $(dir $@)
+	$(CXX) $(AVX2FLAGS) -DL2L_DOUBLE -c $< -o $@
+build/avx2/tests-f32: $(F32_TEST_SRC:%.cpp=build/avx2/f32/%.o) $(LIB_SRC:%.cpp=build/avx2/f32/%.o)
+	$(CXX) $(AVX2FLAGS) $^ -o $@ $(LDLIBS)
+build/avx2/tests: $(LIB_SRC:%.cpp=build/avx2/f64/%.o) $(TEST_SRC:%.cpp=build/avx2/f64/%.o)
+	$(CXX) $(AVX2FLAGS) $^ -o $@ $(LDLIBS)
 build/tests-san: $(SAN_OBJ)
 	$(CXX) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # Tests run from the repository root (they look for ../shared/data from there).
-test: deps build/tests build/tests-f32 build/l2l build/art_images
+test: deps build/tests build/tests-f32 build/avx2/tests-f32 build/l2l build/art_images
 	build/tests $(TEST_ARGS)
 	build/tests-f32
+	build/avx2/tests-f32
 	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests-f32 -tc='*float32 meta-gradient*' --no-skip
 	L2L_METAGRAD_OUT=build/metagrad_f32.ckpt build/tests -tc='*float32 meta-gradient*' --no-skip
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_train_cli.sh
 	tests/scripts/test_flags.sh
 	tests/scripts/test_code_shape.sh
+
+test-avx2: deps build/avx2/tests-f32 build/avx2/tests
+	build/avx2/tests-f32
+	build/avx2/tests -tc='$(KERNEL_TCS)'
 
 # The shell scripts' choices (experiments.sh folders and recipe names, report and plot functions);
 # runs no experiment, about a second. Also the last step of `make test`.

@@ -4,10 +4,13 @@
 //
 // Every row is measured twice, with the engine's pool at 1 and at 2 threads (OpenBLAS always
 // single-threaded inside; see autodiff/parallel.h), and prints for each: ms, GFLOP/s, % of the
-// same run's sgemm at that many threads, minor page faults per repetition (getrusage), and the
+// same run's sgemm and of its FMA peak at that many threads, minor page faults per repetition (getrusage), and the
 // CPU time of the process per repetition (all threads: on a machine shared with other jobs the
 // 1-thread CPU time is the wall time this row would take on an idle core).
 //
+//   fp32 FMA peak          the machine's float FMA throughput: 16 independent chains of FMAs on
+//                          registers, 512-bit (where AVX-512 is compiled in: the %peak yardstick)
+//                          and 256-bit, the pool's 2 blocks at 1 and 2 threads
 //   sgemm                  OpenBLAS on a 1024^3 product at 1 and 2 OpenBLAS threads (the yardstick)
 //   lstm part              one 2x20 coordinatewise-LSTM step over 15,910 coordinates (the MNIST
 //                          optimizee's), fused forward, fused fwd+bwd, composed fwd+bwd
@@ -31,6 +34,7 @@
 // Flags: --data DIR (the data root, or MNIST's folder; CIFAR-10 rows look for cifar10/ in it), --only SUBSTRING (rows whose name contains it),
 // --threads 1|2 (measure the rows at that many threads only: for profiling one column), --block-sweep
 // (time the LSTM part for several block sizes instead: the measurement behind nn/lstm.cpp).
+#include <immintrin.h>
 #include <sys/resource.h>
 #include <time.h>
 
@@ -55,6 +59,61 @@
 using namespace l2l;
 
 namespace {
+
+// ---- the FMA peak ----------------------------------------------------------------------------
+
+// kChains independent chains acc = acc m + a, iters times, in one vector width (V, with its FMA
+// intrinsic): 16 chains cover 2 FMA pipes x 4 cycles of latency with room to spare, and stay in
+// registers. m < 1 keeps the values near 1 (no overflow, no subnormals). Returns a sum so that
+// the work is used.
+constexpr int kChains = 16;
+template <class V, V (*FMA)(V, V, V), V (*SET1)(float)>
+float fma_chains(long iters) {
+  V acc[kChains];
+  for (int c = 0; c < kChains; c++) acc[c] = SET1(1 + 0.01f * c);
+  const V m = SET1(0.999f), a = SET1(0.001f);
+  for (long i = 0; i < iters; i++)
+    for (int c = 0; c < kChains; c++) acc[c] = FMA(acc[c], m, a);
+  float out[sizeof(V) / sizeof(float)], sum = 0;
+  for (int c = 0; c < kChains; c++) {
+    __builtin_memcpy(out, &acc[c], sizeof out);
+    sum += out[0];
+  }
+  return sum;
+}
+
+__m256 fma256(__m256 x, __m256 m, __m256 a) { return _mm256_fmadd_ps(x, m, a); }
+__m256 set256(float v) { return _mm256_set1_ps(v); }
+#ifdef __AVX512F__
+__m512 fma512(__m512 x, __m512 m, __m512 a) { return _mm512_fmadd_ps(x, m, a); }
+__m512 set512(float v) { return _mm512_set1_ps(v); }
+#endif
+
+// One row: the pool's 2 blocks of `iters` iterations each (serially at 1 thread, side by side at
+// 2); the FLOPs of a call are the same at both. Sets g_peak when `yardstick`.
+template <class V, V (*FMA)(V, V, V), V (*SET1)(float)>
+void peak_row(const char* name, bool yardstick) {
+  const long iters = 1 << 21;
+  const double flops = 2.0 * iters * kChains * (sizeof(V) / sizeof(float)) * 2;
+  volatile float sink = 0;
+  Timing t[3];
+  for (int th = 1; th <= 2; th++) {
+    set_num_threads(th);
+    t[th] = measure(9, [&] { parallel_for(2, [&](int) { sink = sink + fma_chains<V, FMA, SET1>(iters); }); });
+    if (yardstick) g_peak[th] = flops / (t[th].ms * 1e6);
+  }
+  print_row(name, flops, t);
+}
+
+// The widest vector first: it is the yardstick of %peak.
+void peak_rows() {
+#ifdef __AVX512F__
+  peak_row<__m512, fma512, set512>("fp32 FMA peak (512-bit)", true);
+  peak_row<__m256, fma256, set256>("fp32 FMA peak (256-bit)", false);
+#else
+  peak_row<__m256, fma256, set256>("fp32 FMA peak (256-bit)", true);
+#endif
+}
 
 void sgemm_row() {
   const int S = 1024;
@@ -387,6 +446,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   print_header();
+  peak_rows();
   sgemm_row();
   lstm_rows(only);
   kernel_rows(only);

@@ -1,6 +1,6 @@
 // bench.h: the table of `make bench`: a row is a name, the FLOPs of one call and the call; it is
 // timed (median wall and CPU time, page faults) at 1 and at 2 threads and printed with its
-// GFLOP/s and its percentage of this run's sgemm. apps/bench.cpp and apps/bench_art.h add rows.
+// GFLOP/s and its percentages of this run's sgemm and of this run's FP32 FMA peak. apps/bench.cpp and apps/bench_art.h add rows.
 // Is not: a test (no row can fail) or a profiler.
 #pragma once
 #include <sys/resource.h>
@@ -63,24 +63,36 @@ struct Row {
 };
 
 inline double g_sgemm[3];    // GFLOP/s at 1 and 2 OpenBLAS threads (index = threads)
+inline double g_peak[3];     // FP32 FMA peak at the widest vector, GFLOP/s at 1 and 2 threads (0: not yet)
 inline int g_only_threads;  // --threads N: measure the rows at N threads only (0: at 1 and at 2)
 
+// Percent of a yardstick, or "-" before it is measured.
+inline void print_percent(double gf, double of) {
+  if (of > 0)
+    std::printf(" %6.0f%%", 100 * gf / of);
+  else
+    std::printf(" %7s", "-");
+}
+
 inline void print_header() {
-  std::printf("%-44s | %-46s | %-46s | %s\n", "", "1 thread", "2 threads", "2t/1t");
-  std::printf("%-44s | %9s %7s %8s %7s %9s | %9s %7s %8s %7s %9s | %s\n", "row", "ms", "cpu ms", "GFLOP/s", "%sgemm",
-              "faults/it", "ms", "cpu ms", "GFLOP/s", "%sgemm", "faults/it", "wall");
+  std::printf("%-44s | %-54s | %-54s | %s\n", "", "1 thread", "2 threads", "2t/1t");
+  std::printf("%-44s | %9s %7s %8s %7s %7s %9s | %9s %7s %8s %7s %7s %9s | %s\n", "row", "ms", "cpu ms", "GFLOP/s",
+              "%sgemm", "%peak", "faults/it", "ms", "cpu ms", "GFLOP/s", "%sgemm", "%peak", "faults/it", "wall");
 }
 
 inline void print_row(const std::string& name, double flops, const Timing (&t)[3]) {
   std::printf("%-44s |", name.c_str());
   for (int th = 1; th <= 2; th++) {
     if (t[th].ms == 0) {  // not measured (--threads)
-      std::printf(" %9s %7s %8s %7s %9s |", "-", "-", "-", "-", "-");
+      std::printf(" %9s %7s %8s %7s %7s %9s |", "-", "-", "-", "-", "-", "-");
     } else if (flops > 0) {
       double gf = flops / (t[th].ms * 1e6);
-      std::printf(" %9.3f %7.2f %8.1f %6.0f%% %9.1f |", t[th].ms, t[th].cpu, gf, 100 * gf / g_sgemm[th], t[th].faults);
+      std::printf(" %9.3f %7.2f %8.1f", t[th].ms, t[th].cpu, gf);
+      print_percent(gf, g_sgemm[th]);
+      print_percent(gf, g_peak[th]);
+      std::printf(" %9.1f |", t[th].faults);
     } else {
-      std::printf(" %9.3f %7.2f %8s %7s %9.1f |", t[th].ms, t[th].cpu, "-", "-", t[th].faults);
+      std::printf(" %9.3f %7.2f %8s %7s %7s %9.1f |", t[th].ms, t[th].cpu, "-", "-", "-", t[th].faults);
     }
   }
   if (t[1].ms > 0 && t[2].ms > 0)

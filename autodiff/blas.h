@@ -20,15 +20,18 @@ void set_blas_threads(int n);
 
 // C = op(A) B (beta = 0; op(A) is A, or A^T when transA) for the small products of the LSTM cell
 // and of conv's dx: a short inner dimension K, or few rows M, and N a multiple of 8 (e.g. 4H = 80,
-// or 24 and 40). A register-blocked kernel of our own (tiles of up to 6 rows x 16 columns or 12
-// rows x 8 columns of C, in float 12 vector registers; GCC vector types: 8 floats or 4 doubles
-// each, so the double build, for tests, spills),
-// which skips OpenBLAS's packing and its separate pass that zeroes C. Each element of C is one
-// chain of FMAs in k order. Other N go to gemm().
-// Measured on the LSTM's forward shapes (float, 1 thread, N = 80, M = 64..1024): 1.4-1.5x OpenBLAS
-// at K = 23 and 1.2-1.4x at K = 41 (59-69 vs 40-54 GFLOP/s; a 4-row tile was slower than
-// OpenBLAS at K = 41: 8 accumulators do not hide the FMA latency). The backward's shapes are in
-// the bench (`build/bench --only kernel`).
+// or 24 and 40). A register-blocked kernel of our own, which skips OpenBLAS's packing and its
+// separate pass that zeroes C. Each element of C is one chain of FMAs in k order (explicit FMA
+// intrinsics), so it equals a scalar std::fma loop bit for bit whatever the tile or vector width.
+// Other N go to gemm().
+//   AVX-512 (compiled with __AVX512F__, e.g. -march=native here): vectors of 16 floats (8 doubles)
+//   in 32 registers; strips of 80 columns as tiles of 4 rows x 5 vectors, the rest of N as one
+//   narrower strip (16-column vectors, plus half a vector for N % 16 == 8) of up to 24 accumulators.
+//   Otherwise (AVX2): vectors of 8 floats in 16 registers, tiles of 6 rows x 16 columns, then
+//   12 rows x 8 columns. `make test-avx2` builds and tests that path.
+// Measured on the cell's shapes (float, 1 core, thread CPU time, 504-row blocks): AVX-512 180-215
+// GFLOP/s where N = 80 (forward, K = 23 / 41; dW, transA with K = 504), 130-155 for dz W^T
+// (N = 24 / 40, K = 80); the AVX2 path 90-110 on all six (OpenBLAS ~50 wall-clock in the bench).
 void gemm_small(bool transA, int M, int N, int K, const real* A, int lda, const real* B, int ldb, real* C, int ldc);
 
 void gemm_naive(bool transA, bool transB, int M, int N, int K, real alpha, const real* A, int lda,

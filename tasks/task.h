@@ -81,9 +81,12 @@ class Problem {
 
   // The oracle: f(theta) and its gradient from one call of loss() (one minibatch draw) on the
   // scratch tape, which is cleared before returning (nothing of f's graph outlives the call).
-  LossAndGrad loss_and_grad(const Tensor& theta, Rng& batch_rng);
+  // Virtual so that a problem may compute both by hand where the tape's bookkeeping dominates
+  // (the quadratics); loss() then stays the readable reference, and the tests compare the two
+  // (Problem::loss_and_grad, qualified, is the tape path).
+  virtual LossAndGrad loss_and_grad(const Tensor& theta, Rng& batch_rng);
   // f(theta) alone: the same draw, recorded without a graph.
-  real loss_value(const Tensor& theta, Rng& batch_rng);
+  virtual real loss_value(const Tensor& theta, Rng& batch_rng);
 
   size_t dim() const;  // N, the number of coordinates
 

@@ -83,11 +83,13 @@ TEST_CASE("exp_poly matches std::exp to about an ulp, in float and in double") {
 
 // ---- the small-product kernel of the cell -----------------------------------------------
 
+// N covers every strip layout of the kernel at 256 and 512 bits (full strips of 16 or 80 floats,
+// remainders of 8..72 columns, a half vector), M the row remainders of its tiles (4, 6, 8, 12).
 TEST_CASE("gemm_small matches the naive triple loop (both op(A), row remainders, strides, fallback N)") {
   for (bool ta : {false, true}) {
-    for (int N : {8, 16, 24, 40, 80, 20}) {  // 20: not a multiple of 8, goes to OpenBLAS
+    for (int N : {8, 16, 24, 40, 48, 80, 88, 160, 20}) {  // 20: not a multiple of 8, goes to OpenBLAS
       for (int K : {1, 22, 41, 300}) {
-        for (int M : {1, 5, 6, 7, 12, 13, 23, 41, 64}) {
+        for (int M : {1, 3, 4, 5, 6, 7, 9, 11, 12, 13, 23, 41, 64}) {
           CAPTURE(ta);
           CAPTURE(N);
           CAPTURE(K);
@@ -103,6 +105,32 @@ TEST_CASE("gemm_small matches the naive triple loop (both op(A), row remainders,
       }
     }
   }
+}
+
+// The promise behind "results do not depend on the tiling": element (i, j) is the chain
+// c = fma(op(A)[i][k], B[k][j], c) for k = 0..K-1 from c = 0, so it equals a scalar std::fma loop
+// bit for bit, whatever tile, strip or vector width computed it.
+TEST_CASE("gemm_small: every element is one FMA chain in k order (bit-equal to a scalar std::fma loop)") {
+  for (bool ta : {false, true})
+    for (int N : {8, 24, 40, 48, 80, 88})
+      for (int K : {1, 23, 80})
+        for (int M : {1, 5, 13, 41}) {
+          CAPTURE(ta);
+          CAPTURE(N);
+          CAPTURE(K);
+          CAPTURE(M);
+          const int lda = ta ? M : K;
+          Tensor A = randn({ta ? K : M, lda}, 92), B = randn({K, N}, 93), C({M, N});
+          gemm_small(ta, M, N, K, A.data(), lda, B.data(), N, C.data(), N);
+          bool same = true;
+          for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+              real c = 0;
+              for (int k = 0; k < K; k++) c = std::fma(ta ? A[k * lda + i] : A[i * lda + k], B[k * N + j], c);
+              same = same && c == C[i * N + j];
+            }
+          CHECK(same);
+        }
 }
 
 // ---- initializers -----------------------------------------------------------------------

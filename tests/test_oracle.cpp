@@ -1,5 +1,6 @@
 // test_oracle.cpp: the optimizee as an oracle, and what it leaves on the meta tape.
 //  - loss_and_grad returns the tape's own f and gradient, and clears its scratch tape;
+//  - the quadratic's hand-written oracle agrees with its tape loss();
 //  - frozen_loss has exactly the derivative of the real loss at its point (first order);
 //  - a window's meta tape holds no optimizee node, and its size does not grow with the
 //    optimizee's graph;
@@ -58,12 +59,13 @@ class Ascent : public Optimizer {
 
 }  // namespace
 
+// (Problem::loss_and_grad, qualified: the tape path, which the quadratic overrides.)
 TEST_CASE("oracle: loss_and_grad is the tape's f and gradient, and leaves its tape empty") {
   auto task = make_quadratic_task(QuadraticOptions{3, 4, false});
   auto prob = task->sample(ProblemId::train(5, 0));
   Rng ir(1), b1(2), b2(2);
   Tensor theta = prob->init(ir);
-  LossAndGrad o = prob->loss_and_grad(theta, b1);
+  LossAndGrad o = prob->Problem::loss_and_grad(theta, b1);
   Tape tape;
   Var th = tape.leaf(theta, true);
   Var f = prob->loss(tape, th, b2);
@@ -71,7 +73,32 @@ TEST_CASE("oracle: loss_and_grad is the tape's f and gradient, and leaves its ta
   CHECK(o.f == f.item());
   REQUIRE(o.grad.size() == g.size());
   for (size_t i = 0; i < g.size(); i++) CHECK(o.grad[i] == g[i]);
-  CHECK(prob->loss_value(theta, b1) == f.item());
+  CHECK(prob->Problem::loss_value(theta, b1) == f.item());
+}
+
+// The quadratic's hand-written oracle (f and grad_b = (2/B) W_b^T r_b) against its tape loss():
+// the same sums in other orders, so equal to rounding (double: 1e-12 relative). Float: see
+// tests/f32/test_quadratic_f32.cpp.
+TEST_CASE("quadratic: the hand-written oracle equals the tape path (double, 1e-12 relative), both variants") {
+  for (bool dm : {false, true}) {
+    CAPTURE(dm);
+    auto task = make_quadratic_task(QuadraticOptions{128, 10, dm});
+    auto prob = task->sample(ProblemId::train(3, 0));
+    Rng ir(1), b(2);
+    Tensor theta = prob->init(ir);
+    LossAndGrad h = prob->loss_and_grad(theta, b), t = prob->Problem::loss_and_grad(theta, b);
+    CHECK(std::fabs(h.f - t.f) <= 1e-12 * std::fabs(t.f));
+    REQUIRE(h.grad.size() == t.grad.size());
+    double gmax = 0, gdiff = 0;
+    for (size_t i = 0; i < t.grad.size(); i++) {
+      gmax = std::max(gmax, std::fabs(t.grad[i]));
+      gdiff = std::max(gdiff, std::fabs(h.grad[i] - t.grad[i]));
+    }
+    CHECK(gmax > 0);
+    CHECK(gdiff <= 1e-12 * gmax);
+    CHECK(std::fabs(prob->loss_value(theta, b) - prob->Problem::loss_value(theta, b)) <= 1e-12 * std::fabs(t.f));
+    CHECK_THROWS_AS(prob->loss_and_grad(Tensor::full({7}, 0), b), std::invalid_argument);
+  }
 }
 
 TEST_CASE("frozen_loss: value f, and d/dtheta exactly the given gradient") {

@@ -3,9 +3,17 @@
 //   f(theta) = (1/B) sum_b ||W_b theta_b - y_b||^2,  W_b (d,d), y_b (d), theta_b (d)
 //
 // B functions are optimized at once (DeepMind's batching) and theta is their B*d coordinates.
-// The batched product W_b theta_b is mul + sum over the last axis (broadcast (B,d,d) by (B,1,d)).
+// loss() records f on a tape (the batched product W_b theta_b as mul + sum over the last axis,
+// broadcast (B,d,d) by (B,1,d)): the readable reference. The oracle the optimizers call,
+// loss_and_grad, is written out instead (the tape's bookkeeping cost several times the
+// arithmetic at d = 10):
+//   r_b = W_b theta_b - y_b,  f = (1/B) sum_b ||r_b||^2,  grad_b = (2/B) W_b^T r_b
+// tests/test_oracle.cpp checks that the two agree.
 // Is not: a general least-squares solver; theta is only ever reached through the oracle.
 #include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
 
 #include "tasks/optimizees/optimizees.h"
 
@@ -30,10 +38,52 @@ class QuadraticProblem : public Problem {
     Var r = sub(Wx, tape.constant(y_));                    // (B,d)
     return scale(sum(square(r)), real(1) / o_.batch);      // mean over the B functions
   }
+  LossAndGrad loss_and_grad(const Tensor& theta, Rng&) override {
+    const int B = o_.batch, d = o_.dims;
+    LossAndGrad out;
+    out.f = residuals(theta);
+    out.grad = Tensor({B * d});
+    const real two_over_B = real(2) / B;
+    for (int b = 0; b < B; b++) {  // grad_b = (2/B) W_b^T r_b: column j of W_b against r_b
+      const real* W = W_.data() + (size_t)b * d * d;
+      const real* r = r_.data() + (size_t)b * d;
+      real* g = out.grad.data() + (size_t)b * d;
+      for (int j = 0; j < d; j++) {
+        real s = 0;
+        for (int i = 0; i < d; i++) s += W[i * d + j] * r[i];
+        g[j] = two_over_B * s;
+      }
+    }
+    return out;
+  }
+  real loss_value(const Tensor& theta, Rng&) override { return residuals(theta); }
 
  private:
+  // r_ = W_b theta_b - y_b for every b (B, d); returns f = (1/B) sum r^2 (summed in double).
+  real residuals(const Tensor& theta) {
+    const int B = o_.batch, d = o_.dims;
+    if (theta.size() != (size_t)B * d)
+      throw std::invalid_argument("quadratic: theta has " + std::to_string(theta.size()) + " coordinates, expected " +
+                                  std::to_string(B * d));
+    r_.resize((size_t)B * d);
+    double f = 0;
+    for (int b = 0; b < B; b++) {
+      const real* W = W_.data() + (size_t)b * d * d;
+      const real* th = theta.data() + (size_t)b * d;
+      for (int i = 0; i < d; i++) {
+        real s = 0;
+        for (int j = 0; j < d; j++) s += W[i * d + j] * th[j];
+        const real r = s - y_[(size_t)b * d + i];
+        r_[(size_t)b * d + i] = r;
+        f += (double)r * r;
+      }
+    }
+    return (real)(f / B);
+  }
+
   QuadraticOptions o_;
   Tensor W_, y_;
+  std::vector<real> r_;  // the residuals of the last call (kept for its capacity)
 };
 
 class QuadraticTask : public Task {

@@ -204,6 +204,45 @@ TEST_CASE("f32: sgemm and gemm_naive stay within the float rounding bound of a d
   CHECK(worst_naive <= 1);
 }
 
+// gemm_small (the cell's own kernel, 512-bit tiles where AVX-512 is compiled in): within the same
+// bound, and bit-equal to a scalar std::fma chain in k order (its promise that no result depends
+// on the tiling). Shapes: the cell's (N = 80, K = 23 / 41; transA with K = 504; N = 24 / 40 / 48
+// with K = 80), conv's N = 24 / 40, and awkward M, N = 8 / 88, K = 1.
+TEST_CASE("f32: gemm_small within the float rounding bound, and one FMA chain per element") {
+  struct G {
+    int M, N, K;
+  };
+  double worst = 0;
+  uint64_t seed = 100;
+  for (G g : {G{504, 80, 23}, G{504, 80, 41}, G{23, 80, 504}, G{41, 80, 504}, G{504, 24, 80}, G{504, 48, 80},
+              G{61, 40, 80}, G{13, 8, 7}, G{7, 88, 1}, G{5, 88, 33}, G{1, 16, 3}})
+    for (bool ta : {false, true}) {
+      CAPTURE(g.M);
+      CAPTURE(g.N);
+      CAPTURE(g.K);
+      CAPTURE(ta);
+      const int lda = (ta ? g.M : g.K) + 1, ldb = g.N + 8, ldc = g.N + 3;
+      std::vector<float> A = randn((size_t)(ta ? g.K : g.M) * lda, seed++), B = randn((size_t)g.K * ldb, seed++);
+      std::vector<float> C0((size_t)g.M * ldc, 7.0f), C = C0;
+      gemm_small(ta, g.M, g.N, g.K, A.data(), lda, B.data(), ldb, C.data(), ldc);
+      worst = std::max(worst, gemm_error_ratio(ta, false, g.M, g.N, g.K, 1, A, lda, B, ldb, 0, C0, C, ldc));
+      bool chain = true, padding = true;
+      for (int i = 0; i < g.M; i++) {
+        for (int j = 0; j < g.N; j++) {
+          float c = 0;
+          for (int k = 0; k < g.K; k++)
+            c = std::fma(ta ? A[(size_t)k * lda + i] : A[(size_t)i * lda + k], B[(size_t)k * ldb + j], c);
+          chain = chain && c == C[(size_t)i * ldc + j];
+        }
+        for (int j = g.N; j < ldc; j++) padding = padding && C[(size_t)i * ldc + j] == 7.0f;
+      }
+      CHECK(chain);
+      CHECK(padding);
+    }
+  MESSAGE("gemm_small float error / rounding bound: " << worst);
+  CHECK(worst <= 1);
+}
+
 TEST_CASE("f32: the fused LSTM cell matches a double reference on values and every gradient") {
   // Tolerance: 2e-5 of each tensor's scale (max(1, max |entry|)). Float rounding alone gives
   // about K u |terms| for a K-term sum (u = 6e-8): ~1e-6 for these sizes; a wrong formula,
