@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "blas.h"
+#include "conv_kernels.h"
 #include "ops.h"
 #include "parallel.h"
 
@@ -140,99 +141,25 @@ static ConvGeom conv_geom(const Tensor& X, const Tensor& Wt, const Tensor* B, in
   return g;
 }
 
-typedef real Vec __attribute__((vector_size(32)));  // 8 floats or 4 doubles
-constexpr int kLanes = 32 / sizeof(real);
-static inline Vec load_vec(const real* p) {  // unaligned
-  Vec v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// ---- direct convolution for stride 1: a GEMM whose B rows are shifted views of one image ----
+// ---- direct convolution for stride 1 (conv_kernels.h) ------------------------------------
 //
-// With the image zero-padded to (C, Hp, Wp), Hp = Hh + 2p, Wp = Ww + 2p, and flattened, output
-// pixel (i, j) at q = i Wp + j (a grid Wp wide; columns j >= Wo are junk, computed and dropped):
-//   out[o, q] = sum_{c, ki, kj} w[o, (c K + ki) K + kj] padded[c Hp Wp + ki Wp + kj + q]
-// i.e. out = A B with B's row k = (c, ki, kj) the padded image read from offset off[k]. No col
-// is ever written: B is read in place from the padded image (15-25 KB here, in L1/L2), where
-// im2col wrote a 25x larger col (300-400 KB per image) and OpenBLAS then packed it again. The
-// price is the junk columns: Wp / Wo = 1.125, 1.25, 1.5 of the useful work on CIFAR-10's 32, 16
-// and 8 pixel wide outputs. The same product with the kernel flipped and transposed, on the
-// padded dy, is dx (see direct_dx_rows).
-
-constexpr int kTileCols = 2 * kLanes;  // columns of out per register tile: 2 vectors
-
-// out[0:R, q:q+kTileCols] = A[0:R, :] B[:, q:q+kTileCols], B[k, q] = base[off[k] + q], R <= 6 rows:
-// 2 R accumulators in registers; per k, two loads of B and R broadcasts of A.
-template <int R>
-static inline void shifted_tile(int K, const real* A, int lda, const real* base, const int* off, real* out,
-                                int ldo) {
-  Vec acc[R][2] = {};
-  for (int k = 0; k < K; k++) {
-    Vec b0, b1;
-    __builtin_memcpy(&b0, base + off[k], sizeof b0);
-    __builtin_memcpy(&b1, base + off[k] + kLanes, sizeof b1);
-    for (int r = 0; r < R; r++) {
-      Vec a = A[(size_t)r * lda + k] - Vec{};  // broadcast
-      acc[r][0] += a * b0;
-      acc[r][1] += a * b1;
-    }
-  }
-  for (int r = 0; r < R; r++) {
-    __builtin_memcpy(out + (size_t)r * ldo, &acc[r][0], sizeof(Vec));
-    __builtin_memcpy(out + (size_t)r * ldo + kLanes, &acc[r][1], sizeof(Vec));
-  }
-}
-
-// out (M, N) = A (M, K) B (K, N) with B[k, q] = base[off[k] + q]; N a multiple of kTileCols,
-// base readable up to max(off) + N. Column tiles outer, so the window of the image they read
-// stays in L1 for all the row tiles; each entry is one fixed-order sum over k.
-static void shifted_gemm(int M, int N, int K, const real* A, const real* base, const int* off, real* out) {
-  for (int q = 0; q < N; q += kTileCols)
-    for (int i = 0; i < M; i += 6) {
-      const real* a = A + (size_t)i * K;
-      real* o = out + (size_t)i * N + q;
-      switch (std::min(6, M - i)) {
-        case 6: shifted_tile<6>(K, a, K, base + q, off, o, N); break;
-        case 5: shifted_tile<5>(K, a, K, base + q, off, o, N); break;
-        case 4: shifted_tile<4>(K, a, K, base + q, off, o, N); break;
-        case 3: shifted_tile<3>(K, a, K, base + q, off, o, N); break;
-        case 2: shifted_tile<2>(K, a, K, base + q, off, o, N); break;
-        default: shifted_tile<1>(K, a, K, base + q, off, o, N); break;
-      }
-    }
-}
+// With the image zero-padded to (C, Hp, Wp), Hp = Hh + 2p, Wp = Ww + 2p, output pixel (i, j)
+// reads padded[c, i + ki, j + kj]: the forward is chan_conv_rows on the padded image with the
+// weights channel-inner, wT[(c K + ki) K + kj][o] = w[o, c, ki, kj]; dx is the same product on
+// the zero-padded dy with the kernel flipped (direct_dx_rows); dw is chan_dw_add with dy
+// channel-inner. No col is ever written: the padded image (15-25 KB on CIFAR-10) stays in L1/L2.
 
 // Rows [r0, r0 + Hb) of the zero-padded planes of one image: planes (P, Hh, Ww) padded by p on
-// every side (padded row r holds image row r - p), into a (P, Hb, Ww + 2p) buffer with `slack`
-// more zeros after it (the junk columns read past the last plane). The whole padded image is
-// r0 = 0, Hb = Hh + 2p; a block of output rows reads only its window of rows.
-static void pad_window(const real* x, int P, int Hh, int Ww, int p, int r0, int Hb, size_t slack,
-                       std::vector<real>& buf) {
+// every side (padded row r holds image row r - p), into a (P, Hb, Ww + 2p) buffer. The whole
+// padded image is r0 = 0, Hb = Hh + 2p; a block of output rows reads only its window of rows.
+static void pad_window(const real* x, int P, int Hh, int Ww, int p, int r0, int Hb, std::vector<real>& buf) {
   const int Wp = Ww + 2 * p;
-  buf.assign((size_t)P * Hb * Wp + slack, real(0));
+  buf.assign((size_t)P * Hb * Wp, real(0));
   for (int c = 0; c < P; c++)
     for (int r = 0; r < Hb; r++) {
       const int h = r0 + r - p;
       if (h >= 0 && h < Hh) std::copy_n(x + ((size_t)c * Hh + h) * Ww, Ww, buf.data() + ((size_t)c * Hb + r) * Wp + p);
     }
-}
-
-// A direct product over a padded grid of width Wp: the offsets of B's rows (c, ki, kj) for
-// planes of Hp x Wp, and the number of output columns Ho Wp rounded up to whole tiles.
-struct Shifted {
-  std::vector<int> off;
-  int N;
-  size_t slack;  // zeros needed past the padded planes
-};
-static Shifted shifted_geometry(int planes, int Hp, int Wp, int K, int Ho) {
-  Shifted sh;
-  for (int c = 0; c < planes; c++)
-    for (int ki = 0; ki < K; ki++)
-      for (int kj = 0; kj < K; kj++) sh.off.push_back((c * Hp + ki) * Wp + kj);
-  sh.N = (Ho * Wp + kTileCols - 1) / kTileCols * kTileCols;
-  sh.slack = (size_t)sh.N + kTileCols;
-  return sh;
 }
 
 // stride 1 (and, for dx, pad <= K - 1) with a shallow product: the direct paths apply. Deep
@@ -244,10 +171,9 @@ constexpr int kSmallInner = 32;  // dcol = w^T dy by gemm_small while its inner 
 static bool direct_forward(const ConvGeom& g) { return g.stride == 1 && g.C * g.K * g.K <= kDirectMaxDepth; }
 static bool direct_dx(const ConvGeom& g) { return direct_forward(g) && g.pad <= g.K - 1; }
 
-// One thread's scratch for a block: columns, dcol, a padded image, a direct product's output,
-// dy on the padded grid.
+// One thread's scratch for a block: columns, dcol, a padded image or window, dy channel-inner.
 struct ConvScratch {
-  std::vector<real> col, dcol, padded, out, dyw;
+  std::vector<real> col, dcol, padded, dyw;
 };
 static ConvScratch& conv_scratch() {
   thread_local ConvScratch s;
@@ -285,28 +211,19 @@ static int block_rows(int rows, int width) {
 }
 
 // y rows [i0, i1) of one image: yn (O, Ho Wo) row-major, its columns [i0 Wo, i1 Wo) = bias (on
-// row o) + w times the columns of those output pixels. Through col: the rows are set to the bias
-// and the GEMM adds into them in place (beta = 1: no temporary, no copy, no zeroing pass).
-// Stride 1 takes the direct product on the window of padded rows they read (no col at all),
-// then copies the Wo useful columns of each grid row.
+// row o) + w times the columns of those output pixels. Stride 1 (direct_forward) takes the
+// direct product on the window of padded rows they read, with w given channel-inner (wT of
+// chan_weights). Through col: w as it is, (O, C K K); the rows are set to the bias and the GEMM
+// adds into them in place (beta = 1: no temporary, no copy, no zeroing pass).
 static void conv_forward_rows(const real* xn, const real* w, const real* bias, const ConvGeom& g, int i0, int i1,
                               real* yn) {
   const int R = g.rows(), P = g.cols(), rows = i1 - i0;
   ConvScratch& s = conv_scratch();
   if (direct_forward(g)) {
     const int Hb = rows + g.K - 1, Wp = g.Ww + 2 * g.pad;  // the window: padded rows [i0, i1 + K - 1)
-    const Shifted sh = shifted_geometry(g.C, Hb, Wp, g.K, rows);
-    pad_window(xn, g.C, g.Hh, g.Ww, g.pad, i0, Hb, sh.slack, s.padded);
-    s.out.resize((size_t)g.O * sh.N);
-    shifted_gemm(g.O, sh.N, R, w, s.padded.data(), sh.off.data(), s.out.data());
-    for (int o = 0; o < g.O; o++) {
-      const real bo = bias ? bias[o] : real(0);
-      for (int i = 0; i < rows; i++) {
-        const real* from = s.out.data() + (size_t)o * sh.N + (size_t)i * Wp;
-        real* to = yn + (size_t)o * P + (size_t)(i0 + i) * g.Wo;
-        for (int j = 0; j < g.Wo; j++) to[j] = from[j] + bo;
-      }
-    }
+    pad_window(xn, g.C, g.Hh, g.Ww, g.pad, i0, Hb, s.padded);
+    chan_conv_rows<kConvBytes>({s.padded.data(), g.C, Hb, Wp}, g.K, w, g.O, rows, g.Wo, bias, false,
+                               yn + (size_t)i0 * g.Wo, P);
     return;
   }
   const int width = rows * g.Wo;
@@ -317,20 +234,41 @@ static void conv_forward_rows(const real* xn, const real* w, const real* bias, c
   gemm(false, false, g.O, width, R, 1, w, R, s.col.data(), width, 1, y0, P);
 }
 
+// The weights channel-inner, rows padded to chan_padded channels with zeros (conv_kernels.h):
+//   forward  wT[((c K + ki) K + kj) Op + o] = w[o, c, ki, kj]
+//   flipped  wT[((o K + ki) K + kj) Cp + c] = w[o, c, K-1-ki, K-1-kj]   (dx, direct_dx_rows)
+static void chan_weights(const Tensor& Wt, const ConvGeom& g, bool flipped, std::vector<real>& wT) {
+  const int K = g.K, Op = chan_padded(g.O), Cp = chan_padded(g.C);
+  wT.assign(flipped ? (size_t)g.O * K * K * Cp : (size_t)g.C * K * K * Op, real(0));
+  for (int o = 0; o < g.O; o++)
+    for (int c = 0; c < g.C; c++)
+      for (int ki = 0; ki < K; ki++)
+        for (int kj = 0; kj < K; kj++) {
+          const real v = Wt[((size_t)(o * g.C + c) * K + ki) * K + kj];
+          if (flipped)
+            wT[((size_t)(o * K + K - 1 - ki) * K + K - 1 - kj) * Cp + c] = v;
+          else
+            wT[((size_t)(c * K + ki) * K + kj) * Op + o] = v;
+        }
+}
+
 // The forward of a batch: blocks of images in parallel, or for one image, blocks of its rows.
 static void conv_forward(const Tensor& X, const Tensor& Wt, const real* bias, const ConvGeom& g, Tensor& y) {
   const size_t x_img = (size_t)g.C * g.Hh * g.Ww, y_img = (size_t)g.O * g.cols();
+  std::vector<real> wT;
+  if (direct_forward(g)) chan_weights(Wt, g, false, wT);
+  const real* w = direct_forward(g) ? wT.data() : Wt.data();
   if (one_image(g)) {
     const int per = block_rows(g.Ho, g.Wo), blocks = (g.Ho + per - 1) / per;
     parallel_for(blocks, [&](int blk) {
-      conv_forward_rows(X.data(), Wt.data(), bias, g, blk * per, std::min(g.Ho, (blk + 1) * per), y.data());
+      conv_forward_rows(X.data(), w, bias, g, blk * per, std::min(g.Ho, (blk + 1) * per), y.data());
     });
     return;
   }
   parallel_for(g.blocks(), [&](int blk) {
     const ConvBlock bl = conv_block(g, blk);
     for (int n = bl.n0; n < bl.n0 + bl.nb; n++)
-      conv_forward_rows(X.data() + n * x_img, Wt.data(), bias, g, 0, g.Ho, y.data() + n * y_img);
+      conv_forward_rows(X.data() + n * x_img, w, bias, g, 0, g.Ho, y.data() + n * y_img);
   });
 }
 
@@ -347,22 +285,15 @@ static double sum4(const real* v, int n) {
 
 // dx[n] rows [h0, h1) += the adjoint of the forward product, for stride 1 and pad <= K - 1, as a
 // direct product too: dx[c, h, w] = sum_{o, ki, kj} w[o, c, ki, kj] dy[o, h + p - ki, w + p - kj],
-// so with dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wq = Wo + 2p') and the flipped
-// kernel wF[c, (o K + ki) K + kj] = w[o, c, K-1-ki, K-1-kj] it is the forward's product, on Hh
-// rows of Wq; rows [h0, h1) read the window of padded dy rows [h0, h1 + K - 1).
+// so with dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wo + 2p') and the flipped kernel
+// (wF of chan_weights, channel-inner over c) it is the forward's product, on Hh rows of Ww
+// pixels; rows [h0, h1) read the window of padded dy rows [h0, h1 + K - 1).
 static void direct_dx_rows(const real* wF, const real* dyn, const ConvGeom& g, int h0, int h1, real* dxn) {
   const int p = g.K - 1 - g.pad, rows = h1 - h0, Hb = rows + g.K - 1, Wq = g.Wo + 2 * p;
-  const Shifted sh = shifted_geometry(g.O, Hb, Wq, g.K, rows);
   ConvScratch& s = conv_scratch();
-  pad_window(dyn, g.O, g.Ho, g.Wo, p, h0, Hb, sh.slack, s.padded);
-  s.out.resize((size_t)g.C * sh.N);
-  shifted_gemm(g.C, sh.N, g.O * g.K * g.K, wF, s.padded.data(), sh.off.data(), s.out.data());
-  for (int c = 0; c < g.C; c++)
-    for (int h = 0; h < rows; h++) {
-      const real* from = s.out.data() + (size_t)c * sh.N + (size_t)h * Wq;
-      real* to = dxn + ((size_t)c * g.Hh + h0 + h) * g.Ww;
-      for (int w = 0; w < g.Ww; w++) to[w] += from[w];
-    }
+  pad_window(dyn, g.O, g.Ho, g.Wo, p, h0, Hb, s.padded);
+  chan_conv_rows<kConvBytes>({s.padded.data(), g.O, Hb, Wq}, g.K, wF, g.C, rows, g.Ww, nullptr, true,
+                             dxn + (size_t)h0 * g.Ww, (size_t)g.Hh * g.Ww);
 }
 
 // dx[n] channels [c0, c1) += col2im(dcol) through col: dcol's rows of those channels,
@@ -398,62 +329,16 @@ static void conv_dx(const real* wT, const real* wF, const real* dyn, const ConvG
   }
 }
 
-// dw[r, k] += sum_q d[r, q] base[off[k] + q] for RO rows r and RK kernel entries k: RO RK vector
-// accumulators along q (lane l sums q = l mod kLanes), then each one's lanes added in a fixed
-// order.
-// v[0] + v[1] + ... in lane order.
-static inline real lane_sum(Vec v) {
-  real t[kLanes], sum = 0;
-  __builtin_memcpy(t, &v, sizeof v);
-  for (int l = 0; l < kLanes; l++) sum += t[l];
-  return sum;
-}
-
-template <int RO, int RK>
-static inline void shifted_dot_tile(int N, const real* d, int ldd, const real* base, const int* off, real* dw,
-                                    int ldw) {
-  Vec acc[RO][RK] = {};
-  for (int q = 0; q < N; q += kLanes) {
-    Vec bv[RK];
-    for (int k = 0; k < RK; k++) bv[k] = load_vec(base + off[k] + q);
-    for (int r = 0; r < RO; r++) {
-      const Vec dv = load_vec(d + (size_t)r * ldd + q);
-      for (int k = 0; k < RK; k++) acc[r][k] += dv * bv[k];
-    }
-  }
-  for (int r = 0; r < RO; r++)
-    for (int k = 0; k < RK; k++) {
-      dw[(size_t)r * ldw + k] += lane_sum(acc[r][k]);
-    }
-}
-
-// dw (O, C K K) += dy[n] col_n^T without col, for stride 1: with dy laid on the forward's padded
-// grid (dyw, O x N, zeros in the junk columns) and B the shifted views of the padded image,
-//   dw[o, k] += sum_q dyw[o, q] padded[off[k] + q].
+// dw (O, C K K) += dy[n] col_n^T without col, for stride 1: with the image zero-padded and dy
+// channel-inner (dyT, pixel by pixel),
+//   dw[o, c, ki, kj] += sum_{i, j} dyT[i Wo + j, o] padded[c, i + ki, j + kj]    (chan_dw_add)
 static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, real* dw) {
-  const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad, R = g.rows();
-  const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
+  const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad;
   ConvScratch& s = conv_scratch();
-  pad_window(xn, g.C, g.Hh, g.Ww, g.pad, 0, Hp, sh.slack, s.padded);
-  s.dyw.assign((size_t)g.O * sh.N, real(0));
-  for (int o = 0; o < g.O; o++)
-    for (int i = 0; i < g.Ho; i++)
-      std::copy_n(dyn + ((size_t)o * g.Ho + i) * g.Wo, g.Wo, s.dyw.data() + (size_t)o * sh.N + (size_t)i * Wp);
-  const real* base = s.padded.data();
-  for (int o = 0; o < g.O; o += 4) {
-    const real* d = s.dyw.data() + (size_t)o * sh.N;
-    for (int k = 0; k < R; k += 3) {
-      const int* off = sh.off.data() + k;
-      real* out = dw + (size_t)o * R + k;
-      const int ro = std::min(4, g.O - o), rk = std::min(3, R - k);
-      if (ro == 4 && rk == 3)
-        shifted_dot_tile<4, 3>(sh.N, d, sh.N, base, off, out, R);
-      else
-        for (int r = 0; r < ro; r++)
-          for (int kk = 0; kk < rk; kk++)
-            shifted_dot_tile<1, 1>(sh.N, d + (size_t)r * sh.N, sh.N, base, off + kk, out + (size_t)r * R + kk, R);
-    }
-  }
+  pad_window(xn, g.C, g.Hh, g.Ww, g.pad, 0, Hp, s.padded);
+  s.dyw.resize((size_t)g.cols() * chan_padded(g.O));
+  to_channel_inner(dyn, g.O, g.cols(), s.dyw.data());
+  chan_dw_add<kConvBytes>({s.padded.data(), g.C, Hp, Wp}, g.K, s.dyw.data(), g.O, g.Ho, g.Wo, dw);
 }
 
 // Backward of one block of images, reading dy[n] (O, Ho Wo) of each image in place:
@@ -482,22 +367,14 @@ static void conv_backward_block(const Tensor& X, const real* wT, const real* wF,
   }
 }
 
-// The weights as the dx paths read them: w^T (C K K, O) for the col path, or the flipped wF
-// (C, O K K) for the direct one (direct_dx_rows).
+// The weights as the dx paths read them: w^T (C K K, O) for the col path, or flipped and
+// channel-inner for the direct one (chan_weights).
 static void dx_weights(const Tensor& Wt, const ConvGeom& g, std::vector<real>& wT, std::vector<real>& wF) {
-  const int R = g.rows(), K = g.K, KK = K * K;
-  if (!direct_dx(g)) {
-    wT.resize((size_t)R * g.O);
-    for (int o = 0; o < g.O; o++)
-      for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
-    return;
-  }
-  wF.resize((size_t)g.C * g.O * KK);
+  const int R = g.rows();
+  if (direct_dx(g)) return chan_weights(Wt, g, true, wF);
+  wT.resize((size_t)R * g.O);
   for (int o = 0; o < g.O; o++)
-    for (int c = 0; c < g.C; c++)
-      for (int ki = 0; ki < K; ki++)
-        for (int kj = 0; kj < K; kj++)
-          wF[(size_t)c * g.O * KK + (o * K + ki) * K + kj] = Wt[((size_t)(o * g.C + c) * K + K - 1 - ki) * K + K - 1 - kj];
+    for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
 }
 
 // Backward jobs: chunks of kChunkImages consecutive images (whole blocks; fixed by the geometry,
