@@ -21,6 +21,11 @@ namespace l2l {
 
 namespace {
 
+// GCC's predictive commoning (-O3) sees that x[j + b + 1] at one step is x[j + b'] at the next
+// and carries those scalars across iterations in spilled registers; the embedded broadcasts
+// from memory it replaces are free. Off for the two tiles (measured: ~1.4x on the CIFAR step).
+#define L2L_NO_COMMONING __attribute__((optimize("no-predictive-commoning")))
+
 template <int Bytes>
 struct Lanes {
   typedef real Vec __attribute__((vector_size(Bytes)));
@@ -38,7 +43,7 @@ struct Lanes {
 // `wstep` apart and x0 the input at (channel 0, row r, column j0): per (c, ki, kj) one vector load
 // of w and T FMAs, each with its x broadcast from memory.
 template <int Bytes, int T>
-inline void conv_tile(const PaddedPlanes& in, int K, const real* w, size_t wstep, const real* x0,
+L2L_NO_COMMONING inline void conv_tile(const PaddedPlanes& in, int K, const real* w, size_t wstep, const real* x0,
                       typename Lanes<Bytes>::Vec* out) {
   typedef typename Lanes<Bytes>::Vec Vec;
   Vec acc[T] = {};
@@ -111,7 +116,7 @@ namespace {
 // acc[a KJ + b][o] = sum_{i, j} dyT[(i Wo + j) Op + o] xc[(i + a) Wp + j + b], xc the channel's
 // plane at (ki0, kj0): per pixel one vector load of dy and KI KJ FMAs with x broadcast.
 template <int Bytes, int KI, int KJ>
-inline void dw_tile(const real* xc, int Wp, const real* dyT, size_t Op, int Ho, int Wo,
+L2L_NO_COMMONING inline void dw_tile(const real* xc, int Wp, const real* dyT, size_t Op, int Ho, int Wo,
                     typename Lanes<Bytes>::Vec* out) {
   typedef typename Lanes<Bytes>::Vec Vec;
   Vec acc[KI * KJ] = {};
