@@ -137,6 +137,55 @@ Var avg_pool2d(Var x, int k, int stride) {
 // Channel ch of x viewed as (N, C, S): value s of image n is at ((n C + ch) S + s).
 static size_t bn_at(int n, int C, int ch, int S) { return ((size_t)n * C + ch) * S; }
 
+// The channel sums run in double in 8 lanes: value s of every image goes to lane s % 8 (whole
+// vectors of 8, then a scalar tail, image after image), and the lanes are added 0 .. 7 at the
+// end: a fixed order, whatever the thread count, without the latency of one serial sum.
+typedef double D8 __attribute__((vector_size(64)));
+typedef real R8 __attribute__((vector_size(8 * sizeof(real))));
+static inline D8 load8(const real* p) {
+  R8 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return __builtin_convertvector(v, D8);
+}
+static double lanes_total(D8 a) {
+  double s = 0;
+  for (int l = 0; l < 8; l++) s += a[l];
+  return s;
+}
+
+// sum over the channel of (x - shift)^power, power 1 or 2, in double (the lanes above).
+static double channel_moment(const real* X, int N, int C, int ch, int S, double shift, int power) {
+  D8 acc = {};
+  for (int n = 0; n < N; n++) {
+    const real* in = X + bn_at(n, C, ch, S);
+    int s = 0;
+    for (; s + 8 <= S; s += 8) {
+      const D8 d = load8(in + s) - shift;
+      acc += power == 1 ? d : d * d;
+    }
+    for (; s < S; s++) acc[s % 8] += power == 1 ? in[s] - shift : (in[s] - shift) * (in[s] - shift);
+  }
+  return lanes_total(acc);
+}
+
+// sum(dy) and sum(dy xhat) over the channel, xhat = (x - mu) rstd, in double (the lanes above).
+static void channel_dy_sums(const real* X, const real* dY, int N, int C, int ch, int S, double mu, double rstd,
+                            double* sum_dy, double* sum_dy_xhat) {
+  D8 a = {}, b = {};
+  for (int n = 0; n < N; n++) {
+    const size_t base = bn_at(n, C, ch, S);
+    const real *x = X + base, *dy = dY + base;
+    int s = 0;
+    for (; s + 8 <= S; s += 8) {
+      const D8 d = load8(dy + s);
+      a += d;
+      b += d * ((load8(x + s) - mu) * rstd);
+    }
+    for (; s < S; s++) a[s % 8] += dy[s], b[s % 8] += dy[s] * ((x[s] - mu) * rstd);
+  }
+  *sum_dy = lanes_total(a), *sum_dy_xhat = lanes_total(b);
+}
+
 Var batch_norm(Var x, Var gamma, Var beta, real eps) {
   const Tensor &X = x.value(), &G = gamma.value(), &Bt = beta.value();
   if (X.ndim() != 2 && X.ndim() != 4)
@@ -154,21 +203,14 @@ Var batch_norm(Var x, Var gamma, Var beta, real eps) {
   std::vector<real> mu(C), rstd(C);
   Tensor y(X.shape());
   parallel_for(C, [&](int ch) {
-    double sum = 0, sq = 0;
-    for (int n = 0; n < N; n++) {
-      const real* in = X.data() + bn_at(n, C, ch, S);
-      for (int s = 0; s < S; s++) sum += in[s];
-    }
-    const real mc = (real)(sum / m);
-    for (int n = 0; n < N; n++) {
-      const real* in = X.data() + bn_at(n, C, ch, S);
-      for (int s = 0; s < S; s++) sq += (double)(in[s] - mc) * (in[s] - mc);
-    }
-    const real rc = (real)(1 / std::sqrt(sq / m + eps));
+    const real mc = (real)(channel_moment(X.data(), N, C, ch, S, 0, 1) / m);
+    const real rc = (real)(1 / std::sqrt(channel_moment(X.data(), N, C, ch, S, mc, 2) / m + eps));
     mu[ch] = mc, rstd[ch] = rc;
+    const real scale = G[ch] * rc, shift = Bt[ch];
     for (int n = 0; n < N; n++) {
-      const size_t base = bn_at(n, C, ch, S);
-      for (int s = 0; s < S; s++) y[base + s] = G[ch] * (X[base + s] - mc) * rc + Bt[ch];
+      const real* in = X.data() + bn_at(n, C, ch, S);
+      real* out = y.data() + bn_at(n, C, ch, S);
+      for (int s = 0; s < S; s++) out[s] = (in[s] - mc) * scale + shift;
     }
   });
 
@@ -176,24 +218,20 @@ Var batch_norm(Var x, Var gamma, Var beta, real eps) {
     const Tensor &X = *c.x[0], &G = *c.x[1], &dY = c.dy;
     Tensor *dX = c.dx[0], *dG = c.dx[1], *dB = c.dx[2];
     parallel_for(C, [&](int ch) {
-      double sum_dy = 0, sum_dy_xhat = 0;
-      for (int n = 0; n < N; n++) {
-        const size_t base = bn_at(n, C, ch, S);
-        for (int s = 0; s < S; s++) {
-          sum_dy += dY[base + s];
-          sum_dy_xhat += (double)dY[base + s] * (X[base + s] - mu[ch]) * rstd[ch];
-        }
-      }
+      double sum_dy, sum_dy_xhat;
+      channel_dy_sums(X.data(), dY.data(), N, C, ch, S, mu[ch], rstd[ch], &sum_dy, &sum_dy_xhat);
       if (dG) (*dG)[ch] += (real)sum_dy_xhat;
       if (dB) (*dB)[ch] += (real)sum_dy;
       if (!dX) return;
+      // dx = k (m dy - sum_dy - xhat sum_dy_xhat) = a dy + (x - mu) b + c0, in float (x - mu
+      // first: no cancellation when the mean is large)
       const double k = G[ch] * rstd[ch] / m;
+      const real a = (real)(k * m), b = (real)(-k * rstd[ch] * sum_dy_xhat), c0 = (real)(-k * sum_dy), mc = mu[ch];
       for (int n = 0; n < N; n++) {
         const size_t base = bn_at(n, C, ch, S);
-        for (int s = 0; s < S; s++) {
-          double xhat = (X[base + s] - mu[ch]) * rstd[ch];
-          (*dX)[base + s] += (real)(k * (m * dY[base + s] - sum_dy - xhat * sum_dy_xhat));
-        }
+        const real *x = X.data() + base, *dy = dY.data() + base;
+        real* dx = dX->data() + base;
+        for (int s = 0; s < S; s++) dx[s] += a * dy[s] + (x[s] - mc) * b + c0;
       }
     });
   });
