@@ -52,6 +52,65 @@ static PoolGeom pool_geom(const char* op, const Tensor& X, int k, int stride) {
 // maximum in row-major order wins, so exactly one input receives each output's gradient.
 constexpr int kPoolPlanes = 64;  // planes per parallel block (fixed: not the thread count)
 
+// One plane, any window: in (Hh, Ww) -> y, argmax (Ho, Wo), offsets inside the plane.
+static void max_pool_plane(const real* in, const PoolGeom& g, real* y, int* argmax) {
+  for (int i = 0, o = 0; i < g.Ho; i++)
+    for (int j = 0; j < g.Wo; j++, o++) {
+      int best = i * g.stride * g.Ww + j * g.stride;
+      for (int a = 0; a < g.k; a++)
+        for (int b = 0; b < g.k; b++) {
+          int at = (i * g.stride + a) * g.Ww + j * g.stride + b;
+          if (in[at] > in[best]) best = at;  // strict: the first maximum is kept
+        }
+      y[o] = in[best];
+      argmax[o] = best;
+    }
+}
+
+// The same for 2x2 windows at stride 2 (the CIFAR net's), 8 windows at a time: the even and odd
+// columns of both rows split into the four candidates a b / c d of each window, which replace
+// the best in row-major order only when greater (the first maximum is kept, as above).
+typedef real P8 __attribute__((vector_size(8 * sizeof(real))));
+typedef decltype(P8{} < P8{}) M8;  // comparison masks: integers as wide as real
+static inline P8 load_p8(const real* p) {
+  P8 v;
+  __builtin_memcpy(&v, p, sizeof v);
+  return v;
+}
+static void max_pool_plane_2x2(const real* in, const PoolGeom& g, real* y, int* argmax) {
+  const int Ww = g.Ww, Wo = g.Wo;
+  for (int i = 0; i < g.Ho; i++) {
+    const real *r0 = in + (size_t)2 * i * Ww, *r1 = r0 + Ww;
+    real* yr = y + (size_t)i * Wo;
+    int* ar = argmax + (size_t)i * Wo;
+    int j = 0;
+    for (; j + 8 <= Wo; j += 8) {
+      const P8 t0 = load_p8(r0 + 2 * j), t1 = load_p8(r0 + 2 * j + 8);
+      const P8 u0 = load_p8(r1 + 2 * j), u1 = load_p8(r1 + 2 * j + 8);
+      const P8 b = __builtin_shufflevector(t0, t1, 1, 3, 5, 7, 9, 11, 13, 15);
+      const P8 c = __builtin_shufflevector(u0, u1, 0, 2, 4, 6, 8, 10, 12, 14);
+      const P8 d = __builtin_shufflevector(u0, u1, 1, 3, 5, 7, 9, 11, 13, 15);
+      P8 v = __builtin_shufflevector(t0, t1, 0, 2, 4, 6, 8, 10, 12, 14);
+      M8 at = 2 * i * Ww + 2 * (j + M8{0, 1, 2, 3, 4, 5, 6, 7});  // the window's top left
+      M8 m = b > v;
+      at = m ? at + 1 : at, v = m ? b : v;
+      m = c > v;  // (the left column of the next row: at - at % 2 + Ww, from the top left)
+      at = m ? 2 * i * Ww + 2 * (j + M8{0, 1, 2, 3, 4, 5, 6, 7}) + Ww : at, v = m ? c : v;
+      m = d > v;
+      at = m ? 2 * i * Ww + 2 * (j + M8{0, 1, 2, 3, 4, 5, 6, 7}) + Ww + 1 : at, v = m ? d : v;
+      __builtin_memcpy(yr + j, &v, sizeof v);
+      for (int l = 0; l < 8; l++) ar[j + l] = (int)at[l];
+    }
+    for (; j < Wo; j++) {
+      const int at0 = 2 * i * Ww + 2 * j;
+      int at = at0;
+      for (int off : {1, Ww, Ww + 1})
+        if (in[at0 + off] > in[at]) at = at0 + off;
+      yr[j] = in[at], ar[j] = at;
+    }
+  }
+}
+
 Var max_pool2d(Var x, int k, int stride) {
   const Tensor& X = x.value();
   const PoolGeom g = pool_geom("max_pool2d", X, k, stride);
@@ -59,21 +118,11 @@ Var max_pool2d(Var x, int k, int stride) {
   std::vector<int> argmax(y.size());
   const size_t per_plane = (size_t)g.Ho * g.Wo;
   const int blocks = (g.planes + kPoolPlanes - 1) / kPoolPlanes;
+  const bool two = g.k == 2 && g.stride == 2;
   parallel_for(blocks, [&](int blk) {  // planes [blk kPoolPlanes, ...) write only their outputs
     for (int p = blk * kPoolPlanes; p < std::min(g.planes, (blk + 1) * kPoolPlanes); p++) {
       const real* in = X.data() + (size_t)p * g.Hh * g.Ww;
-      size_t o = p * per_plane;
-      for (int i = 0; i < g.Ho; i++)
-        for (int j = 0; j < g.Wo; j++, o++) {
-          int best = i * g.stride * g.Ww + j * g.stride;
-          for (int a = 0; a < g.k; a++)
-            for (int b = 0; b < g.k; b++) {
-              int at = (i * g.stride + a) * g.Ww + j * g.stride + b;
-              if (in[at] > in[best]) best = at;  // strict: the first maximum is kept
-            }
-          y[o] = in[best];
-          argmax[o] = best;
-        }
+      (two ? max_pool_plane_2x2 : max_pool_plane)(in, g, y.data() + p * per_plane, argmax.data() + p * per_plane);
     }
   });
   return x.tape->record("max_pool2d", std::move(y), {x}, [g, blocks, argmax = std::move(argmax)](BackwardCtx& c) {

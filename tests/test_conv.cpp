@@ -148,6 +148,39 @@ TEST_CASE("max_pool2d sends the gradient to the first maximum on ties") {
   CHECK(g[3] == 0);
 }
 
+// 2x2 at stride 2 takes an 8-windows-at-a-time path (ops_pool_bn.cpp): against the plain
+// definition on planes 19 and 37 wide (whole groups of 8, a tail, a dropped last column, a
+// dropped last row), values in {0, 1, 2} so most windows hold ties: the first maximum in
+// row-major order must win, values and gradients.
+TEST_CASE("max_pool2d 2x2 matches the plain definition, ties included") {
+  for (int W : {19, 37}) {
+    CAPTURE(W);
+    const int H = 7, Ho = 3, Wo = W / 2;
+    Tensor x({2, 3, H, W}), dy = randn({2, 3, Ho, Wo}, 7);
+    std::mt19937 gen(W);
+    for (size_t i = 0; i < x.size(); i++) x[i] = (real)(gen() % 3);
+    Tape t;
+    Var xv = t.leaf(x, true);
+    Var y = max_pool2d(xv, 2);
+    Tensor dx = t.grad(sum(mul(y, t.constant(dy))), {xv})[0];
+    Tensor want_dx = Tensor::zeros(x.shape());
+    for (int p = 0; p < 6; p++)
+      for (int i = 0; i < Ho; i++)
+        for (int j = 0; j < Wo; j++) {
+          size_t best = ((size_t)p * H + 2 * i) * W + 2 * j;
+          for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+              const size_t at = ((size_t)p * H + 2 * i + a) * W + 2 * j + b;
+              if (x[at] > x[best]) best = at;
+            }
+          const size_t o = ((size_t)p * Ho + i) * Wo + j;
+          CHECK(y.value()[o] == x[best]);
+          want_dx[best] += dy[o];
+        }
+    CHECK(same_bits(dx, want_dx));
+  }
+}
+
 TEST_CASE("pooling passes gradcheck") {
   Tensor x = distinct({2, 3, 6, 5}, 3);  // 180 entries, all distinct
   struct Pool { int k, stride; };
