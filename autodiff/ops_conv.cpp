@@ -237,19 +237,22 @@ static void conv_forward_rows(const real* xn, const real* w, const real* bias, c
 // The weights channel-inner, rows padded to chan_padded channels with zeros (conv_kernels.h):
 //   forward  wT[((c K + ki) K + kj) Op + o] = w[o, c, ki, kj]
 //   flipped  wT[((o K + ki) K + kj) Cp + c] = w[o, c, K-1-ki, K-1-kj]   (dx, direct_dx_rows)
+// A transpose, by blocks of kChanPad output rows (one cache line each): strided writes one
+// element at a time cost as much as the smaller VGG convs themselves.
 static void chan_weights(const Tensor& Wt, const ConvGeom& g, bool flipped, std::vector<real>& wT) {
-  const int K = g.K, Op = chan_padded(g.O), Cp = chan_padded(g.C);
-  wT.assign(flipped ? (size_t)g.O * K * K * Cp : (size_t)g.C * K * K * Op, real(0));
-  for (int o = 0; o < g.O; o++)
-    for (int c = 0; c < g.C; c++)
-      for (int ki = 0; ki < K; ki++)
-        for (int kj = 0; kj < K; kj++) {
-          const real v = Wt[((size_t)(o * g.C + c) * K + ki) * K + kj];
-          if (flipped)
-            wT[((size_t)(o * K + K - 1 - ki) * K + K - 1 - kj) * Cp + c] = v;
-          else
-            wT[((size_t)(c * K + ki) * K + kj) * Op + o] = v;
-        }
+  const int K = g.K, KK = K * K, R = g.rows(), Op = chan_padded(g.O), Cp = chan_padded(g.C);
+  wT.assign(flipped ? (size_t)g.O * KK * Cp : (size_t)R * Op, real(0));
+  if (!flipped) {
+    for (int o0 = 0; o0 < g.O; o0 += kChanPad)
+      for (int r = 0; r < R; r++)
+        for (int o = o0; o < std::min(g.O, o0 + kChanPad); o++) wT[(size_t)r * Op + o] = Wt[(size_t)o * R + r];
+    return;
+  }
+  for (int c0 = 0; c0 < g.C; c0 += kChanPad)
+    for (int o = 0; o < g.O; o++)
+      for (int k = 0; k < KK; k++)  // k = ki K + kj, read at K K - 1 - k: both taps flipped
+        for (int c = c0; c < std::min(g.C, c0 + kChanPad); c++)
+          wT[((size_t)o * KK + k) * Cp + c] = Wt[((size_t)o * g.C + c) * KK + KK - 1 - k];
 }
 
 // The forward of a batch: blocks of images in parallel, or for one image, blocks of its rows.
