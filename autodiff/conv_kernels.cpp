@@ -37,6 +37,36 @@ struct Lanes {
   }
 };
 
+// r[a][b] -> r[b][a] for a 16 x 16 block, one row per 16-lane vector (floats in 512 bits): pairs
+// of rows interleaved, then pairs of pairs (each 4-lane group k of r[4 i + j] then holds rows
+// 4i .. 4i+3 of column 4 k + j), then the 4 x 4 grid of 4-lane groups transposed. Each step is
+// one two-register permute.
+typedef real V16 __attribute__((vector_size(16 * sizeof(real))));
+inline void transpose16(V16 r[16]) {
+  V16 t[16];
+  for (int i = 0; i < 8; i++) {
+    t[2 * i] = __builtin_shufflevector(r[2 * i], r[2 * i + 1], 0, 16, 1, 17, 4, 20, 5, 21, 8, 24, 9, 25, 12, 28, 13, 29);
+    t[2 * i + 1] = __builtin_shufflevector(r[2 * i], r[2 * i + 1], 2, 18, 3, 19, 6, 22, 7, 23, 10, 26, 11, 27, 14, 30, 15, 31);
+  }
+  for (int i = 0; i < 8; i++) {  // pairs (t[4q], t[4q + 2]) and (t[4q + 1], t[4q + 3])
+    const int x = 4 * (i / 2) + i % 2, y = x + 2, out = 4 * (i / 2) + 2 * (i % 2);
+    r[out] = __builtin_shufflevector(t[x], t[y], 0, 1, 16, 17, 4, 5, 20, 21, 8, 9, 24, 25, 12, 13, 28, 29);
+    r[out + 1] = __builtin_shufflevector(t[x], t[y], 2, 3, 18, 19, 6, 7, 22, 23, 10, 11, 26, 27, 14, 15, 30, 31);
+  }
+  for (int j = 0; j < 4; j++) {
+    const V16 u0 = __builtin_shufflevector(r[j], r[4 + j], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    const V16 u1 = __builtin_shufflevector(r[j], r[4 + j], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    const V16 u2 = __builtin_shufflevector(r[8 + j], r[12 + j], 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23);
+    const V16 u3 = __builtin_shufflevector(r[8 + j], r[12 + j], 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31);
+    t[j] = __builtin_shufflevector(u0, u2, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    t[4 + j] = __builtin_shufflevector(u0, u2, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+    t[8 + j] = __builtin_shufflevector(u1, u3, 0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27);
+    t[12 + j] = __builtin_shufflevector(u1, u3, 4, 5, 6, 7, 12, 13, 14, 15, 20, 21, 22, 23, 28, 29, 30, 31);
+  }
+  for (int k = 0; k < 16; k++) r[k] = t[k];  // t[4 q + j] is row 4 q + j of the transpose
+}
+constexpr bool kTranspose16 = kConvBytes == 64 && sizeof(real) == 4;  // 16 x 16 blocks in registers
+
 // ---- forward (and dx): T output pixels of one row, L output channels -----------------------
 //
 // acc[t][o] = sum_{c, ki, kj} w[(c K + ki) K + kj][o] x0[c plane + ki Wp + kj + t], with w rows
@@ -64,6 +94,19 @@ L2L_NO_COMMONING inline void conv_tile(const PaddedPlanes& in, int K, const real
 template <int Bytes, int T>
 inline void store_tile(const typename Lanes<Bytes>::Vec* acc, int o0, int n, const real* bias, bool add, real* out,
                        size_t plane) {
+  if (kTranspose16 && Lanes<Bytes>::n == 16 && T == 16 && n == 16) {  // channel rows as vectors
+    V16 r[16];
+    std::memcpy(r, acc, sizeof r);
+    transpose16(r);
+    for (int l = 0; l < 16; l++) {
+      real* o = out + (size_t)(o0 + l) * plane;
+      V16 v;
+      std::memcpy(&v, o, sizeof v);
+      v = add ? v + r[l] : r[l] + (bias ? bias[o0 + l] : real(0));
+      std::memcpy(o, &v, sizeof v);
+    }
+    return;
+  }
   real v[T][Lanes<Bytes>::n];
   std::memcpy(v, acc, sizeof v);
   for (int l = 0; l < n; l++) {
@@ -173,7 +216,16 @@ template void chan_dw_add<64>(const PaddedPlanes&, int, const real*, int, int, i
 
 void to_channel_inner(const real* dy, int O, int P, real* dyT) {
   const int Op = chan_padded(O);
-  for (int p = 0; p < P; p++) {
+  int p0 = 0;
+  if (kTranspose16 && O % 16 == 0)  // whole 16 x 16 blocks, then the last pixels below
+    for (; p0 + 16 <= P; p0 += 16)
+      for (int o0 = 0; o0 < O; o0 += 16) {
+        V16 r[16];
+        for (int a = 0; a < 16; a++) std::memcpy(&r[a], dy + (size_t)(o0 + a) * P + p0, sizeof r[a]);
+        transpose16(r);
+        for (int t = 0; t < 16; t++) std::memcpy(dyT + (size_t)(p0 + t) * Op + o0, &r[t], sizeof r[t]);
+      }
+  for (int p = p0; p < P; p++) {
     real* row = dyT + (size_t)p * Op;
     for (int o = 0; o < O; o++) row[o] = dy[(size_t)o * P + p];
     std::fill(row + O, row + Op, real(0));

@@ -253,7 +253,7 @@ TEST_CASE("f32: conv2d values and gradients within the float rounding bound; 1 a
   double worst = 0;
   for (Case k : {Case{1, 3, 19, 21, 8, 3, 1}, Case{1, 70, 9, 10, 40, 3, 1}, Case{1, 12, 6, 7, 3, 3, 4},
                  Case{3, 5, 11, 11, 7, 3, 1}, Case{2, 64, 5, 6, 40, 3, 1}, Case{3, 3, 9, 29, 17, 5, 2},
-                 Case{9, 16, 8, 8, 16, 5, 2}, Case{2, 4, 6, 9, 5, 2, 1}}) {
+                 Case{9, 16, 8, 8, 16, 5, 2}, Case{2, 4, 6, 9, 5, 2, 1}, Case{2, 16, 5, 17, 3, 3, 1}}) {
     const int Ho = k.H + 2 * k.pad - k.K + 1, Wo = k.W + 2 * k.pad - k.K + 1;
     Tensor x = tensor({k.N, k.C, k.H, k.W}, randn((size_t)k.N * k.C * k.H * k.W, seed++)),
            w = tensor({k.O, k.C, k.K, k.K}, randn((size_t)k.O * k.C * k.K * k.K, seed++)),
@@ -305,7 +305,7 @@ TEST_CASE("f32: conv2d values and gradients within the float rounding bound; 1 a
 // widths, 32 and 64 bytes, against the naive reference (conv_naive_forward/backward: double sums
 // rounded once). Bound per entry: (n + 1) u / (1 - (n + 1) u) times the sum of |terms|, n terms
 // (the kernel's float sum, plus the reference's one rounding); the sums of |terms| are the
-// reference on |x|, |w|, |dy|. Shapes: partial pixel tiles (Wo = 29: 16 + 8 + 4 + 1), channel
+// reference on |x|, |w|, |dy|, |b|. Shapes: partial pixel tiles (Wo = 29: 16 + 8 + 4 + 1), channel
 // counts not a multiple of 8 or 16, K = 1 .. 5, pad up to K + 1.
 TEST_CASE("f32: conv kernels at 32 and 64 bytes within the float rounding bound of the naive reference") {
   struct Case {
@@ -318,12 +318,12 @@ TEST_CASE("f32: conv kernels at 32 and 64 bytes within the float rounding bound 
     const int Ho = k.H + 2 * k.pad - k.K + 1, Wo = k.W + 2 * k.pad - k.K + 1, P = Ho * Wo, Op = chan_padded(k.O);
     const int Hp = k.H + 2 * k.pad, Wp = k.W + 2 * k.pad, R = k.C * k.K * k.K;
     std::vector<float> x = randn((size_t)k.C * k.H * k.W, seed++), w = randn((size_t)k.O * R, seed++),
-                       dy = randn((size_t)k.O * P, seed++), ax(x), aw(w), ady(dy);
-    for (std::vector<float>* v : {&ax, &aw, &ady})
+                       dy = randn((size_t)k.O * P, seed++), b = randn(k.O, seed++), ax(x), aw(w), ady(dy), ab(b);
+    for (std::vector<float>* v : {&ax, &aw, &ady, &ab})
       for (float& e : *v) e = std::fabs(e);
     std::vector<float> y_ref(k.O * P), y_abs(k.O * P), dw_ref(w.size()), dw_abs(w.size());
-    conv_naive_forward(x.data(), w.data(), nullptr, 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, y_ref.data());
-    conv_naive_forward(ax.data(), aw.data(), nullptr, 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, y_abs.data());
+    conv_naive_forward(x.data(), w.data(), b.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, y_ref.data());
+    conv_naive_forward(ax.data(), aw.data(), ab.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, y_abs.data());
     conv_naive_backward(x.data(), w.data(), dy.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, nullptr, dw_ref.data(), nullptr);
     conv_naive_backward(ax.data(), aw.data(), ady.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, nullptr, dw_abs.data(), nullptr);
     std::vector<float> xp((size_t)k.C * Hp * Wp, 0), wT((size_t)R * Op, 0), dyT((size_t)P * Op);
@@ -343,13 +343,13 @@ TEST_CASE("f32: conv kernels at 32 and 64 bytes within the float rounding bound 
       std::vector<float> y(k.O * P), dw(w.size(), 0);
       const PaddedPlanes in{xp.data(), k.C, Hp, Wp};
       if (bytes == 32) {
-        chan_conv_rows<32>(in, k.K, wT.data(), k.O, Ho, Wo, nullptr, false, y.data(), P);
+        chan_conv_rows<32>(in, k.K, wT.data(), k.O, Ho, Wo, b.data(), false, y.data(), P);
         chan_dw_add<32>(in, k.K, dyT.data(), k.O, Ho, Wo, dw.data());
       } else {
-        chan_conv_rows<64>(in, k.K, wT.data(), k.O, Ho, Wo, nullptr, false, y.data(), P);
+        chan_conv_rows<64>(in, k.K, wT.data(), k.O, Ho, Wo, b.data(), false, y.data(), P);
         chan_dw_add<64>(in, k.K, dyT.data(), k.O, Ho, Wo, dw.data());
       }
-      check(y, y_ref, y_abs, R);
+      check(y, y_ref, y_abs, R + 1);  // + the bias
       check(dw, dw_ref, dw_abs, P);
     }
   }
