@@ -129,8 +129,12 @@ Var max_pool2d(Var x, int k, int stride) {
     if (!c.dx[0]) return;
     const size_t per_plane = (size_t)g.Ho * g.Wo;
     parallel_for(blocks, [&](int blk) {  // each plane's outputs send gradient into that plane only
-      size_t o0 = (size_t)blk * kPoolPlanes * per_plane, o1 = std::min(c.dy.size(), o0 + kPoolPlanes * per_plane);
-      for (size_t o = o0; o < o1; o++) (*c.dx[0])[(o / per_plane) * g.Hh * g.Ww + argmax[o]] += c.dy[o];
+      for (int p = blk * kPoolPlanes; p < std::min(g.planes, (blk + 1) * kPoolPlanes); p++) {
+        real* dx = c.dx[0]->data() + (size_t)p * g.Hh * g.Ww;
+        const real* dy = c.dy.data() + p * per_plane;
+        const int* at = argmax.data() + p * per_plane;
+        for (size_t o = 0; o < per_plane; o++) dx[at[o]] += dy[o];
+      }
     });
   });
 }
