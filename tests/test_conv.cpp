@@ -220,6 +220,13 @@ TEST_CASE("batch_norm normalizes each channel to mean 0 and variance 1") {
   // gamma and beta then set the scale and the shift.
   Var y3 = batch_norm(t.constant(x2), t.constant(Tensor::full({5}, 2)), t.constant(Tensor::full({5}, -1)), 1e-12);
   check_stats(y3.value(), 16, 5, 1, -1, 4);
+
+  // A mean 1e4 times the spread, and a first value (the moments' shift) far from it.
+  Tensor x5 = randn({6, 2, 4, 5}, 3, 1);
+  for (size_t i = 0; i < x5.size(); i++) x5[i] += 1e4;
+  x5[0] += 8, x5[20] -= 8;  // the first value of channels 0 and 1
+  Var y5 = batch_norm(t.constant(x5), t.constant(Tensor::full({2}, 1)), t.constant(Tensor::zeros({2})), 1e-12);
+  check_stats(y5.value(), 6, 2, 20, 0, 1);
 }
 
 TEST_CASE("batch_norm passes gradcheck in both layouts") {
