@@ -221,78 +221,117 @@ static void channel_moments(const real* X, int N, int C, int ch, int S, double s
   *s1 = lanes_total(a), *s2 = lanes_total(b);
 }
 
-// sum(dy) and sum(dy xhat) over the channel, xhat = (x - mu) rstd, in double (the lanes above).
-static void channel_dy_sums(const real* X, const real* dY, int N, int C, int ch, int S, double mu, double rstd,
-                            double* sum_dy, double* sum_dy_xhat) {
+// The gradient reaching batch norm's output: dy, or through a fused ReLU (Y its output) dy
+// where y > 0 and 0 elsewhere.
+static inline real grad_in(const real* dy, const real* Y, int s) { return Y && !(Y[s] > 0) ? real(0) : dy[s]; }
+static inline D8 load8_grad(const real* dy, const real* Y) {
+  R8 d;
+  __builtin_memcpy(&d, dy, sizeof d);
+  if (Y) {
+    R8 y;
+    __builtin_memcpy(&y, Y, sizeof y);
+    d = y > 0 ? d : R8{};
+  }
+  return __builtin_convertvector(d, D8);
+}
+
+// sum(g) and sum(g xhat) over the channel, g = grad_in, xhat = (x - mu) rstd, in double (the
+// lanes above).
+static void channel_dy_sums(const real* X, const real* Y, const real* dY, int N, int C, int ch, int S, double mu,
+                            double rstd, double* sum_dy, double* sum_dy_xhat) {
   D8 a = {}, b = {};
   for (int n = 0; n < N; n++) {
     const size_t base = bn_at(n, C, ch, S);
-    const real *x = X + base, *dy = dY + base;
+    const real *x = X + base, *dy = dY + base, *y = Y ? Y + base : nullptr;
     int s = 0;
     for (; s + 8 <= S; s += 8) {
-      const D8 d = load8(dy + s);
+      const D8 d = load8_grad(dy + s, y ? y + s : nullptr);
       a += d;
       b += d * ((load8(x + s) - mu) * rstd);
     }
-    for (; s < S; s++) a[s % 8] += dy[s], b[s % 8] += dy[s] * ((x[s] - mu) * rstd);
+    for (; s < S; s++) a[s % 8] += grad_in(dy, y, s), b[s % 8] += grad_in(dy, y, s) * ((x[s] - mu) * rstd);
   }
   *sum_dy = lanes_total(a), *sum_dy_xhat = lanes_total(b);
 }
 
-Var batch_norm(Var x, Var gamma, Var beta, real eps) {
+// Channel ch forward: its mu and rstd, and y = gamma xhat + beta (max(0, .) of it with `relu`).
+// One pass for the moments, in double, around a shift K (the channel's first value): mean =
+// K + E[x - K], var = E[(x - K)^2] - E[x - K]^2. The shift keeps the cancellation small (a
+// relative error of about 1e-16 (mean - K)^2 / var), where the moments around 0 would lose
+// everything to a large mean; a second pass over x is saved.
+static void bn_forward_channel(const real* X, int N, int C, int ch, int S, real eps, real gamma, real beta, bool relu,
+                               real* mu, real* rstd, real* Y) {
+  const double m = (double)N * S, K = X[bn_at(0, C, ch, S)];
+  double s1, s2;
+  channel_moments(X, N, C, ch, S, K, &s1, &s2);
+  const double mean_d = s1 / m, var = std::max(0.0, s2 / m - mean_d * mean_d);
+  const real mc = (real)(K + mean_d), rc = (real)(1 / std::sqrt(var + eps));
+  *mu = mc, *rstd = rc;
+  const real scale = gamma * rc;
+  for (int n = 0; n < N; n++) {
+    const real* in = X + bn_at(n, C, ch, S);
+    real* out = Y + bn_at(n, C, ch, S);
+    if (relu)
+      for (int s = 0; s < S; s++) out[s] = std::max(real(0), (in[s] - mc) * scale + beta);
+    else
+      for (int s = 0; s < S; s++) out[s] = (in[s] - mc) * scale + beta;
+  }
+}
+
+// Channel ch backward, with g = grad_in (Y: the fused ReLU's output, or null):
+//   dgamma += sum(g xhat), dbeta += sum(g), dx += k (m g - sum(g) - xhat sum(g xhat))
+// dx as a g + (x - mu) b + c0 in float (x - mu first: no cancellation when the mean is large).
+static void bn_backward_channel(const real* X, const real* Y, const real* dY, int N, int C, int ch, int S, real gamma,
+                                real mu, real rstd, real* dgamma, real* dbeta, real* dX) {
+  const double m = (double)N * S;
+  double sum_dy, sum_dy_xhat;
+  channel_dy_sums(X, Y, dY, N, C, ch, S, mu, rstd, &sum_dy, &sum_dy_xhat);
+  if (dgamma) *dgamma += (real)sum_dy_xhat;
+  if (dbeta) *dbeta += (real)sum_dy;
+  if (!dX) return;
+  const double k = gamma * rstd / m;
+  const real a = (real)(k * m), b = (real)(-k * rstd * sum_dy_xhat), c0 = (real)(-k * sum_dy);
+  for (int n = 0; n < N; n++) {
+    const size_t base = bn_at(n, C, ch, S);
+    const real *x = X + base, *dy = dY + base, *y = Y ? Y + base : nullptr;
+    real* dx = dX + base;
+    if (y)
+      for (int s = 0; s < S; s++) dx[s] += a * (y[s] > 0 ? dy[s] : real(0)) + (x[s] - mu) * b + c0;
+    else
+      for (int s = 0; s < S; s++) dx[s] += a * dy[s] + (x[s] - mu) * b + c0;
+  }
+}
+
+// batch_norm, or with `relu` max(0, batch_norm) as one op: one pass less over the activations
+// each way, and no separate ReLU output and gradient buffers.
+static Var batch_norm_op(const char* name, Var x, Var gamma, Var beta, real eps, bool relu) {
   const Tensor &X = x.value(), &G = gamma.value(), &Bt = beta.value();
   if (X.ndim() != 2 && X.ndim() != 4)
-    throw std::invalid_argument(err("batch_norm", "x " + shape_str(X.shape()) + " must be (N,D) or (N,C,Hh,Ww)"));
+    throw std::invalid_argument(err(name, "x " + shape_str(X.shape()) + " must be (N,D) or (N,C,Hh,Ww)"));
   const int N = X.dim(0), C = X.dim(1), S = X.ndim() == 4 ? X.dim(2) * X.dim(3) : 1;
   if (G.shape() != Shape{C} || Bt.shape() != Shape{C})
-    throw std::invalid_argument(err("batch_norm", "x " + shape_str(X.shape()) + " needs gamma and beta of shape (" +
-                                                      std::to_string(C) + "), got gamma " + shape_str(G.shape()) +
-                                                      " and beta " + shape_str(Bt.shape())));
-  const double m = (double)N * S;
-  if (m == 0) throw std::invalid_argument(err("batch_norm", "x " + shape_str(X.shape()) + " is empty"));
-
-  // One block per channel. One pass for the moments, in double, around a shift K (the channel's
-  // first value): mean = K + E[x - K], var = E[(x - K)^2] - E[x - K]^2. The shift keeps the
-  // cancellation small (a relative error of about 1e-16 (mean - K)^2 / var), where the moments
-  // around 0 would lose everything to a large mean; a second pass over x is saved.
+    throw std::invalid_argument(err(name, "x " + shape_str(X.shape()) + " needs gamma and beta of shape (" +
+                                              std::to_string(C) + "), got gamma " + shape_str(G.shape()) +
+                                              " and beta " + shape_str(Bt.shape())));
+  if ((size_t)N * S == 0) throw std::invalid_argument(err(name, "x " + shape_str(X.shape()) + " is empty"));
   std::vector<real> mu(C), rstd(C);
   Tensor y(X.shape());
-  parallel_for(C, [&](int ch) {
-    const double K = X[bn_at(0, C, ch, S)];
-    double s1, s2;
-    channel_moments(X.data(), N, C, ch, S, K, &s1, &s2);
-    const double mean_d = s1 / m, var = std::max(0.0, s2 / m - mean_d * mean_d);
-    const real mc = (real)(K + mean_d), rc = (real)(1 / std::sqrt(var + eps));
-    mu[ch] = mc, rstd[ch] = rc;
-    const real scale = G[ch] * rc, shift = Bt[ch];
-    for (int n = 0; n < N; n++) {
-      const real* in = X.data() + bn_at(n, C, ch, S);
-      real* out = y.data() + bn_at(n, C, ch, S);
-      for (int s = 0; s < S; s++) out[s] = (in[s] - mc) * scale + shift;
-    }
+  parallel_for(C, [&](int ch) {  // one block per channel
+    bn_forward_channel(X.data(), N, C, ch, S, eps, G[ch], Bt[ch], relu, &mu[ch], &rstd[ch], y.data());
   });
-
-  return x.tape->record("batch_norm", std::move(y), {x, gamma, beta}, [N, C, S, m, mu, rstd](BackwardCtx& c) {
-    const Tensor &X = *c.x[0], &G = *c.x[1], &dY = c.dy;
+  return x.tape->record(name, std::move(y), {x, gamma, beta}, [N, C, S, relu, mu, rstd](BackwardCtx& c) {
     Tensor *dX = c.dx[0], *dG = c.dx[1], *dB = c.dx[2];
     parallel_for(C, [&](int ch) {
-      double sum_dy, sum_dy_xhat;
-      channel_dy_sums(X.data(), dY.data(), N, C, ch, S, mu[ch], rstd[ch], &sum_dy, &sum_dy_xhat);
-      if (dG) (*dG)[ch] += (real)sum_dy_xhat;
-      if (dB) (*dB)[ch] += (real)sum_dy;
-      if (!dX) return;
-      // dx = k (m dy - sum_dy - xhat sum_dy_xhat) = a dy + (x - mu) b + c0, in float (x - mu
-      // first: no cancellation when the mean is large)
-      const double k = G[ch] * rstd[ch] / m;
-      const real a = (real)(k * m), b = (real)(-k * rstd[ch] * sum_dy_xhat), c0 = (real)(-k * sum_dy), mc = mu[ch];
-      for (int n = 0; n < N; n++) {
-        const size_t base = bn_at(n, C, ch, S);
-        const real *x = X.data() + base, *dy = dY.data() + base;
-        real* dx = dX->data() + base;
-        for (int s = 0; s < S; s++) dx[s] += a * dy[s] + (x[s] - mc) * b + c0;
-      }
+      bn_backward_channel(c.x[0]->data(), relu ? c.y.data() : nullptr, c.dy.data(), N, C, ch, S, (*c.x[1])[ch],
+                          mu[ch], rstd[ch], dG ? dG->data() + ch : nullptr, dB ? dB->data() + ch : nullptr,
+                          dX ? dX->data() : nullptr);
     });
   });
+}
+
+Var batch_norm(Var x, Var gamma, Var beta, real eps) { return batch_norm_op("batch_norm", x, gamma, beta, eps, false); }
+Var batch_norm_relu(Var x, Var gamma, Var beta, real eps) {
+  return batch_norm_op("batch_norm_relu", x, gamma, beta, eps, true);
 }
 
 }  // namespace l2l

@@ -229,6 +229,27 @@ TEST_CASE("batch_norm normalizes each channel to mean 0 and variance 1") {
   check_stats(y5.value(), 6, 2, 20, 0, 1);
 }
 
+// The fused op against the two ops it replaces: values and the gradients of x, gamma and beta,
+// bit for bit, in both layouts (S = 15: vectors of 8 and a tail; S = 1).
+TEST_CASE("batch_norm_relu is relu(batch_norm) to the bit, values and gradients") {
+  for (Shape shape : {Shape{4, 3, 3, 5}, Shape{9, 6}}) {
+    CAPTURE(shape_str(shape));
+    const int C = shape[1];
+    Tensor x = randn(shape, 11), gamma = randn({C}, 12), beta = randn({C}, 13), r = randn(shape, 14);
+    std::vector<Tensor> got[2];
+    for (int fused = 0; fused < 2; fused++) {
+      Tape t;
+      Var xv = t.leaf(x, true), gv = t.leaf(gamma, true), bv = t.leaf(beta, true);
+      Var y = fused ? batch_norm_relu(xv, gv, bv) : relu(batch_norm(xv, gv, bv));
+      got[fused] = t.grad(sum(mul(y, t.constant(r))), {xv, gv, bv});
+      got[fused].push_back(y.value());
+    }
+    for (int i = 0; i < 4; i++) CHECK(same_bits(got[0][i], got[1][i]));
+  }
+  auto bnr = [](Tape&, const std::vector<Var>& v) { return batch_norm_relu(v[0], v[1], v[2]); };
+  CHECK_GRADS(bnr, {randn_away_from_zero({3, 2, 3, 4}, 15), randn({2}, 16), randn({2}, 17)});
+}
+
 TEST_CASE("batch_norm passes gradcheck in both layouts") {
   auto bn = [](Tape&, const std::vector<Var>& v) { return batch_norm(v[0], v[1], v[2]); };
   CHECK_GRADS(bn, {randn({3, 2, 3, 4}, 1, 2), randn({2}, 2), randn({2}, 3)});
