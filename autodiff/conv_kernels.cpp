@@ -9,7 +9,9 @@
 // to be summed with another (the dot products over pixels that the pixel-vectorized dw had to
 // reduce horizontally), and only real output pixels are computed (no junk columns of a padded
 // grid). Tiles: T output pixels of one row in registers for the forward (T = 16, 8, ... 1);
-// all K K kernel entries of one input channel for dw (K = 5: 25 accumulators).
+// all K K kernel entries of one input channel for dw (K = 5: 25 accumulators). With floats in
+// 512 bits, 16 x 16 blocks are transposed in registers (dy to channel-inner, forward tiles to
+// channel rows).
 // Is not: the blocking over images and threads (ops_conv.cpp), or strided convolution.
 #include "conv_kernels.h"
 
@@ -23,7 +25,8 @@ namespace {
 
 // GCC's predictive commoning (-O3) sees that x[j + b + 1] at one step is x[j + b'] at the next
 // and carries those scalars across iterations in spilled registers; the embedded broadcasts
-// from memory it replaces are free. Off for the two tiles (measured: ~1.4x on the CIFAR step).
+// from memory it replaces are free. Off for the two tiles, whose loops are then loads and FMAs
+// only (it also keeps them out of line: one call per tile).
 #define L2L_NO_COMMONING __attribute__((optimize("no-predictive-commoning")))
 
 template <int Bytes>

@@ -1,5 +1,6 @@
 // ops_pool_bn.cpp: the other image ops of the CIFAR-10 task: max and average pooling, and
-// batch normalization with batch statistics (conv2d is in ops_conv.cpp).
+// batch normalization with batch statistics, alone or fused with the ReLU after it
+// (batch_norm_relu; conv2d is in ops_conv.cpp).
 //
 // Is: forward and backward of each op side by side, on NCHW tensors (N images, C channels,
 // Hh x Ww pixels, row-major) and, for batch norm, (N, D) features. Backward functions add (+=)

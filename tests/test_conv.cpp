@@ -1,6 +1,7 @@
-// test_conv.cpp: conv2d against a direct 7-loop convolution, pooling on hand-written examples,
-// batch norm's normalization, gradient checks of all four ops (also with poisoned buffers),
-// and their shape-error messages.
+// test_conv.cpp: conv2d against a direct 7-loop convolution, pooling on hand-written examples
+// (and 2x2 max pooling on tie-heavy planes), batch norm's normalization (also around a large
+// mean), batch_norm_relu against relu(batch_norm), gradient checks of all these ops (also with
+// poisoned buffers), and their shape-error messages.
 #include <algorithm>
 #include <numeric>
 #include <random>
