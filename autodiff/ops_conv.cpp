@@ -2,8 +2,8 @@
 // backward side by side, in parallel over blocks of images (parallel.h), or for a batch of one
 // image over blocks of its output rows and input channels. Stride 1 (every conv of the CIFAR
 // net and of VGG) runs as direct products on the zero-padded image, vectorized over channels
-// (conv_kernels.h; no col matrix); other strides, and dx when pad > K - 1, as im2col + GEMM
-// through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
+// (conv_kernels.h; no col matrix); other strides, and dx when pad > K - 1 or with few input
+// channels, as im2col + GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
 //
 // Is: NCHW tensors (N images, C channels, Hh x Ww pixels, row-major); backward adds (+=) into
 // its parents' buffers; the same bits at any thread count.
@@ -166,10 +166,12 @@ static void pad_window(const real* x, int P, int Hh, int Ww, int p, int r0, int 
 // stride 1 (and, for dx, pad <= K - 1): the direct paths apply, at any depth. VGG's 64- to
 // 256-channel 3x3 layers too: measured on the Neural Art step (CPU ms per step at 1 thread),
 // 33 ms with im2col + sgemm for the layers deeper than C K K = 512 against 23 ms direct at 64x64,
-// 124 against 87 at 128x128.
+// 124 against 87 at 128x128. But dx goes through col when it has at most kChanPad / 2 channels
+// (its vector axis): VGG's conv1_1 (C = 3) fills 3 of 16 lanes, 0.66 ms forward + dx direct
+// against 0.37 with dx through col at 64x64, 3.4 against 1.8 at 128x128.
 constexpr int kSmallInner = 32;  // dcol = w^T dy by gemm_small while its inner dimension O <= 32
 static bool direct_forward(const ConvGeom& g) { return g.stride == 1; }
-static bool direct_dx(const ConvGeom& g) { return direct_forward(g) && g.pad <= g.K - 1; }
+static bool direct_dx(const ConvGeom& g) { return direct_forward(g) && g.pad <= g.K - 1 && 2 * g.C > kChanPad; }
 
 // One thread's scratch for a block: columns, dcol, a padded image or window, dy channel-inner.
 struct ConvScratch {

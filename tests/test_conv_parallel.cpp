@@ -112,7 +112,8 @@ TEST_CASE("conv2d stride 1 (direct products at any depth, im2col for dx when pad
     int N, C, H, W, O, K, pad;
   };
   // 11 and 13 wide: partial pixel tiles; O = 7, 5: partial channel vectors; C K K = 45, 50, 400;
-  // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx, pad 4 > K - 1 through col;
+  // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx (with C > 4 in double: more than
+  // half of a channel vector), pad 4 > K - 1 and C = 2, 3 through col;
   // C = 64: VGG-like depth on the direct paths, with O = 5 and O = 40 (several channel vectors).
   // N = 1: one image cut into blocks of its own (the Neural Art batch): 19 output rows in blocks
   // of 5 (a partial last one), 9 rows in blocks of 3 (C = 70), and, with pad > K - 1, dx through
