@@ -178,36 +178,39 @@ L2L_NO_COMMONING inline void dw_tile(const real* xc, int Wp, const real* dyT, si
   for (int k = 0; k < KI * KJ; k++) out[k] = acc[k];
 }
 
-// dw[o R + (c K + ki0 + a) K + kj0 + b] += tile entry (a, b), channels [o0, o0 + n).
+// dwT[((c K + ki0 + a) K + kj0 + b) Op + o] += tile entry (a, b) for all channel vectors o0:
+// whole vectors (lanes >= O are sums of dyT's zero padding: zeros).
 template <int Bytes, int KI, int KJ>
 void dw_entries(const PaddedPlanes& in, int K, const real* dyT, int O, int Ho, int Wo, int c, int ki0, int kj0,
-                real* dw) {
+                real* dwT) {
+  typedef typename Lanes<Bytes>::Vec Vec;
   constexpr int L = Lanes<Bytes>::n;
-  const size_t Op = chan_padded(O), R = (size_t)in.C * K * K;
+  const size_t Op = chan_padded(O);
   const real* xc = in.data + (size_t)c * in.Hp * in.Wp + (size_t)ki0 * in.Wp + kj0;
-  typename Lanes<Bytes>::Vec acc[KI * KJ];
-  real v[KI * KJ][L];
+  Vec acc[KI * KJ];
   for (int o0 = 0; o0 < O; o0 += L) {
     dw_tile<Bytes, KI, KJ>(xc, in.Wp, dyT + o0, Op, Ho, Wo, acc);
-    std::memcpy(v, acc, sizeof v);
-    for (int l = 0; l < std::min(L, O - o0); l++)
-      for (int a = 0; a < KI; a++)
-        for (int b = 0; b < KJ; b++) dw[(o0 + l) * R + (size_t)(c * K + ki0 + a) * K + kj0 + b] += v[a * KJ + b][l];
+    for (int a = 0; a < KI; a++)
+      for (int b = 0; b < KJ; b++) {
+        real* to = dwT + ((size_t)(c * K + ki0 + a) * K + kj0 + b) * Op + o0;
+        Vec v = Lanes<Bytes>::load(to) + acc[a * KJ + b];
+        std::memcpy(to, &v, sizeof v);
+      }
   }
 }
 
 }  // namespace
 
 template <int Bytes>
-void chan_dw_add(const PaddedPlanes& in, int K, const real* dyT, int O, int Ho, int Wo, real* dw) {
+void chan_dw_add(const PaddedPlanes& in, int K, const real* dyT, int O, int Ho, int Wo, real* dwT) {
   for (int c = 0; c < in.C; c++) {
     if (K == 5) {
-      dw_entries<Bytes, 5, 5>(in, K, dyT, O, Ho, Wo, c, 0, 0, dw);
+      dw_entries<Bytes, 5, 5>(in, K, dyT, O, Ho, Wo, c, 0, 0, dwT);
     } else if (K == 3) {
-      dw_entries<Bytes, 3, 3>(in, K, dyT, O, Ho, Wo, c, 0, 0, dw);
+      dw_entries<Bytes, 3, 3>(in, K, dyT, O, Ho, Wo, c, 0, 0, dwT);
     } else {
       for (int ki = 0; ki < K; ki++)
-        for (int kj = 0; kj < K; kj++) dw_entries<Bytes, 1, 1>(in, K, dyT, O, Ho, Wo, c, ki, kj, dw);
+        for (int kj = 0; kj < K; kj++) dw_entries<Bytes, 1, 1>(in, K, dyT, O, Ho, Wo, c, ki, kj, dwT);
     }
   }
 }

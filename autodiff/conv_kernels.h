@@ -5,7 +5,7 @@
 // thread count, given the same calls):
 //   chan_conv_rows  out[o, r, j] (+)= sum_{c, ki, kj} wT[c, ki, kj, o] in[c, r + ki, j + kj]
 //                   (the forward, and dx as the same product on the padded dy)
-//   chan_dw_add     dw[o, c, ki, kj] += sum_{i, j} dyT[i, j, o] in[c, i + ki, j + kj]
+//   chan_dw_add     dwT[c, ki, kj, o] += sum_{i, j} dyT[i, j, o] in[c, i + ki, j + kj]
 // with one vector register holding `Bytes` bytes of consecutive output channels o (16 floats
 // in a 512-bit register): no horizontal sums, no work on junk columns. Both vector widths are
 // compiled everywhere (a 64-byte vector on a machine without AVX-512 is two 256-bit halves);
@@ -41,10 +41,11 @@ template <int Bytes>
 void chan_conv_rows(const PaddedPlanes& in, int K, const real* wT, int O, int rows, int Wo, const real* bias,
                     bool add, real* out, size_t plane);
 
-// dw[o R + (c K + ki) K + kj] += sum over i < Ho, j < Wo (in that order) of
-// dyT[(i Wo + j) Op + o] in[c, i + ki, j + kj], for o < O, c < in.C, R = in.C K K.
+// dwT[((c K + ki) K + kj) Op + o] += sum over i < Ho, j < Wo (in that order) of
+// dyT[(i Wo + j) Op + o] in[c, i + ki, j + kj], for c < in.C and all o < Op (dw channel-inner:
+// whole vector adds, no scatter; the lanes o >= O stay zero, as dyT's are).
 template <int Bytes>
-void chan_dw_add(const PaddedPlanes& in, int K, const real* dyT, int O, int Ho, int Wo, real* dw);
+void chan_dw_add(const PaddedPlanes& in, int K, const real* dyT, int O, int Ho, int Wo, real* dwT);
 
 // dyT[p Op + o] = dy[o P + p] for p < P, o < O; zero for O <= o < Op.
 void to_channel_inner(const real* dy, int O, int P, real* dyT);

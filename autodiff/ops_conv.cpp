@@ -334,20 +334,28 @@ static void conv_dx(const real* wT, const real* wF, const real* dyn, const ConvG
   }
 }
 
-// dw (O, C K K) += dy[n] col_n^T without col, for stride 1: with the image zero-padded and dy
-// channel-inner (dyT, pixel by pixel),
-//   dw[o, c, ki, kj] += sum_{i, j} dyT[i Wo + j, o] padded[c, i + ki, j + kj]    (chan_dw_add)
-static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, real* dw) {
+// dw += dy[n] col_n^T without col, for stride 1, dw channel-inner (dwT: C K K rows of Op
+// channels): with the image zero-padded and dy channel-inner (dyT, pixel by pixel),
+//   dwT[c, ki, kj, o] += sum_{i, j} dyT[i Wo + j, o] padded[c, i + ki, j + kj]    (chan_dw_add)
+static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, real* dwT) {
   const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad;
   ConvScratch& s = conv_scratch();
   pad_window(xn, g.C, g.Hh, g.Ww, g.pad, 0, Hp, s.padded);
   s.dyw.resize((size_t)g.cols() * chan_padded(g.O));
   to_channel_inner(dyn, g.O, g.cols(), s.dyw.data());
-  chan_dw_add<kConvBytes>({s.padded.data(), g.C, Hp, Wp}, g.K, s.dyw.data(), g.O, g.Ho, g.Wo, dw);
+  chan_dw_add<kConvBytes>({s.padded.data(), g.C, Hp, Wp}, g.K, s.dyw.data(), g.O, g.Ho, g.Wo, dwT);
+}
+
+// A chunk's partial dw: channel-inner (C K K, Op) on the direct path, (O, C K K) through col.
+static size_t dw_part_size(const ConvGeom& g) {
+  return direct_forward(g) ? (size_t)g.rows() * chan_padded(g.O) : (size_t)g.O * g.rows();
+}
+static real dw_part_at(const real* part, const ConvGeom& g, int o, int r) {
+  return direct_forward(g) ? part[(size_t)r * chan_padded(g.O) + o] : part[(size_t)o * g.rows() + r];
 }
 
 // Backward of one block of images, reading dy[n] (O, Ho Wo) of each image in place:
-//   dw_part += dy[n] col_n^T             (the chunk's share of dw, O x C K K; `first`: zeroed first)
+//   dw_part += dy[n] col_n^T             (the chunk's share of dw, dw_part_size; `first`: zeroed first)
 //   dx[n] += the adjoint                 (conv_dx, the whole image)
 //   db_part[o] += sum of dy[n]'s row o (double)
 static void conv_backward_block(const Tensor& X, const real* wT, const real* wF, const Tensor& dY, const ConvGeom& g,
@@ -355,7 +363,7 @@ static void conv_backward_block(const Tensor& X, const real* wT, const real* wF,
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
   ConvScratch& s = conv_scratch();
-  if (dw_part && first) std::fill_n(dw_part, (size_t)g.O * R, real(0));
+  if (dw_part && first) std::fill_n(dw_part, dw_part_size(g), real(0));
   const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
   for (int n = bl.n0; n < bl.n0 + bl.nb; n++) {
     const real *dyn = dY.data() + (size_t)n * g.O * P, *xn = X.data() + n * x_img;
@@ -398,13 +406,14 @@ static void conv_backward(const ConvGeom& g, BackwardCtx& c) {
   std::vector<real> wT, wF;
   if (dX) dx_weights(Wt, g, wT, wF);
   Tensor* dX_chunks = one_image(g) ? nullptr : dX;  // one image: dx below, in its own blocks
-  std::vector<real> dw_parts(dW ? (size_t)chunks * g.O * R : 0);
+  const size_t part = dw_part_size(g);
+  std::vector<real> dw_parts(dW ? chunks * part : 0);
   std::vector<double> db_parts(dB ? (size_t)chunks * g.O : 0, 0.0);
   if (dW || dB || dX_chunks)
     parallel_for(chunks, [&](int ch) {
       for (int blk = ch * per_chunk; blk < std::min(blocks, (ch + 1) * per_chunk); blk++)
         conv_backward_block(X, wT.data(), wF.data(), c.dy, g, blk, blk == ch * per_chunk,
-                            dW ? dw_parts.data() + (size_t)ch * g.O * R : nullptr,
+                            dW ? dw_parts.data() + ch * part : nullptr,
                             dB ? db_parts.data() + (size_t)ch * g.O : nullptr, dX_chunks);
     });
   if (dX && one_image(g)) {
@@ -412,10 +421,9 @@ static void conv_backward(const ConvGeom& g, BackwardCtx& c) {
     parallel_for(n, [&](int blk) { conv_dx(wT.data(), wF.data(), c.dy.data(), g, blk, n, dX->data()); });
   }
   if (dW)
-    for (int ch = 0; ch < chunks; ch++) {  // the partials, in chunk order
-      const real* part = dw_parts.data() + (size_t)ch * g.O * R;
-      for (size_t i = 0; i < dW->size(); i++) (*dW)[i] += part[i];
-    }
+    for (int ch = 0; ch < chunks; ch++)  // the partials, in chunk order
+      for (int o = 0; o < g.O; o++)
+        for (int r = 0; r < R; r++) (*dW)[(size_t)o * R + r] += dw_part_at(dw_parts.data() + ch * part, g, o, r);
   if (dB)
     for (int o = 0; o < g.O; o++) {
       double sum = 0;

@@ -38,7 +38,8 @@ std::vector<real> padded(const real* x, int C, int H, int W, int p) {
   return out;
 }
 
-// The kernels on one image (stride 1): y = chan_conv_rows (with bias), dw = chan_dw_add of dy.
+// The kernels on one image (stride 1): y = chan_conv_rows (with bias), dw = chan_dw_add of dy
+// (channel-inner, laid back as (O, C K K)).
 template <int Bytes>
 void kernels_on_image(const Shape8& k, const Tensor& x, const Tensor& w, const Tensor& b, const Tensor& dy, Tensor& y,
                       Tensor& dw) {
@@ -49,8 +50,15 @@ void kernels_on_image(const Shape8& k, const Tensor& x, const Tensor& w, const T
   y = Tensor({1, k.O, k.Ho(), k.Wo()});
   chan_conv_rows<Bytes>({xp.data(), k.C, Hp, Wp}, k.K, wT.data(), k.O, k.Ho(), k.Wo(), b.data(), false, y.data(), P);
   to_channel_inner(dy.data(), k.O, P, dyT.data());
-  dw = Tensor::zeros(w.shape());
-  chan_dw_add<Bytes>({xp.data(), k.C, Hp, Wp}, k.K, dyT.data(), k.O, k.Ho(), k.Wo(), dw.data());
+  const int R = k.C * k.K * k.K;
+  std::vector<real> dwT((size_t)R * Op, 0);  // channel-inner; its padding lanes must stay zero
+  chan_dw_add<Bytes>({xp.data(), k.C, Hp, Wp}, k.K, dyT.data(), k.O, k.Ho(), k.Wo(), dwT.data());
+  dw = Tensor(w.shape());
+  for (int r = 0; r < R; r++)
+    for (int o = 0; o < Op; o++) {
+      if (o < k.O) dw[(size_t)o * R + r] = dwT[(size_t)r * Op + o];
+      else CHECK(dwT[(size_t)r * Op + o] == 0);
+    }
 }
 
 void check_close(const Tensor& got, const Tensor& want, const char* what) {

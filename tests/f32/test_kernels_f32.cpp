@@ -340,15 +340,17 @@ TEST_CASE("f32: conv kernels at 32 and 64 bytes within the float rounding bound 
     };
     for (int bytes : {32, 64}) {
       CAPTURE(bytes);
-      std::vector<float> y(k.O * P), dw(w.size(), 0);
+      std::vector<float> y(k.O * P), dwT((size_t)R * Op, 0), dw(w.size());
       const PaddedPlanes in{xp.data(), k.C, Hp, Wp};
       if (bytes == 32) {
         chan_conv_rows<32>(in, k.K, wT.data(), k.O, Ho, Wo, b.data(), false, y.data(), P);
-        chan_dw_add<32>(in, k.K, dyT.data(), k.O, Ho, Wo, dw.data());
+        chan_dw_add<32>(in, k.K, dyT.data(), k.O, Ho, Wo, dwT.data());
       } else {
         chan_conv_rows<64>(in, k.K, wT.data(), k.O, Ho, Wo, b.data(), false, y.data(), P);
-        chan_dw_add<64>(in, k.K, dyT.data(), k.O, Ho, Wo, dw.data());
+        chan_dw_add<64>(in, k.K, dyT.data(), k.O, Ho, Wo, dwT.data());
       }
+      for (int o = 0; o < k.O; o++)  // dw channel-inner, laid back as (O, C K K)
+        for (int r = 0; r < R; r++) dw[(size_t)o * R + r] = dwT[(size_t)r * Op + o];
       check(y, y_ref, y_abs, R + 1);  // + the bias
       check(dw, dw_ref, dw_abs, P);
     }
