@@ -69,6 +69,8 @@ Var avg_pool2d(Var x, int k, int stride = 0);
 // Batch normalization with batch statistics (training mode). x (N,C,Hh,Ww) normalizes each
 // channel over N,Hh,Ww; x (N,D) normalizes each feature over N. gamma, beta: (C) or (D).
 Var batch_norm(Var x, Var gamma, Var beta, real eps = 1e-5);
+// relu(batch_norm(x, gamma, beta, eps)) as one op (the same bits, one pass less each way).
+Var batch_norm_relu(Var x, Var gamma, Var beta, real eps = 1e-5);
 
 // ---- gradient stopping for meta-training (ops_frozen.cpp) ------------------------------
 // A loss whose value and gradient were computed elsewhere (by an oracle, on another tape):

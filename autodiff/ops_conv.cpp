@@ -1,8 +1,9 @@
 // ops_conv.cpp: conv2d, the convolution of the CIFAR-10 and Neural Art tasks, forward and
 // backward side by side, in parallel over blocks of images (parallel.h), or for a batch of one
-// image over blocks of its output rows and input channels. Stride 1 with a shallow product
-// (C K K <= 512: every conv of the CIFAR net) runs as direct products on the zero-padded image
-// (no col matrix); deeper products (VGG's) and other strides as im2col + GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
+// image over blocks of its output rows and input channels. Stride 1 (every conv of the CIFAR
+// net and of VGG) runs as direct products on the zero-padded image, vectorized over channels
+// (conv_kernels.h; no col matrix); other strides, and dx when pad > K - 1 or with few input
+// channels, as im2col + GEMM through OpenBLAS. Pooling and batch norm are in ops_pool_bn.cpp.
 //
 // Is: NCHW tensors (N images, C channels, Hh x Ww pixels, row-major); backward adds (+=) into
 // its parents' buffers; the same bits at any thread count.
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "blas.h"
+#include "conv_kernels.h"
 #include "ops.h"
 #include "parallel.h"
 
@@ -69,8 +71,8 @@ struct ConvGeom {
 
 // Fills the columns of output rows [i0, i1) of one image x (C, Hh, Ww): col is (C K K, (i1 - i0) Wo)
 // with rows `ld` long, column (i - i0) Wo + j for output pixel (i, j); every entry is written:
-// each output row is a zero head, the pixels, a zero tail. (Strides > 1 and deep stride-1
-// products come here; the others take the direct products below.)
+// each output row is a zero head, the pixels, a zero tail. (Strides > 1 come here; stride 1
+// takes the direct products below.)
 static void im2col_rows(const real* x, const ConvGeom& g, int i0, int i1, real* col, int ld) {
   for (int c = 0; c < g.C; c++)
     for (int ki = 0; ki < g.K; ki++)
@@ -140,77 +142,20 @@ static ConvGeom conv_geom(const Tensor& X, const Tensor& Wt, const Tensor* B, in
   return g;
 }
 
-typedef real Vec __attribute__((vector_size(32)));  // 8 floats or 4 doubles
-constexpr int kLanes = 32 / sizeof(real);
-static inline Vec load_vec(const real* p) {  // unaligned
-  Vec v;
-  __builtin_memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// ---- direct convolution for stride 1: a GEMM whose B rows are shifted views of one image ----
+// ---- direct convolution for stride 1 (conv_kernels.h) ------------------------------------
 //
-// With the image zero-padded to (C, Hp, Wp), Hp = Hh + 2p, Wp = Ww + 2p, and flattened, output
-// pixel (i, j) at q = i Wp + j (a grid Wp wide; columns j >= Wo are junk, computed and dropped):
-//   out[o, q] = sum_{c, ki, kj} w[o, (c K + ki) K + kj] padded[c Hp Wp + ki Wp + kj + q]
-// i.e. out = A B with B's row k = (c, ki, kj) the padded image read from offset off[k]. No col
-// is ever written: B is read in place from the padded image (15-25 KB here, in L1/L2), where
-// im2col wrote a 25x larger col (300-400 KB per image) and OpenBLAS then packed it again. The
-// price is the junk columns: Wp / Wo = 1.125, 1.25, 1.5 of the useful work on CIFAR-10's 32, 16
-// and 8 pixel wide outputs. The same product with the kernel flipped and transposed, on the
-// padded dy, is dx (see direct_dx_rows).
-
-constexpr int kTileCols = 2 * kLanes;  // columns of out per register tile: 2 vectors
-
-// out[0:R, q:q+kTileCols] = A[0:R, :] B[:, q:q+kTileCols], B[k, q] = base[off[k] + q], R <= 6 rows:
-// 2 R accumulators in registers; per k, two loads of B and R broadcasts of A.
-template <int R>
-static inline void shifted_tile(int K, const real* A, int lda, const real* base, const int* off, real* out,
-                                int ldo) {
-  Vec acc[R][2] = {};
-  for (int k = 0; k < K; k++) {
-    Vec b0, b1;
-    __builtin_memcpy(&b0, base + off[k], sizeof b0);
-    __builtin_memcpy(&b1, base + off[k] + kLanes, sizeof b1);
-    for (int r = 0; r < R; r++) {
-      Vec a = A[(size_t)r * lda + k] - Vec{};  // broadcast
-      acc[r][0] += a * b0;
-      acc[r][1] += a * b1;
-    }
-  }
-  for (int r = 0; r < R; r++) {
-    __builtin_memcpy(out + (size_t)r * ldo, &acc[r][0], sizeof(Vec));
-    __builtin_memcpy(out + (size_t)r * ldo + kLanes, &acc[r][1], sizeof(Vec));
-  }
-}
-
-// out (M, N) = A (M, K) B (K, N) with B[k, q] = base[off[k] + q]; N a multiple of kTileCols,
-// base readable up to max(off) + N. Column tiles outer, so the window of the image they read
-// stays in L1 for all the row tiles; each entry is one fixed-order sum over k.
-static void shifted_gemm(int M, int N, int K, const real* A, const real* base, const int* off, real* out) {
-  for (int q = 0; q < N; q += kTileCols)
-    for (int i = 0; i < M; i += 6) {
-      const real* a = A + (size_t)i * K;
-      real* o = out + (size_t)i * N + q;
-      switch (std::min(6, M - i)) {
-        case 6: shifted_tile<6>(K, a, K, base + q, off, o, N); break;
-        case 5: shifted_tile<5>(K, a, K, base + q, off, o, N); break;
-        case 4: shifted_tile<4>(K, a, K, base + q, off, o, N); break;
-        case 3: shifted_tile<3>(K, a, K, base + q, off, o, N); break;
-        case 2: shifted_tile<2>(K, a, K, base + q, off, o, N); break;
-        default: shifted_tile<1>(K, a, K, base + q, off, o, N); break;
-      }
-    }
-}
+// With the image zero-padded to (C, Hp, Wp), Hp = Hh + 2p, Wp = Ww + 2p, output pixel (i, j)
+// reads padded[c, i + ki, j + kj]: the forward is chan_conv_rows on the padded image with the
+// weights channel-inner, wT[(c K + ki) K + kj][o] = w[o, c, ki, kj]; dx is the same product on
+// the zero-padded dy with the kernel flipped (direct_dx_rows); dw is chan_dw_add with dy
+// channel-inner. No col is ever written: the padded image (15-25 KB on CIFAR-10) stays in L1/L2.
 
 // Rows [r0, r0 + Hb) of the zero-padded planes of one image: planes (P, Hh, Ww) padded by p on
-// every side (padded row r holds image row r - p), into a (P, Hb, Ww + 2p) buffer with `slack`
-// more zeros after it (the junk columns read past the last plane). The whole padded image is
-// r0 = 0, Hb = Hh + 2p; a block of output rows reads only its window of rows.
-static void pad_window(const real* x, int P, int Hh, int Ww, int p, int r0, int Hb, size_t slack,
-                       std::vector<real>& buf) {
+// every side (padded row r holds image row r - p), into a (P, Hb, Ww + 2p) buffer. The whole
+// padded image is r0 = 0, Hb = Hh + 2p; a block of output rows reads only its window of rows.
+static void pad_window(const real* x, int P, int Hh, int Ww, int p, int r0, int Hb, std::vector<real>& buf) {
   const int Wp = Ww + 2 * p;
-  buf.assign((size_t)P * Hb * Wp + slack, real(0));
+  buf.assign((size_t)P * Hb * Wp, real(0));
   for (int c = 0; c < P; c++)
     for (int r = 0; r < Hb; r++) {
       const int h = r0 + r - p;
@@ -218,36 +163,19 @@ static void pad_window(const real* x, int P, int Hh, int Ww, int p, int r0, int 
     }
 }
 
-// A direct product over a padded grid of width Wp: the offsets of B's rows (c, ki, kj) for
-// planes of Hp x Wp, and the number of output columns Ho Wp rounded up to whole tiles.
-struct Shifted {
-  std::vector<int> off;
-  int N;
-  size_t slack;  // zeros needed past the padded planes
-};
-static Shifted shifted_geometry(int planes, int Hp, int Wp, int K, int Ho) {
-  Shifted sh;
-  for (int c = 0; c < planes; c++)
-    for (int ki = 0; ki < K; ki++)
-      for (int kj = 0; kj < K; kj++) sh.off.push_back((c * Hp + ki) * Wp + kj);
-  sh.N = (Ho * Wp + kTileCols - 1) / kTileCols * kTileCols;
-  sh.slack = (size_t)sh.N + kTileCols;
-  return sh;
-}
-
-// stride 1 (and, for dx, pad <= K - 1) with a shallow product: the direct paths apply. Deep
-// products (C K K > 512, e.g. VGG's 64- and 128-channel 3x3 layers) go through im2col + OpenBLAS,
-// which is faster there (measured on the Neural Art step: 40 ms with im2col against 45 ms direct
-// at 64x64); the CIFAR net's depths are 75 and 400.
-constexpr int kDirectMaxDepth = 512;
+// stride 1 (and, for dx, pad <= K - 1): the direct paths apply, at any depth. VGG's 64- to
+// 256-channel 3x3 layers too: measured on the Neural Art step (CPU ms per step at 1 thread),
+// 33 ms with im2col + sgemm for the layers deeper than C K K = 512 against 23 ms direct at 64x64,
+// 124 against 87 at 128x128. But dx goes through col when it has at most kChanPad / 2 channels
+// (its vector axis): VGG's conv1_1 (C = 3) fills 3 of 16 lanes, 0.66 ms forward + dx direct
+// against 0.37 with dx through col at 64x64, 3.4 against 1.8 at 128x128.
 constexpr int kSmallInner = 32;  // dcol = w^T dy by gemm_small while its inner dimension O <= 32
-static bool direct_forward(const ConvGeom& g) { return g.stride == 1 && g.C * g.K * g.K <= kDirectMaxDepth; }
-static bool direct_dx(const ConvGeom& g) { return direct_forward(g) && g.pad <= g.K - 1; }
+static bool direct_forward(const ConvGeom& g) { return g.stride == 1; }
+static bool direct_dx(const ConvGeom& g) { return direct_forward(g) && g.pad <= g.K - 1 && 2 * g.C > kChanPad; }
 
-// One thread's scratch for a block: columns, dcol, a padded image, a direct product's output,
-// dy on the padded grid.
+// One thread's scratch for a block: columns, dcol, a padded image or window, dy channel-inner.
 struct ConvScratch {
-  std::vector<real> col, dcol, padded, out, dyw;
+  std::vector<real> col, dcol, padded, dyw;
 };
 static ConvScratch& conv_scratch() {
   thread_local ConvScratch s;
@@ -285,28 +213,19 @@ static int block_rows(int rows, int width) {
 }
 
 // y rows [i0, i1) of one image: yn (O, Ho Wo) row-major, its columns [i0 Wo, i1 Wo) = bias (on
-// row o) + w times the columns of those output pixels. Through col: the rows are set to the bias
-// and the GEMM adds into them in place (beta = 1: no temporary, no copy, no zeroing pass).
-// Stride 1 takes the direct product on the window of padded rows they read (no col at all),
-// then copies the Wo useful columns of each grid row.
+// row o) + w times the columns of those output pixels. Stride 1 (direct_forward) takes the
+// direct product on the window of padded rows they read, with w given channel-inner (wT of
+// chan_weights). Through col: w as it is, (O, C K K); the rows are set to the bias and the GEMM
+// adds into them in place (beta = 1: no temporary, no copy, no zeroing pass).
 static void conv_forward_rows(const real* xn, const real* w, const real* bias, const ConvGeom& g, int i0, int i1,
                               real* yn) {
   const int R = g.rows(), P = g.cols(), rows = i1 - i0;
   ConvScratch& s = conv_scratch();
   if (direct_forward(g)) {
     const int Hb = rows + g.K - 1, Wp = g.Ww + 2 * g.pad;  // the window: padded rows [i0, i1 + K - 1)
-    const Shifted sh = shifted_geometry(g.C, Hb, Wp, g.K, rows);
-    pad_window(xn, g.C, g.Hh, g.Ww, g.pad, i0, Hb, sh.slack, s.padded);
-    s.out.resize((size_t)g.O * sh.N);
-    shifted_gemm(g.O, sh.N, R, w, s.padded.data(), sh.off.data(), s.out.data());
-    for (int o = 0; o < g.O; o++) {
-      const real bo = bias ? bias[o] : real(0);
-      for (int i = 0; i < rows; i++) {
-        const real* from = s.out.data() + (size_t)o * sh.N + (size_t)i * Wp;
-        real* to = yn + (size_t)o * P + (size_t)(i0 + i) * g.Wo;
-        for (int j = 0; j < g.Wo; j++) to[j] = from[j] + bo;
-      }
-    }
+    pad_window(xn, g.C, g.Hh, g.Ww, g.pad, i0, Hb, s.padded);
+    chan_conv_rows<kConvBytes>({s.padded.data(), g.C, Hb, Wp}, g.K, w, g.O, rows, g.Wo, bias, false,
+                               yn + (size_t)i0 * g.Wo, P);
     return;
   }
   const int width = rows * g.Wo;
@@ -317,20 +236,44 @@ static void conv_forward_rows(const real* xn, const real* w, const real* bias, c
   gemm(false, false, g.O, width, R, 1, w, R, s.col.data(), width, 1, y0, P);
 }
 
+// The weights channel-inner, rows padded to chan_padded channels with zeros (conv_kernels.h):
+//   forward  wT[((c K + ki) K + kj) Op + o] = w[o, c, ki, kj]
+//   flipped  wT[((o K + ki) K + kj) Cp + c] = w[o, c, K-1-ki, K-1-kj]   (dx, direct_dx_rows)
+// A transpose, by blocks of kChanPad output rows (one cache line each): strided writes one
+// element at a time cost as much as the smaller VGG convs themselves.
+static void chan_weights(const Tensor& Wt, const ConvGeom& g, bool flipped, std::vector<real>& wT) {
+  const int K = g.K, KK = K * K, R = g.rows(), Op = chan_padded(g.O), Cp = chan_padded(g.C);
+  wT.assign(flipped ? (size_t)g.O * KK * Cp : (size_t)R * Op, real(0));
+  if (!flipped) {
+    for (int o0 = 0; o0 < g.O; o0 += kChanPad)
+      for (int r = 0; r < R; r++)
+        for (int o = o0; o < std::min(g.O, o0 + kChanPad); o++) wT[(size_t)r * Op + o] = Wt[(size_t)o * R + r];
+    return;
+  }
+  for (int c0 = 0; c0 < g.C; c0 += kChanPad)
+    for (int o = 0; o < g.O; o++)
+      for (int k = 0; k < KK; k++)  // k = ki K + kj, read at K K - 1 - k: both taps flipped
+        for (int c = c0; c < std::min(g.C, c0 + kChanPad); c++)
+          wT[((size_t)o * KK + k) * Cp + c] = Wt[((size_t)o * g.C + c) * KK + KK - 1 - k];
+}
+
 // The forward of a batch: blocks of images in parallel, or for one image, blocks of its rows.
 static void conv_forward(const Tensor& X, const Tensor& Wt, const real* bias, const ConvGeom& g, Tensor& y) {
   const size_t x_img = (size_t)g.C * g.Hh * g.Ww, y_img = (size_t)g.O * g.cols();
+  std::vector<real> wT;
+  if (direct_forward(g)) chan_weights(Wt, g, false, wT);
+  const real* w = direct_forward(g) ? wT.data() : Wt.data();
   if (one_image(g)) {
     const int per = block_rows(g.Ho, g.Wo), blocks = (g.Ho + per - 1) / per;
     parallel_for(blocks, [&](int blk) {
-      conv_forward_rows(X.data(), Wt.data(), bias, g, blk * per, std::min(g.Ho, (blk + 1) * per), y.data());
+      conv_forward_rows(X.data(), w, bias, g, blk * per, std::min(g.Ho, (blk + 1) * per), y.data());
     });
     return;
   }
   parallel_for(g.blocks(), [&](int blk) {
     const ConvBlock bl = conv_block(g, blk);
     for (int n = bl.n0; n < bl.n0 + bl.nb; n++)
-      conv_forward_rows(X.data() + n * x_img, Wt.data(), bias, g, 0, g.Ho, y.data() + n * y_img);
+      conv_forward_rows(X.data() + n * x_img, w, bias, g, 0, g.Ho, y.data() + n * y_img);
   });
 }
 
@@ -347,22 +290,15 @@ static double sum4(const real* v, int n) {
 
 // dx[n] rows [h0, h1) += the adjoint of the forward product, for stride 1 and pad <= K - 1, as a
 // direct product too: dx[c, h, w] = sum_{o, ki, kj} w[o, c, ki, kj] dy[o, h + p - ki, w + p - kj],
-// so with dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wq = Wo + 2p') and the flipped
-// kernel wF[c, (o K + ki) K + kj] = w[o, c, K-1-ki, K-1-kj] it is the forward's product, on Hh
-// rows of Wq; rows [h0, h1) read the window of padded dy rows [h0, h1 + K - 1).
+// so with dy zero-padded by p' = K - 1 - p (planes Ho + 2p' by Wo + 2p') and the flipped kernel
+// (wF of chan_weights, channel-inner over c) it is the forward's product, on Hh rows of Ww
+// pixels; rows [h0, h1) read the window of padded dy rows [h0, h1 + K - 1).
 static void direct_dx_rows(const real* wF, const real* dyn, const ConvGeom& g, int h0, int h1, real* dxn) {
   const int p = g.K - 1 - g.pad, rows = h1 - h0, Hb = rows + g.K - 1, Wq = g.Wo + 2 * p;
-  const Shifted sh = shifted_geometry(g.O, Hb, Wq, g.K, rows);
   ConvScratch& s = conv_scratch();
-  pad_window(dyn, g.O, g.Ho, g.Wo, p, h0, Hb, sh.slack, s.padded);
-  s.out.resize((size_t)g.C * sh.N);
-  shifted_gemm(g.C, sh.N, g.O * g.K * g.K, wF, s.padded.data(), sh.off.data(), s.out.data());
-  for (int c = 0; c < g.C; c++)
-    for (int h = 0; h < rows; h++) {
-      const real* from = s.out.data() + (size_t)c * sh.N + (size_t)h * Wq;
-      real* to = dxn + ((size_t)c * g.Hh + h0 + h) * g.Ww;
-      for (int w = 0; w < g.Ww; w++) to[w] += from[w];
-    }
+  pad_window(dyn, g.O, g.Ho, g.Wo, p, h0, Hb, s.padded);
+  chan_conv_rows<kConvBytes>({s.padded.data(), g.O, Hb, Wq}, g.K, wF, g.C, rows, g.Ww, nullptr, true,
+                             dxn + (size_t)h0 * g.Ww, (size_t)g.Hh * g.Ww);
 }
 
 // dx[n] channels [c0, c1) += col2im(dcol) through col: dcol's rows of those channels,
@@ -398,66 +334,28 @@ static void conv_dx(const real* wT, const real* wF, const real* dyn, const ConvG
   }
 }
 
-// dw[r, k] += sum_q d[r, q] base[off[k] + q] for RO rows r and RK kernel entries k: RO RK vector
-// accumulators along q (lane l sums q = l mod kLanes), then each one's lanes added in a fixed
-// order.
-// v[0] + v[1] + ... in lane order.
-static inline real lane_sum(Vec v) {
-  real t[kLanes], sum = 0;
-  __builtin_memcpy(t, &v, sizeof v);
-  for (int l = 0; l < kLanes; l++) sum += t[l];
-  return sum;
-}
-
-template <int RO, int RK>
-static inline void shifted_dot_tile(int N, const real* d, int ldd, const real* base, const int* off, real* dw,
-                                    int ldw) {
-  Vec acc[RO][RK] = {};
-  for (int q = 0; q < N; q += kLanes) {
-    Vec bv[RK];
-    for (int k = 0; k < RK; k++) bv[k] = load_vec(base + off[k] + q);
-    for (int r = 0; r < RO; r++) {
-      const Vec dv = load_vec(d + (size_t)r * ldd + q);
-      for (int k = 0; k < RK; k++) acc[r][k] += dv * bv[k];
-    }
-  }
-  for (int r = 0; r < RO; r++)
-    for (int k = 0; k < RK; k++) {
-      dw[(size_t)r * ldw + k] += lane_sum(acc[r][k]);
-    }
-}
-
-// dw (O, C K K) += dy[n] col_n^T without col, for stride 1: with dy laid on the forward's padded
-// grid (dyw, O x N, zeros in the junk columns) and B the shifted views of the padded image,
-//   dw[o, k] += sum_q dyw[o, q] padded[off[k] + q].
-static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, real* dw) {
-  const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad, R = g.rows();
-  const Shifted sh = shifted_geometry(g.C, Hp, Wp, g.K, g.Ho);
+// dw += dy[n] col_n^T without col, for stride 1, dw channel-inner (dwT: C K K rows of Op
+// channels): with the image zero-padded and dy channel-inner (dyT, pixel by pixel),
+//   dwT[c, ki, kj, o] += sum_{i, j} dyT[i Wo + j, o] padded[c, i + ki, j + kj]    (chan_dw_add)
+static void direct_dw_add(const real* xn, const real* dyn, const ConvGeom& g, real* dwT) {
+  const int Hp = g.Hh + 2 * g.pad, Wp = g.Ww + 2 * g.pad;
   ConvScratch& s = conv_scratch();
-  pad_window(xn, g.C, g.Hh, g.Ww, g.pad, 0, Hp, sh.slack, s.padded);
-  s.dyw.assign((size_t)g.O * sh.N, real(0));
-  for (int o = 0; o < g.O; o++)
-    for (int i = 0; i < g.Ho; i++)
-      std::copy_n(dyn + ((size_t)o * g.Ho + i) * g.Wo, g.Wo, s.dyw.data() + (size_t)o * sh.N + (size_t)i * Wp);
-  const real* base = s.padded.data();
-  for (int o = 0; o < g.O; o += 4) {
-    const real* d = s.dyw.data() + (size_t)o * sh.N;
-    for (int k = 0; k < R; k += 3) {
-      const int* off = sh.off.data() + k;
-      real* out = dw + (size_t)o * R + k;
-      const int ro = std::min(4, g.O - o), rk = std::min(3, R - k);
-      if (ro == 4 && rk == 3)
-        shifted_dot_tile<4, 3>(sh.N, d, sh.N, base, off, out, R);
-      else
-        for (int r = 0; r < ro; r++)
-          for (int kk = 0; kk < rk; kk++)
-            shifted_dot_tile<1, 1>(sh.N, d + (size_t)r * sh.N, sh.N, base, off + kk, out + (size_t)r * R + kk, R);
-    }
-  }
+  pad_window(xn, g.C, g.Hh, g.Ww, g.pad, 0, Hp, s.padded);
+  s.dyw.resize((size_t)g.cols() * chan_padded(g.O));
+  to_channel_inner(dyn, g.O, g.cols(), s.dyw.data());
+  chan_dw_add<kConvBytes>({s.padded.data(), g.C, Hp, Wp}, g.K, s.dyw.data(), g.O, g.Ho, g.Wo, dwT);
+}
+
+// A chunk's partial dw: channel-inner (C K K, Op) on the direct path, (O, C K K) through col.
+static size_t dw_part_size(const ConvGeom& g) {
+  return direct_forward(g) ? (size_t)g.rows() * chan_padded(g.O) : (size_t)g.O * g.rows();
+}
+static real dw_part_at(const real* part, const ConvGeom& g, int o, int r) {
+  return direct_forward(g) ? part[(size_t)r * chan_padded(g.O) + o] : part[(size_t)o * g.rows() + r];
 }
 
 // Backward of one block of images, reading dy[n] (O, Ho Wo) of each image in place:
-//   dw_part += dy[n] col_n^T             (the chunk's share of dw, O x C K K; `first`: zeroed first)
+//   dw_part += dy[n] col_n^T             (the chunk's share of dw, dw_part_size; `first`: zeroed first)
 //   dx[n] += the adjoint                 (conv_dx, the whole image)
 //   db_part[o] += sum of dy[n]'s row o (double)
 static void conv_backward_block(const Tensor& X, const real* wT, const real* wF, const Tensor& dY, const ConvGeom& g,
@@ -465,7 +363,7 @@ static void conv_backward_block(const Tensor& X, const real* wT, const real* wF,
   const ConvBlock bl = conv_block(g, blk);
   const int R = g.rows(), P = g.cols();
   ConvScratch& s = conv_scratch();
-  if (dw_part && first) std::fill_n(dw_part, (size_t)g.O * R, real(0));
+  if (dw_part && first) std::fill_n(dw_part, dw_part_size(g), real(0));
   const size_t x_img = (size_t)g.C * g.Hh * g.Ww;
   for (int n = bl.n0; n < bl.n0 + bl.nb; n++) {
     const real *dyn = dY.data() + (size_t)n * g.O * P, *xn = X.data() + n * x_img;
@@ -482,22 +380,14 @@ static void conv_backward_block(const Tensor& X, const real* wT, const real* wF,
   }
 }
 
-// The weights as the dx paths read them: w^T (C K K, O) for the col path, or the flipped wF
-// (C, O K K) for the direct one (direct_dx_rows).
+// The weights as the dx paths read them: w^T (C K K, O) for the col path, or flipped and
+// channel-inner for the direct one (chan_weights).
 static void dx_weights(const Tensor& Wt, const ConvGeom& g, std::vector<real>& wT, std::vector<real>& wF) {
-  const int R = g.rows(), K = g.K, KK = K * K;
-  if (!direct_dx(g)) {
-    wT.resize((size_t)R * g.O);
-    for (int o = 0; o < g.O; o++)
-      for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
-    return;
-  }
-  wF.resize((size_t)g.C * g.O * KK);
+  const int R = g.rows();
+  if (direct_dx(g)) return chan_weights(Wt, g, true, wF);
+  wT.resize((size_t)R * g.O);
   for (int o = 0; o < g.O; o++)
-    for (int c = 0; c < g.C; c++)
-      for (int ki = 0; ki < K; ki++)
-        for (int kj = 0; kj < K; kj++)
-          wF[(size_t)c * g.O * KK + (o * K + ki) * K + kj] = Wt[((size_t)(o * g.C + c) * K + K - 1 - ki) * K + K - 1 - kj];
+    for (int r = 0; r < R; r++) wT[(size_t)r * g.O + o] = Wt[(size_t)o * R + r];
 }
 
 // Backward jobs: chunks of kChunkImages consecutive images (whole blocks; fixed by the geometry,
@@ -516,13 +406,14 @@ static void conv_backward(const ConvGeom& g, BackwardCtx& c) {
   std::vector<real> wT, wF;
   if (dX) dx_weights(Wt, g, wT, wF);
   Tensor* dX_chunks = one_image(g) ? nullptr : dX;  // one image: dx below, in its own blocks
-  std::vector<real> dw_parts(dW ? (size_t)chunks * g.O * R : 0);
+  const size_t part = dw_part_size(g);
+  std::vector<real> dw_parts(dW ? chunks * part : 0);
   std::vector<double> db_parts(dB ? (size_t)chunks * g.O : 0, 0.0);
   if (dW || dB || dX_chunks)
     parallel_for(chunks, [&](int ch) {
       for (int blk = ch * per_chunk; blk < std::min(blocks, (ch + 1) * per_chunk); blk++)
         conv_backward_block(X, wT.data(), wF.data(), c.dy, g, blk, blk == ch * per_chunk,
-                            dW ? dw_parts.data() + (size_t)ch * g.O * R : nullptr,
+                            dW ? dw_parts.data() + ch * part : nullptr,
                             dB ? db_parts.data() + (size_t)ch * g.O : nullptr, dX_chunks);
     });
   if (dX && one_image(g)) {
@@ -530,10 +421,9 @@ static void conv_backward(const ConvGeom& g, BackwardCtx& c) {
     parallel_for(n, [&](int blk) { conv_dx(wT.data(), wF.data(), c.dy.data(), g, blk, n, dX->data()); });
   }
   if (dW)
-    for (int ch = 0; ch < chunks; ch++) {  // the partials, in chunk order
-      const real* part = dw_parts.data() + (size_t)ch * g.O * R;
-      for (size_t i = 0; i < dW->size(); i++) (*dW)[i] += part[i];
-    }
+    for (int ch = 0; ch < chunks; ch++)  // the partials, in chunk order
+      for (int o = 0; o < g.O; o++)
+        for (int r = 0; r < R; r++) (*dW)[(size_t)o * R + r] += dw_part_at(dw_parts.data() + ch * part, g, o, r);
   if (dB)
     for (int o = 0; o < g.O; o++) {
       double sum = 0;

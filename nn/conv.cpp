@@ -34,4 +34,9 @@ Var BatchNorm::forward(Var x, ParamSource& src) {
   return batch_norm(x, g, src.get(beta), eps);
 }
 
+Var BatchNorm::forward_relu(Var x, ParamSource& src) {
+  Var g = has_scale ? src.get(gamma) : x.tape->constant(gamma.value);
+  return batch_norm_relu(x, g, src.get(beta), eps);
+}
+
 }  // namespace l2l

@@ -33,6 +33,7 @@ class Conv2d : public Module {
     BoundParams own(tape);
     return forward(x, own);
   }
+  Var forward_relu(Var x, ParamSource& src);  // relu(forward(x)), as one op (batch_norm_relu)
   std::vector<Param*> params() override;
 
   int in_channels = 0, out_channels = 0, kernel = 0, stride = 1, pad = 0;
@@ -60,6 +61,7 @@ class BatchNorm : public Module {
     BoundParams own(tape);
     return forward(x, own);
   }
+  Var forward_relu(Var x, ParamSource& src);  // relu(forward(x)), as one op (batch_norm_relu)
   std::vector<Param*> params() override {
     if (has_scale) return {&gamma, &beta};
     return {&beta};

@@ -1,6 +1,7 @@
-// test_conv.cpp: conv2d against a direct 7-loop convolution, pooling on hand-written examples,
-// batch norm's normalization, gradient checks of all four ops (also with poisoned buffers),
-// and their shape-error messages.
+// test_conv.cpp: conv2d against a direct 7-loop convolution, pooling on hand-written examples
+// (and 2x2 max pooling on tie-heavy planes), batch norm's normalization (also around a large
+// mean), batch_norm_relu against relu(batch_norm), gradient checks of all these ops (also with
+// poisoned buffers), and their shape-error messages.
 #include <algorithm>
 #include <numeric>
 #include <random>
@@ -148,6 +149,39 @@ TEST_CASE("max_pool2d sends the gradient to the first maximum on ties") {
   CHECK(g[3] == 0);
 }
 
+// 2x2 at stride 2 takes an 8-windows-at-a-time path (ops_pool_bn.cpp): against the plain
+// definition on planes 19 and 37 wide (whole groups of 8, a tail, a dropped last column, a
+// dropped last row), values in {0, 1, 2} so most windows hold ties: the first maximum in
+// row-major order must win, values and gradients.
+TEST_CASE("max_pool2d 2x2 matches the plain definition, ties included") {
+  for (int W : {19, 37}) {
+    CAPTURE(W);
+    const int H = 7, Ho = 3, Wo = W / 2;
+    Tensor x({2, 3, H, W}), dy = randn({2, 3, Ho, Wo}, 7);
+    std::mt19937 gen(W);
+    for (size_t i = 0; i < x.size(); i++) x[i] = (real)(gen() % 3);
+    Tape t;
+    Var xv = t.leaf(x, true);
+    Var y = max_pool2d(xv, 2);
+    Tensor dx = t.grad(sum(mul(y, t.constant(dy))), {xv})[0];
+    Tensor want_dx = Tensor::zeros(x.shape());
+    for (int p = 0; p < 6; p++)
+      for (int i = 0; i < Ho; i++)
+        for (int j = 0; j < Wo; j++) {
+          size_t best = ((size_t)p * H + 2 * i) * W + 2 * j;
+          for (int a = 0; a < 2; a++)
+            for (int b = 0; b < 2; b++) {
+              const size_t at = ((size_t)p * H + 2 * i + a) * W + 2 * j + b;
+              if (x[at] > x[best]) best = at;
+            }
+          const size_t o = ((size_t)p * Ho + i) * Wo + j;
+          CHECK(y.value()[o] == x[best]);
+          want_dx[best] += dy[o];
+        }
+    CHECK(same_bits(dx, want_dx));
+  }
+}
+
 TEST_CASE("pooling passes gradcheck") {
   Tensor x = distinct({2, 3, 6, 5}, 3);  // 180 entries, all distinct
   struct Pool { int k, stride; };
@@ -187,6 +221,34 @@ TEST_CASE("batch_norm normalizes each channel to mean 0 and variance 1") {
   // gamma and beta then set the scale and the shift.
   Var y3 = batch_norm(t.constant(x2), t.constant(Tensor::full({5}, 2)), t.constant(Tensor::full({5}, -1)), 1e-12);
   check_stats(y3.value(), 16, 5, 1, -1, 4);
+
+  // A mean 1e4 times the spread, and a first value (the moments' shift) far from it.
+  Tensor x5 = randn({6, 2, 4, 5}, 3, 1);
+  for (size_t i = 0; i < x5.size(); i++) x5[i] += 1e4;
+  x5[0] += 8, x5[20] -= 8;  // the first value of channels 0 and 1
+  Var y5 = batch_norm(t.constant(x5), t.constant(Tensor::full({2}, 1)), t.constant(Tensor::zeros({2})), 1e-12);
+  check_stats(y5.value(), 6, 2, 20, 0, 1);
+}
+
+// The fused op against the two ops it replaces: values and the gradients of x, gamma and beta,
+// bit for bit, in both layouts (S = 15: vectors of 8 and a tail; S = 1).
+TEST_CASE("batch_norm_relu is relu(batch_norm) to the bit, values and gradients") {
+  for (Shape shape : {Shape{4, 3, 3, 5}, Shape{9, 6}}) {
+    CAPTURE(shape_str(shape));
+    const int C = shape[1];
+    Tensor x = randn(shape, 11), gamma = randn({C}, 12), beta = randn({C}, 13), r = randn(shape, 14);
+    std::vector<Tensor> got[2];
+    for (int fused = 0; fused < 2; fused++) {
+      Tape t;
+      Var xv = t.leaf(x, true), gv = t.leaf(gamma, true), bv = t.leaf(beta, true);
+      Var y = fused ? batch_norm_relu(xv, gv, bv) : relu(batch_norm(xv, gv, bv));
+      got[fused] = t.grad(sum(mul(y, t.constant(r))), {xv, gv, bv});
+      got[fused].push_back(y.value());
+    }
+    for (int i = 0; i < 4; i++) CHECK(same_bits(got[0][i], got[1][i]));
+  }
+  auto bnr = [](Tape&, const std::vector<Var>& v) { return batch_norm_relu(v[0], v[1], v[2]); };
+  CHECK_GRADS(bnr, {randn_away_from_zero({3, 2, 3, 4}, 15), randn({2}, 16), randn({2}, 17)});
 }
 
 TEST_CASE("batch_norm passes gradcheck in both layouts") {

@@ -106,18 +106,18 @@ void check_close(const Tensor& got, const Tensor& want, const std::string& what)
 
 }  // namespace
 
-TEST_CASE("conv2d stride 1 (direct products, and im2col when deep): values, dx, dw, db match the defining sums; 1 and 2 threads agree") {
+TEST_CASE("conv2d stride 1 (direct products at any depth, im2col for dx when pad > K - 1): values, dx, dw, db match the defining sums; 1 and 2 threads agree") {
   ThreadsRestored restore;
   struct Case {
     int N, C, H, W, O, K, pad;
   };
-  // 11 wide: partial vectors; O = 7, 5: partial row tiles of 6 and 4; C K K = 45, 50, 400;
-  // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx, pad 4 > K - 1 through col;
-  // C K K = 576 > 512: stride 1 through im2col + GEMM (VGG's deep layers), with O = 5 and O = 40
-  // (dcol by gemm_small, and by OpenBLAS above 32 outputs).
+  // 11 and 13 wide: partial pixel tiles; O = 7, 5: partial channel vectors; C K K = 45, 50, 400;
+  // N = 10, 9: a partial 8-image chunk; pad 0, 1, 2 direct dx (with C > 4 in double: more than
+  // half of a channel vector), pad 4 > K - 1 and C = 2, 3 through col;
+  // C = 64: VGG-like depth on the direct paths, with O = 5 and O = 40 (several channel vectors).
   // N = 1: one image cut into blocks of its own (the Neural Art batch): 19 output rows in blocks
-  // of 5 (a partial last one) on the direct paths, 9 rows of 3 through col, and dx in channel
-  // groups of 8 with a partial last group (C = 70, 12), also with O > 32 and pad > K - 1.
+  // of 5 (a partial last one), 9 rows in blocks of 3 (C = 70), and, with pad > K - 1, dx through
+  // col in channel groups of 8 with a partial last group (C = 12).
   std::vector<Case> cases = {{10, 5, 11, 11, 7, 3, 1}, {9, 2, 8, 13, 5, 5, 2}, {9, 16, 8, 8, 16, 5, 2},
                              {3, 3, 7, 9, 4, 3, 0}, {2, 2, 5, 6, 3, 3, 4}, {10, 64, 6, 7, 5, 3, 1},
                              {3, 64, 5, 6, 40, 3, 1}, {1, 3, 19, 21, 8, 3, 1}, {1, 70, 9, 10, 5, 3, 1},

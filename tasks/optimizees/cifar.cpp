@@ -81,9 +81,9 @@ struct CifarNet {
   // x (B,3,32,32) -> logits (B,k)
   Var logits(Var x, ParamSource& src) {
     Tape& tape = *x.tape;
-    for (int l = 0; l < 3; l++) x = pool.forward(tape, relu(conv_bn[l].forward(conv[l].forward(x, src), src)));
+    for (int l = 0; l < 3; l++) x = pool.forward(tape, conv_bn[l].forward_relu(conv[l].forward(x, src), src));
     x = reshape(x, {x.shape()[0], kChannels * 4 * 4});
-    x = relu(fc_bn.forward(fc1.forward(x, src), src));
+    x = fc_bn.forward_relu(fc1.forward(x, src), src);
     return fc2.forward(x, src);
   }
 };

@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "autodiff/blas.h"
+#include "autodiff/conv_kernels.h"
 #include "autodiff/ops.h"
 #include "autodiff/parallel.h"
 #include "doctest/doctest.h"
@@ -277,8 +278,8 @@ TEST_CASE("f32: the fused cell's float sigmoid and tanh (exp_poly) over [-100, 1
   CHECK(worst_h < 1e-6);
 }
 
-// conv2d in float (autodiff/ops_conv.cpp: 8-lane direct kernels for shallow stride-1 products,
-// im2col + sgemm for deep ones, one image cut into row and channel blocks) against the defining
+// conv2d in float (autodiff/ops_conv.cpp: stride-1 direct kernels vectorized over channels, im2col
+// + sgemm for dx when pad > K - 1, one image cut into row and channel blocks) against the defining
 // sums in double on the same float inputs: y, and dx, dw of sum(y * r). Each entry's error is
 // held to the rounding bound of its sum, n eps / (1 - n eps) times the sum of |terms| (n terms).
 // 1 and 2 threads must give the same bits.
@@ -290,7 +291,8 @@ TEST_CASE("f32: conv2d values and gradients within the float rounding bound; 1 a
   uint64_t seed = 100;
   double worst = 0;
   for (Case k : {Case{1, 3, 19, 21, 8, 3, 1}, Case{1, 70, 9, 10, 40, 3, 1}, Case{1, 12, 6, 7, 3, 3, 4},
-                 Case{3, 5, 11, 11, 7, 3, 1}, Case{2, 64, 5, 6, 40, 3, 1}}) {
+                 Case{3, 5, 11, 11, 7, 3, 1}, Case{2, 64, 5, 6, 40, 3, 1}, Case{3, 3, 9, 29, 17, 5, 2},
+                 Case{9, 16, 8, 8, 16, 5, 2}, Case{2, 4, 6, 9, 5, 2, 1}, Case{2, 16, 5, 17, 3, 3, 1}}) {
     const int Ho = k.H + 2 * k.pad - k.K + 1, Wo = k.W + 2 * k.pad - k.K + 1;
     Tensor x = tensor({k.N, k.C, k.H, k.W}, randn((size_t)k.N * k.C * k.H * k.W, seed++)),
            w = tensor({k.O, k.C, k.K, k.K}, randn((size_t)k.O * k.C * k.K * k.K, seed++)),
@@ -335,5 +337,63 @@ TEST_CASE("f32: conv2d values and gradients within the float rounding bound; 1 a
   }
   set_num_threads(threads);
   MESSAGE("conv2d float error / rounding bound, worst entry: " << worst);
+  CHECK(worst <= 1);
+}
+
+// The channel-vectorized conv kernels (autodiff/conv_kernels.h) called directly, at both vector
+// widths, 32 and 64 bytes, against the naive reference (conv_naive_forward/backward: double sums
+// rounded once). Bound per entry: (n + 1) u / (1 - (n + 1) u) times the sum of |terms|, n terms
+// (the kernel's float sum, plus the reference's one rounding); the sums of |terms| are the
+// reference on |x|, |w|, |dy|, |b|. Shapes: partial pixel tiles (Wo = 29: 16 + 8 + 4 + 1), channel
+// counts not a multiple of 8 or 16, K = 1 .. 5, pad up to K + 1.
+TEST_CASE("f32: conv kernels at 32 and 64 bytes within the float rounding bound of the naive reference") {
+  struct Case {
+    int C, H, W, O, K, pad;
+  };
+  uint64_t seed = 300;
+  double worst = 0;
+  for (Case k : {Case{3, 9, 29, 17, 5, 2}, Case{16, 8, 8, 16, 5, 2}, Case{7, 5, 12, 40, 1, 0}, Case{4, 6, 9, 5, 2, 1},
+                 Case{3, 5, 6, 8, 4, 3}, Case{70, 6, 10, 20, 3, 1}}) {
+    const int Ho = k.H + 2 * k.pad - k.K + 1, Wo = k.W + 2 * k.pad - k.K + 1, P = Ho * Wo, Op = chan_padded(k.O);
+    const int Hp = k.H + 2 * k.pad, Wp = k.W + 2 * k.pad, R = k.C * k.K * k.K;
+    std::vector<float> x = randn((size_t)k.C * k.H * k.W, seed++), w = randn((size_t)k.O * R, seed++),
+                       dy = randn((size_t)k.O * P, seed++), b = randn(k.O, seed++), ax(x), aw(w), ady(dy), ab(b);
+    for (std::vector<float>* v : {&ax, &aw, &ady, &ab})
+      for (float& e : *v) e = std::fabs(e);
+    std::vector<float> y_ref(k.O * P), y_abs(k.O * P), dw_ref(w.size()), dw_abs(w.size());
+    conv_naive_forward(x.data(), w.data(), b.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, y_ref.data());
+    conv_naive_forward(ax.data(), aw.data(), ab.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, y_abs.data());
+    conv_naive_backward(x.data(), w.data(), dy.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, nullptr, dw_ref.data(), nullptr);
+    conv_naive_backward(ax.data(), aw.data(), ady.data(), 1, k.C, k.H, k.W, k.O, k.K, 1, k.pad, nullptr, dw_abs.data(), nullptr);
+    std::vector<float> xp((size_t)k.C * Hp * Wp, 0), wT((size_t)R * Op, 0), dyT((size_t)P * Op);
+    for (int c = 0; c < k.C; c++)
+      for (int h = 0; h < k.H; h++)
+        for (int v = 0; v < k.W; v++) xp[((size_t)c * Hp + h + k.pad) * Wp + v + k.pad] = x[((size_t)c * k.H + h) * k.W + v];
+    for (int o = 0; o < k.O; o++)
+      for (int r = 0; r < R; r++) wT[(size_t)r * Op + o] = w[(size_t)o * R + r];
+    to_channel_inner(dy.data(), k.O, P, dyT.data());
+    auto check = [&](const std::vector<float>& got, const std::vector<float>& ref, const std::vector<float>& abs, int n) {
+      const double u = FLT_EPSILON / 2, bound = (n + 1) * u / (1 - (n + 1) * u);
+      for (size_t i = 0; i < ref.size(); i++)
+        if (abs[i] > 0) worst = std::max(worst, std::fabs((double)got[i] - ref[i]) / (bound * abs[i]));
+    };
+    for (int bytes : {32, 64}) {
+      CAPTURE(bytes);
+      std::vector<float> y(k.O * P), dwT((size_t)R * Op, 0), dw(w.size());
+      const PaddedPlanes in{xp.data(), k.C, Hp, Wp};
+      if (bytes == 32) {
+        chan_conv_rows<32>(in, k.K, wT.data(), k.O, Ho, Wo, b.data(), false, y.data(), P);
+        chan_dw_add<32>(in, k.K, dyT.data(), k.O, Ho, Wo, dwT.data());
+      } else {
+        chan_conv_rows<64>(in, k.K, wT.data(), k.O, Ho, Wo, b.data(), false, y.data(), P);
+        chan_dw_add<64>(in, k.K, dyT.data(), k.O, Ho, Wo, dwT.data());
+      }
+      for (int o = 0; o < k.O; o++)  // dw channel-inner, laid back as (O, C K K)
+        for (int r = 0; r < R; r++) dw[(size_t)o * R + r] = dwT[(size_t)r * Op + o];
+      check(y, y_ref, y_abs, R + 1);  // + the bias
+      check(dw, dw_ref, dw_abs, P);
+    }
+  }
+  MESSAGE("conv kernels float error / rounding bound, worst entry: " << worst);
   CHECK(worst <= 1);
 }
