@@ -71,6 +71,9 @@ Var avg_pool2d(Var x, int k, int stride = 0);
 Var batch_norm(Var x, Var gamma, Var beta, real eps = 1e-5);
 // relu(batch_norm(x, gamma, beta, eps)) as one op (the same bits, one pass less each way).
 Var batch_norm_relu(Var x, Var gamma, Var beta, real eps = 1e-5);
+// max_pool2d(batch_norm_relu(x, gamma, beta, eps), k) as one op, k x k windows at stride k,
+// x (N,C,Hh,Ww) -> (N,C,Hh/k,Ww/k): nothing full-size written, backward over the pooled outputs.
+Var batch_norm_relu_max_pool(Var x, Var gamma, Var beta, int k, real eps = 1e-5);
 
 // ---- gradient stopping for meta-training (ops_frozen.cpp) ------------------------------
 // A loss whose value and gradient were computed elsewhere (by an oracle, on another tape):

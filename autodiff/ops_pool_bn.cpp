@@ -260,15 +260,17 @@ static void channel_dy_sums(const real* X, const real* Y, const real* dY, int N,
 // K + E[x - K], var = E[(x - K)^2] - E[x - K]^2. The shift keeps the cancellation small (a
 // relative error of about 1e-16 (mean - K)^2 / var), where the moments around 0 would lose
 // everything to a large mean; a second pass over x is saved.
-static void bn_forward_channel(const real* X, int N, int C, int ch, int S, real eps, real gamma, real beta, bool relu,
-                               real* mu, real* rstd, real* Y) {
+static void bn_stats(const real* X, int N, int C, int ch, int S, real eps, real* mu, real* rstd) {
   const double m = (double)N * S, K = X[bn_at(0, C, ch, S)];
   double s1, s2;
   channel_moments(X, N, C, ch, S, K, &s1, &s2);
   const double mean_d = s1 / m, var = std::max(0.0, s2 / m - mean_d * mean_d);
-  const real mc = (real)(K + mean_d), rc = (real)(1 / std::sqrt(var + eps));
-  *mu = mc, *rstd = rc;
-  const real scale = gamma * rc;
+  *mu = (real)(K + mean_d), *rstd = (real)(1 / std::sqrt(var + eps));
+}
+static void bn_forward_channel(const real* X, int N, int C, int ch, int S, real eps, real gamma, real beta, bool relu,
+                               real* mu, real* rstd, real* Y) {
+  bn_stats(X, N, C, ch, S, eps, mu, rstd);
+  const real mc = *mu, scale = gamma * *rstd;
   for (int n = 0; n < N; n++) {
     const real* in = X + bn_at(n, C, ch, S);
     real* out = Y + bn_at(n, C, ch, S);
@@ -333,6 +335,98 @@ static Var batch_norm_op(const char* name, Var x, Var gamma, Var beta, real eps,
 Var batch_norm(Var x, Var gamma, Var beta, real eps) { return batch_norm_op("batch_norm", x, gamma, beta, eps, false); }
 Var batch_norm_relu(Var x, Var gamma, Var beta, real eps) {
   return batch_norm_op("batch_norm_relu", x, gamma, beta, eps, true);
+}
+
+// ---- batch norm, ReLU and max pooling as one op --------------------------------------------
+//
+// y = max_pool2d(relu(batch_norm(x)), k), k x k windows at stride k (the CIFAR net's
+// bn -> relu -> pool). Forward, per channel: the statistics, then each image's plane normalized
+// into a scratch plane (in L1) and pooled from there by the pooling above, the ReLU applied to
+// the pooled values: the max of max(0, v) over a window is max(0, max v), and the first maximum
+// of the ReLU'd window is the first maximum of v whenever that is > 0 (when it is not, no
+// gradient flows either way). Nothing full-size is written but the argmax of each output.
+// Backward: the gradient reaching batch norm's output is g = dy[p] at the argmax of each pooled
+// output p with y[p] > 0, and 0 everywhere else, so sum(g) and sum(g xhat) run over the pooled
+// outputs only (8 double lanes by output index), and dx = a g + (x - mu) b + c0 (as above) is a
+// dense pass of (x - mu) b + c0, then a g added at each such argmax.
+
+static void bnp_forward_channel(const real* X, const PoolGeom& g, int N, int C, int ch, real eps, real gamma,
+                                real beta, real* mu, real* rstd, real* Y, int* argmax) {
+  const int S = g.Hh * g.Ww, P = g.Ho * g.Wo;
+  bn_stats(X, N, C, ch, S, eps, mu, rstd);
+  const real mc = *mu, scale = gamma * *rstd;
+  thread_local std::vector<real> plane;
+  plane.resize(S);
+  for (int n = 0; n < N; n++) {
+    const real* in = X + bn_at(n, C, ch, S);
+    for (int s = 0; s < S; s++) plane[s] = (in[s] - mc) * scale + beta;
+    real* y = Y + bn_at(n, C, ch, P);
+    (g.k == 2 && g.stride == 2 ? max_pool_plane_2x2 : max_pool_plane)(plane.data(), g, y, argmax + bn_at(n, C, ch, P));
+    for (int p = 0; p < P; p++) y[p] = std::max(real(0), y[p]);
+  }
+}
+
+static void bnp_backward_channel(const real* X, const real* Y, const int* argmax, const real* dY, const PoolGeom& g,
+                                 int N, int C, int ch, real gamma, real mu, real rstd, real* dgamma, real* dbeta,
+                                 real* dX) {
+  const int S = g.Hh * g.Ww, P = g.Ho * g.Wo;
+  D8 a8 = {}, b8 = {};  // lane p % 8, branch-free: g = 0 where y <= 0
+  for (int n = 0; n < N; n++) {
+    const real *x = X + bn_at(n, C, ch, S), *y = Y + bn_at(n, C, ch, P), *dy = dY + bn_at(n, C, ch, P);
+    const int* at = argmax + bn_at(n, C, ch, P);
+    int p = 0;
+    for (; p + 8 <= P; p += 8) {
+      R8 xa;
+      for (int l = 0; l < 8; l++) xa[l] = x[at[p + l]];
+      const D8 gv = load8_grad(dy + p, y + p);
+      a8 += gv, b8 += gv * ((__builtin_convertvector(xa, D8) - mu) * (double)rstd);
+    }
+    for (; p < P; p++) {
+      const double gp = grad_in(dy, y, p);
+      a8[p % 8] += gp, b8[p % 8] += gp * ((x[at[p]] - mu) * (double)rstd);
+    }
+  }
+  const double sum_dy = lanes_total(a8), sum_dy_xhat = lanes_total(b8);
+  if (dgamma) *dgamma += (real)sum_dy_xhat;
+  if (dbeta) *dbeta += (real)sum_dy;
+  if (!dX) return;
+  const double m = (double)N * S, k = gamma * rstd / m;
+  const real a = (real)(k * m), b = (real)(-k * rstd * sum_dy_xhat), c0 = (real)(-k * sum_dy);
+  for (int n = 0; n < N; n++) {
+    const real *x = X + bn_at(n, C, ch, S), *y = Y + bn_at(n, C, ch, P), *dy = dY + bn_at(n, C, ch, P);
+    const int* at = argmax + bn_at(n, C, ch, P);
+    real* dx = dX + bn_at(n, C, ch, S);
+    for (int s = 0; s < S; s++) dx[s] += (x[s] - mu) * b + c0;
+    for (int p = 0; p < P; p++)
+      if (y[p] > 0) dx[at[p]] += a * dy[p];
+  }
+}
+
+Var batch_norm_relu_max_pool(Var x, Var gamma, Var beta, int k, real eps) {
+  const char* name = "batch_norm_relu_max_pool";
+  const Tensor &X = x.value(), &G = gamma.value(), &Bt = beta.value();
+  const PoolGeom pg = pool_geom(name, X, k, k);
+  const int N = X.dim(0), C = X.dim(1);
+  if (G.shape() != Shape{C} || Bt.shape() != Shape{C})
+    throw std::invalid_argument(err(name, "x " + shape_str(X.shape()) + " needs gamma and beta of shape (" +
+                                              std::to_string(C) + "), got gamma " + shape_str(G.shape()) +
+                                              " and beta " + shape_str(Bt.shape())));
+  if (N == 0 || C == 0) throw std::invalid_argument(err(name, "x " + shape_str(X.shape()) + " is empty"));
+  std::vector<real> mu(C), rstd(C);
+  Tensor y({N, C, pg.Ho, pg.Wo});
+  std::vector<int> argmax(y.size());
+  parallel_for(C, [&](int ch) {  // one block per channel
+    bnp_forward_channel(X.data(), pg, N, C, ch, eps, G[ch], Bt[ch], &mu[ch], &rstd[ch], y.data(), argmax.data());
+  });
+  return x.tape->record(name, std::move(y), {x, gamma, beta},
+                        [N, C, pg, mu, rstd, argmax = std::move(argmax)](BackwardCtx& c) {
+                          Tensor *dX = c.dx[0], *dG = c.dx[1], *dB = c.dx[2];
+                          parallel_for(C, [&](int ch) {
+                            bnp_backward_channel(c.x[0]->data(), c.y.data(), argmax.data(), c.dy.data(), pg, N, C, ch,
+                                                 (*c.x[1])[ch], mu[ch], rstd[ch], dG ? dG->data() + ch : nullptr,
+                                                 dB ? dB->data() + ch : nullptr, dX ? dX->data() : nullptr);
+                          });
+                        });
 }
 
 }  // namespace l2l

@@ -39,4 +39,9 @@ Var BatchNorm::forward_relu(Var x, ParamSource& src) {
   return batch_norm_relu(x, g, src.get(beta), eps);
 }
 
+Var BatchNorm::forward_relu_max_pool(Var x, ParamSource& src, int k) {
+  Var g = has_scale ? src.get(gamma) : x.tape->constant(gamma.value);
+  return batch_norm_relu_max_pool(x, g, src.get(beta), k, eps);
+}
+
 }  // namespace l2l

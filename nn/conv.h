@@ -34,6 +34,8 @@ class Conv2d : public Module {
     return forward(x, own);
   }
   Var forward_relu(Var x, ParamSource& src);  // relu(forward(x)), as one op (batch_norm_relu)
+  // max_pool2d(relu(forward(x)), k), as one op (batch_norm_relu_max_pool)
+  Var forward_relu_max_pool(Var x, ParamSource& src, int k);
   std::vector<Param*> params() override;
 
   int in_channels = 0, out_channels = 0, kernel = 0, stride = 1, pad = 0;
@@ -62,6 +64,8 @@ class BatchNorm : public Module {
     return forward(x, own);
   }
   Var forward_relu(Var x, ParamSource& src);  // relu(forward(x)), as one op (batch_norm_relu)
+  // max_pool2d(relu(forward(x)), k), as one op (batch_norm_relu_max_pool)
+  Var forward_relu_max_pool(Var x, ParamSource& src, int k);
   std::vector<Param*> params() override {
     if (has_scale) return {&gamma, &beta};
     return {&beta};

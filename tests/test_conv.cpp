@@ -251,6 +251,38 @@ TEST_CASE("batch_norm_relu is relu(batch_norm) to the bit, values and gradients"
   CHECK_GRADS(bnr, {randn_away_from_zero({3, 2, 3, 4}, 15), randn({2}, 16), randn({2}, 17)});
 }
 
+// The fused op against the three ops it replaces, on planes with a dropped last row or column
+// (k = 2 on 7x9, k = 3 on 7x6) and on the CIFAR net's 2x2 path (8x16, the 8-window loop): values
+// and the gradients of x, gamma and beta to 1e-12 (its sums run over the pooled outputs, in
+// another order), and a gradient check.
+TEST_CASE("batch_norm_relu_max_pool matches max_pool2d(relu(batch_norm))") {
+  struct Case {
+    Shape shape;
+    int k;
+  };
+  for (Case k : {Case{{3, 4, 7, 9}, 2}, Case{{2, 3, 7, 6}, 3}, Case{{5, 2, 8, 16}, 2}}) {
+    CAPTURE(shape_str(k.shape));
+    const int C = k.shape[1];
+    Tensor x = randn(k.shape, 21), gamma = randn({C}, 22), beta = randn({C}, 23);
+    Tensor r = randn({k.shape[0], C, k.shape[2] / k.k, k.shape[3] / k.k}, 24);
+    std::vector<Tensor> got[2];
+    for (int fused = 0; fused < 2; fused++) {
+      Tape t;
+      Var xv = t.leaf(x, true), gv = t.leaf(gamma, true), bv = t.leaf(beta, true);
+      Var y = fused ? batch_norm_relu_max_pool(xv, gv, bv, k.k) : max_pool2d(relu(batch_norm(xv, gv, bv)), k.k);
+      got[fused] = t.grad(sum(mul(y, t.constant(r))), {xv, gv, bv});
+      got[fused].push_back(y.value());
+    }
+    for (int i = 0; i < 4; i++) {
+      CAPTURE(i);
+      REQUIRE(got[0][i].shape() == got[1][i].shape());
+      for (size_t e = 0; e < got[0][i].size(); e++) CHECK(got[1][i][e] == doctest::Approx(got[0][i][e]).epsilon(1e-12));
+    }
+  }
+  auto bnp = [](Tape&, const std::vector<Var>& v) { return batch_norm_relu_max_pool(v[0], v[1], v[2], 2); };
+  CHECK_GRADS(bnp, {distinct({2, 2, 4, 6}, 25), randn({2}, 26), randn({2}, 27)});
+}
+
 TEST_CASE("batch_norm passes gradcheck in both layouts") {
   auto bn = [](Tape&, const std::vector<Var>& v) { return batch_norm(v[0], v[1], v[2]); };
   CHECK_GRADS(bn, {randn({3, 2, 3, 4}, 1, 2), randn({2}, 2), randn({2}, 3)});

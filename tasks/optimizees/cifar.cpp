@@ -80,8 +80,7 @@ struct CifarNet {
 
   // x (B,3,32,32) -> logits (B,k)
   Var logits(Var x, ParamSource& src) {
-    Tape& tape = *x.tape;
-    for (int l = 0; l < 3; l++) x = pool.forward(tape, conv_bn[l].forward_relu(conv[l].forward(x, src), src));
+    for (int l = 0; l < 3; l++) x = conv_bn[l].forward_relu_max_pool(conv[l].forward(x, src), src, pool.k);
     x = reshape(x, {x.shape()[0], kChannels * 4 * 4});
     x = fc_bn.forward_relu(fc1.forward(x, src), src);
     return fc2.forward(x, src);
