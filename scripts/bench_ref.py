@@ -315,7 +315,8 @@ def time_torch(rows, threads, reps, blas, blas_same):
 # ---- build/bench's table, and the comparison ------------------------------------------------
 
 def parse_l2l(path):
-    """{row: {1: ms, 2: ms}} from build/bench's table (the first number of each thread column)."""
+    """{row: {1: ms, 2: ms}} from build/bench's table (the first number of each thread column; of
+    several rows with the same start, e.g. "mnist meta-iteration" and its variants, the first)."""
     ms = {}
     with open(path) as f:
         for line in f:
@@ -323,7 +324,7 @@ def parse_l2l(path):
             if len(cols) < 4:
                 continue
             for key, prefix in L2L_ROWS.items():
-                if cols[0].strip().startswith(prefix):
+                if cols[0].strip().startswith(prefix) and key not in ms:  # the first such row (the variants follow it)
                     try:
                         ms[key] = {1: float(cols[1].split()[0]), 2: float(cols[2].split()[0])}
                     except (IndexError, ValueError):
