@@ -52,7 +52,8 @@ LSTMCellOutput lstm_cell_composed(Var x, Var h, Var c, Var W, Var b);
 // h, c, W, b) and then h' (parents c' and the same five), and returns those two nodes (no copies
 // of either state). h''s backward does all of (8)-(11) and stores the total dL/dc' into c''s
 // adjoint; c''s own backward runs only in sweeps that do not reach h' (see lstm.cpp).
-// This is the hot loop of the project. The N rows are cut into blocks run on the thread pool
+// The tape's hot loop (meta-training runs the same block kernels, nn/lstm_rows.h, without a
+// tape: tasks/fused_window.h). The N rows are cut into blocks run on the thread pool
 // (autodiff/parallel.h); per block, forward: one GEMM [x, h, 1] [W; b] for the four gates, then
 // flat vectorized passes for the nonlinearities and the state update, while the block is in
 // L2; backward: one pass for dz, then the GEMMs for dx, dh and the block's part of [dW; db]
