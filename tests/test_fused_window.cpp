@@ -2,7 +2,8 @@
 // window recorded on a tape (unroll_window), and the evaluation step against the tape's.
 // In this double build the two differ only in the order of sums (the read-out's dot product,
 // phi's gradient summed per block over the steps before the blocks are added): agreement to
-// ~1e-12 relative, checked at 1e-10. The float32 bound is in tests/f32/test_kernels_f32.cpp.
+// ~1e-12 relative, checked at 1e-10. In float32, tests/test_metagrad_f32.cpp holds the fused
+// window's MNIST meta-gradient (what l2l train runs) to the double one within its bound.
 // Also: the same bits at 1 and 2 threads, and the window's meta-gradient against finite
 // differences of the meta-loss with the optimizee's gradients frozen (tests/test_meta.cpp).
 #include <cmath>
