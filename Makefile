@@ -82,10 +82,10 @@ build/%: build/f32/apps/%.o $(F32_OBJ)
 L2L_COMM := $(if $(filter 1,$(MPI)),build/mpi/tasks/run/comm.o,build/f32/tasks/run/comm.o)
 build/comm-mode: FORCE
 	@mkdir -p build; echo "MPI=$(MPI)" | cmp -s - $@ || echo "MPI=$(MPI)" >$@
-build/l2l: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o $(filter-out build/f32/tasks/run/comm.o,$(F32_OBJ)) $(L2L_COMM) build/comm-mode
+build/l2l: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o build/f32/apps/l2l_verdict.o $(filter-out build/f32/tasks/run/comm.o,$(F32_OBJ)) $(L2L_COMM) build/comm-mode
 	$(if $(filter 1,$(MPI)),$(MPICXX),$(CXX)) $(CXXFLAGS) $(filter %.o,$^) -o $@ $(LDLIBS)
 # The serial build beside the MPI one, for test-mpi's check that it refuses mpirun.
-build/l2l-serial: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o $(F32_OBJ)
+build/l2l-serial: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o build/f32/apps/l2l_verdict.o $(F32_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 build/tests: $(F64_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)

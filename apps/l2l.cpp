@@ -89,14 +89,14 @@ void take_run_dir(const RunDirLock& lock, bool resume, bool overwrite) {
 
 // What the end of a run says: where phi is, and plainly whether training helped at all.
 void report_training(const MetaResult& r, const std::string& out) {
-  std::printf("untrained phi: validation mean f %.6g\n", r.untrained_val);
+  std::printf("untrained phi: validation score %.6g (mean f over the last 10 steps)\n", r.untrained_val);
   if (r.best_epoch < 0) {
     std::printf("WARNING: no epoch beat the untrained optimizer (best epoch score %.6g): meta-training did not help, and\n"
                 "%s/phi.ckpt holds the UNTRAINED phi. Start a new run with a smaller --meta-lr, --clip, or more epochs.\n",
                 r.val_history.empty() ? NAN : *std::min_element(r.val_history.begin(), r.val_history.end()), out.c_str());
     return;
   }
-  std::printf("best validation mean f %.6g at epoch %d (%.1f%% below the untrained phi); phi saved to %s/phi.ckpt\n",
+  std::printf("best validation score %.6g at epoch %d (%.1f%% below the untrained phi); phi saved to %s/phi.ckpt\n",
               r.best_val, r.best_epoch, 100 * (1 - r.best_val / r.untrained_val), out.c_str());
 }
 
@@ -164,7 +164,8 @@ int cmd_train(int argc, char** argv) {
 }  // namespace
 
 namespace l2l {
-int cmd_eval(int argc, char** argv);  // apps/l2l_eval.cpp
+int cmd_eval(int argc, char** argv);     // apps/l2l_eval.cpp
+int cmd_verdict(int argc, char** argv);  // apps/l2l_verdict.cpp
 }
 
 int main(int argc, char** argv) {
@@ -176,15 +177,17 @@ int main(int argc, char** argv) {
     if (cmd == "train") rc = cmd_train(argc, argv);
     else if (comm::size() > 1) throw std::runtime_error("only `l2l train` runs on several MPI ranks; run `l2l " + cmd + "` without mpirun");
     else if (cmd == "eval") rc = cmd_eval(argc, argv);
+    else if (cmd == "verdict") rc = cmd_verdict(argc, argv);
     else if (cmd == "--help" || cmd == "-h" || cmd == "help" || cmd.empty()) {
       std::printf("usage: l2l <command> [flags]\n\ncommands:\n"
                   "  train   meta-train the learned optimizer (truncated BPTT, Adam on phi; data-parallel under mpirun)\n"
-                  "  eval    compare it with SGD, NAG, RMSprop and Adam (learning rates tuned)\n\n"
+                  "  eval    compare it with SGD, NAG, RMSprop and Adam (learning rates tuned)\n"
+                  "  verdict judge the paper's claim from an eval folder: paired difference, 95%% interval\n\n"
                   "l2l <command> --help lists every flag with its default.\n");
       rc = cmd.empty() ? 2 : 0;
     } else {
-      std::fprintf(stderr, "l2l: unknown command '%s'%s (expected train or eval; see l2l --help)\n", cmd.c_str(),
-                   did_you_mean(cmd, {"train", "eval"}).c_str());
+      std::fprintf(stderr, "l2l: unknown command '%s'%s (expected train, eval or verdict; see l2l --help)\n", cmd.c_str(),
+                   did_you_mean(cmd, {"train", "eval", "verdict"}).c_str());
       rc = 2;
     }
   } catch (const comm::AgreedError& e) {  // thrown by every rank together: rank 0 says it

@@ -1,8 +1,9 @@
 // l2l_eval.cpp: `l2l eval`. Runs the learned optimizer (phi from a checkpoint), the four
 // baselines, each with its learning rate tuned on validation problems, and optionally L-BFGS
 // (nn/lbfgs.h: no learning rate, so never tuned), on the same fresh test problems, and writes
-// OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt (and OUT/runs.csv, each
-// test run's f at chosen steps, with --per-run-steps).
+// OUT/curves.csv (mean and deviation per step), OUT/runs.csv (every test run's f at every step:
+// the paired data the verdicts are computed from, `l2l verdict`), OUT/results.json,
+// OUT/summary.md and OUT/config.txt.
 // Steps: plan (every flag checked before any work), run each optimizer (with a progress
 // line), write the three result files.
 // Is not: meta-training (apps/l2l.cpp) or the plots and report (scripts/).
@@ -32,7 +33,6 @@ struct EvalPlan {
   bool finals = false;               // whole-test-set metrics of the final theta
   LrGrid grid;                       // where the tuning starts (it widens at an edge)
   std::map<std::string, double> fixed;  // --lr: rates that are not tuned
-  std::vector<int> per_run_steps;    // --per-run-steps: columns of OUT/runs.csv (empty: no file)
   std::string task, phi, phi_sub, out;
 };
 
@@ -94,9 +94,6 @@ EvalPlan plan_eval(const Flags& f) {
   p.names = parse_optimizers(f.str("optimizers"));
   p.grid = parse_grid(f.str("grid"));
   p.fixed = parse_fixed_rates(f.str("lr"), p.names);
-  p.per_run_steps = parse_ints(f.str("per-run-steps"), "per-run-steps");
-  for (int t : p.per_run_steps)
-    if (t > p.T) throw std::invalid_argument("--per-run-steps lists step " + std::to_string(t) + ", past --steps " + std::to_string(p.T));
   p.phi = f.str("phi");
   p.phi_sub = f.str("phi-sub");
   p.out = f.str("out");
@@ -189,16 +186,16 @@ std::string curves_csv(const std::vector<Entry>& es, int T) {
   return csv;
 }
 
-// runs.csv (--per-run-steps S1,S2,...): one row per optimizer and test run, its f at each listed
-// step (null once f is not finite), e.g. to check that every run is lower at step 1000 than at 100.
-std::string runs_csv(const std::vector<Entry>& es, const std::vector<int>& steps) {
+// runs.csv: one row per optimizer and test run (run k = test problem k for every optimizer: the
+// same function, theta_0 and minibatches), its f at every step 0..T (null once f is not finite).
+std::string runs_csv(const std::vector<Entry>& es, int T) {
   std::string csv = "optimizer,run";
-  for (int t : steps) csv += ",f_" + std::to_string(t);
+  for (int t = 0; t <= T; t++) csv += ",f_" + std::to_string(t);
   csv += "\n";
   for (const Entry& e : es)
     for (size_t k = 0; k < e.curves.runs.size(); k++) {
       csv += e.name + "," + std::to_string(k);
-      for (int t : steps) csv += "," + Json::number(e.curves.runs[k][t]);
+      for (int t = 0; t <= T; t++) csv += "," + Json::number(e.curves.runs[k][t]);
       csv += "\n";
     }
   return csv;
@@ -294,7 +291,8 @@ long total_runs(const EvalPlan& p) {
 
 int cmd_eval(int argc, char** argv) {
   Flags f("usage: l2l eval [flags]\nEvaluate the learned optimizer and tuned baselines on fresh test problems;\n"
-          "writes OUT/curves.csv, OUT/results.json, OUT/summary.md and OUT/config.txt.\n"
+          "writes OUT/curves.csv, OUT/runs.csv (every run's f at every step), OUT/results.json, OUT/summary.md\n"
+          "and OUT/config.txt.\n"
           "Test and validation problems are fixed (seeds 2^41 + k and 2^40 + j), so eval takes no --seed.");
   add_task_flags(f);
   f.add("phi", "", "checkpoint of the learned optimizer (from l2l train); needed when --optimizers has lstm");
@@ -306,7 +304,6 @@ int cmd_eval(int argc, char** argv) {
   f.add("grid", "-4:1:3", "learning-rate grid lo:hi:per_decade, i.e. 10^lo .. 10^hi");
   f.add("lr", "", "fixed learning rates instead of tuning, e.g. sgd=0.1,adam=0.02");
   f.add("final-metrics", "auto", "also report whole-test-set metrics of the final theta (auto: on for mnist and cifar)");
-  f.add("per-run-steps", "", "also write OUT/runs.csv: every test run's f at these steps, comma-separated (e.g. 100,1000)");
   f.add("out", "results/eval", "output directory (results there are overwritten: they are regenerable)");
   add_threads_flag(f);
   if (!f.parse(argc, argv, 2)) return 0;
@@ -342,9 +339,8 @@ int cmd_eval(int argc, char** argv) {
   write_file_atomic(plan.out + "/curves.csv", curves_csv(entries, plan.T));
   write_file_atomic(plan.out + "/results.json", results_json(f, *task, entries, plan));
   write_file_atomic(plan.out + "/summary.md", summary_md(entries, plan));
-  if (!plan.per_run_steps.empty()) write_file_atomic(plan.out + "/runs.csv", runs_csv(entries, plan.per_run_steps));
-  std::printf("wrote %s/{curves.csv,results.json,summary.md,config.txt%s}\n", plan.out.c_str(),
-              plan.per_run_steps.empty() ? "" : ",runs.csv");
+  write_file_atomic(plan.out + "/runs.csv", runs_csv(entries, plan.T));
+  std::printf("wrote %s/{curves.csv,runs.csv,results.json,summary.md,config.txt}\n", plan.out.c_str());
   return 0;
 }
 

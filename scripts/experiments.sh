@@ -73,15 +73,17 @@ case "$SCALE" in
   default)
     QUAD_EPOCHS=60; QUAD_PROBLEMS=20    # 6,000 meta-iterations, beside the MNIST training lane
     MNIST_EPOCHS=64; MNIST_PROBLEMS=20  # 6,400 meta-iterations (4,600 before the fused window and the AVX-512 kernels)
-    TEST_PROBLEMS=100; MNIST_TEST=50; TUNE=20; MNIST_TUNE=5; GRID=-4:1:3; SWEEP_TUNE=3; SWEEP_TEST=10 ;;
+    # Enough test problems for a paired interval to decide (REPORT.md's verdict table): 100 for
+    # Figures 4-5, 20 per architecture for Figure 6; 10 validation problems for early stopping.
+    TEST_PROBLEMS=100; MNIST_TEST=100; TUNE=20; MNIST_TUNE=5; GRID=-4:1:3; SWEEP_TUNE=3; SWEEP_TEST=20; MNIST_VAL=10 ;;
   paper)
     QUAD_EPOCHS=100; QUAD_PROBLEMS=100
     MNIST_EPOCHS=100; MNIST_PROBLEMS=50
-    TEST_PROBLEMS=1000; MNIST_TEST=200; TUNE=50; MNIST_TUNE=20; GRID=-4:1:6; SWEEP_TUNE=10; SWEEP_TEST=50 ;;
+    TEST_PROBLEMS=1000; MNIST_TEST=200; TUNE=50; MNIST_TUNE=20; GRID=-4:1:6; SWEEP_TUNE=10; SWEEP_TEST=50; MNIST_VAL=20 ;;
   smoke)  # a few minutes: checks the pipeline, not the paper's claims
     QUAD_EPOCHS=2; QUAD_PROBLEMS=3
     MNIST_EPOCHS=2; MNIST_PROBLEMS=2
-    TEST_PROBLEMS=5; MNIST_TEST=3; TUNE=2; MNIST_TUNE=1; GRID=-2:0:1; SWEEP_TUNE=1; SWEEP_TEST=2 ;;
+    TEST_PROBLEMS=5; MNIST_TEST=3; TUNE=2; MNIST_TUNE=1; GRID=-2:0:1; SWEEP_TUNE=1; SWEEP_TEST=2; MNIST_VAL=2 ;;
   *) echo "experiments.sh: SCALE must be default, paper or smoke, got '$SCALE'" >&2; exit 2 ;;
 esac
 set_cifar_scale "$SCALE"
@@ -180,7 +182,7 @@ train_mnist() {
   # Two threads when the quadratic lane beside it is all there is (it is short); one when the
   # other lane also trains CIFAR and Neural Art (MNIST_THREADS=1, set by the caller: pretrain).
   ${MPIRUN:-} build/l2l train --threads "${MNIST_THREADS:-2}" ${META_BATCH:+--meta-batch "$META_BATCH"} --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
-    --out-scale 0.1 --val-problems 5 --overwrite true --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1 || step_failed "$RUNS/mnist.log"
+    --out-scale 0.1 --val-problems "$MNIST_VAL" --overwrite true --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1 || step_failed "$RUNS/mnist.log"
 }
 
 # eval_fig NAME STEPS PROBLEMS TUNE_PROBLEMS EVAL_FLAGS...: evaluate and plot one panel (its title
@@ -212,7 +214,7 @@ section_fig4_left() {
   para "![Figure 4 left](fig4_left/fig4_left.png)"
   table "$RES/fig4_left/summary.md"
   para ""
-  para "Meta-training log (epoch, train meta-loss, validation mean f): \`$RUNS/quadratic/train_log.csv\`; phi is the epoch with the lowest validation score."
+  para "Meta-training log (epoch, train meta-loss, validation score: mean f over the last 10 steps): \`$RUNS/quadratic/train_log.csv\`; phi is the epoch with the lowest validation score."
 }
 
 run_fig4_center() { eval_fig fig4_center 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"; }
@@ -335,20 +337,25 @@ if [ -n "${REPORT_ONLY:-}" ]; then
   done
   for r in $ONLY; do "section_$r"; done
 else
-  # Two lanes on the two cores: quadratics next to MNIST meta-training, then the MNIST evaluations.
-  # With CIFAR or Neural Art wanted too, MNIST meta-training takes one core and the other lane
-  # trains those optimizers after the quadratics (pretrain), so that no core idles: their recipes
-  # then find them trained in this run.
+  # Two lanes on the two cores. Lane A: the quadratics, then (pretrain) the CIFAR and Neural Art
+  # meta-trainings, which their recipes later find trained in this run. Lane B: MNIST
+  # meta-training, then every MNIST evaluation. Without CIFAR and Neural Art, MNIST trains on both
+  # cores and its evaluations run in two lanes.
   pre=""
   if mnist_wanted && { want fig7 || want fig8; }; then pre=1; fi
   { run_if fig4_left; if [ -n "$pre" ]; then pretrain; fi; } &
   lane_a=$!
   if mnist_wanted; then MNIST_THREADS=${MNIST_THREADS:-${pre:+1}} train_mnist; fi
-  wait $lane_a
-  { run_if fig4_center; run_if fig4_right; run_if fig5; } &
-  lane_b=$!
-  run_if fig6
-  wait $lane_b
+  if [ -n "$pre" ]; then
+    run_if fig4_center; run_if fig4_right; run_if fig5; run_if fig6
+    wait $lane_a
+  else
+    wait $lane_a
+    { run_if fig4_center; run_if fig4_right; run_if fig5; } &
+    lane_b=$!
+    run_if fig6
+    wait $lane_b
+  fi
   run_if fig7  # its own two lanes (recipes_cifar.sh)
   run_if fig8  # Neural Art, one lane (recipes_art.sh); fig9 draws with fig8's tuned baseline
   run_if fig9

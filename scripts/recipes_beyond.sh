@@ -105,7 +105,7 @@ eval_beyond_main() {
   # shellcheck disable=SC2086
   $L2L eval --task mnist $flags --steps "$steps" --problems "$problems" --tune-problems "$BEYOND_TUNE" --grid "$BEYOND_GRID" \
     --phi "$RUNS/beyond_improved/phi.ckpt" --phi-sub "$RUNS/beyond_paper/phi.ckpt" --optimizers lstm,lstm-sub,sgd,nag,rmsprop,adam \
-    --per-run-steps "100,$steps" "${extra[@]}" --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
+    "${extra[@]}" --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
   # The second learned optimizer is eval's lstm-sub; here it is the paper's LSTM.
   sed -i '1s/lstm-sub_/lstm-paper_/g' "$d/curves.csv"
   sed -i 's/^lstm-sub,/lstm-paper,/' "$d/runs.csv"
@@ -126,7 +126,7 @@ eval_beyond_ablation() {
       mkdir -p "$RES/beyond_$tag/ablation_$name"
       # shellcheck disable=SC2086
       $L2L eval --task mnist $flags --steps "$steps" --problems "$problems" --optimizers lstm --phi "$RUNS/beyond_no-$name/phi.ckpt" \
-        --per-run-steps "100,$steps" --out "$RES/beyond_$tag/ablation_$name" >"$RES/beyond_$tag/ablation_$name/eval.log" 2>&1 || step_failed "$RES/beyond_$tag/ablation_$name/eval.log"
+        --out "$RES/beyond_$tag/ablation_$name" >"$RES/beyond_$tag/ablation_$name/eval.log" 2>&1 || step_failed "$RES/beyond_$tag/ablation_$name/eval.log"
     done
   done
 }
@@ -168,7 +168,9 @@ beyond_lower_runs() {
   local f=$RES/beyond_$1/runs.csv o=$2
   if [[ $o == no-* ]]; then f=$RES/beyond_$1/ablation_${o#no-}/runs.csv o=lstm; fi
   [ -f "$f" ] || return 0
-  awk -F, -v o="$o" '$1 == o { n++; if ($4 != "null" && $3 != "null" && $4 + 0 < $3 + 0) k++ } END { printf "%d of %d", k, n }' "$f"
+  # runs.csv has a column f_t for every step: compare f_100 with the last one.
+  awk -F, -v o="$o" 'NR == 1 { for (i = 3; i <= NF; i++) if ($i == "f_100") c = i; next }
+    $1 == o { n++; if ($NF != "null" && $c != "null" && $NF + 0 < $c + 0) k++ } END { printf "%d of %d", k, n }' "$f"
 }
 
 # beyond_below TAG STEP [OPT] [LABEL]: "**met**: ..." if OPT (default lstm, the improved LSTM) is
@@ -226,5 +228,5 @@ section_beyond() {
     para "![Beyond: $title](beyond_$tag/beyond_$tag.png)"
     table "$RES/beyond_$tag/summary.md"
   done
-  para "Meta-training logs: \`$RUNS/beyond_*/train_log.csv\` (epoch, train meta-loss, validation mean f); phi is the epoch with the lowest validation score. In summary.md, lstm-sub is the paper's LSTM (curves.csv and runs.csv call it lstm-paper)."
+  para "Meta-training logs: \`$RUNS/beyond_*/train_log.csv\` (epoch, train meta-loss, validation score: mean f over the last 10 steps); phi is the epoch with the lowest validation score. In summary.md, lstm-sub is the paper's LSTM (curves.csv and runs.csv call it lstm-paper)."
 }

@@ -51,6 +51,16 @@ RunResult run_optimizer(Optimizer& opt, const Task& task, const ProblemId& id, i
   return r;
 }
 
+double final_score(const std::vector<double>& loss) {
+  const size_t n = std::min<size_t>(kFinalSteps, loss.size());
+  double s = 0;
+  for (size_t t = loss.size() - n; t < loss.size(); t++) {
+    if (!std::isfinite(loss[t])) return std::numeric_limits<double>::infinity();
+    s += loss[t];
+  }
+  return n ? s / n : std::numeric_limits<double>::infinity();
+}
+
 std::vector<double> Curves::mean() const {
   std::vector<double> m(runs.empty() ? 0 : runs[0].size(), 0);
   for (const auto& r : runs)

@@ -49,6 +49,14 @@ struct Curves {
   std::vector<double> mean_evals() const;  // per step, over problems
 };
 
+// The score the paper's claims are read on, "the loss at the last steps": the mean of f over the
+// last kFinalSteps points of a run, f_{T-9} .. f_T (all T+1 points if T < 9). One definition for
+// the baselines' tuning (tasks/tuning.h), early stopping (tasks/meta_train.h) and the verdicts
+// (tasks/verdict.h): a single f_T is one minibatch's loss, several times noisier on MNIST.
+// +inf if one of those f is not finite.
+constexpr int kFinalSteps = 10;
+double final_score(const std::vector<double>& loss);
+
 // Problems 0 .. problems-1 of `split` (training problems of run seed `run_seed`).
 // `after_run(k)` (if given) is called after the k-th finished run: progress reporting.
 Curves evaluate(Optimizer& opt, const Task& task, Split split, int problems, int steps, bool with_final_metrics,

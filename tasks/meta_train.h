@@ -24,9 +24,9 @@
 // Problem k of group g is training problem g*K + k of the run; K = 1 is the serial method exactly.
 //
 // Early stopping: before the first epoch the untrained phi is scored on the validation problems
-// (epoch -1); after every epoch phi is frozen and scored on the same fixed problems (mean f over
-// the T+1 points of each, the meta-objective itself), and the best phi, the untrained one
-// included, is kept.
+// (epoch -1); after every epoch phi is frozen and scored on the same fixed problems (final_score,
+// tasks/evaluate.h: the mean f over the last 10 steps of each, the metric the paper's claims are
+// read on), and the best phi, the untrained one included, is kept.
 //
 // Horizon curriculum (beyond the paper; off by default): Chen, Zhang, Zhou, Chang, Liu, Amini &
 // Wang 2020, "Training stronger baselines for learning to optimize" (NeurIPS), train on short

@@ -92,11 +92,11 @@ LrSearch tune_lr(const std::string& name, const Task& task, int problems, int st
                  const std::function<void(int)>& after_rate) {
   if (problems <= 0 || steps <= 0) throw std::invalid_argument("tune_lr: problems and steps must be positive");
   make_optimizer(name, 1e-3);  // an unknown name throws here, before any run
-  auto mean_final_loss = [&](double lr) {
+  auto mean_final_score = [&](double lr) {
     std::unique_ptr<Optimizer> opt = make_optimizer(name, lr);
     double total = 0;
     for (int i = 0; i < problems; i++) {
-      double f = run_optimizer(*opt, task, ProblemId::val(i), steps, false).loss.back();
+      double f = final_score(run_optimizer(*opt, task, ProblemId::val(i), steps, false).loss);
       if (!std::isfinite(f)) return kInf;  // one diverged run disqualifies the rate
       total += f / problems;
     }
@@ -104,7 +104,7 @@ LrSearch tune_lr(const std::string& name, const Task& task, int problems, int st
   };
   int tried = 0;
   auto loss_of = [&](double lr) {
-    double loss = mean_final_loss(lr);
+    double loss = mean_final_score(lr);
     if (after_rate) after_rate(++tried);
     return loss;
   };

@@ -14,7 +14,7 @@
 // that rate is the best TRIED, not a true optimum, and the report must say it.
 //
 // Scoring: the mean over `problems` validation problems (ProblemId::val(i), tasks/task.h) of the
-// loss at the last step. A run that goes non-finite scores +inf, so its rate is never chosen
+// claim's score, final_score (tasks/evaluate.h): the mean f over the last 10 steps. A run that goes non-finite scores +inf, so its rate is never chosen
 // over a finite one. Ties go to the smaller rate (an all-diverged grid so widens downwards).
 //
 // Not here: which optimizers to tune, writing results.json (apps/l2l_eval.cpp does both).
@@ -36,7 +36,7 @@ struct LrGrid {
 
 struct LrTrial {
   double lr = 0;
-  double loss = 0;  // mean final validation loss; +inf if a run went non-finite
+  double loss = 0;  // mean final_score on the validation problems; +inf if a run went non-finite
 };
 
 struct LrSearch {

@@ -70,7 +70,7 @@ void check_best_fits(const NamedTensors& best, const std::vector<Param*>& phi, c
 }  // namespace
 
 std::string train_log_csv(const MetaState& st) {
-  std::string log = "epoch,train_meta_loss,val_mean_f\n-1,," + exact_text(st.untrained_val) + "\n";
+  std::string log = "epoch,train_meta_loss,val_score\n-1,," + exact_text(st.untrained_val) + "\n";
   for (size_t e = 0; e < st.val_history.size(); e++)
     log += std::to_string(e) + "," + exact_text(st.train_history[e]) + "," + exact_text(st.val_history[e]) + "\n";
   return log;

@@ -73,10 +73,10 @@ class DirRun : public MetaRun {
     if (epoch >= 0) comm_training_ += comm_at_update_ - comm_at_score_;  // the epoch's meta-updates
     comm_at_score_ = comm::seconds_in_collectives();
     bar_.end_line();
-    if (!quiet_ && epoch < 0) std::fprintf(stderr, "epoch -1 (untrained phi): validation mean f %.5g\n", val);
+    if (!quiet_ && epoch < 0) std::fprintf(stderr, "epoch -1 (untrained phi): validation score %.5g\n", val);
     if (epoch < 0) return;
     if (!quiet_)
-      std::fprintf(stderr, "epoch %d%s: train meta-loss %.5g, validation mean f %.5g%s\n", epoch,
+      std::fprintf(stderr, "epoch %d%s: train meta-loss %.5g, validation score %.5g%s\n", epoch,
                    cfg_.curriculum.empty() ? "" : (" (horizon " + std::to_string(training_horizon(cfg_, epoch)) + ")").c_str(),
                    st.train_history.back(), val, best ? " (best so far)" : "");
     if (!writes_) return;
