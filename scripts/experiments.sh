@@ -87,6 +87,10 @@ case "$SCALE" in
   *) echo "experiments.sh: SCALE must be default, paper or smoke, got '$SCALE'" >&2; exit 2 ;;
 esac
 set_cifar_scale "$SCALE"
+# A smoke run's numbers mean nothing: every report title and figure title says so.
+SMOKE_NOTE=""
+[ "$SCALE" = smoke ] && SMOKE_NOTE="SMOKE SCALE: checks the pipeline, the numbers mean nothing"
+export SMOKE_NOTE  # read by plot.sh and plot_sweep.sh
 
 # Folders: results/ and runs/ belong to the default scale (the committed report).
 suffix=""; [ "$SCALE" = default ] || suffix="-$SCALE"
@@ -141,18 +145,29 @@ step_value() {
     $1 == step { print $c }' "$1"
 }
 
-# verdict CSV STEP [fails] [LEARNED]: compares the mean of the learned optimizer LEARNED (default
-# lstm) at STEP with the best tuned baseline there (learned optimizers, lstm*, are not baselines;
-# nor is lbfgs, which the paper did not run: lbfgs_note reports it apart). With
-# "fails", the paper's claim is that the LSTM does NOT beat the baselines (Figure 5, ReLU).
+# verdict DIR ROW CLAIM [fails] [LEARNED]: the paired verdict of `l2l verdict` on DIR/runs.csv
+# (tasks/verdict.h): LEARNED (default lstm) minus the best tuned baseline (SGD, NAG, RMSprop or
+# Adam; L-BFGS, not in the paper, is reported apart by lbfgs_note), per test problem, on the mean
+# f over the last 10 steps, with a 95% t-interval: agrees, disagrees or tie. With "fails" the
+# paper's claim is that the learned optimizer is worse (Figure 5, ReLU). Prints the report's
+# sentence and adds "| ROW | CLAIM | numbers | difference [interval] | verdict |" to the
+# section's verdict rows ($VROWS), which open REPORT.md as one table.
 verdict() {
-  awk -F, -v step="$2" -v fails="${3:-}" -v learned="${4:-lstm}" 'NR == 1 { for (i = 2; i <= NF; i += 2) name[i] = substr($i, 1, length($i) - 5); next }
-    $1 == step { best = ""; for (i = 2; i <= NF; i += 2) { if (name[i] == learned) l = $i;
-        else if (name[i] !~ /^lstm/ && name[i] != "lbfgs" && $i != "null" && (best == "" || $i + 0 < best + 0)) { best = $i; bn = name[i] } }
-      below = (l != "null" && l + 0 < best + 0)
-      agree = fails ? !below : below
-      printf "**%s**: at step %d the %s (%.4g) is %s the best tuned baseline, %s (%.4g)", agree ? "agrees" : "does not agree", step, learned == "lstm" ? "LSTM" : learned, l, below ? "below" : "not below", bn, best
-      if (below) printf ", by %.1f%%.", 100 * (best - l) / best; else printf ", which is lower by %.1f%%.", 100 * (l - best) / l }' "$1"
+  local dir=$1 row=$2 claim=$3 sense=lower learned=${5:-lstm}
+  [ "${4:-}" = fails ] && sense=higher
+  build/l2l verdict --dir "$dir" --learned "$learned" --claim "$sense" || return 1
+  verdict_row "$dir/verdict_$learned.json" "$row" "$claim" >>"$VROWS"
+}
+# verdict_row JSON ROW CLAIM: one row of the verdict table from a verdict_<learned>.json.
+verdict_row() {
+  tr -d '\n' <"$1" | grep -oE '"[a-z_]+": ("[^"]*"|[-0-9.e+]+|-?inf|null)' |
+    awk -F'": ' -v row="$2" -v claim="$3" '{ k = substr($1, 2); v = $2; gsub(/"/, "", v); f[k] = v }
+      END { n["lstm"] = "LSTM"; n["lstm-sub"] = "LSTM-sub"; n["sgd"] = "SGD"; n["nag"] = "NAG"; n["rmsprop"] = "RMSprop"; n["adam"] = "Adam"
+        if (f["problems"] < 2) d = sprintf("%+.3g (one problem: no interval)", f["diff_mean"])
+        else d = sprintf("%+.3g [%+.3g, %+.3g] (%+.0f%%), n = %d", f["diff_mean"], f["diff_lo"], f["diff_hi"],
+          100 * f["diff_mean"] / f["baseline_mean"], f["problems"])
+        printf "| %s | %s | %s %.4g vs %s %.4g | %s | **%s** |\n", row, claim,
+          n[f["learned"]], f["learned_mean"], n[f["baseline"]], f["baseline_mean"], d, f["word"] }'
 }
 
 # lbfgs_note CSV STEP: L-BFGS (not in the paper; no learning rate, one step = one iteration) at
@@ -165,7 +180,13 @@ lbfgs_note() {
       printf "L-BFGS (not in the paper; m = 10, Armijo backtracking line search, no learning rate to tune; one step = one iteration, whose function evaluations the table states): %.4g at step %d, against %sthe best tuned baseline, %s (%.4g).", q, step, l == "" ? "" : sprintf("the LSTM (%.4g) and ", l), bn, best }' "$1"
 }
 
-section() { mkdir -p "$(dirname "$SEC")"; printf '\n## %s\n\n' "$1" >"$SEC"; }
+# section TITLE: starts $SEC (a smoke run says so in every title) and its verdict rows, $VROWS.
+section() {
+  mkdir -p "$(dirname "$SEC")"
+  printf '\n## %s%s\n\n' "$1" "${SMOKE_NOTE:+ ($SMOKE_NOTE)}" >"$SEC"
+  VROWS=$(dirname "$SEC")/verdicts.md
+  : >"$VROWS"
+}
 para() { printf '%s\n\n' "$*" >>"$SEC"; }
 table() { cat "$1" >>"$SEC"; printf '\n' >>"$SEC"; }
 
@@ -208,7 +229,8 @@ section_fig4_left() {
   SEC=$RES/fig4_left/section.md
   section "Figure 4 (left): quadratic functions"
   para "Paper: on 10-d quadratics the LSTM optimizer is below every tuned baseline over the 100 steps (at step 100 about 0.04 vs 0.05-0.06 for Adam/RMSprop, 0.08 NAG, 0.2 SGD, read off the log plot)."
-  para "Here: $(verdict "$RES/fig4_left/curves.csv" 100)"
+  v=$(verdict "$RES/fig4_left" "4 left: 10-d quadratics" "LSTM lowest at step 100")
+  para "Here: $v"
   para "$(lbfgs_note "$RES/fig4_left/curves.csv" 100)"
   para "$(run_counts "$RES/fig4_left") $(tuning_notes "$GRID" "$RES/fig4_left")"
   para "![Figure 4 left](fig4_left/fig4_left.png)"
@@ -222,7 +244,8 @@ section_fig4_center() {
   SEC=$RES/fig4_center/section.md
   section "Figure 4 (center): MNIST"
   para "Paper: on the MNIST MLP (784-20-10, sigmoid) the LSTM optimizer is below SGD, RMSprop, Adam and NAG, each with its learning rate tuned (at step 100 about 0.2 vs about 0.3)."
-  para "Here: $(verdict "$RES/fig4_center/curves.csv" 100)"
+  v=$(verdict "$RES/fig4_center" "4 center: MNIST" "LSTM lowest at step 100")
+  para "Here: $v"
   para "$(run_counts "$RES/fig4_center") $(tuning_notes "$GRID" "$RES/fig4_center")"
   para "![Figure 4 center](fig4_center/fig4_center.png)"
   table "$RES/fig4_center/summary.md"
@@ -233,7 +256,8 @@ section_fig4_right() {
   SEC=$RES/fig4_right/section.md
   section "Figure 4 (right): MNIST, 200 steps"
   para "Paper: run for 200 steps although trained for 100, the LSTM optimizer keeps improving and stays below the baselines."
-  para "Here: $(verdict "$RES/fig4_right/curves.csv" 200)"
+  v=$(verdict "$RES/fig4_right" "4 right: MNIST, 200 steps" "LSTM still lowest at step 200")
+  para "Here: $v"
   para "$(run_counts "$RES/fig4_right") $(tuning_notes "$GRID" "$RES/fig4_right")"
   para "![Figure 4 right](fig4_right/fig4_right.png)"
   table "$RES/fig4_right/summary.md"
@@ -252,9 +276,10 @@ section_fig5() {
   para "Paper: the optimizer trained on 1x20 sigmoid still beats the baselines on 40 hidden units and on 2 hidden layers; it **fails** on ReLU."
   for v in "${FIG5_VARIANTS[@]}"; do
     IFS=: read -r tag hid act label <<<"$v"
-    expect=""
-    [ "$act" = relu ] && expect=fails
-    para "**$label** ($hid, $act): $(verdict "$RES/fig5_$tag/curves.csv" 100 $expect)"
+    expect="" claim="LSTM lowest at step 100"
+    [ "$act" = relu ] && expect=fails claim="LSTM fails: above the best baseline"
+    v=$(verdict "$RES/fig5_$tag" "5: MNIST, $label" "$claim" $expect)
+    para "**$label** ($hid, $act): $v"
     para "$(run_counts "$RES/fig5_$tag") $(tuning_notes "$GRID" "$RES/fig5_$tag")"
     para "![Figure 5 $label](fig5_$tag/fig5_$tag.png)"
     table "$RES/fig5_$tag/summary.md"
@@ -279,22 +304,37 @@ run_fig6() {
   done
   scripts/plot_sweep.sh "$RES/fig6/sweep.csv" "$RES/fig6/fig6.png"
 }
+# fig6_nets: "layers units" of every Figure 6 net with an eval folder.
+fig6_nets() {
+  local layers units
+  for layers in 1 2 3; do
+    for units in 5 10 20 40; do [ -f "$RES/fig6/l${layers}_u${units}/runs.csv" ] && echo "$layers $units"; done
+  done
+  return 0
+}
 section_fig6() {
   SEC=$RES/fig6/section.md
   section "Figure 6: sweep over the MNIST architecture"
   para "Paper: across hidden layers x hidden units (sigmoid) the LSTM optimizer's final loss is mostly below the tuned baselines; the training architecture (1 layer, 20 units) is marked."
   para "![Figure 6](fig6/fig6.png)"
-  # A diverged mean is written as null in curves.csv: count it as +inf, print "diverged".
-  awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
-    function show(x) { return x == "null" || x == "" ? "diverged" : sprintf("%.4g", x) }
-    NR == 1 { print "| layers | units | lstm | sgd | nag | rmsprop | adam | LSTM best? |"; print "|---|---|---|---|---|---|---|---|"; next }
-    { b = v($4); for (i = 5; i <= 7; i++) if (v($i) < b) b = v($i);
-      printf "| %s | %s | %s | %s | %s | %s | %s | %s |\n", $1, $2, show($3), show($4), show($5), show($6), show($7), (v($3) < b ? "yes" : "no") }' \
-    "$RES/fig6/sweep.csv" >>"$SEC"
-  wins=$(awk -F, 'function v(x) { return x == "null" || x == "" ? 1e300 : x + 0 }
-    NR > 1 { b = v($4); for (i = 5; i <= 7; i++) if (v($i) < b) b = v($i); if (v($3) < b) w++; n++ } END { printf "%d of %d", w, n }' "$RES/fig6/sweep.csv")
-  para "Here: the LSTM optimizer has the lowest final loss on $wins architectures."
+  # One paired verdict per net, then the count; the figure's word is the majority of the nets.
+  local layers units d words a t n
+  printf '| layers | units | LSTM vs the best tuned baseline | LSTM - baseline [95%% interval] | verdict |\n|---|---|---|---|---|\n' >>"$SEC"
+  while read -r layers units; do
+    d=$RES/fig6/l${layers}_u${units}
+    build/l2l verdict --dir "$d" >/dev/null || return 1
+    verdict_row "$d/verdict_lstm.json" "$layers | $units" x | sed 's/ | x | / | /' >>"$SEC"
+  done < <(fig6_nets)
+  printf '\n' >>"$SEC"
+  words=$(cat "$RES"/fig6/l*_u*/verdict_lstm.json | grep -o '"word": "[a-z]*"' | cut -d'"' -f4)
+  n=$(grep -c . <<<"$words"); a=$(grep -cx agrees <<<"$words" || true); t=$(grep -cx tie <<<"$words" || true)
+  para "Here, paired per test problem on the mean f over the last 10 steps ($SWEEP_TEST test problems per net, 95% t-intervals): agrees on $a of $n nets, tie on $t, disagrees on $((n - a - t)). The figure's verdict is the majority: agrees if more than half of the nets agree, disagrees if more than half disagree, else mixed."
   para "All 12 architectures together: $(run_counts "$RES"/fig6/l*_u*) $(tuning_notes "$GRID" "$RES"/fig6/l*_u*)"
+  local word=mixed
+  [ $((2 * a)) -gt "$n" ] && word=agrees
+  [ $((2 * (n - a - t))) -gt "$n" ] && word=disagrees
+  printf '| 6: %d MNIST nets (layers x units) | LSTM lowest on most nets | agrees on %d, tie on %d, disagrees on %d | one interval per net (its section) | **%s** |\n' \
+    "$n" "$a" "$t" $((n - a - t)) "$word" >>"$VROWS"
 }
 
 # Called as plain commands (not on the left of && or ||), so that set -e holds inside the
@@ -362,13 +402,29 @@ else
   run_if beyond  # beyond the paper (recipes_beyond.sh): opt-in, ONLY=beyond
 fi
 
+# verdict_table: the report's opening table, the rows every section wrote ($VROWS), in figure order.
+verdict_table() {
+  echo "## The paper's claims, judged"
+  echo
+  echo "Each claim is judged on paired runs: every optimizer ran the same test problems (function, theta_0 and minibatches), and each problem's score is its mean f over the last 10 steps. The difference learned minus the best tuned baseline (the one with the lowest mean score) is averaged over the test problems with a 95% Student t-interval. **agrees**: the interval is on the paper's side of zero; **disagrees**: on the other side; **tie**: it contains zero, so this run cannot tell the two apart, whatever the order of the means. Scores are capped at the divergence threshold (1000 f_0). How to rerun and read them: the sections below."
+  echo
+  echo "| Figure | the paper's claim | here: mean score | learned - best baseline [95% interval] (% of baseline) | verdict |"
+  echo "|---|---|---|---|---|"
+  for r in $RECIPES; do [ -f "$RES/$r/verdicts.md" ] && cat "$RES/$r/verdicts.md"; done
+  return 0
+}
+
 total=$(($(date +%s) - start))
 mode=${REUSE:+ (REUSE: no training)}
 [ -n "${REPORT_ONLY:-}" ] && mode=" (REPORT_ONLY: report text rewritten from the data, nothing run)"
 printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$SCALE" "$ONLY" \
   "$mode" $((total / 60)) $((total % 60)) >>"$RES/history.txt"
 {
-  echo "# l2l: reproduction report"
+  echo "# l2l: reproduction report${SMOKE_NOTE:+ ($SMOKE_NOTE)}"
+  echo
+  verdict_table
+  echo
+  echo "## How these numbers were made"
   echo
   if [ -n "${REPORT_ONLY:-}" ]; then
     echo "Text rewritten by \`REPORT_ONLY=1 make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC') from the data already in $RES/ (sections: $ONLY); the numbers and figures come from the runs listed below."

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# plot.sh CSV PNG TITLE [FIRST_STEP] [LAST_STEP] [PROBLEMS]
+# plot.sh CSV PNG TITLE [FIRST_STEP] [LAST_STEP] [PROBLEMS] [diff]
 # Loss per step from a curves.csv written by `l2l eval` (columns: step, then <name>_mean,<name>_std
 # per optimizer; a mean of `null` means that optimizer diverged there). One line per optimizer
 # (palette and dashes: plot_lib.sh) with a shaded band of +-1 standard error of the mean,
@@ -11,12 +11,20 @@
 # others, so the top is capped at 3x the highest mean of the first plotted step; a curve that goes
 # above the cap is named in the key with the step where it leaves the plot. The key goes in the
 # corner with the fewest points. Needs gnuplot.
+#
+# With "diff" (7th argument) and the paired_lstm.csv and verdict_lstm.json of `l2l verdict` beside
+# CSV, a second panel below shows the verdict: the LSTM minus the best tuned baseline, per step and
+# test problem, its mean with the 95% paired t-interval shaded, and the zero line: where the band
+# is below zero the LSTM is lower, where it straddles zero the two are tied.
 set -euo pipefail
 source "$(dirname "$0")/plot_lib.sh"
-csv=$1 png=$2 title=$3 first=${4:-0} last=${5:-}
+csv=$1 png=$2 title=$3${SMOKE_NOTE:+ [$SMOKE_NOTE]} first=${4:-0} last=${5:-}
 [ -f "$csv" ] || { echo "plot.sh: no such file $csv (expected a curves.csv written by l2l eval)" >&2; exit 2; }
 [ -n "$last" ] || last=$(tail -1 "$csv" | cut -d, -f1)
 n=${6:-$(problems_of "$(dirname "$csv")")}
+paired="$(dirname "$csv")/paired_lstm.csv" vjson="$(dirname "$csv")/verdict_lstm.json"
+diff=""
+[ "${7:-}" = diff ] && [ -f "$paired" ] && [ -f "$vjson" ] && [ "${n:-0}" -ge 2 ] && diff=1  # one problem: no interval
 
 # Range over the plotted steps: lo hi, then one line "name leave_step" per optimizer (-1 = stays in).
 stats=$(awk -F, -v first="$first" -v last="$last" -v n="${n:-0}" '
@@ -65,11 +73,36 @@ done
 band_note="shaded: +-1 standard error over $n problems"
 [ -n "$n" ] || band_note="no bands: number of problems unknown"
 
+# The difference panel (see the top): its y range over the plotted steps, with 8% margins.
+diff_panel=""
+if [ -n "$diff" ]; then
+  base=$(grep -o '"baseline": "[a-z-]*"' "$vjson" | cut -d'"' -f4)
+  read -r dlo dhi <<<"$(awk -F, -v first="$first" -v last="$last" 'NR > 1 && $1 >= first && $1 <= last && $3 != "null" {
+      if (lo == "" || $3 < lo) lo = $3; if (hi == "" || $4 > hi) hi = $4 }
+    END { if (lo > 0) lo = 0; if (hi < 0) hi = 0; m = 0.08 * (hi - lo); if (m == 0) m = 1; printf "%.6g %.6g\n", lo - m, hi + m }' "$paired")"
+  diff_panel="
+set origin 0, 0
+set size 1, 0.34
+unset logscale y
+unset title
+set ytics auto
+set mytics default
+set ylabel 'LSTM - $base'
+set yrange [$dlo:$dhi]
+set key top right box opaque samplen 3 font 'Sans,9'
+plot '$paired' every ::1 using 1:3:4 with filledcurves lc rgb '#000000' fs transparent solid 0.18 noborder title '95% interval (paired t)', \\
+     '' every ::1 using 1:2 with lines lc rgb '#000000' lw 2.5 title 'mean difference, paired per test problem', \\
+     0 with lines lc rgb '#888888' dt 2 lw 1.5 notitle"
+fi
+
 gnuplot <<GP
 set datafile separator ','
 set datafile missing 'null'
-set terminal pngcairo size 800,560 font 'Sans,11'
+set terminal pngcairo size 800,$([ -n "$diff" ] && echo 820 || echo 560) font 'Sans,11'
 set output '$png'
+${diff:+set multiplot}
+${diff:+set origin 0, 0.34}
+${diff:+set size 1, 0.66}
 set title "$title\n($band_note)" noenhanced
 set xlabel 'step'
 set ylabel 'loss (mean over test problems)'
@@ -84,4 +117,6 @@ lo = $ylo; hi = $yhi; sq = sqrt(${n:-1})
 max(a, b) = a > b ? a : b
 min(a, b) = a < b ? a : b
 plot ${bands:+$bands, }$plots
+$diff_panel
+${diff:+unset multiplot}
 GP

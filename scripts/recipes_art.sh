@@ -53,23 +53,21 @@ train_art() {
     --overwrite true --out "$RUNS/art" >"$RUNS/art.log" 2>&1 || step_failed "$RUNS/art.log"
 }
 
-# art_eval NAME SIZE STYLE PROBLEMS TUNE GRID TITLE
+# art_eval NAME SIZE STYLE PROBLEMS TUNE GRID (its plot's title: figure_spec in plot_lib.sh)
 art_eval() {
-  local name=$1 size=$2 style=$3 problems=$4 tune=$5 grid=$6 title=$7
+  local name=$1 size=$2 style=$3 problems=$4 tune=$5 grid=$6
   log "evaluating $name (${size}x$size, $style)"
   mkdir -p "$RES/$name"
   THREADS=$ART_THREADS $L2L eval --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --optimizers "$ART_OPTIMIZERS" \
     --steps "$ART_STEPS" --problems "$problems" --tune-problems "$tune" --grid "$grid" --out "$RES/$name" \
     >"$RES/$name/eval.log" 2>&1 || step_failed "$RES/$name/eval.log"
-  scripts/plot.sh "$RES/$name/curves.csv" "$RES/$name/$name.png" "$title" 0 "$ART_STEPS"
+  plot_figure "$RES" "$name"
 }
 
 run_fig8() {
   train_art
-  art_eval fig8_left "$ART_SIZE" "$ART_TRAIN_STYLE" "$ART_TEST" "$ART_TUNE" "$ART_GRID" \
-    "Figure 8 (left): Neural Art, training style, ${ART_SIZE}x$ART_SIZE"
-  art_eval fig8_right "$ART_SIZE_TEST" "$ART_TEST_STYLE" "$ART_TEST_128" "$ART_TUNE_128" "$ART_GRID_128" \
-    "Figure 8 (right): Neural Art, new style, ${ART_SIZE_TEST}x$ART_SIZE_TEST"
+  art_eval fig8_left "$ART_SIZE" "$ART_TRAIN_STYLE" "$ART_TEST" "$ART_TUNE" "$ART_GRID"
+  art_eval fig8_right "$ART_SIZE_TEST" "$ART_TEST_STYLE" "$ART_TEST_128" "$ART_TUNE_128" "$ART_GRID_128"
 }
 section_fig8() {
   SEC=$RES/fig8/section.md
@@ -77,12 +75,14 @@ section_fig8() {
   para "Paper: trained on 64x64 content images with one style, the LSTM optimizer beats the tuned baselines on test images at 64x64 with that style (left), and still does on a new style at 128x128 (right), 128 steps each."
   para "Here: f = alpha content(relu2_2) + beta style(relu1_1, relu2_1, relu3_1) + gamma TV through VGG-19's conv1_1..conv3_1 (the only layers in the data), alpha = beta = 4e-5, gamma = 20 (each term O(1) at theta_0; tasks/optimizees/art.cpp), theta_0 = content + N(0, 0.1^2). Training style $ART_TRAIN_STYLE, test style $ART_TEST_STYLE. Crops of disjoint photo sets: training $(art_photos train | sed "s/ /, /g"); validation $(art_photos val | sed "s/ /, /g"); test $(art_photos test | sed "s/ /, /g")."
   para "Learned optimizer: the paper's 2x20 LSTM with Appendix A preprocessing, unroll $ART_UNROLL, meta-trained on $((ART_EPOCHS * ART_PROBLEMS)) problems ($ART_EPOCHS epochs x $ART_PROBLEMS, $((ART_EPOCHS * ART_PROBLEMS * ART_STEPS / ART_UNROLL)) meta-iterations; the paper: 1,800 problems), phi from the epoch with the best validation score on $ART_VAL crops. Output scale x$ART_OUT_SCALE where the paper has none (x1): the pixels here are in [0, 1], and at x1 an untrained LSTM's steps of about +-1 per pixel swamp the image (validation mean f 55.9 before training vs 2.23 at x0.1; 1.54 vs 0.79 after 64 meta-iterations; measured at 64x64)."
-  para "**Left, ${ART_SIZE}x$ART_SIZE, training style**: $(verdict "$RES/fig8_left/curves.csv" "$ART_STEPS")"
+  v=$(verdict "$RES/fig8_left" "8 left: Neural Art ${ART_SIZE}x$ART_SIZE, training style" "LSTM lowest at step $ART_STEPS")
+  para "**Left, ${ART_SIZE}x$ART_SIZE, training style**: $v"
   para "$(lbfgs_note "$RES/fig8_left/curves.csv" "$ART_STEPS")"
   para "$(run_counts "$RES/fig8_left") $(tuning_notes "$ART_GRID" "$RES/fig8_left")"
   para "![Figure 8 left](fig8_left/fig8_left.png)"
   table "$RES/fig8_left/summary.md"
-  para "**Right, ${ART_SIZE_TEST}x$ART_SIZE_TEST, new style**: $(verdict "$RES/fig8_right/curves.csv" "$ART_STEPS")"
+  v=$(verdict "$RES/fig8_right" "8 right: Neural Art ${ART_SIZE_TEST}x$ART_SIZE_TEST, new style" "LSTM lowest at step $ART_STEPS")
+  para "**Right, ${ART_SIZE_TEST}x$ART_SIZE_TEST, new style**: $v"
   para "$(lbfgs_note "$RES/fig8_right/curves.csv" "$ART_STEPS")"
   para "$(run_counts "$RES/fig8_right") $(tuning_notes "$ART_GRID_128" "$RES/fig8_right")"
   para "![Figure 8 right](fig8_right/fig8_right.png)"

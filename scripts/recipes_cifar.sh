@@ -93,8 +93,12 @@ section_fig7() {
     d=$RES/fig7_$tag
     [ -f "$d/curves.csv" ] || continue
     para "**$label** ($([ -n "$labels" ] && label_names "$labels" || echo "all classes"))"
-    para "lstm: $(verdict "$d/curves.csv" "$CIFAR_STEPS" "" lstm)"
-    if grep -q lstm-sub_mean "$d/curves.csv"; then para "lstm-sub: $(verdict "$d/curves.csv" "$CIFAR_STEPS" "" lstm-sub)"; fi
+    v=$(verdict "$d" "7: $label" "LSTM lowest at step $CIFAR_STEPS" "" lstm)
+    para "LSTM: $v"
+    if grep -q '^lstm-sub,' "$d/runs.csv"; then
+      v=$(verdict "$d" "7: $label" "LSTM-sub lowest at step $CIFAR_STEPS" "" lstm-sub)
+      para "LSTM-sub: $v"
+    fi
     para "Whole-test-set accuracy of the final theta (mean over the test runs): $(accuracies "$d")."
     para "$(run_counts "$d") $(tuning_notes "$CIFAR_GRID" "$d")"
     para "![Figure 7 $label](fig7_$tag/fig7_$tag.png)"
