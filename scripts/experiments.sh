@@ -136,6 +136,32 @@ start=$(date +%s)
 [ -n "${REPORT_ONLY:-}" ] || touch "$RUNS/.run-start"
 trained_this_run() { [ "$1/phi.ckpt" -nt "$RUNS/.run-start" ]; }
 log() { printf '[%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
+# Progress of the phases (each training and evaluation): "[k/N, ETA ~M min]". N and the ETA come
+# from the last complete run of the same scale and recipes ($RES/phases.txt: when each phase
+# started, and the wall time): the ETA is that run's time left after its k-th phase, scaled by
+# how fast this run reached it. A first run prints "[k/?]". Lanes are subshells, so the phases
+# started so far are counted in a file.
+PHASES_NOW=$RES/.phases-now
+RUN_KEY="scale=$SCALE recipes=${ONLY// /,} reuse=${REUSE:-0}"
+PREV_TOTAL="" PREV_STARTS=()
+if [ -z "${REPORT_ONLY:-}" ] && [ -f "$RES/phases.txt" ] && [ "$(head -1 "$RES/phases.txt")" = "# $RUN_KEY" ]; then
+  PREV_TOTAL=$(sed -n 2p "$RES/phases.txt" | awk '{ print $2 }')
+  mapfile -t PREV_STARTS < <(tail -n +3 "$RES/phases.txt" | awk '{ print $1 }')
+fi
+[ -n "${REPORT_ONLY:-}" ] || : >"$PHASES_NOW"
+phase() {
+  local now k eta="" then
+  now=$(($(date +%s) - start))
+  printf '%d %s\n' "$now" "$*" >>"$PHASES_NOW"
+  k=$(wc -l <"$PHASES_NOW")
+  if [ -n "$PREV_TOTAL" ] && [ "$k" -le "${#PREV_STARTS[@]}" ]; then
+    then=${PREV_STARTS[$((k - 1))]}
+    eta=$((PREV_TOTAL - then))
+    [ "$then" -ge 60 ] && eta=$((eta * now / then))
+    eta=", ETA ~$(((eta + 59) / 60)) min"
+  fi
+  log "[$k/$([ -n "$PREV_TOTAL" ] && echo "${#PREV_STARTS[@]}" || echo "?")$eta] $*"
+}
 want() { [[ " $ONLY " == *" $1 "* ]]; }
 log "$where"
 
@@ -192,14 +218,14 @@ table() { cat "$1" >>"$SEC"; printf '\n' >>"$SEC"; }
 
 train_quadratic() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/quadratic/phi.ckpt" ]; then log "reusing $RUNS/quadratic/phi.ckpt (REUSE is set)"; return; fi
-  log "meta-training on quadratics ($QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems x 5 windows)"
+  phase "meta-training on quadratics ($QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems x 5 windows)"
   $L2L train --task quadratic --epochs "$QUAD_EPOCHS" --problems-per-epoch "$QUAD_PROBLEMS" --meta-lr 0.003 \
     --overwrite true --out "$RUNS/quadratic" >"$RUNS/quadratic.log" 2>&1 || step_failed "$RUNS/quadratic.log"
 }
 
 train_mnist() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/mnist/phi.ckpt" ]; then log "reusing $RUNS/mnist/phi.ckpt (REUSE is set)"; return; fi
-  log "meta-training on MNIST ($MNIST_EPOCHS epochs x $MNIST_PROBLEMS problems x 5 windows)"
+  phase "meta-training on MNIST ($MNIST_EPOCHS epochs x $MNIST_PROBLEMS problems x 5 windows)"
   # Two threads when the quadratic lane beside it is all there is (it is short); one when the
   # other lane also trains CIFAR and Neural Art (MNIST_THREADS=1, set by the caller: pretrain).
   ${MPIRUN:-} build/l2l train --threads "${MNIST_THREADS:-2}" ${META_BATCH:+--meta-batch "$META_BATCH"} --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
@@ -211,7 +237,7 @@ train_mnist() {
 eval_fig() {
   local name=$1 steps=$2 problems=$3 tune=$4
   shift 4
-  log "evaluating $name"
+  phase "evaluating $name"
   mkdir -p "$RES/$name"
   $L2L eval "$@" --steps "$steps" --problems "$problems" --tune-problems "$tune" --grid "$GRID" --out "$RES/$name" \
     >"$RES/$name/eval.log" 2>&1 || step_failed "$RES/$name/eval.log"
@@ -224,6 +250,32 @@ run_fig4_left() {
   train_quadratic
   eval_fig fig4_left 100 "$TEST_PROBLEMS" "$TUNE" --task quadratic --phi "$RUNS/quadratic/phi.ckpt" \
     --optimizers lstm,sgd,nag,rmsprop,adam,lbfgs
+  run_fig4_scale
+}
+# The scale of Figure 4 (left), measured: the tuned baselines (and, on the paper's kind, the LSTM) on
+# 10x TEST_PROBLEMS single functions
+# (--quad-batch 1) of the paper's quadratics (W, y, theta_0 Gaussian) and of the authors' code's
+# (W, y uniform on [0,1), theta_0 ~ N(0, 0.01^2)), so that each run is one function and the mean
+# over functions can be set beside the median.
+run_fig4_scale() {
+  local v extra
+  for v in paper dm; do
+    extra=(--optimizers lstm,sgd,nag,rmsprop,adam --phi "$RUNS/quadratic/phi.ckpt")  # the LSTM was trained on these
+    [ $v = dm ] && extra=(--quad-dm true --optimizers sgd,nag,rmsprop,adam)
+    phase "fig4_left: the scale of single functions ($v variant)"
+    mkdir -p "$RES/fig4_left/scale_$v"
+    $L2L eval --task quadratic "${extra[@]}" --quad-batch 1 --problems $((10 * TEST_PROBLEMS)) \
+      --tune-problems "$TUNE" --grid "$GRID" --out "$RES/fig4_left/scale_$v" >"$RES/fig4_left/scale_$v/eval.log" 2>&1 ||
+      step_failed "$RES/fig4_left/scale_$v/eval.log"
+  done
+}
+# scale_stats DIR: "sgd mean 1.13 median 0.70; nag ..." of f at step 100 over DIR/runs.csv's runs.
+scale_stats() {
+  awk -F, 'NR == 1 { for (i = 3; i <= NF; i++) if ($i == "f_100") c = i; next } { print $1, $c }' "$1/runs.csv" | sort -k1,1 -s -k2,2g |
+    awk '{ v[$1, ++n[$1]] = $2; s[$1] += $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
+      END { for (i = 1; i <= k; i++) { o = order[i]; m = n[o]
+          if (m % 2) med = v[o, (m + 1) / 2]; else med = (v[o, m / 2] + v[o, m / 2 + 1]) / 2
+          printf "%s%s mean %.3g, median %.3g", (i > 1 ? "; " : ""), o, s[o] / m, med } }'
 }
 section_fig4_left() {
   SEC=$RES/fig4_left/section.md
@@ -233,6 +285,9 @@ section_fig4_left() {
   para "Here: $v"
   para "$(lbfgs_note "$RES/fig4_left/curves.csv" 100)"
   para "$(run_counts "$RES/fig4_left") $(tuning_notes "$GRID" "$RES/fig4_left")"
+  if [ -f "$RES/fig4_left/scale_dm/runs.csv" ] && [ -f "$RES/fig4_left/scale_paper/runs.csv" ]; then
+    para "**Why the numbers here are several times the paper's** (measured: the tuned baselines on $(problems_of "$RES/fig4_left/scale_paper") single functions of each kind, and the LSTM on the kind it was trained on; f at step 100). The paper's text draws W, y and theta_0 from a Gaussian; its plot's scale matches the authors' code, which draws W and y uniformly on [0, 1) and theta_0 from N(0, 0.01^2). Uniform (authors' code): $(scale_stats "$RES/fig4_left/scale_dm"). Gaussian (the paper's text, used here): $(scale_stats "$RES/fig4_left/scale_paper"). On the uniform functions the baselines land where the paper's plot has them (SGD about 0.2, NAG 0.08, Adam and RMSprop 0.05-0.06); on Gaussian ones a few ill-conditioned W dominate the mean, which is several times the median. The comparison between optimizers, on the same functions, is unaffected."
+  fi
   para "![Figure 4 left](fig4_left/fig4_left.png)"
   table "$RES/fig4_left/summary.md"
   para ""
@@ -293,7 +348,7 @@ run_fig6() {
     for units in 5 10 20 40; do
       hid=$(printf "$units%.0s," $(seq 1 $layers)); hid=${hid%,}
       d="$RES/fig6/l${layers}_u${units}"
-      log "fig6: $layers x $units"
+      phase "fig6: $layers x $units"
       mkdir -p "$d"
       $L2L eval --task mnist --mnist-hidden "$hid" --phi "$RUNS/mnist/phi.ckpt" --steps 100 --problems "$SWEEP_TEST" \
         --tune-problems "$SWEEP_TUNE" --grid "$GRID" --final-metrics false --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
@@ -442,5 +497,10 @@ printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m
   for r in $RECIPES; do [ -f "$RES/$r/section.md" ] && cat "$RES/$r/section.md"; done
 } >"$RES/REPORT.md.tmp"
 mv "$RES/REPORT.md.tmp" "$RES/REPORT.md"
+if [ -z "${REPORT_ONLY:-}" ]; then  # this run's phases: the next run's [k/N] and ETA
+  { echo "# $RUN_KEY"; echo "total $total"; sort -n "$PHASES_NOW"; } >"$RES/phases.txt.tmp"
+  mv "$RES/phases.txt.tmp" "$RES/phases.txt"
+  rm -f "$PHASES_NOW"
+fi
 log "wrote $RES/REPORT.md"
 log "done, $where"

@@ -47,7 +47,7 @@ ART_OPTIMIZERS=lstm,sgd,nag,rmsprop,adam,lbfgs
 train_art() {
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/art/phi.ckpt" ]; then log "reusing $RUNS/art/phi.ckpt (REUSE is set)"; return; fi
   if trained_this_run "$RUNS/art"; then log "$RUNS/art/phi.ckpt: trained earlier in this run"; return; fi
-  log "meta-training on Neural Art ${ART_SIZE}x$ART_SIZE ($ART_EPOCHS epochs x $ART_PROBLEMS problems x $((ART_STEPS / ART_UNROLL)) windows)"
+  phase "meta-training on Neural Art ${ART_SIZE}x$ART_SIZE ($ART_EPOCHS epochs x $ART_PROBLEMS problems x $((ART_STEPS / ART_UNROLL)) windows)"
   THREADS=$ART_THREADS $L2L train --task art --art-size "$ART_SIZE" --art-style "$ART_TRAIN_STYLE" --steps "$ART_STEPS" \
     --unroll "$ART_UNROLL" --out-scale "$ART_OUT_SCALE" --meta-lr "$ART_META_LR" --epochs "$ART_EPOCHS" --problems-per-epoch "$ART_PROBLEMS" --val-problems "$ART_VAL" \
     --overwrite true --out "$RUNS/art" >"$RUNS/art.log" 2>&1 || step_failed "$RUNS/art.log"
@@ -56,7 +56,7 @@ train_art() {
 # art_eval NAME SIZE STYLE PROBLEMS TUNE GRID (its plot's title: figure_spec in plot_lib.sh)
 art_eval() {
   local name=$1 size=$2 style=$3 problems=$4 tune=$5 grid=$6
-  log "evaluating $name (${size}x$size, $style)"
+  phase "evaluating $name (${size}x$size, $style)"
   mkdir -p "$RES/$name"
   THREADS=$ART_THREADS $L2L eval --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --optimizers "$ART_OPTIMIZERS" \
     --steps "$ART_STEPS" --problems "$problems" --tune-problems "$tune" --grid "$grid" --out "$RES/$name" \
@@ -114,7 +114,7 @@ run_fig9() {
     local d=$RES/fig8_$side size=$ART_SIZE style=$ART_TRAIN_STYLE
     [ $side = right ] && size=$ART_SIZE_TEST style=$ART_TEST_STYLE
     b=$(best_baseline "$d")
-    log "Figure 9 images, ${size}x$size ($style), beside $b"
+    phase "Figure 9 images, ${size}x$size ($style), beside $b"
     mkdir -p "$RES/fig9_$side"
     build/art_images --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --baseline "$b" \
       --steps "$ART_STEPS" --problems "$ART_IMAGES" --threads "$ART_THREADS" --out "$RES/fig9_$side" >"$RES/fig9_$side/images.log" 2>&1 || step_failed "$RES/fig9_$side/images.log"

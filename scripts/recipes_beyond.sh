@@ -70,7 +70,7 @@ train_beyond() {
   shift
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/$run/phi.ckpt" ]; then log "reusing $RUNS/$run/phi.ckpt (REUSE is set)"; return; fi
   [[ " $* " == *" --curriculum "* ]] && problems=$((BEYOND_PROBLEMS * 2 / 3))
-  log "beyond: meta-training $run ($BEYOND_EPOCHS epochs x $problems problems, ~$BEYOND_ITERS meta-iterations${*:+; $*})"
+  phase "beyond: meta-training $run ($BEYOND_EPOCHS epochs x $problems problems, ~$BEYOND_ITERS meta-iterations${*:+; $*})"
   # shellcheck disable=SC2068
   $L2L train --task mnist --epochs "$BEYOND_EPOCHS" --problems-per-epoch "$problems" --meta-lr 0.003 --out-scale 0.1 \
     --val-problems "$BEYOND_VAL" $@ --overwrite true --out "$RUNS/$run" >"$RUNS/$run.log" 2>&1 || step_failed "$RUNS/$run.log"
@@ -101,7 +101,7 @@ eval_beyond_main() {
   mkdir -p "$d"
   local problems=$BEYOND_TEST
   if [ "$tag" = s1000 ]; then problems=$BEYOND_TEST_LONG extra=(--lr "$(best_rates "$RES/beyond_s200")"); fi
-  log "beyond: evaluating $tag ($steps steps)"
+  phase "beyond: evaluating $tag ($steps steps)"
   # shellcheck disable=SC2086
   $L2L eval --task mnist $flags --steps "$steps" --problems "$problems" --tune-problems "$BEYOND_TUNE" --grid "$BEYOND_GRID" \
     --phi "$RUNS/beyond_improved/phi.ckpt" --phi-sub "$RUNS/beyond_paper/phi.ckpt" --optimizers lstm,lstm-sub,sgd,nag,rmsprop,adam \
@@ -122,7 +122,7 @@ eval_beyond_ablation() {
     problems=$BEYOND_TEST
     [ "$tag" = s1000 ] && problems=$BEYOND_TEST_LONG
     for name in $(beyond_change_names); do
-      log "beyond: evaluating no-$name on $tag"
+      phase "beyond: evaluating no-$name on $tag"
       mkdir -p "$RES/beyond_$tag/ablation_$name"
       # shellcheck disable=SC2086
       $L2L eval --task mnist $flags --steps "$steps" --problems "$problems" --optimizers lstm --phi "$RUNS/beyond_no-$name/phi.ckpt" \

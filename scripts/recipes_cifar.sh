@@ -46,7 +46,7 @@ train_cifar() {
   local name=$1 labels=${2:-}
   if [ -n "${REUSE:-}" ] && [ -f "$RUNS/$name/phi.ckpt" ]; then log "reusing $RUNS/$name/phi.ckpt (REUSE is set)"; return; fi
   if trained_this_run "$RUNS/$name"; then log "$RUNS/$name/phi.ckpt: trained earlier in this run"; return; fi
-  log "meta-training on CIFAR ($name, labels ${labels:-all}; $CIFAR_EPOCHS epochs x $CIFAR_PROBLEMS problems x $((CIFAR_STEPS / 20)) windows)"
+  phase "meta-training on CIFAR ($name, labels ${labels:-all}; $CIFAR_EPOCHS epochs x $CIFAR_PROBLEMS problems x $((CIFAR_STEPS / 20)) windows)"
   $L2L train --task cifar --cifar-labels "$labels" --cifar-batch "$CIFAR_BATCH" --steps "$CIFAR_STEPS" --epochs "$CIFAR_EPOCHS" \
     --problems-per-epoch "$CIFAR_PROBLEMS" --val-problems "$CIFAR_VAL" --meta-lr 0.003 --overwrite true \
     --out "$RUNS/$name" >"$RUNS/$name.log" 2>&1 || step_failed "$RUNS/$name.log"
