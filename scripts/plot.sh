@@ -12,6 +12,9 @@
 # above the cap is named in the key with the step where it leaves the plot. The key goes in the
 # corner with the fewest points. Needs gnuplot.
 #
+# Long runs (more than 300 plotted steps) are smoothed for reading: each point is the mean of the
+# W = span/100 steps up to it (means and deviations alike), and the title states W.
+#
 # With "diff" (7th argument) and the paired_lstm.csv and verdict_lstm.json of `l2l verdict` beside
 # CSV, a second panel below shows the verdict: the LSTM minus the best tuned baseline, per step and
 # test problem, its mean with the 95% paired t-interval shaded, and the zero line: where the band
@@ -23,6 +26,18 @@ csv=$1 png=$2 title=$3${SMOKE_NOTE:+ [$SMOKE_NOTE]} first=${4:-0} last=${5:-}
 [ -n "$last" ] || last=$(tail -1 "$csv" | cut -d, -f1)
 n=${6:-$(problems_of "$(dirname "$csv")")}
 paired="$(dirname "$csv")/paired_lstm.csv" vjson="$(dirname "$csv")/verdict_lstm.json"
+smooth=$(((last - first) / 100)); [ $((last - first)) -gt 300 ] || smooth=1
+if [ "$smooth" -gt 1 ]; then  # the trailing moving mean of every column; null (diverged) stays null
+  smoothed=$(mktemp)
+  trap 'rm -f "$smoothed"' EXIT
+  awk -F, -v OFS=, -v w="$smooth" 'NR == 1 { print; next }
+    { r = NR % w; for (i = 2; i <= NF; i++) v[r, i] = $i; n = NR - 1 < w ? NR - 1 : w
+      out = $1; for (i = 2; i <= NF; i++) { s = 0; bad = 0
+          for (j = 0; j < n; j++) { x = v[(NR - j) % w, i]; if (x == "null") bad = 1; else s += x }
+          out = out OFS (bad ? "null" : s / n) }
+      print out }' "$csv" >"$smoothed"
+  csv=$smoothed
+fi
 diff=""
 [ "${7:-}" = diff ] && [ -f "$paired" ] && [ -f "$vjson" ] && [ "${n:-0}" -ge 2 ] && diff=1  # one problem: no interval
 
@@ -71,6 +86,7 @@ for ((i = 1; i < ${#cols[@]}; i += 2)); do
   plots+="${plots:+, }'$csv' every ::1 using 1:$m with linespoints $st pi $pi ps 1.1 title '$label'"
 done
 band_note="shaded: +-1 standard error over $n problems"
+[ "$smooth" -gt 1 ] && band_note+="; curves: mean of the last $smooth steps at each point"
 [ -n "$n" ] || band_note="no bands: number of problems unknown"
 
 # The difference panel (see the top): its y range over the plotted steps, with 8% margins.
