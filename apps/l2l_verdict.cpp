@@ -77,7 +77,7 @@ int cmd_verdict(int argc, char** argv) {
   f.add("dir", "", "an l2l eval output folder (holding runs.csv)");
   f.add("learned", "lstm", "the learned optimizer judged (lstm or lstm-sub)");
   f.add("claim", "lower", "the paper's claim: lower (the learned optimizer is below the baselines) or higher (it fails)");
-  f.add("baselines", "sgd,nag,rmsprop,adam", "the tuned baselines it is compared with (the best of them is chosen)");
+  f.add("baselines", "auto", "the tuned baselines it is compared with, the best of them chosen (auto: those of sgd,nag,rmsprop,adam in runs.csv)");
   if (!f.parse(argc, argv, 2)) return 0;
   const std::string dir = f.str("dir"), claim = f.str("claim");
   if (dir.empty()) throw std::invalid_argument("--dir is needed: an l2l eval output folder");
@@ -85,7 +85,13 @@ int cmd_verdict(int argc, char** argv) {
   const std::string path = dir + "/runs.csv";
   Bytes bytes = read_regular_file(path, size_t(1) << 30, "run l2l eval --out " + dir + " first");
   RunsTable t = parse_runs_csv(std::string(bytes.begin(), bytes.end()), path);
-  std::vector<std::string> baselines = comma_list(f.str("baselines"), "baselines");
+  std::vector<std::string> baselines;
+  if (f.str("baselines") == "auto") {
+    for (const char* b : {"sgd", "nag", "rmsprop", "adam"})
+      if (t.runs.count(b)) baselines.push_back(b);
+  } else {
+    baselines = comma_list(f.str("baselines"), "baselines");
+  }
   Verdict v = judge_runs(t, f.str("learned"), baselines, claim == "lower" ? Claim::lower : Claim::higher);
   write_file_atomic(dir + "/verdict_" + v.learned + ".json", verdict_json(v, claim));
   write_file_atomic(dir + "/paired_" + v.learned + ".csv", paired_csv(v));

@@ -410,16 +410,17 @@ pretrain() {
 }
 mnist_wanted() { want fig4_center || want fig4_right || want fig5 || want fig6; }
 
-# The data a recipe's section is written from (REPORT_ONLY checks it is there).
+# The data a recipe's section is written from (REPORT_ONLY checks it is there): the verdicts
+# need each eval folder's runs.csv.
 recipe_data() {
   case "$1" in
-    fig5) echo "$RES/fig5_h40/curves.csv $RES/fig5_l2/curves.csv $RES/fig5_relu/curves.csv" ;;
-    fig6) echo "$RES/fig6/sweep.csv" ;;
-    fig7) echo "$RES/fig7_cifar10/curves.csv $RES/fig7_cifar5/curves.csv $RES/fig7_cifar2/curves.csv" ;;
-    fig8) echo "$RES/fig8_left/curves.csv $RES/fig8_right/curves.csv" ;;
+    fig5) echo "$RES/fig5_h40/runs.csv $RES/fig5_l2/runs.csv $RES/fig5_relu/runs.csv" ;;
+    fig6) echo "$RES/fig6/sweep.csv $RES/fig6/l1_u20/runs.csv" ;;
+    fig7) echo "$RES/fig7_cifar10/runs.csv $RES/fig7_cifar5/runs.csv $RES/fig7_cifar2/runs.csv" ;;
+    fig8) echo "$RES/fig8_left/runs.csv $RES/fig8_right/runs.csv" ;;
     fig9) echo "$RES/fig9_left/images.log $RES/fig9_right/images.log" ;;
     beyond) echo "$RES/beyond_s200/curves.csv $RES/beyond_s1000/curves.csv $RES/beyond_relu/curves.csv $RES/beyond_l2/curves.csv" ;;
-    *) echo "$RES/$1/curves.csv" ;;
+    *) echo "$RES/$1/runs.csv" ;;
   esac
 }
 

@@ -63,8 +63,8 @@ cp -r results "$tmp/copy"
 # (the recipes whose data the copy holds: a recipe without data is refused, tested below)
 have=""
 for r in fig4_left fig4_center fig4_right fig5 fig6 fig7 fig8 fig9; do
-  case $r in fig5) f=fig5_h40/curves.csv ;; fig6) f=fig6/sweep.csv ;; fig7) f=fig7_cifar2/curves.csv ;;
-    fig8) f=fig8_right/curves.csv ;; fig9) f=fig9_right/images.log ;; *) f=$r/curves.csv ;; esac
+  case $r in fig5) f=fig5_h40/runs.csv ;; fig6) f=fig6/l1_u20/runs.csv ;; fig7) f=fig7_cifar2/runs.csv ;;
+    fig8) f=fig8_right/runs.csv ;; fig9) f=fig9_right/images.log ;; *) f=$r/runs.csv ;; esac
   [ -f "results/$f" ] && have+="${have:+ }$r"
 done
 run_exp REPORT_ONLY=1 ONLY="$have" RES="$tmp/copy" RUNS="$tmp/copy-runs"
@@ -131,11 +131,19 @@ else
 fi
 
 # ---- verdict and lbfgs_note (experiments.sh's report sentences) on a hand-written CSV ----------
-eval "$(sed -n '/^verdict() {/,/^}/p;/^lbfgs_note() {/,/^}/p' scripts/experiments.sh)"
+eval "$(sed -n '/^verdict() {/,/^}/p;/^verdict_row() {/,/^}/p;/^lbfgs_note() {/,/^}/p' scripts/experiments.sh)"
 printf 'step,lstm_mean,lstm_std,adam_mean,adam_std,lbfgs_mean,lbfgs_std\n100,0.2,0,0.3,0,0.1,0\n' >"$tmp/lb.csv"
-s=$(verdict "$tmp/lb.csv" 100)
+# runs.csv of three problems, f_0 = 3 then 12 flat steps: lstm 0.20/0.21/0.22, adam 0.3, lbfgs 0.1.
+mkdir -p "$tmp/vd"
+awk 'BEGIN { printf "optimizer,run"; for (t = 0; t <= 12; t++) printf ",f_%d", t; print ""
+  split("lstm adam lbfgs", o, " "); v["adam"] = 0.3; v["lbfgs"] = 0.1
+  for (i = 1; i <= 3; i++) for (k = 0; k < 3; k++) { x = o[i] == "lstm" ? 0.2 + k / 100 : v[o[i]]
+      printf "%s,%d,3", o[i], k; for (t = 1; t <= 12; t++) printf ",%g", x; print "" } }' >"$tmp/vd/runs.csv"
+VROWS=$tmp/vd/rows.md
+s=$(verdict "$tmp/vd" "4 left" "LSTM lowest")
 check "verdict: lbfgs is not a tuned baseline (the LSTM is compared with adam)" \
-  has "$s" "**agrees**: at step 100 the LSTM (0.2) is below the best tuned baseline, adam (0.3)"
+  has "$s" "**agrees**: LSTM 0.21 vs Adam 0.3 (the best tuned baseline)"
+check "verdict: adds its row to the verdict table" has "$(cat "$VROWS")" "| 4 left | LSTM lowest | LSTM 0.21 vs Adam 0.3 |"
 s=$(lbfgs_note "$tmp/lb.csv" 100)
 check "lbfgs_note: names L-BFGS's value, the LSTM's and the best tuned baseline's" \
   has "$s" "0.1 at step 100, against the LSTM (0.2) and the best tuned baseline, adam (0.3)."
