@@ -183,6 +183,8 @@ TEST_CASE("image: oversized headers and lying PNG chunks are refused; fuzz regre
   std::string big = bytes;  // IHDR (bytes 16-23): 5000 x 5000 = 25 megapixels (stb checks no CRC)
   for (int i : {16, 20}) big[i] = 0, big[i + 1] = 0, big[i + 2] = (char)0x13, big[i + 3] = (char)0x88;
   CHECK_THROWS_WITH(decode_image(big, "big.png"), doctest::Contains("big.png is 5000 x 5000 pixels, over the limit of 16 megapixels"));
+  for (int i = 16; i < 24; i++) big[i] = (char)0xff;  // 2^32 - 1 squared overflowed the pixel count (a fuzz find)
+  CHECK_THROWS_WITH(decode_image(big, "big.png"), doctest::Contains("big.png is 4294967295 x 4294967295 pixels, over the limit"));
   std::string lying = bytes;  // IHDR's length (bytes 8-11) says 2^30
   lying[8] = 0x40, lying[9] = lying[10] = lying[11] = 0;
   CHECK_THROWS_WITH(decode_image(lying, "lying.png"), doctest::Contains("lying.png: a PNG chunk at byte 8 claims 1073741824 bytes"));

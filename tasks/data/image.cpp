@@ -51,7 +51,7 @@ Image from_hwc(const float* v, int channels, int height, int width) {
 
 // Refuses a width x height over kMaxImagePixels, naming the file.
 void check_pixel_count(long long width, long long height, const std::string& path) {
-  if (width * height > kMaxImagePixels)
+  if (width > kMaxImagePixels || height > kMaxImagePixels || width * height > kMaxImagePixels)  // no overflow
     throw std::runtime_error("image file " + path + " is " + std::to_string(width) + " x " + std::to_string(height) +
                              " pixels, over the limit of " + std::to_string(kMaxImagePixels >> 20) +
                              " megapixels (resize it)");
