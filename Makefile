@@ -145,24 +145,34 @@ sanitize: deps build/tests-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/tests-san $(TEST_ARGS)
 
 # Fuzzing: each target in tests/fuzz/fuzz_<name>.cpp, linked with the library files it reads
-# through, all compiled by clang with libFuzzer's coverage hooks and ASan+UBSan (float build).
+# through, all compiled by clang with libFuzzer's coverage hooks and ASan+UBSan (float build;
+# -march=native as the programs: the kernels' vector code needs the machine's vector width).
+# docs/fuzzing.md says what each target covers and how to replay a crash.
 # The corpus grows in build/fuzz/corpus/<name>/, seeded by make_seeds (small valid files) and
 # tests/corpus/<name>/ (past crashes, also replayed by `make test`).
 FUZZ_CXX     ?= clang++
 FUZZ_SECONDS ?= 60
-FUZZ_FLAGS   := -std=c++17 -I. -Ithird_party -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
+# Per input: a slower one fails the run. Raise it on a loaded machine, where a fast input can
+# wait for a CPU longer than that (FUZZ_TIMEOUT=120).
+FUZZ_TIMEOUT ?= 20
+FUZZ_FLAGS   := -std=c++17 -march=native -I. -Ithird_party -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
 FUZZ_DEPS    := clang libclang-rt-14-dev
-# image (decode_image: stb_image 2.27's PNG/JPEG coders) is opt-in, `make fuzz FUZZ_TARGETS=image`:
-# within minutes it still finds undefined behaviour inside stb (a shift by 32 in the JPEG
-# decoder, stb_image.h:2068), so it would fail CI's pass at random. What it found and we fixed:
-# a Huffman size list overrun (patched in third_party/stb, replayed from tests/corpus/image by
-# the tests), PNG chunks claiming more bytes than the file (refused first), oversized headers.
-FUZZ_TARGETS := checkpoint idx cifar
+# image is decode_image alone (stb_image 2.27's PNG/JPEG decoders behind our checks; its finds,
+# a Huffman size list overrun and a shift by 32 when a JPEG runs out of bits, are patched in
+# third_party/stb/stb_image.h, marked "l2l:"); image_file is the art task's whole path from a
+# file (bounded read, size and aspect checks, resize); data_cache the cache file decoder; vgg
+# the VGG weights reader; train_state --resume's and eval's reading of train_state.ckpt and
+# phi.ckpt (they link the whole library).
+FUZZ_TARGETS := checkpoint idx cifar image image_file data_cache vgg train_state
 FUZZ_LIB_checkpoint := nn/checkpoint.cpp nn/files.cpp autodiff/tensor.cpp
 FUZZ_LIB_idx        := tasks/data/data.cpp tasks/data/decompress.cpp nn/files.cpp
 FUZZ_LIB_cifar      := tasks/data/data.cpp tasks/data/decompress.cpp nn/files.cpp
 FUZZ_LIB_image      := tasks/data/image.cpp nn/files.cpp
+FUZZ_LIB_image_file := tasks/data/image.cpp nn/files.cpp
+FUZZ_LIB_data_cache := tasks/data/data_cache.cpp nn/checkpoint.cpp nn/files.cpp autodiff/tensor.cpp
+FUZZ_LIB_vgg        := $(LIB_SRC)
+FUZZ_LIB_train_state := $(LIB_SRC)
 FUZZ_BINS    := $(FUZZ_TARGETS:%=build/fuzz/fuzz_%)
 fuzz_objs     = $(addprefix build/fuzz/obj/,$(patsubst %.cpp,%.o,$(FUZZ_LIB_$1)))
 
@@ -178,8 +188,9 @@ build/fuzz/obj/%.o: %.cpp | fuzz-deps
 .SECONDEXPANSION:
 build/fuzz/fuzz_%: build/fuzz/obj/tests/fuzz/fuzz_%.o $$(call fuzz_objs,$$*)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) -fsanitize=fuzzer $^ -o $@ $(LDLIBS)
-# make_seeds saves checkpoints and encodes PNGs (stb's implementation is in image.cpp).
-build/fuzz/make_seeds: build/fuzz/obj/tests/fuzz/make_seeds.o $(sort $(call fuzz_objs,image) $(call fuzz_objs,checkpoint))
+# make_seeds saves checkpoints, encodes PNGs (stb's implementation is in image.cpp) and writes
+# a training state (the whole library).
+build/fuzz/make_seeds: build/fuzz/obj/tests/fuzz/make_seeds.o $(call fuzz_objs,train_state)
 	$(FUZZ_CXX) $(FUZZ_FLAGS) $^ -o $@ $(LDLIBS)
 
 fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds
@@ -187,7 +198,7 @@ fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t tests/corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=20 -rss_limit_mb=2048 \
+	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -max_len=16384 -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$$t/ \
 	    build/fuzz/corpus/$$t build/fuzz/seeds/$$t tests/corpus/$$t 2>&1 | grep -E '(INITED|DONE) |stat::number_of_executed_units|ERROR|SUMMARY|Test unit written' ; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz $$t FAILED: crashing input in build/fuzz/crashes/$$t/ (add it to tests/corpus/$$t/)"; exit 1; }; \

@@ -12,6 +12,7 @@
 
 #include "apps/common.h"
 #include "apps/tasks.h"
+#include "nn/files.h"
 #include "tasks/optimizees/art.h"
 #include "tasks/data/image.h"
 
@@ -87,6 +88,7 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  fail_writes_past_size_limit();  // ulimit -f: a clear "File too large" naming the file, not SIGXFSZ
   try {
     return run(argc, argv);
   } catch (const std::exception& e) {

@@ -17,6 +17,7 @@
 #include "apps/common.h"
 #include "apps/tasks.h"
 #include "nn/checkpoint.h"
+#include "nn/files.h"
 #include "tasks/run/comm.h"
 #include "tasks/optimizees/scaled_task.h"
 #include "tasks/run/run_dir.h"
@@ -170,6 +171,7 @@ int cmd_verdict(int argc, char** argv);  // apps/l2l_verdict.cpp
 
 int main(int argc, char** argv) {
   setup_fast_runtime();
+  fail_writes_past_size_limit();  // ulimit -f: a clear "File too large" naming the file, not SIGXFSZ
   std::string cmd = argc > 1 ? argv[1] : "";
   int rc = 0;
   try {

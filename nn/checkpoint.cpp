@@ -398,6 +398,17 @@ void add_tensors(Checkpoint& ck, const std::string& prefix, const NamedTensors& 
   for (const auto& [n, t] : ts) ck.tensors.emplace_back(prefix + n, t);
 }
 
+void require_finite(const Checkpoint& ck, const std::string& prefix, const std::string& fix) {
+  for (const auto& [n, t] : ck.tensors) {
+    if (n.compare(0, prefix.size(), prefix) != 0) continue;
+    for (size_t i = 0; i < t.size(); i++)
+      if (!std::isfinite((double)t[i]))
+        throw std::runtime_error("checkpoint " + ck.source + ": tensor '" + n + "' holds " + std::to_string((double)t[i]) +
+                                 " at index " + std::to_string(i) + ", expected finite numbers (the file is damaged or "
+                                 "was edited). Fix: " + fix);
+  }
+}
+
 NamedTensors tensors_with_prefix(const Checkpoint& ck, const std::string& prefix) {
   NamedTensors out;
   for (const auto& [n, t] : ck.tensors)

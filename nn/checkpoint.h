@@ -107,6 +107,10 @@ class MetadataReader {
 
 // Appends `ts` to ck.tensors with every name prefixed (e.g. "opt." + "adam.m.0").
 void add_tensors(Checkpoint& ck, const std::string& prefix, const NamedTensors& ts);
+// Throws std::runtime_error naming ck.source, the tensor and the index unless every value of
+// the tensors whose names start with prefix is finite; `fix` ends the message. A checkpoint
+// may hold NaN (save/load round-trip it); a phi or an optimizer's state must not.
+void require_finite(const Checkpoint& ck, const std::string& prefix, const std::string& fix);
 // The tensors whose names start with prefix, with the prefix removed, in file order.
 NamedTensors tensors_with_prefix(const Checkpoint& ck, const std::string& prefix);
 

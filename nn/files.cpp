@@ -1,5 +1,5 @@
 // nn/files.cpp: the atomic write and the bounded read of nn/files.h, each a short function over
-// POSIX calls (lstat, mkstemp, fsync, rename; open, fstat, read). What it is not: anything that
+// POSIX calls (lstat, mkstemp, fsync, rename; open, fstat, read; signal for SIGXFSZ). What it is not: anything that
 // waits, retries or knows what the bytes mean.
 #include "nn/files.h"
 
@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <stdexcept>
@@ -54,6 +55,8 @@ int write_all(int fd, const std::string& bytes) {
 }
 
 }  // namespace
+
+void fail_writes_past_size_limit() { std::signal(SIGXFSZ, SIG_IGN); }
 
 void sync_directory(const std::string& dir) {
   int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -30,6 +30,11 @@ using Bytes = std::vector<unsigned char>;
 // replaced, its target untouched; a hard link keeps the old bytes under its other name).
 void write_file_atomic(const std::string& path, const std::string& bytes, const std::string& action = "write");
 
+// Makes a write past the file size limit (ulimit -f, RLIMIT_FSIZE) fail with EFBIG instead of
+// killing the process with SIGXFSZ and no message: write_file_atomic then reports it, naming
+// the file, and leaves the old file as it was. Every program that writes files calls it first.
+void fail_writes_past_size_limit();
+
 // fsync(2) on a directory, so that a rename or create in it survives a crash. Best effort:
 // some filesystems refuse, and that is not an error.
 void sync_directory(const std::string& dir);

@@ -165,13 +165,47 @@ void rename_old_readout(Checkpoint& ck) {
     if (name.size() > 6 && name.compare(name.size() - 6, 6, ".out.W") == 0) name.back() = 'w';
 }
 
+namespace {
+
+// How many numbers phi of a net with this configuration has (without building it).
+size_t phi_numbers(const NetConfig& c) {
+  const size_t I = (size_t)preprocess_inputs(c), H = (size_t)c.hidden;
+  size_t n = c.layers > 0 ? H + 1 : I + 1;  // read-out w, b
+  for (int l = 0; l < c.layers; l++) n += ((l == 0 ? I : H) + H) * 4 * H + 4 * H;
+  return n;
+}
+
+// The file's phi (tensors "<prefix>net<k>.") must have as many numbers as its metadata's
+// nets: checked before the optimizer is built, so a file that claims 64 nets of 8 x 1024 units
+// over a few tensors allocates nothing.
+void check_phi_size(const Checkpoint& ck, const std::vector<NetConfig>& cfgs, const std::string& prefix) {
+  for (size_t k = 0; k < cfgs.size(); k++) {
+    const std::string net = prefix + "net" + std::to_string(k) + ".";
+    size_t found = 0;
+    for (const auto& [name, t] : ck.tensors)
+      if (name.compare(0, net.size(), net) == 0) found += t.size();
+    if (found != phi_numbers(cfgs[k]))
+      throw std::runtime_error("checkpoint " + ck.source + ": its metadata describes net" + std::to_string(k) + " as " +
+                               cfgs[k].describe() + " (" + std::to_string(phi_numbers(cfgs[k])) +
+                               " numbers), but its tensors " + net + "* hold " + std::to_string(found) +
+                               " (the metadata was edited or the file is damaged). Fix: use the file as l2l wrote "
+                               "it, or train again.");
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<LearnedOptimizer> load_learned_optimizer(const std::string& path, std::string* trained_on,
                                                          std::string* epoch) {
   Checkpoint ck = load_checkpoint(path);
   rename_old_readout(ck);
-  auto opt = std::make_unique<LearnedOptimizer>(net_configs_from_meta(ck.meta, path), 0);
+  const std::vector<NetConfig> cfgs = net_configs_from_meta(ck.meta, path);
   // train_state.ckpt holds phi under "phi."; phi.ckpt holds it bare.
-  load_params(ck, opt->params(), ck.tensor("phi." + opt->params()[0]->name) ? "phi." : "");
+  const std::string prefix = ck.tensor("phi.net0.out.b") ? "phi." : "";
+  check_phi_size(ck, cfgs, prefix);
+  require_finite(ck, prefix + "net", "use the phi.ckpt of a run that did not diverge, or train again");
+  auto opt = std::make_unique<LearnedOptimizer>(cfgs, 0);
+  load_params(ck, opt->params(), prefix);
   const std::string* t = ck.meta_value("task");
   const std::string* e = ck.meta_value("best_epoch");
   if (trained_on) *trained_on = t ? *t : "";

@@ -152,7 +152,10 @@ class LearnedOptimizer : public Optimizer {
 void rename_old_readout(Checkpoint& ck);
 
 // A learned optimizer from a phi checkpoint (phi.ckpt or train_state.ckpt of l2l train): its
-// nets from the metadata, phi from the tensors (strict names and shapes). `trained_on` gets
+// nets from the metadata (whose digest must match, tasks/net_config.h), phi from the tensors
+// (strict names and shapes, all finite). Before the optimizer is built, the file's tensors must
+// hold as many numbers as the metadata's nets need: a file cannot make it allocate more than
+// it holds. Errors are std::runtime_error naming the file, what it claims and the fix. `trained_on` gets
 // the checkpoint's "task" ("" if absent), `epoch` its "best_epoch" ("" if absent).
 std::unique_ptr<LearnedOptimizer> load_learned_optimizer(const std::string& path, std::string* trained_on = nullptr,
                                                          std::string* epoch = nullptr);

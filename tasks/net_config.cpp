@@ -48,8 +48,13 @@ NetConfig paper_net_config(const std::string& task) {
 
 // ---- the optimizer's description in a checkpoint --------------------------------------------
 
-std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs) {
-  std::vector<std::pair<std::string, std::string>> m = {{"nets", std::to_string(cfgs.size())}};
+namespace {
+
+using Meta = std::vector<std::pair<std::string, std::string>>;
+
+// The entries without the digest: what the digest is a digest of.
+Meta config_entries(const std::vector<NetConfig>& cfgs) {
+  Meta m = {{"nets", std::to_string(cfgs.size())}};
   for (size_t k = 0; k < cfgs.size(); k++) {
     const NetConfig& c = cfgs[k];
     std::string p = "net" + std::to_string(k) + ".";
@@ -63,6 +68,36 @@ std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vect
     m.push_back({p + "adam-beta1", exact_text(c.beta1)});
     m.push_back({p + "adam-beta2", exact_text(c.beta2)});
   }
+  return m;
+}
+
+// FNV-1a of "key=value\n" for every entry, as 16 hex digits.
+std::string digest(const Meta& m) {
+  std::string text;
+  for (const auto& [k, v] : m) text += k + "=" + v + "\n";
+  char hex[17];
+  std::snprintf(hex, sizeof hex, "%016llx",
+                (unsigned long long)fnv1a64(reinterpret_cast<const unsigned char*>(text.data()), text.size()));
+  return hex;
+}
+
+// The configuration read back must be the one the digest was written for.
+void check_digest(const MetadataReader& r, const std::vector<NetConfig>& cfgs, const std::string& path) {
+  if (!r.has("nets.digest")) return;  // written before the digest existed: taken as it is
+  if (r.str("nets.digest") == digest(config_entries(cfgs))) return;
+  std::string now;
+  for (size_t k = 0; k < cfgs.size(); k++) now += "\n  net" + std::to_string(k) + ": " + cfgs[k].describe();
+  throw std::runtime_error(path + ": its optimizer metadata (nets, net<k>.*) does not match the digest l2l saved with "
+                           "it (nets.digest): a value was edited or deleted after the file was written. As it reads "
+                           "now it would run:" + now + "\nbut phi was not trained as that. Fix: use the file as l2l "
+                           "wrote it (a run's train_state.ckpt holds the same phi), or train again.");
+}
+
+}  // namespace
+
+std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs) {
+  Meta m = config_entries(cfgs);
+  m.push_back({"nets.digest", digest(m)});
   return m;
 }
 
@@ -94,6 +129,7 @@ std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::st
     }
     cfgs.push_back(c);
   }
+  check_digest(r, cfgs, path);
   return cfgs;
 }
 

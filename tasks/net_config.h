@@ -40,8 +40,13 @@ NetConfig paper_net_config(const std::string& task);
 // checkpoint describes its optimizer, so evaluation rebuilds it without the training flags.
 // Checkpoints written before gac and adamnorm existed lack the last three keys: they load with
 // gac = 0 and the default betas (unused unless preprocess is adamnorm), i.e. as trained.
+// Last comes "nets.digest", the FNV-1a of every entry before it: a file whose configuration was
+// edited (gac 0 -> 5 changes no tensor shape) or lost a key reads back as another
+// configuration, whose digest differs, and is refused. (Files written before the digest
+// existed have none and are read as they are.)
 std::vector<std::pair<std::string, std::string>> net_config_meta(const std::vector<NetConfig>& cfgs);
-// Throws std::runtime_error naming `path` and the key when a value is missing or out of range.
+// Throws std::runtime_error naming `path` and the key when a value is missing or out of range,
+// and naming the configuration it would run when the digest does not match it.
 std::vector<NetConfig> net_configs_from_meta(const std::vector<std::pair<std::string, std::string>>& meta,
                                              const std::string& path);
 

@@ -148,7 +148,7 @@ TEST_CASE("vgg: the loader reorders HWIO into (O,C,3,3), conv1_1 to RGB; a 3x3 p
   fs::remove_all(dir);
 }
 
-TEST_CASE("vgg: a missing, short, long, non-regular or non-finite file is refused with its name and sizes") {
+TEST_CASE("vgg: a missing, short, long, non-regular, non-finite or absurd file is refused with its name and sizes") {
   std::string dir = temp_dir("bad");
   write_fake_vgg(dir, 3);
   CHECK_THROWS_WITH(load_vgg(dir, 4), doctest::Contains(("VGG weight file " + dir + "/block2_conv2.f32: expected a "
@@ -176,8 +176,26 @@ TEST_CASE("vgg: a missing, short, long, non-regular or non-finite file is refuse
     float nan = std::nanf("");
     io.write((const char*)&nan, 4);
   }
-  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + ": value 100 is not finite").c_str()));
+  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + ": value 100 is nan, expected a finite number within "
+                                                             "+-100").c_str()));
+  // A finite but absurd weight (it would overflow the features to inf, which meta-training
+  // would report as a diverged run) is refused too.
+  write_fake_vgg(dir, 3);
+  {
+    std::fstream io(f, std::ios::in | std::ios::out | std::ios::binary);
+    io.seekp(400);
+    float huge = 3.4e38f;
+    io.write((const char*)&huge, 4);
+  }
+  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + ": value 100 is 3399999952").c_str()));
+  CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains("expected a finite number within +-100 (VGG-19's are within"));
   CHECK_NOTHROW(load_vgg(dir, 2));
+  if (fs::exists("/dev/zero")) {  // a link to /dev/zero: says what it is, never reads it
+    fs::remove(f);
+    fs::create_symlink("/dev/zero", f);
+    CHECK_THROWS_WITH(load_vgg(dir, 3), doctest::Contains((f + ": expected a regular file of at most 295424 bytes, "
+                                                               "found a character device").c_str()));
+  }
   fs::remove_all(dir);
 }
 

@@ -2,17 +2,21 @@
 // the cache (no decoding) and gives the same bits; a changed source, a corrupt or a truncated
 // cache file each cause a fresh decode; L2L_CACHE=off decodes every time; a source or a cache
 // file that is not a regular file of bounded size (/dev/zero, a FIFO, a directory, a huge
-// file) is never read whole and never hangs: the data are decoded instead.
+// file) is never read whole and never hangs: the data are decoded instead; so is a cache with
+// a label outside 0..9 or absurd dimensions behind a right checksum.
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
 #include <stdexcept>
 
 #include "doctest/doctest.h"
+#include "nn/checkpoint.h"  // fnv1a64
+#include "nn/files.h"
 #include "tasks/data/data_cache.h"
 
 using namespace l2l;
@@ -138,5 +142,48 @@ TEST_CASE("data cache: sources and cache files that are not bounded regular file
   CHECK(load_cached(src, "t", decode).labels == tiny().labels);
   CHECK(decodes == 4);
   CHECK(std::distance(fs::directory_iterator(dir / "cache"), fs::directory_iterator()) == 1);  // no temp file left
+  fs::remove_all(dir);
+}
+
+// A cache file whose checksum and fingerprint are right but whose label is 200 (forged, or
+// written by a buggy build) would fail late, in the loss, without naming any file: it is not a
+// cache of ours, so the data are decoded again and the cache rewritten.
+TEST_CASE("data cache: a cache file with a label outside 0..9 or absurd dimensions is decoded again") {
+  fs::path dir = fs::temp_directory_path() / ("l2l_cache_label_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  CacheEnv env((dir / "cache").string());
+  write(dir / "src.bin", "source bytes");
+  int decodes = 0;
+  auto decode = [&] { decodes++; return tiny(); };
+  std::vector<std::string> src = {(dir / "src.bin").string()};
+  load_cached(src, "t", decode);
+  const fs::path cache = dir / "cache" / "t.l2ldata";
+  std::string good;
+  {
+    std::ifstream in(cache, std::ios::binary);
+    good.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  }
+  // The file with byte `at` set to v and its checksum (the last 8 bytes) made right again.
+  auto forge = [&](size_t at, char v) {
+    std::string b = good;
+    b[at] = v;
+    const uint64_t sum = fnv1a64(reinterpret_cast<const unsigned char*>(b.data()), b.size() - 8);
+    std::memcpy(&b[b.size() - 8], &sum, 8);
+    write(cache, b);
+  };
+  forge(32, (char)200);  // the first label (after magic 8, fingerprint 8, dimensions 16)
+  Dataset d;
+  CHECK_FALSE(decode_cache_file(Bytes(good.begin(), good.end()), 0, d));  // another fingerprint
+  decodes = 0;
+  CHECK(load_cached(src, "t", decode).labels == tiny().labels);
+  CHECK(decodes == 1);
+  CHECK(load_cached(src, "t", decode).labels == tiny().labels);
+  CHECK(decodes == 1);  // the rewritten cache is read back
+  forge(19, (char)0x40);  // n's high byte: 2^30 + 3 images claimed (the size check refuses them)
+  CHECK(load_cached(src, "t", decode).n == 3);
+  forge(23, (char)0x40);  // channels 2^30 + 1: over the bound of 4
+  CHECK(load_cached(src, "t", decode).n == 3);
+  CHECK(decodes == 3);
   fs::remove_all(dir);
 }

@@ -1,5 +1,6 @@
-// test_image.cpp: tasks/data/image.h: PNG and JPEG decoding, refusal of corrupt files and of
-// paths that are not regular files or too big (naming them), resizing and cropping, PNG writing round trip. The PNGs are made here with
+// test_image.cpp: tasks/data/image.h: PNG and JPEG decoding, refusal of corrupt files, of
+// paths that are not regular files or too big, of images too large or too thin (naming them),
+// bounded resizing and cropping, PNG writing round trip. The PNGs are made here with
 // stb_image_write (its implementation is compiled in tasks/data/image.cpp); the JPEG is embedded.
 #include <cstdio>
 #include <cmath>
@@ -182,6 +183,8 @@ TEST_CASE("image: oversized headers and lying PNG chunks are refused; fuzz regre
   std::string big = bytes;  // IHDR (bytes 16-23): 5000 x 5000 = 25 megapixels (stb checks no CRC)
   for (int i : {16, 20}) big[i] = 0, big[i + 1] = 0, big[i + 2] = (char)0x13, big[i + 3] = (char)0x88;
   CHECK_THROWS_WITH(decode_image(big, "big.png"), doctest::Contains("big.png is 5000 x 5000 pixels, over the limit of 16 megapixels"));
+  for (int i = 16; i < 24; i++) big[i] = (char)0xff;  // 2^32 - 1 squared overflowed the pixel count (a fuzz find)
+  CHECK_THROWS_WITH(decode_image(big, "big.png"), doctest::Contains("big.png is 4294967295 x 4294967295 pixels, over the limit"));
   std::string lying = bytes;  // IHDR's length (bytes 8-11) says 2^30
   lying[8] = 0x40, lying[9] = lying[10] = lying[11] = 0;
   CHECK_THROWS_WITH(decode_image(lying, "lying.png"), doctest::Contains("lying.png: a PNG chunk at byte 8 claims 1073741824 bytes"));
@@ -200,6 +203,41 @@ TEST_CASE("image: oversized headers and lying PNG chunks are refused; fuzz regre
     files++;
   }
   CHECK(files >= 1);
+  fs::remove_all(dir);
+}
+
+// stb_image gives up on a PNG this large with "unknown image type"; our own header check says
+// what it is.
+TEST_CASE("image: a 100000 x 100000 PNG is called too large, not an unknown image type") {
+  std::string dir = temp_dir(), huge = dir + "/huge.png";
+  std::vector<unsigned char> px = pattern();
+  std::string bytes;
+  auto append = [](void* ctx, void* data, int size) { static_cast<std::string*>(ctx)->append((const char*)data, size); };
+  REQUIRE(stbi_write_png_to_func(append, &bytes, 7, 5, 3, px.data(), 7 * 3));
+  for (int i : {16, 20}) bytes[i] = 0, bytes[i + 1] = (char)0x01, bytes[i + 2] = (char)0x86, bytes[i + 3] = (char)0xa0;
+  std::ofstream(huge, std::ios::binary) << bytes;
+  const std::string said = huge + " is 100000 x 100000 pixels, over the limit of 16 megapixels (resize it)";
+  CHECK_THROWS_WITH(decode_image(bytes, huge), doctest::Contains(said.c_str()));
+  CHECK_THROWS_WITH(load_image(huge), doctest::Contains(said.c_str()));
+  fs::remove_all(dir);
+}
+
+// A 1 x 20000 PNG is a 621-byte file of 20,000 pixels; scaled to a short side of 64 it would be
+// 64 x 1,280,000 (stb_image_resize asked for 4 GB). Refused before anything is allocated.
+TEST_CASE("image: a thin image is refused before its resize, naming the file; the resize is bounded") {
+  std::string dir = temp_dir(), thin = dir + "/thin.png", wide = dir + "/wide.png";
+  std::vector<unsigned char> px((size_t)20000 * 3, 128);
+  REQUIRE(stbi_write_png(thin.c_str(), 20000, 1, 3, px.data(), 20000 * 3));
+  CHECK(fs::file_size(thin) < 2000);
+  CHECK_THROWS_WITH(load_image_short_side(thin, 64),
+                    doctest::Contains((thin + " is 20000 x 1 pixels: its sides differ by more than 16 times "
+                                              "(expected a photo or a painting; crop it)").c_str()));
+  const Image im = load_image(thin);
+  CHECK_THROWS_WITH(resize_short_side(im, 64), doctest::Contains("1x20000 -> 64x1280000 is over the limit of 16 megapixels"));
+  REQUIRE(stbi_write_png(wide.c_str(), 32, 2, 3, px.data(), 32 * 3));  // 16:1, the widest accepted
+  const Image ok = load_image_short_side(wide, 8);
+  CHECK(ok.height == 8);
+  CHECK(ok.width == 128);
   fs::remove_all(dir);
 }
 

@@ -6,12 +6,15 @@
 //    and across windows; preprocessing follows Appendix A;
 //  - phi really trains; a briefly trained optimizer solves the simple problem (DeepMind's
 //    convergence test) and beats tuned SGD on quadratics ([slow]); --resume is exact, also
-//    after a run killed between any two of the files it writes.
+//    after a run killed between any two of the files it writes; a phi or training state whose
+//    configuration was edited, whose size does not match its tensors or that holds a NaN is
+//    refused, naming the file.
 #include <algorithm>
 #include <cmath>
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 
 #include "fixtures.h"
 #include "helpers.h"
@@ -414,6 +417,115 @@ TEST_CASE("resume: a training state with a NaN score or histories of the wrong l
   ro.resume = true;
   mc.epochs = 3;
   CHECK(train_run(opt, *task, mc, ro).val_history.size() == 3);
+}
+
+// Edits a copy of `saved`, writes it to `path` and returns what `load` throws ("" if nothing).
+template <class Edit, class Load>
+static std::string error_after_edit(const Checkpoint& saved, const std::string& path, Edit edit, Load load) {
+  Checkpoint c = saved;
+  edit(c);
+  save_checkpoint(path, c);
+  try {
+    load();
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "";
+}
+
+// Sets metadata `key` to `value` (an empty value deletes the key).
+static std::function<void(Checkpoint&)> set_meta(const std::string& key, const std::string& value) {
+  return [=](Checkpoint& c) {
+    for (size_t i = 0; i < c.meta.size(); i++)
+      if (c.meta[i].first == key) {
+        if (value.empty()) c.meta.erase(c.meta.begin() + (long)i);
+        else c.meta[i].second = value;
+        return;
+      }
+    FAIL("no metadata " << key);
+  };
+}
+
+// phi.ckpt describes its nets in metadata. gac 1 -> 3 changes no tensor shape, so the digest
+// saved with the configuration catches it (and a deleted key, which reads back as the default);
+// a shape-changing edit is refused before the optimizer is built; a NaN in phi at load time.
+TEST_CASE("phi: an edited or deleted configuration value, a size its tensors do not have, or a NaN is refused, naming the file") {
+  auto task = make_quadratic_task(small_quadratic());
+  TempDir tmp;
+  RunOptions ro;
+  ro.quiet = true;
+  ro.out_dir = tmp.file("run");
+  NetConfig net = tiny_net();
+  net.gac = 1;
+  LearnedOptimizer opt({net}, 8);
+  train_run(opt, *task, short_meta_config(), ro);
+  const std::string phi = ro.out_dir + "/phi.ckpt";
+  const Checkpoint saved = load_checkpoint(phi);
+  CHECK(load_learned_optimizer(phi)->net(0).config().gac == 1);
+  auto refused = [&](const std::function<void(Checkpoint&)>& edit) {
+    std::string msg = error_after_edit(saved, phi, edit, [&] { load_learned_optimizer(phi); });
+    CHECK_MESSAGE(msg.find(phi) != std::string::npos, msg);
+    return msg;
+  };
+  std::string msg = refused(set_meta("net0.gac", "3"));
+  CHECK_MESSAGE(msg.find("does not match the digest l2l saved with it (nets.digest)") != std::string::npos, msg);
+  CHECK_MESSAGE(msg.find("3 global averaging cells per layer") != std::string::npos, msg);
+  CHECK_MESSAGE(msg.find("Fix: use the file as l2l wrote it") != std::string::npos, msg);
+  msg = refused(set_meta("net0.gac", ""));  // deleted: would read back as gac 0
+  CHECK_MESSAGE(msg.find("does not match the digest") != std::string::npos, msg);
+  msg = refused([](Checkpoint& c) {  // digest gone too: the tensors still tell the size
+    set_meta("nets.digest", "")(c);
+    set_meta("net0.hidden", "5")(c);
+  });
+  CHECK_MESSAGE(msg.find("its metadata describes net0 as 1x5 LSTM") != std::string::npos, msg);
+  CHECK_MESSAGE(msg.find("but its tensors net0.* hold") != std::string::npos, msg);
+  msg = refused([](Checkpoint& c) { c.tensors[1].second[0] = NAN; });
+  CHECK_MESSAGE(msg.find("tensor '" + saved.tensors[1].first + "' holds nan at index 0, expected finite numbers") !=
+                    std::string::npos, msg);
+  save_checkpoint(phi, saved);
+  CHECK(load_learned_optimizer(phi)->net(0).config().gac == 1);
+}
+
+// --resume takes the optimizer from the flags: a state whose "gac" setting was deleted (so the
+// settings no longer differ) still describes its nets, which must be the flags' nets; Adam's
+// state and phi must be finite (a NaN used to surface as "meta-training diverged").
+TEST_CASE("resume: another optimizer than the file's, or a NaN in Adam's state or phi, is refused, naming the file") {
+  auto task = make_quadratic_task(small_quadratic());
+  TempDir tmp;
+  RunOptions ro;
+  ro.quiet = true;
+  ro.out_dir = tmp.file("run");
+  ro.settings = {{"gac", "1"}};
+  NetConfig net = tiny_net();
+  net.gac = 1;
+  LearnedOptimizer opt({net}, 8);
+  train_run(opt, *task, short_meta_config(), ro);
+  const std::string path = ro.out_dir + "/train_state.ckpt";
+  const Checkpoint saved = load_checkpoint(path);
+  MetaConfig more = short_meta_config();
+  more.epochs = 2;
+  auto resume_with = [&](int gac) {
+    RunOptions r = ro;
+    r.resume = true;
+    r.settings = {{"gac", std::to_string(gac)}};
+    NetConfig n = net;
+    n.gac = gac;
+    LearnedOptimizer resumed({n}, 8);
+    train_run(resumed, *task, more, r);
+  };
+  std::string msg = error_after_edit(saved, path, set_meta("gac", ""), [&] { resume_with(2); });
+  CHECK_MESSAGE(msg.find("--resume: " + path + " was trained with another optimizer:\n  net0 was 1x3 LSTM") !=
+                    std::string::npos, msg);
+  CHECK_MESSAGE(msg.find("1 global averaging cells per layer, now") != std::string::npos, msg);
+  for (const char* prefix : {"adam.", "phi.", "best."}) {
+    size_t t = 0;
+    while (saved.tensors[t].first.rfind(prefix, 0) != 0 || saved.tensors[t].second.size() == 0) t++;
+    msg = error_after_edit(saved, path, [&](Checkpoint& c) { c.tensors[t].second[0] = NAN; }, [&] { resume_with(1); });
+    CHECK_MESSAGE(msg.find("checkpoint " + path + ": tensor '" + saved.tensors[t].first + "' holds nan") !=
+                      std::string::npos, msg);
+  }
+  save_checkpoint(path, saved);
+  CHECK_NOTHROW(resume_with(1));
 }
 
 TEST_CASE("a non-finite meta-loss stops training with a clear message and keeps the checkpoint") {

@@ -71,8 +71,9 @@ std::string encode(const Dataset& d, uint64_t fp) {
   return out;
 }
 
-// The data set in b if b is a valid cache file for fingerprint fp; otherwise false.
-bool decode(const std::vector<unsigned char>& b, uint64_t fp, Dataset& d) {
+}  // namespace
+
+bool decode_cache_file(const Bytes& b, uint64_t fp, Dataset& d) {
   const size_t head = 8 + 8 + 16;
   if (b.size() < head + 8 || std::memcmp(b.data(), kMagic, 8) != 0) return false;
   uint64_t sum, stored_fp;
@@ -81,18 +82,21 @@ bool decode(const std::vector<unsigned char>& b, uint64_t fp, Dataset& d) {
   if (sum != fnv1a64(b.data(), b.size() - 8) || stored_fp != fp) return false;
   int32_t dims[4];
   std::memcpy(dims, b.data() + 16, 16);
-  if (dims[0] < 0 || dims[1] <= 0 || dims[2] <= 0 || dims[3] <= 0) return false;
+  // Bounded, so that n * channels * height * width cannot overflow (and int image_size() neither).
+  if (dims[0] < 0 || dims[1] < 1 || dims[1] > 4 || dims[2] < 1 || dims[2] > 4096 || dims[3] < 1 || dims[3] > 4096)
+    return false;
   size_t n = (size_t)dims[0], img = (size_t)dims[1] * dims[2] * dims[3];
   if (b.size() != head + n + n * img + 8) return false;
+  const unsigned char* labels = b.data() + head;
+  for (size_t i = 0; i < n; i++)
+    if (labels[i] > 9) return false;  // not a data set of ours (labels 0..9): decoded again
   d.n = dims[0], d.channels = dims[1], d.height = dims[2], d.width = dims[3];
-  d.labels.assign(b.begin() + head, b.begin() + head + n);
+  d.labels.assign(labels, labels + n);
   d.pixels.resize(n * img);
   const unsigned char* px = b.data() + head + n;
   for (size_t i = 0; i < d.pixels.size(); i++) d.pixels[i] = px[i] / 255.0f;
   return true;
 }
-
-}  // namespace
 
 std::string data_cache_dir() {
   if (const char* c = std::getenv("L2L_CACHE")) return std::string(c) == "off" ? "" : c;
@@ -109,7 +113,7 @@ Dataset load_cached(const std::vector<std::string>& sources, const std::string& 
   if (dir.empty() || !fingerprint(sources, fp)) return decode_sources();
   const std::string path = dir + "/" + name + ".l2ldata";
   Dataset d;
-  if (decode(read_cache_file(path), fp, d)) return d;
+  if (decode_cache_file(read_cache_file(path), fp, d)) return d;
   d = decode_sources();
   std::error_code ec;
   fs::create_directories(dir, ec);

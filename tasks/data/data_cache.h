@@ -5,8 +5,9 @@
 // CIFAR-10 training split), as long as it is still valid. Valid means: the magic and version
 // are right, the FNV-1a checksum of the whole file matches, and the fingerprint stored in it
 // equals the sources' fingerprint now (each source file's size and the FNV-1a hash of its
-// bytes), so a changed, replaced or re-compressed source rebuilds the cache. Anything else,
-// a corrupt or truncated cache included, is decoded again and rewritten.
+// bytes), so a changed, replaced or re-compressed source rebuilds the cache; its dimensions
+// and labels (0..9) are checked too. Anything else, a corrupt, truncated or forged cache
+// included (a label 200 would fail late, in the loss), is decoded again and rewritten.
 //
 // Cache dir: $L2L_CACHE if set, else $XDG_CACHE_HOME/l2l, else $HOME/.cache/l2l. Setting
 // L2L_CACHE=off disables caching. If the cache cannot be written, decoding still works.
@@ -17,6 +18,7 @@
 // Pixels are stored as bytes (value * 255; exact for images that came from bytes / 255).
 // Is not: a general serializer, or shared between machines (native endianness is fine here).
 #pragma once
+#include <cstdint>
 #include <functional>
 #include <string>
 #include <vector>
@@ -27,6 +29,11 @@ namespace l2l {
 
 Dataset load_cached(const std::vector<std::string>& sources, const std::string& name,
                     const std::function<Dataset()>& decode);
+
+// The data set in b if b is a valid cache file for fingerprint fp (magic, checksum, fingerprint,
+// dimensions of at most 4 channels of 4096 x 4096, exact size, labels 0..9); otherwise false
+// and d untouched. What load_cached does with the cache file's bytes; the fuzz target's entry.
+bool decode_cache_file(const std::vector<unsigned char>& b, uint64_t fp, Dataset& d);
 
 // The directory used (empty when caching is off).
 std::string data_cache_dir();

@@ -49,6 +49,14 @@ Image from_hwc(const float* v, int channels, int height, int width) {
   return im;
 }
 
+// Refuses a width x height over kMaxImagePixels, naming the file.
+void check_pixel_count(long long width, long long height, const std::string& path) {
+  if (width > kMaxImagePixels || height > kMaxImagePixels || width * height > kMaxImagePixels)  // no overflow
+    throw std::runtime_error("image file " + path + " is " + std::to_string(width) + " x " + std::to_string(height) +
+                             " pixels, over the limit of " + std::to_string(kMaxImagePixels >> 20) +
+                             " megapixels (resize it)");
+}
+
 // A PNG's chunks must each fit in the file: stb_image reserves the length an IDAT chunk claims
 // before it reads it (a 16 KB file can ask for 2 GB). Walks length (4 bytes, big-endian), type
 // (4), data, CRC (4) after the 8-byte signature; throws naming the file when a chunk overruns it.
@@ -62,6 +70,10 @@ void check_png_chunks(const std::string& b, const std::string& path) {
       throw std::runtime_error("cannot decode image file " + path + ": a PNG chunk at byte " + std::to_string(at) +
                                " claims " + std::to_string(len) + " bytes, the file has " +
                                std::to_string(b.size() - at) + " left (truncated or corrupt; replace the file)");
+    if (at == 8 && len == 13 && b.compare(12, 4, "IHDR") == 0) {  // stb would call a huge one "unknown image type"
+      const auto be32 = [&](size_t i) { return (long long)((u(i) << 24) | (u(i + 1) << 16) | (u(i + 2) << 8) | u(i + 3)); };
+      check_pixel_count(be32(8), be32(12), path);
+    }
     at += 12 + len;
   }
 }
@@ -85,10 +97,7 @@ Image decode_image(const std::string& bytes, const std::string& path) {
                               " (expected an 8-bit PNG or JPEG; replace the file)");
   };
   if (!stbi_info_from_memory(data, (int)bytes.size(), &w, &h, &n)) throw undecodable();
-  if ((long long)w * h > kMaxImagePixels)  // before stb allocates what the header claims
-    throw std::runtime_error("image file " + path + " is " + std::to_string(w) + " x " + std::to_string(h) +
-                             " pixels, over the limit of " + std::to_string(kMaxImagePixels >> 20) +
-                             " megapixels (resize it)");
+  check_pixel_count(w, h, path);  // before stb allocates what the header claims
   unsigned char* px = stbi_load_from_memory(data, (int)bytes.size(), &w, &h, &n, 3);
   if (!px) throw undecodable();
   Image im{3, h, w, std::vector<float>((size_t)3 * h * w)};
@@ -103,6 +112,12 @@ Image resize_image(const Image& im, int height, int width) {
   if (height <= 0 || width <= 0 || im.height <= 0 || im.width <= 0)
     throw std::invalid_argument("[resize_image] sizes must be positive: " + std::to_string(im.height) + "x" +
                                 std::to_string(im.width) + " -> " + std::to_string(height) + "x" + std::to_string(width));
+  // stb_image_resize's buffers grow with the output (a 1 x 20000 image to a short side of 64
+  // asked for 4 GB): bounded like a decoded image, before anything is allocated.
+  if ((long long)height * width > kMaxImagePixels)
+    throw std::invalid_argument("[resize_image] " + std::to_string(im.height) + "x" + std::to_string(im.width) + " -> " +
+                                std::to_string(height) + "x" + std::to_string(width) + " is over the limit of " +
+                                std::to_string(kMaxImagePixels >> 20) + " megapixels");
   std::vector<float> in = to_hwc(im), out((size_t)height * width * im.channels);
   if (!stbir_resize_float(in.data(), im.width, im.height, 0, out.data(), width, height, 0, im.channels))
     throw std::runtime_error("[resize_image] stb_image_resize failed");
@@ -127,6 +142,16 @@ Image resize_short_side(const Image& im, int short_side) {
   int h = std::max(short_side, (int)std::lround((double)im.height * short_side / s));
   int w = std::max(short_side, (int)std::lround((double)im.width * short_side / s));
   return resize_image(im, h, w);
+}
+
+Image load_image_short_side(const std::string& path, int short_side) {
+  Image im = load_image(path);
+  const int lo = std::min(im.height, im.width), hi = std::max(im.height, im.width);
+  if (hi > kMaxImageAspect * lo)
+    throw std::runtime_error("image file " + path + " is " + std::to_string(im.width) + " x " +
+                             std::to_string(im.height) + " pixels: its sides differ by more than " +
+                             std::to_string(kMaxImageAspect) + " times (expected a photo or a painting; crop it)");
+  return resize_short_side(im, short_side);
 }
 
 Image center_square(const Image& im, int size) {

@@ -33,6 +33,7 @@ constexpr long long kMaxImagePixels = 16ll << 20;  // 16 megapixels (4096 x 4096
 
 // Resized to height x width with stb_image_resize's default filters (Mitchell when shrinking,
 // cubic when enlarging), edges clamped; values clamped back to [0, 1].
+// Throws std::invalid_argument for an output over kMaxImagePixels (before any allocation).
 Image resize_image(const Image& im, int height, int width);
 
 // The size x size window whose top-left corner is (y0, x0); it must fit.
@@ -42,6 +43,11 @@ Image crop_image(const Image& im, int y0, int x0, int size);
 // side: how a painting or photo becomes a square at the task's resolution.
 Image resize_short_side(const Image& im, int short_side);
 Image center_square(const Image& im, int size);
+// load_image, then resize_short_side; an image whose long side is over kMaxImageAspect times
+// its short side is refused naming the file (1 x 20000 pixels pass the pixel limit, but their
+// resize to a short side of 64 would be 1,280,000 pixels long).
+Image load_image_short_side(const std::string& path, int short_side);
+constexpr int kMaxImageAspect = 16;
 
 // Mirror image (x -> width - 1 - x).
 Image flip_horizontal(const Image& im);

@@ -198,7 +198,7 @@ Image load_style(const ArtOptions& o) {
                                 " without extension), not a path: '" + o.style + "'; one of:" + style_names(o));
   for (const char* ext : {".jpg", ".png", ".jpeg"}) {
     std::string p = art_dir(o, "style") + "/" + o.style + ext;
-    if (std::filesystem::exists(p)) return center_square(resize_short_side(load_image(p), o.size), o.size);
+    if (std::filesystem::exists(p)) return center_square(load_image_short_side(p, o.size), o.size);
   }
   throw std::invalid_argument("[art] no style image " + o.style + ".jpg, .png or .jpeg in " + art_dir(o, "style") +
                               " (--art-style expects one of:" + style_names(o) + ")");
@@ -221,7 +221,7 @@ std::shared_ptr<const ArtShared> load_shared(const ArtOptions& o) {
   sh->photo_names = {art_train_photos(), art_val_photos(), art_test_photos()};
   for (const auto& names : sh->photo_names) {
     sh->photos.emplace_back();
-    for (const std::string& n : names) sh->photos.back().push_back(resize_short_side(load_image(art_dir(o, "content") + "/" + n), 2 * o.size));
+    for (const std::string& n : names) sh->photos.back().push_back(load_image_short_side(art_dir(o, "content") + "/" + n, 2 * o.size));
   }
   return sh;
 }

@@ -21,7 +21,7 @@ const std::vector<VggLayerInfo>& vgg19_layers() {
 
 namespace {
 
-// The floats of one file, which must hold exactly `count` of them, all finite. The file is
+// The floats of one file, which must hold exactly `count` of them, all finite and within +-100. The file is
 // read with read_regular_file (nn/files.h), bounded by the exact size it must have.
 std::vector<float> read_floats(const std::string& path, size_t count) {
   const std::string size = std::to_string(count * 4) + " bytes (" + std::to_string(count) +
@@ -34,9 +34,13 @@ std::vector<float> read_floats(const std::string& path, size_t count) {
                              size + "; the file is truncated or not this layer's: " + copy);
   std::vector<float> v(count);
   std::memcpy(v.data(), b.data(), count * 4);
+  // VGG-19's weights and biases are all within +-1.8 (conv1_1's are the largest): a value past
+  // +-100 would reach inf in the features, which would be reported as a diverged meta-training.
   for (size_t i = 0; i < count; i++)
-    if (!std::isfinite(v[i]))
-      throw std::runtime_error("VGG weight file " + path + ": value " + std::to_string(i) + " is not finite (corrupt file)");
+    if (!(std::fabs(v[i]) <= 100))
+      throw std::runtime_error("VGG weight file " + path + ": value " + std::to_string(i) + " is " + std::to_string(v[i]) +
+                               ", expected a finite number within +-100 (VGG-19's are within +-1.8; the file is "
+                               "corrupt): " + copy);
   return v;
 }
 

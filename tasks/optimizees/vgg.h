@@ -38,7 +38,7 @@ struct VggLayerInfo {
 const std::vector<VggLayerInfo>& vgg19_layers();  // conv1_1 .. conv3_4
 
 // Reads the first `count` conv layers (1..8) from `dir`, checking that every file exists and
-// has exactly (9 cin cout + cout) * 4 bytes and only finite values; throws std::runtime_error
+// has exactly (9 cin cout + cout) * 4 bytes and only finite values within +-100; throws std::runtime_error
 // naming the file, the expected and the actual size otherwise.
 Vgg load_vgg(const std::string& dir, int count);
 

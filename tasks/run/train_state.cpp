@@ -1,6 +1,7 @@
 // train_state.cpp: see train_state.h.
 #include "tasks/run/train_state.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -67,6 +68,20 @@ void check_best_fits(const NamedTensors& best, const std::vector<Param*>& phi, c
     throw std::runtime_error(path + ": its best.* tensors do not match the optimizer's phi (a foreign or damaged training state)");
 }
 
+// The file's optimizer (its nets' metadata, digest checked) must be the one the flags build.
+void check_same_nets(const Checkpoint& ck, const std::vector<NetConfig>& now, const std::string& path) {
+  if (!MetadataReader(ck).has("nets")) return;  // a state from before the nets were recorded
+  const std::vector<NetConfig> was = net_configs_from_meta(ck.meta, path);
+  std::string diff;
+  for (size_t k = 0; k < std::max(was.size(), now.size()); k++) {
+    const std::string a = k < was.size() ? was[k].describe() : "none", b = k < now.size() ? now[k].describe() : "none";
+    if (a != b) diff += "\n  net" + std::to_string(k) + " was " + a + ", now " + b;
+  }
+  if (!diff.empty())
+    throw std::runtime_error("--resume: " + path + " was trained with another optimizer:" + diff +
+                             "\nResume with the original flags (see config.txt beside it), or train into a new --out.");
+}
+
 }  // namespace
 
 std::string train_log_csv(const MetaState& st) {
@@ -108,13 +123,21 @@ void save_run_files(const std::string& dir, LearnedOptimizer& opt, const Adam& m
 MetaState load_run_state(const std::string& path, const Checkpoint& ck, const Settings& settings, LearnedOptimizer& opt,
                          Adam& meta_opt) {
   check_same_settings(ck, settings, path);
+  check_same_nets(ck, opt.configs(), path);
+  for (const char* part : {"phi.", "adam.", "best."})
+    require_finite(ck, part, "resume from a state saved before the damage, or train afresh into a new --out");
   MetadataReader r(ck.meta, path);
   MetaState st;
   const long epoch = r.integer("epoch", 0, 1000000000);
   st.next_epoch = (int)epoch + 1;
   std::vector<Param*> phi = opt.params();
   load_params(ck, phi, "phi.");
-  meta_opt.load_state(tensors_with_prefix(ck, "adam."));
+  try {
+    meta_opt.load_state(tensors_with_prefix(ck, "adam."));
+  } catch (const std::invalid_argument& e) {
+    throw std::runtime_error(path + ": its Adam state (adam.*) does not fit the optimizer: " + e.what() +
+                             " (a foreign or damaged training state)");
+  }
   st.best_phi = tensors_with_prefix(ck, "best.");
   check_best_fits(st.best_phi, phi, path);
   st.train_history = r.scores("train_history");

@@ -11,7 +11,9 @@
 // point leaves a directory that --resume completes to the files of an uninterrupted run.
 // Resume restores phi, Adam and the MetaState from train_state.ckpt, refusing a run started with
 // other settings (only the number of epochs may grow, and not in a run with a --curriculum,
-// whose stages are shares of the epochs).
+// whose stages are shares of the epochs) or with other nets than the flags build (the nets'
+// metadata, digest checked: tasks/net_config.h), and a state whose phi, best phi or Adam
+// moments hold a non-finite value.
 // Is not: the method (tasks/meta_train.h) or the run's loop around it (tasks/run/training.h).
 #pragma once
 #include <functional>

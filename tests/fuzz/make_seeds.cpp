@@ -3,19 +3,26 @@
 // What it is: `make_seeds DIR` writes DIR/checkpoint/ (checkpoints saved by save_checkpoint:
 // metadata, several tensors, an empty and a scalar one), DIR/idx/ (gzip IDX images and
 // labels, two gzip members in one file), DIR/cifar/ (xz CIFAR batches of 1 and 2
-// records) and DIR/image/ (tiny PNGs of 1-4 channels and a JPEG). Valid inputs let libFuzzer start from deep inside the formats instead of
-// guessing magic bytes and checksums. What it is not: a test (make fuzz runs it first).
+// records), DIR/image/ and DIR/image_file/ (tiny PNGs of 1-4 channels and a JPEG),
+// DIR/data_cache/ (a cache file of 2 images, without its checksum: the target appends it),
+// DIR/vgg/ (conv1_1's weights: 7,168 bytes of small floats) and DIR/train_state/ (the
+// train_state.ckpt of train_state_seed.h, without its checksum). Valid inputs let libFuzzer
+// start from deep inside the formats instead of guessing magic bytes and checksums.
+// What it is not: a test (make fuzz runs it first).
 #include <lzma.h>
 #include <zlib.h>
 
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "nn/checkpoint.h"
+#include "tests/fuzz/train_state_seed.h"
 #include "stb/stb_image_write.h"  // declarations only: tasks/data/image.cpp compiles the implementation
 
 namespace fs = std::filesystem;
@@ -99,13 +106,45 @@ static void write_images(const fs::path& dir) {
   }
 }
 
+// A data cache file (tasks/data/data_cache.cpp's layout) of 2 grey 3 x 2 images, no checksum.
+static Bytes cache_body() {
+  Bytes b = {'L', '2', 'L', 'D', 'A', 'T', 'A', '1', 1, 2, 3, 4, 5, 6, 7, 8};
+  for (int32_t v : {2, 1, 3, 2})
+    for (int i = 0; i < 4; i++) b.push_back((unsigned char)(v >> (8 * i)));
+  b.push_back(7), b.push_back(0);
+  for (int i = 0; i < 12; i++) b.push_back((unsigned char)(i * 21));
+  return b;
+}
+
+// conv1_1's file: 64 x 3 x 9 weights and 64 biases, float32, values in [-0.5, 0.5).
+static Bytes vgg_weights() {
+  Bytes b;
+  for (int i = 0; i < 64 * 3 * 9 + 64; i++) {
+    float f = (float)((i * 37) % 100) / 100 - 0.5f;
+    unsigned char c[4];
+    std::memcpy(c, &f, 4);
+    b.insert(b.end(), c, c + 4);
+  }
+  return b;
+}
+
+// The file at p without its last 8 bytes (the checksum, which the target appends).
+static Bytes without_checksum(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  Bytes b((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  if (b.size() < 8) throw std::runtime_error("short " + p.string());
+  b.resize(b.size() - 8);
+  return b;
+}
+
 int main(int argc, char** argv) {
   if (argc != 2) {
     std::fprintf(stderr, "usage: make_seeds DIR\n");
     return 2;
   }
   const fs::path dir = argv[1];
-  for (const char* t : {"checkpoint", "idx", "cifar", "image"}) fs::create_directories(dir / t);
+  for (const char* t : {"checkpoint", "idx", "cifar", "image", "image_file", "data_cache", "vgg", "train_state"})
+    fs::create_directories(dir / t);
 
   l2l::Checkpoint ck;
   ck.meta = {{"task", "quadratic"}, {"epoch", "3"}, {"best_val", "0.25"}};
@@ -127,6 +166,14 @@ int main(int argc, char** argv) {
   write_file(dir / "cifar" / "batch1.xz", xz(cifar(1)));
   write_file(dir / "cifar" / "batch2.xz", xz(cifar(2)));
   write_images(dir / "image");
+  write_images(dir / "image_file");
+  write_file(dir / "data_cache" / "two.l2ldata", cache_body());
+  write_file(dir / "vgg" / "block1_conv1.f32", vgg_weights());
+  const fs::path run = dir / "train_state" / "run";
+  fs::create_directories(run);
+  write_file(dir / "train_state" / "state.ckpt", without_checksum(l2l_fuzz::write_state(run.string())));
+  write_file(dir / "train_state" / "phi.ckpt", without_checksum(run / "phi.ckpt"));
+  fs::remove_all(run);
   std::printf("make_seeds: wrote seed corpora under %s\n", dir.string().c_str());
   return 0;
 }

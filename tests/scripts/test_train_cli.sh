@@ -5,7 +5,8 @@
 # is refused while the first runs, and the first still finishes with a loadable checkpoint; a
 # killed writer leaves no lock behind; a .lock that is a symbolic link is refused by train and
 # eval and its target left alone; art_images refuses a phi of another task (build/art_images);
-# train removes the temp files killed writes left; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
+# train removes the temp files killed writes left; a resume past ulimit -f says which file did
+# not fit; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -49,6 +50,17 @@ check "  ... and leaves other files and links alone" test -f "$tmp/stale/notes.t
 printf 'partial' >"$tmp/stale/phi.ckpt.tmp.Xy98Zw"
 "$L2L" "${quick[@]}" --epochs 2 --out "$tmp/stale" --resume true >"$tmp/stale2.log" 2>&1
 check "--resume removes them too" test $? -eq 0 -a ! -e "$tmp/stale/phi.ckpt.tmp.Xy98Zw"
+
+# A file-size limit (ulimit -f) below the checkpoints' size: the resume stops with a message that
+# names the file (EFBIG), where SIGXFSZ used to kill it silently, and the last epoch's files stay
+# as they were. Its output goes through a pipe, which the limit does not cut.
+"$L2L" "${quick[@]}" --epochs 1 --out "$tmp/fsize" >/dev/null 2>&1
+sum_before=$(cksum <"$tmp/fsize/train_state.ckpt")
+(ulimit -f 1 && exec "$L2L" "${quick[@]}" --epochs 2 --out "$tmp/fsize" --resume true) 2>&1 | cat >"$tmp/fsize.log"
+rc=${PIPESTATUS[0]}
+check "a resume past ulimit -f exits with an error, not killed by SIGXFSZ (rc $rc)" test "$rc" -eq 1
+check "  ... naming the file and the cause" grep -q "cannot save checkpoint $tmp/fsize/phi.ckpt: .*File too large" "$tmp/fsize.log"
+check "  ... and the last epoch's state is byte-identical" test "$(cksum <"$tmp/fsize/train_state.ckpt")" = "$sum_before"
 
 # A slow first writer (many problems) and a second one started while it runs.
 "$L2L" "${base[@]}" --epochs 2 --problems-per-epoch 1500 --out "$tmp/busy" >"$tmp/busy1.log" 2>&1 &
