@@ -1,4 +1,4 @@
-// nn_demo: the README's "nn in 20 lines". Fits a 2-16-1 tanh MLP to y = sin(x1) cos(x2) with
+// nn_demo: "nn in 20 lines" of docs/method.md. Fits a 2-16-1 tanh MLP to y = sin(x1) cos(x2) with
 // Adam, then checkpoints it into --out (nothing is written elsewhere); prints the loss as it goes.
 //
 //   build/nn_demo [--steps N] [--out DIR]
