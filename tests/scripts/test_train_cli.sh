@@ -103,7 +103,7 @@ check "eval takes no --seed (it would mean nothing there)" bash -c "! '$L2L' eva
 # (A background job of a script starts with SIGINT ignored; l2l installs its own handler while
 # training, after the untrained phi's validation line.)
 interrupt_when() {  # interrupt_when PATTERN LOG PID: SIGINT to PID once LOG matches PATTERN; returns PID's status
-  for _ in $(seq 300); do grep -q "$1" "$2" 2>/dev/null && break; sleep 0.1; done
+  for _ in $(seq 1200); do grep -q "$1" "$2" 2>/dev/null && break; sleep 0.1; done
   kill -INT "$3"
   wait "$3"
 }
