@@ -5,7 +5,9 @@
 #                     then tests/scripts/test_experiments.sh (also alone: make test-scripts) and
 #                     tests/scripts/test_train_cli.sh (run directories, through build/l2l and
 #                     build/art_images), tests/scripts/test_flags.sh (the command line, through
-#                     build/l2l) and tests/scripts/test_code_shape.sh (top comments, function lengths)
+#                     build/l2l), tests/scripts/test_fetch_data.sh (scripts/fetch-data.sh from file://
+#                     copies), tests/scripts/test_code_shape.sh (top comments, function lengths) and
+#                     tests/scripts/test_docs.sh (the README's and docs' file:line references and counts)
 #                     Also build/avx2/tests-f32: the float kernel tests again, built without AVX-512
 #   make test-avx2    the 256-bit kernels (gemm_small, nn/fastmath.h, compiled with -mno-avx512f into
 #                     build/avx2/): the float kernel tests and the double suite's kernel cases
@@ -44,7 +46,7 @@ endif
 LIB_SRC  := $(wildcard autodiff/*.cpp nn/*.cpp tasks/*.cpp tasks/*/*.cpp)
 TEST_SRC := $(wildcard tests/*.cpp)
 F32_TEST_SRC := $(wildcard tests/f32/*.cpp)
-APPS     := autodiff_demo nn_demo l2l bench art_images
+APPS     := autodiff_demo nn_demo l2l bench art_images own_model
 APP_BINS := $(patsubst %,build/%,$(filter $(APPS),$(basename $(notdir $(wildcard apps/*.cpp)))))
 
 F32_OBJ  := $(LIB_SRC:%.cpp=build/f32/%.o)
@@ -110,7 +112,7 @@ build/tests-san: $(SAN_OBJ)
 	$(CXX) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # Tests run from the repository root (they look for ../shared/data from there).
-test: deps build/tests build/tests-f32 build/avx2/tests-f32 build/l2l build/art_images
+test: deps build/tests build/tests-f32 build/avx2/tests-f32 build/l2l build/art_images build/nn_demo build/autodiff_demo build/own_model
 	build/tests $(TEST_ARGS)
 	build/tests-f32
 	build/avx2/tests-f32
@@ -119,7 +121,9 @@ test: deps build/tests build/tests-f32 build/avx2/tests-f32 build/l2l build/art_
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_train_cli.sh
 	tests/scripts/test_flags.sh
+	tests/scripts/test_fetch_data.sh
 	tests/scripts/test_code_shape.sh
+	tests/scripts/test_docs.sh
 
 test-avx2: deps build/avx2/tests-f32 build/avx2/tests
 	build/avx2/tests-f32
@@ -130,6 +134,7 @@ test-avx2: deps build/avx2/tests-f32 build/avx2/tests
 test-scripts:
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_code_shape.sh
+	tests/scripts/test_docs.sh
 
 # Open MPI, as CI runs it: root needs OMPI_ALLOW_RUN_AS_ROOT(_CONFIRM), containers the single-copy
 # mechanism off; the script sets both and uses --oversubscribe (4 ranks on 2 cores).

@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -15,12 +16,12 @@
 using namespace l2l;
 
 int main(int argc, char** argv) {
-  std::string out = ".";
+  std::string out = "runs/autodiff_demo";
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
       std::printf("usage: autodiff_demo [--out DIR]\n"
                   "Builds the README example, prints values and gradients, and writes\n"
-                  "DIR/autodiff_demo.dot (and .png if Graphviz `dot` is installed). DIR defaults to '.'.\n");
+                  "DIR/autodiff_demo.dot (and .png if Graphviz `dot` is installed), nothing else.\nDIR defaults to runs/autodiff_demo and is created.\n");
       return 0;
     } else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) {
       out = argv[++i];
@@ -55,12 +56,14 @@ int main(int argc, char** argv) {
   std::printf("y = %.4f\ndy/dW = %s\n", y.item(), W.grad().str().c_str());
   std::printf("tape: %d nodes\n", tape.size());
 
+  std::error_code ec;
+  std::filesystem::create_directories(out, ec);
   std::string dot = out + "/autodiff_demo.dot";
   std::ofstream os(dot);
   os << tape.to_dot();
   os.close();
   if (!os) {
-    std::fprintf(stderr, "autodiff_demo: cannot write %s (does the --out directory exist?)\n", dot.c_str());
+    std::fprintf(stderr, "autodiff_demo: cannot write %s (is --out a writable directory?)\n", dot.c_str());
     return 1;
   }
   std::printf("wrote %s\n", dot.c_str());

@@ -115,7 +115,18 @@ inline NetConfig net_config(const Flags& f) {
   return c;
 }
 
-// "name = value" lines, printed at start and saved as config.txt.
+// --verbose, shared by train and eval: the configuration on the screen too (it is always saved).
+inline void add_verbose_flag(Flags& f) {
+  f.add_bool("verbose", false, "also print every setting at the start (they are always saved in OUT/config.txt)");
+}
+
+// The configuration at the start: every line with --verbose, else one line saying where it is.
+inline void print_config(const std::string& cmd, const std::string& text, const Flags& f) {
+  if (f.boolean("verbose")) std::printf("%s", text.c_str());
+  else std::printf("# l2l %s: every setting is saved in %s/config.txt (--verbose prints them here)\n", cmd.c_str(), f.str("out").c_str());
+}
+
+// "name = value" lines, printed at start (--verbose) and saved as config.txt.
 inline std::string config_text(const std::string& cmd, const Flags& f) {
   std::string s = "# l2l " + cmd + "\n";
   for (auto& [k, v] : f.all()) s += k + " = " + v + "\n";

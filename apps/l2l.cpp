@@ -6,7 +6,8 @@
 //   mpirun -np 2 build/l2l train --meta-batch 2 ...      data-parallel meta-training (MPI build):
 //                                                        the same phi as one rank
 //
-// Every run prints its full configuration and saves it next to its results (config.txt).
+// Every run saves its full configuration next to its results (config.txt); --verbose also prints
+// it. Ctrl-C during train stops at the next meta-update and prints the command that resumes.
 // Is not: the method (tasks/meta_train.h) or the run around it (tasks/run/training.h): this file
 // reads flags, claims the run directory and reports.
 #include <algorithm>
@@ -47,6 +48,7 @@ void add_train_flags(Flags& f) {
   f.add_bool("resume", false, "continue from OUT/train_state.ckpt");
   f.add_bool("overwrite", false, "train afresh into an OUT that holds a trained run: its files are moved to OUT/previous-<UTC time>/");
   add_threads_flag(f);
+  add_verbose_flag(f);
 }
 
 MetaConfig meta_config(const Flags& f) {
@@ -88,6 +90,42 @@ void take_run_dir(const RunDirLock& lock, bool resume, bool overwrite) {
   claim_run_dir(lock.dir(), resume, overwrite);
 }
 
+// The shell form of one argument: as is when it is plain, else in single quotes.
+std::string shell_word(const std::string& a) {
+  if (!a.empty() && a.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=,:+@%") == std::string::npos)
+    return a;
+  std::string q = "'";
+  for (char c : a) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
+// The command line that continues this run: the same arguments without --resume/--overwrite
+// (and their true/false value), then --resume.
+std::string resume_command(int argc, char** argv) {
+  static const std::vector<std::string> bools = {"true", "false", "1", "0", "yes", "no", "on", "off"};
+  std::string cmd = shell_word(argv[0]);
+  for (int i = 1; i < argc; i++) {
+    const std::string a = argv[i];
+    if (a.rfind("--resume=", 0) == 0 || a.rfind("--overwrite=", 0) == 0) continue;
+    if (a == "--resume" || a == "--overwrite") {
+      if (i + 1 < argc && std::find(bools.begin(), bools.end(), std::string(argv[i + 1])) != bools.end()) i++;
+      continue;
+    }
+    cmd += " " + shell_word(a);
+  }
+  return cmd + " --resume";
+}
+
+// Ctrl-C: what is on disk, and how to go on. Exit status 130, as a shell reports SIGINT.
+int report_interrupted(const TrainingInterrupted& e, int argc, char** argv) {
+  std::fprintf(stderr, "\nl2l train: %s\n", e.what());
+  if (e.saved)
+    std::fprintf(stderr, "Continue it with:\n  %s\n", resume_command(argc, argv).c_str());
+  else
+    std::fprintf(stderr, "No epoch of this run was saved, so there is nothing to resume: run the same command again.\n");
+  return 130;
+}
+
 // What the end of a run says: where phi is, and plainly whether training helped at all.
 void report_training(const MetaResult& r, const std::string& out) {
   std::printf("untrained phi: validation score %.6g (mean f over the last 10 steps)\n", r.untrained_val);
@@ -105,8 +143,9 @@ void report_training(const MetaResult& r, const std::string& out) {
 // result; scripts/bench-mpi.sh reads it).
 void report_speed(const MetaResult& r, double comm_seconds) {
   if (r.meta_updates == 0 || r.train_seconds <= 0) return;
-  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s on %d rank(s): %.3f meta-updates/s", r.meta_updates,
-               r.train_seconds, comm::size(), r.meta_updates / r.train_seconds);
+  const std::string ranks = comm::size() > 1 ? " on " + std::to_string(comm::size()) + " ranks" : "";
+  std::fprintf(stderr, "speed: %ld meta-updates in %.3f s%s: %.3f meta-updates/s", r.meta_updates, r.train_seconds,
+               ranks.c_str(), r.meta_updates / r.train_seconds);
   if (comm::size() > 1)
     std::fprintf(stderr, "; collectives %.4f s (%.2f%%)", comm_seconds, 100 * comm_seconds / r.train_seconds);
   std::fprintf(stderr, "\n");
@@ -127,7 +166,14 @@ struct TrainSetup {
 int cmd_train(int argc, char** argv) {
   Flags f("usage: l2l train [flags]\nMeta-train the learned optimizer on a task; writes OUT/phi.ckpt (best validated phi),\n"
           "OUT/train_state.ckpt (for --resume), OUT/config.txt and OUT/train_log.csv.\n"
-          "Data-parallel: mpirun -np R build/l2l train --meta-batch K ... (an MPI build; K a multiple of R; rank 0 writes).");
+          "Data-parallel: mpirun -np R build/l2l train --meta-batch K ... (an MPI build; K a multiple of R; rank 0 writes).\n"
+          "Ctrl-C stops after the current meta-update, keeps the last epoch's checkpoint and prints the command that resumes.\n\n"
+          "The numbers it prints:\n"
+          "  progress line 'meta-loss'     the last meta-update's loss: f summed over one window (--unroll steps, plus its\n"
+          "                                first point with --include-start), averaged over the --meta-batch problems; noisy\n"
+          "  epoch line 'train meta-loss'  the mean of those over all meta-updates of the epoch (train_log.csv)\n"
+          "  'validation mean f'           phi's score: f averaged over all --steps + 1 points of the --val-problems\n"
+          "                                fixed validation problems; OUT/phi.ckpt keeps the epoch where it is lowest");
   add_train_flags(f);
   const bool root = comm::is_root();
   TrainSetup s;
@@ -138,7 +184,7 @@ int cmd_train(int argc, char** argv) {
     if (!help) {
       apply_threads_flag(f);
       s.cfg_txt = config_text("train", f);
-      if (root) std::printf("%s", s.cfg_txt.c_str());
+      if (root) print_config("train", s.cfg_txt, f);
       s.nc = net_config(f);  // check every flag before anything is loaded or written
       s.mc = meta_config(f);
       s.ro = {f.str("out"), s.cfg_txt, f.all(), f.boolean("resume"), !root, {}};  // no after_write: tests only
@@ -157,7 +203,12 @@ int cmd_train(int argc, char** argv) {
   if (root && comm::size() > 1) std::printf("# MPI: %d ranks, %d problem(s) each per meta-update\n", comm::size(), s.mc.meta_batch / comm::size());
   std::fflush(stdout);
   double comm_seconds = 0;
-  MetaResult r = train_run(opt, *s.task, s.mc, s.ro, &comm_seconds);
+  MetaResult r;
+  try {
+    r = train_run(opt, *s.task, s.mc, s.ro, &comm_seconds);
+  } catch (const TrainingInterrupted& e) {
+    return report_interrupted(e, argc, argv);
+  }
   if (root) report_training(r, s.ro.out_dir), report_speed(r, comm_seconds);
   return 0;
 }

@@ -1,13 +1,14 @@
-// nn_demo: the README's "nn in 20 lines". Fits a 2-16-1 tanh MLP to y = sin(x1) cos(x2) with
-// Adam, then checkpoints it; prints the loss as it goes.
+// nn_demo: "nn in 20 lines" of docs/method.md. Fits a 2-16-1 tanh MLP to y = sin(x1) cos(x2) with
+// Adam, then checkpoints it into --out (nothing is written elsewhere); prints the loss as it goes.
 //
-//   build/nn_demo [--steps N]
+//   build/nn_demo [--steps N] [--out DIR]
 // Is not: a test (tests/test_nn.cpp checks the layers) or part of the paper's pipeline.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <string>
 
 #include "nn/checkpoint.h"
@@ -18,12 +19,16 @@ using namespace l2l;
 
 int main(int argc, char** argv) {
   int steps = 500;
+  std::string out = "runs/nn_demo";
   for (int i = 1; i < argc; i++) {
     if (!std::strcmp(argv[i], "--help") || !std::strcmp(argv[i], "-h")) {
-      std::printf("usage: nn_demo [--steps N]\nFits a small MLP with Adam and prints the loss (default 500 steps).\n");
+      std::printf("usage: nn_demo [--steps N] [--out DIR]\nFits a small MLP with Adam and prints the loss (default 500 steps);\n"
+                  "saves it as DIR/nn_demo.ckpt (DIR defaults to runs/nn_demo and is created).\n");
       return 0;
     } else if (!std::strcmp(argv[i], "--steps") && i + 1 < argc && std::atoi(argv[i + 1]) > 0) {
       steps = std::atoi(argv[++i]);
+    } else if (!std::strcmp(argv[i], "--out") && i + 1 < argc) {
+      out = argv[++i];
     } else {
       std::fprintf(stderr, "nn_demo: bad argument '%s' (try --help)\n", argv[i]);
       return 2;
@@ -45,7 +50,8 @@ int main(int argc, char** argv) {
     step_params(adam, net.params());                    // the update runs off the tape
     if (step % std::max(1, steps / 5) == 0) std::printf("step %4d  loss %.5f\n", step, loss.item());
   }
-  save_params("nn_demo.ckpt", net.params());           // atomic: write, then rename
-  std::printf("%zu parameters saved to nn_demo.ckpt\n", net.param_count());
+  std::filesystem::create_directories(out);
+  save_params(out + "/nn_demo.ckpt", net.params());    // atomic: write, then rename
+  std::printf("%zu parameters saved to %s/nn_demo.ckpt\n", net.param_count(), out.c_str());
   return 0;
 }

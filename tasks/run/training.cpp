@@ -2,6 +2,9 @@
 // files after every epoch) and the resume or fresh start around meta_train.
 #include "tasks/run/training.h"
 
+#include <unistd.h>
+
+#include <csignal>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -14,6 +17,39 @@
 namespace l2l {
 
 namespace {
+
+// Ctrl-C during a serial run: the first SIGINT asks the run to stop at the next safe point
+// (DirRun checks the flag after each meta-update and each epoch's save); a second one exits now.
+volatile std::sig_atomic_t interrupted = 0;
+
+extern "C" void on_sigint(int) {
+  if (interrupted) {
+    static const char msg[] = "\nl2l train: second Ctrl-C: stopped at once (the files in the run directory are whole)\n";
+    (void)!write(2, msg, sizeof msg - 1);
+    _exit(130);
+  }
+  interrupted = 1;
+}
+
+// Installs on_sigint for its lifetime (one process only: under mpirun the default stays).
+class SigintScope {
+ public:
+  SigintScope() : active_(comm::size() == 1) {
+    if (!active_) return;
+    interrupted = 0;
+    struct sigaction sa {};
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_);
+  }
+  ~SigintScope() {
+    if (active_) sigaction(SIGINT, &old_, nullptr);
+  }
+
+ private:
+  bool active_;
+  struct sigaction old_ {};
+};
 
 // Runs `work` on every rank; if it throws on any, every rank throws the first failing rank's
 // message (comm::first_error), so none is left waiting in the next collective. Serially it is
@@ -67,6 +103,7 @@ class DirRun : public MetaRun {
     char what[96];
     std::snprintf(what, sizeof what, "meta-iterations, epoch %d, meta-loss %.4g", epoch, L);
     bar_.show(++done_, what);
+    stop_if_interrupted();
   }
 
   void scored(int epoch, double val, bool best, const MetaState& st) override {
@@ -84,6 +121,15 @@ class DirRun : public MetaRun {
     const bool first = saved_epoch_ < 0 && fresh_;
     save_run_files(ro_.out_dir, opt_, meta_opt_, st, ro_.settings, first ? ro_.config_text : "", ro_.after_write);
     saved_epoch_ = epoch;
+    stop_if_interrupted();
+  }
+
+  // After a Ctrl-C: ends the progress line and throws TrainingInterrupted saying what is on disk.
+  void stop_if_interrupted() {
+    if (!interrupted) return;
+    bar_.end_line();
+    const bool saved = saved_epoch_ >= 0 && std::filesystem::exists(ro_.out_dir + "/train_state.ckpt");
+    throw TrainingInterrupted("stopped by Ctrl-C." + kept(), saved);
   }
 
   // Seconds in collectives during the meta-updates (validation excluded), as train_seconds.
@@ -187,6 +233,7 @@ MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& 
   const bool fresh = !ro.resume || restart_unsaved_run(ro);
   MetaState st = fresh ? MetaState() : resume_state(opt, meta_opt, cfg, ro);
   DirRun run(opt, meta_opt, cfg, ro, st, fresh);
+  SigintScope ctrl_c;
   try {
     MetaResult r = meta_train(opt, task, cfg, meta_opt, st, run);
     if (collective_seconds) *collective_seconds = run.collective_seconds();

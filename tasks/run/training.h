@@ -10,6 +10,7 @@
 // the caller takes those), or flag parsing (apps/).
 #pragma once
 #include <functional>
+#include <stdexcept>
 #include <string>
 
 #include "tasks/meta_train.h"
@@ -29,11 +30,23 @@ struct RunOptions {
 // Meta-trains opt (phi becomes the best validated phi) as a run: fresh, or from
 // out_dir/train_state.ckpt with ro.resume (a resume into a directory whose run stopped before
 // its first train_state.ckpt moves that run's files aside and starts it afresh). Throws std::runtime_error naming the run directory
-// when the state cannot be resumed or meta-training diverged (the message says what was kept).
+// when the state cannot be resumed or meta-training diverged (the message says what was kept),
+// TrainingInterrupted after a Ctrl-C.
 // `collective_seconds` (if given) receives the time spent in collectives during the
 // meta-updates (the part of MetaResult::train_seconds spent communicating; 0 on one rank).
 MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& cfg, const RunOptions& ro,
                      double* collective_seconds = nullptr);
+
+// Thrown by train_run when Ctrl-C (SIGINT) arrived during a run on one process: training stops
+// after the meta-update (or the epoch's save) under way, so every file in the run directory is
+// whole. what() says what is on disk; `saved` is true when OUT/train_state.ckpt holds an epoch
+// of this run (then --resume continues it). A second Ctrl-C exits at once (status 130); the
+// atomic writes still leave no partial file. Under mpirun SIGINT keeps its default (mpirun stops
+// every rank).
+struct TrainingInterrupted : std::runtime_error {
+  TrainingInterrupted(const std::string& what, bool saved) : std::runtime_error(what), saved(saved) {}
+  bool saved;
+};
 
 // Throws std::invalid_argument unless cfg's meta-batch can be shared out evenly over this run's
 // ranks (K a multiple of the rank count). train_run checks it; l2l train calls it early.

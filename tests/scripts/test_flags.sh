@@ -44,6 +44,23 @@ check "l2l trian: did you mean train" refuses "unknown command 'trian'.*did you 
 check "a far-off flag gets no suggestion" bash -c "! '$L2L' eval --zzzzzzzz 1 2>&1 | grep -q 'did you mean'"
 check "  ... and is still refused" refuses "unknown flag --zzzzzzzz" "$L2L" eval --zzzzzzzz 1
 
+# 2b. what the screen shows: the configuration only with --verbose, no MPI words in a serial run.
+"$L2L" "${quick[@]}" --epochs 1 --out "$tmp/v1" >"$tmp/v1.out" 2>"$tmp/v1.err"
+check "train without --verbose prints no setting lines" bash -c "! grep -q '^task = quadratic' '$tmp/v1.out'"
+check "  ... but says where they are" grep -q "every setting is saved in $tmp/v1/config.txt" "$tmp/v1.out"
+check "  ... and saves them there" grep -q '^task = quadratic' "$tmp/v1/config.txt"
+check "train --verbose prints them" bash -c "'$L2L' ${quick[*]} --epochs 1 --verbose --out '$tmp/v2' 2>/dev/null | grep -q '^task = quadratic'"
+check "eval without --verbose prints no setting lines" bash -c "! '$L2L' ${evalq[*]} --out '$tmp/v3' 2>/dev/null | grep -q '^task = quadratic'"
+check "  ... and saves them in config.txt" grep -q '^task = quadratic' "$tmp/v3/config.txt"
+check "a serial train says nothing of ranks, MPI or collectives" bash -c "! grep -qiE 'rank|mpi|collective' '$tmp/v1.out' '$tmp/v1.err'"
+check "  ... and still reports its speed" grep -qE '^speed: [0-9]+ meta-updates in [0-9.]+ s: [0-9.]+ meta-updates/s$' "$tmp/v1.err"
+check "--verbose is not a setting a resume must repeat" quiet "$L2L" "${quick[@]}" --epochs 2 --verbose --resume --out "$tmp/v1"
+# (grep reads the whole help: with -q it would stop early and l2l would die of SIGPIPE)
+train_help_says() { "$L2L" train --help | grep -E -- "$1" >/dev/null; }
+check "train --help explains the progress line's meta-loss" train_help_says "progress line 'meta-loss' +the last meta-update's loss"
+check "  ... the epoch line's train meta-loss" train_help_says "epoch line 'train meta-loss' +the mean of those"
+check "  ... and the validation score" train_help_says "'validation mean f' +phi's score"
+
 # 3. strict parsing: each flag once; no empty item in a comma list; each --lr baseline once; seeds >= 0;
 # --art-style a name.
 check "a flag given twice is refused, naming it" refuses "--steps is given twice" "$L2L" "${evalq[@]}" --steps 3 --out "$tmp/e"

@@ -6,7 +6,9 @@
 # killed writer leaves no lock behind; a .lock that is a symbolic link is refused by train and
 # eval and its target left alone; art_images refuses a phi of another task (build/art_images);
 # train removes the temp files killed writes left; a resume past ulimit -f says which file did
-# not fit; eval's summary columns. Prints PASS/FAIL per check and "N passed, N failed".
+# not fit; eval's summary columns; Ctrl-C (SIGINT) during train exits 130 saying what was saved
+# and the command that resumes, which works; the demos write only into their --out folder.
+# Prints PASS/FAIL per check and "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 L2L=build/l2l
@@ -108,5 +110,39 @@ header=$(head -1 "$tmp/steps1/summary.md" 2>/dev/null)
 check "eval --steps 1: the summary has one step column, step 1" test "$(grep -o 'f at step [0-9]*' <<<"$header" | tr '\n' ';')" = "f at step 1;"
 check "  ... and the diverged / ended-above-start columns" grep -q "diverged | ended above start" <<<"$header"
 check "eval takes no --seed (it would mean nothing there)" bash -c "! '$L2L' eval --seed 3 --out '$tmp/x' >/dev/null 2>&1"
+
+# Ctrl-C during train: exit 130, what was saved, the exact command that resumes (and it does).
+# (A background job of a script starts with SIGINT ignored; l2l installs its own handler while
+# training, after the untrained phi's validation line.)
+interrupt_when() {  # interrupt_when PATTERN LOG PID: SIGINT to PID once LOG matches PATTERN; returns PID's status
+  for _ in $(seq 1200); do grep -q "$1" "$2" 2>/dev/null && break; sleep 0.1; done
+  kill -INT "$3"
+  wait "$3"
+}
+"$L2L" "${base[@]}" --epochs 2 --problems-per-epoch 8000 --out "$tmp/int" >"$tmp/int.log" 2>&1 &
+interrupt_when "^epoch 0:" "$tmp/int.log" $!
+check "Ctrl-C after an epoch: exit status 130" test $? -eq 130
+check "  ... says which checkpoint is intact" grep -q "stopped by Ctrl-C. The checkpoint of epoch [0-9] in '$tmp/int' is intact" "$tmp/int.log"
+resume=$(grep -A1 "^Continue it with:" "$tmp/int.log" | tail -1)
+check "  ... prints the command that resumes" test "$resume" = "  $L2L ${base[*]} --epochs 2 --problems-per-epoch 8000 --out $tmp/int --resume"
+check "  ... the checkpoint loads" quiet "$L2L" eval --task quadratic --quad-batch 4 --optimizers lstm --phi "$tmp/int/phi.ckpt" \
+  --problems 1 --steps 5 --out "$tmp/int-eval" --threads 1
+check "  ... and the printed command resumes the run to its end" bash -c "$resume >'$tmp/resumed.log' 2>&1 && grep -q 'resuming from' '$tmp/resumed.log' && grep -q '^epoch 1:' '$tmp/resumed.log'"
+"$L2L" "${base[@]}" --epochs 2 --problems-per-epoch 8000 --out "$tmp/int0" >"$tmp/int0.log" 2>&1 &
+interrupt_when "^epoch -1" "$tmp/int0.log" $!
+check "Ctrl-C before the first epoch is saved: exit status 130" test $? -eq 130
+check "  ... says there is nothing to resume" grep -q "nothing to resume: run the same command again" "$tmp/int0.log"
+check "  ... and prints no --resume command" bash -c "! grep -q 'Continue it with' '$tmp/int0.log'"
+
+# The demos write only into their --out folder (by default runs/<name> of the working directory).
+mkdir -p "$tmp/cwd"
+root=$PWD
+(cd "$tmp/cwd" && "$root/build/nn_demo" --steps 5 --out "$tmp/nnd" >/dev/null 2>&1 &&
+  "$root/build/autodiff_demo" --out "$tmp/add" >/dev/null 2>&1)
+check "nn_demo and autodiff_demo with --out write nothing into the working directory" test -z "$(ls -A "$tmp/cwd")"
+check "  ... nn_demo.ckpt is in nn_demo's --out" test -f "$tmp/nnd/nn_demo.ckpt"
+check "  ... autodiff_demo.dot is in autodiff_demo's --out" test -f "$tmp/add/autodiff_demo.dot"
+(cd "$tmp/cwd" && "$root/build/nn_demo" --steps 5 >/dev/null 2>&1)
+check "nn_demo's default --out is runs/nn_demo" test "$(cd "$tmp/cwd" && find . -type f)" = "./runs/nn_demo/nn_demo.ckpt"
 
 summary
