@@ -99,7 +99,7 @@ section_fig7() {
       v=$(verdict "$d" "7: $label" "LSTM-sub lowest at step $CIFAR_STEPS" "" lstm-sub)
       para "LSTM-sub: $v"
     fi
-    para "Whole-test-set accuracy of the final theta (mean over the test runs): $(accuracies "$d")."
+    para "Accuracy of the final theta on the whole test split its minibatches came from (the paper's protocol; mean over the test runs): $(accuracies "$d")."
     para "$(run_counts "$d") $(tuning_notes "$CIFAR_GRID" "$d")"
     para "![Figure 7 $label](fig7_$tag/fig7_$tag.png)"
     table "$d/summary.md"
