@@ -12,7 +12,7 @@ for dir in autodiff nn tasks tasks/optimizees tasks/data tasks/run apps tests sc
   for f in $(git ls-files "$dir" | grep -E "^$dir/[^/]+\.(h|cpp|sh)\$|^(tests|scripts)/.*\.(h|cpp|sh)\$" | grep -E "^$dir/" | sort); do
     n=$(wc -l <"$f")
     total=$((total + n))
-    what=$(grep -m1 -E '^(//|#) ' "$f" | grep -v '^#!' | sed -E 's/^(\/\/|#) //; s/\|/\\|/g' | cut -c1-110)
+    what=$(awk '/^(\/\/|#) / && !/^# shellcheck/ { print; exit }' "$f" | sed -E 's/^(\/\/|#) //; s/\|/\\|/g' | cut -c1-110)
     echo "| \`$f\` | $n | $what |"
   done
   echo "| **$dir/** | **$total** | |"
