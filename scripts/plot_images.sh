@@ -17,8 +17,9 @@ log=$dir/images.log
 [ -f "$log" ] || { echo "plot_images.sh: no $log (art_images writes it beside the compare_<k>.png)" >&2; exit 2; }
 MIN_SIDE=192 MARGIN=16 GAP=24 TOP=66 LINE=18
 
-# png_size FILE: "WIDTH HEIGHT" from the PNG header.
+# png_size FILE: "WIDTH HEIGHT" from the PNG header; fails on a file that is not a PNG.
 png_size() {
+  [ "$(od -An -tx1 -N8 "$1" | tr -d ' ')" = 89504e470d0a1a0a ] || { echo "plot_images.sh: $1 is not a PNG" >&2; return 2; }
   od -An -tu1 -j16 -N8 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }'
 }
 
@@ -53,11 +54,12 @@ loss_labels() {
 }
 
 # panel_image STRIP I: the gnuplot plot element that draws panel I of STRIP enlarged, its top-left
-# corner at pixel (X0, TOP) of the figure. The plot's axes are the figure's pixels (x right, y up),
-# so each strip pixel is a SCALE x SCALE block at whole pixels: nothing is resampled. The other
-# panels are masked out by their alpha (the point counter $0 gives the pixel's column).
+# corner at pixel (MARGIN + I x (panel + space), TOP) of the figure (the whole strip is placed so,
+# the other panels masked out). The plot's axes are the figure's pixels (x right, y up),
+# so each strip pixel is a SCALE x SCALE block at whole pixels: nothing is resampled. The mask is
+# the alpha channel: opaque only in panel I's columns (the point counter $0 gives the column).
 panel_image() {
-  local strip=$1 i=$2 first=$(($2 * (s + gap))) x0=$((MARGIN + $2 * (p + GAP)))
+  local strip=$1 i=$2 first=$(($2 * (s + gap))) x0=$((MARGIN + $2 * (p + space)))
   local ox=$((x0 - first * scale)) oy=$((h - TOP - p))
   echo "'$strip' binary filetype=png dx=$scale dy=$scale origin=($ox + $scale / 2.0, $oy + $scale / 2.0)" \
     "using 1:2:3:((int(\$0) % $sw) >= $first && (int(\$0) % $sw) < $((first + s)) ? 255 : 0) with rgbalpha"
@@ -66,11 +68,16 @@ panel_image() {
 # draw_figure K STRIP OUT: figure_<k>.png from compare_<k>.png.
 draw_figure() {
   local k=$1 strip=$2 out=$3 sw sh
-  read -r sw sh <<<"$(png_size "$strip")"
+  local size
+  size=$(png_size "$strip") || return 2
+  read -r sw sh <<<"$size"
+  [ "$sh" -gt 0 ] && [ $(((sw - 4 * sh) % 3)) = 0 ] && [ "$sw" -ge $((4 * sh)) ] ||
+    { echo "plot_images.sh: $strip is ${sw}x$sh, not four square panels side by side" >&2; return 2; }
   local s=$sh gap=$(((sw - 4 * sh) / 3)) scale=$(((MIN_SIDE + sh - 1) / sh))
-  [ $((4 * s + 3 * gap)) = "$sw" ] || { echo "plot_images.sh: $strip is ${sw}x$sh, not four square panels" >&2; return 2; }
-  local p=$((s * scale)) w h
-  w=$((2 * MARGIN + 4 * p + 3 * GAP)) h=$((TOP + p + 5 * LINE + 6))
+  # Panels at least GAP apart, and at least as far as the strip's own gap enlarged: then every
+  # copy of the strip panel_image places lies inside the figure (none is clipped at its edge).
+  local p=$((s * scale)) space=$((gap * scale > GAP ? gap * scale : GAP)) w h
+  w=$((2 * MARGIN + 4 * p + 3 * space)) h=$((TOP + p + 5 * LINE + 6))
   local captions=("content ($(photo_of "$k"))" "LSTM" "$(baseline_caption "$k")" "style ($(task_part 'style \([^,]*\),'))")
   local rows=("start" "lstm" "third") prefixes=("start: " "" "") i cx
   {
@@ -83,12 +90,14 @@ draw_figure() {
     echo "set label \"test problem $k, ${s}x$s pixels shown x$scale (each pixel a ${scale}x$scale block)\" at screen 0.5, 1 - 14/H center font 'Sans,12'"
     echo "set label \"$(task_part '\(f = [^;]*\), theta_0'); the terms under each image sum to its f\" at screen 0.5, 1 - 32/H center font 'Sans,10'"
     for i in 0 1 2 3; do
-      cx=$((MARGIN + i * (p + GAP) + p / 2))
+      cx=$((MARGIN + i * (p + space) + p / 2))
       echo "set label \"${captions[$i]}\" at screen $cx/W, 1 - $((TOP - 10))/H center font 'Sans,11:Bold'"
       [ "$i" -lt 3 ] && loss_labels "$cx" $((TOP + p + LINE)) "${prefixes[$i]}" $(loss_row "$k" "${rows[$i]}")
     done
     echo "plot $(panel_image "$strip" 0), $(panel_image "$strip" 1), $(panel_image "$strip" 2), $(panel_image "$strip" 3)"
   } | gnuplot
+  echo "wrote $out (${w}x$h): ${captions[0]} | ${captions[1]} | ${captions[2]} | ${captions[3]};" \
+    "f start $(loss_row "$k" start | cut -d' ' -f1), LSTM $(loss_row "$k" lstm | cut -d' ' -f1), baseline $(loss_row "$k" third | cut -d' ' -f1)"
 }
 
 found=0
@@ -96,7 +105,7 @@ for strip in "$dir"/compare_*.png; do
   [ -f "$strip" ] || continue
   k=${strip##*/compare_}
   k=${k%.png}
-  draw_figure "$k" "$strip" "$dir/figure_$k.png"
+  draw_figure "$k" "$strip" "$dir/figure_$k.png" || exit 2
   found=$((found + 1))
 done
 [ "$found" -gt 0 ] || { echo "plot_images.sh: no compare_<k>.png in $dir" >&2; exit 2; }

@@ -21,6 +21,6 @@ for side in left right; do
     # images.log written before art_images named the baseline's rate: Figure 8's best (as run_fig9 chose it)
     b=""
     [ -f "$RES/fig8_$side/curves.csv" ] && b=$(best_baseline "$RES/fig8_$side")
-    scripts/plot_images.sh "$d" "$b" && echo "wrote $d/figure_*.png"
+    scripts/plot_images.sh "$d" "$b"
   else echo "skipped fig9_$side: no $d/images.log"; fi
 done
