@@ -23,12 +23,12 @@ png_size() {
   od -An -tu1 -j16 -N8 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }'
 }
 
-# loss_row K WHO: "f content style tv" of row WHO (start, lstm or the baseline's name; "third":
+# loss_row K WHO: "f content style tv" of row WHO (start, lstm or the baseline's name; "baseline":
 # the row after lstm) of test problem K in images.log.
 loss_row() {
   awk -v k="$1" -v who="$2" '
     /^test problem / { on = ($3 == k); row = 0; next }
-    on && $2 == "f" { row++; gsub(/[(),]/, ""); if ($1 == who || (who == "third" && row == 3)) { print $3, $5, $7, $9; exit } }' "$log"
+    on && $2 == "f" { row++; gsub(/[(),]/, ""); if ($1 == who || (who == "baseline" && row == 3)) { print $3, $5, $7, $9; exit } }' "$log"
 }
 photo_of() { sed -n "s/^test problem $1 (\(.*\)):$/\1/p" "$log" | sed 's/\.png$//'; }
 task_part() { sed -n "s/^# task: .*$1.*/\\1/p" "$log" | head -1; }
@@ -71,15 +71,21 @@ draw_figure() {
   local size
   size=$(png_size "$strip") || return 2
   read -r sw sh <<<"$size"
-  [ "$sh" -gt 0 ] && [ $(((sw - 4 * sh) % 3)) = 0 ] && [ "$sw" -ge $((4 * sh)) ] ||
-    { echo "plot_images.sh: $strip is ${sw}x$sh, not four square panels side by side" >&2; return 2; }
+  if [ "$sh" -eq 0 ] || [ $(((sw - 4 * sh) % 3)) != 0 ] || [ "$sw" -lt $((4 * sh)) ]; then
+    echo "plot_images.sh: $strip is ${sw}x$sh, not four square panels side by side" >&2
+    return 2
+  fi
   local s=$sh gap=$(((sw - 4 * sh) / 3)) scale=$(((MIN_SIDE + sh - 1) / sh))
   # Panels at least GAP apart, and at least as far as the strip's own gap enlarged: then every
   # copy of the strip panel_image places lies inside the figure (none is clipped at its edge).
   local p=$((s * scale)) space=$((gap * scale > GAP ? gap * scale : GAP)) w h
   w=$((2 * MARGIN + 4 * p + 3 * space)) h=$((TOP + p + 5 * LINE + 6))
   local captions=("content ($(photo_of "$k"))" "LSTM" "$(baseline_caption "$k")" "style ($(task_part 'style \([^,]*\),'))")
-  local rows=("start" "lstm" "third") prefixes=("start: " "" "") i cx
+  local rows=("start" "lstm" "baseline") prefixes=("start: " "" "") losses=() i cx
+  for i in 0 1 2; do  # "f content style tv" of each row, all four there
+    losses[i]=$(loss_row "$k" "${rows[$i]}")
+    [ "$(wc -w <<<"${losses[$i]}")" = 4 ] || { echo "plot_images.sh: no ${rows[$i]} row for test problem $k in $log" >&2; return 2; }
+  done
   {
     echo "set terminal pngcairo size $w,$h font 'Sans,11' noenhanced"
     echo "set output '$out'"
@@ -92,12 +98,13 @@ draw_figure() {
     for i in 0 1 2 3; do
       cx=$((MARGIN + i * (p + space) + p / 2))
       echo "set label \"${captions[$i]}\" at screen $cx/W, 1 - $((TOP - 10))/H center font 'Sans,11:Bold'"
-      [ "$i" -lt 3 ] && loss_labels "$cx" $((TOP + p + LINE)) "${prefixes[$i]}" $(loss_row "$k" "${rows[$i]}")
+      # shellcheck disable=SC2086  # the four numbers are split into four arguments on purpose
+      [ "$i" -lt 3 ] && loss_labels "$cx" $((TOP + p + LINE)) "${prefixes[$i]}" ${losses[$i]}
     done
     echo "plot $(panel_image "$strip" 0), $(panel_image "$strip" 1), $(panel_image "$strip" 2), $(panel_image "$strip" 3)"
   } | gnuplot
   echo "wrote $out (${w}x$h): ${captions[0]} | ${captions[1]} | ${captions[2]} | ${captions[3]};" \
-    "f start $(loss_row "$k" start | cut -d' ' -f1), LSTM $(loss_row "$k" lstm | cut -d' ' -f1), baseline $(loss_row "$k" third | cut -d' ' -f1)"
+    "f start ${losses[0]%% *}, LSTM ${losses[1]%% *}, baseline ${losses[2]%% *}"
 }
 
 found=0
