@@ -4,7 +4,8 @@
 // l2l eval's results.json), and writes, in --out:
 //   triple_<k>.png    content | styled by the LSTM | style
 //   compare_<k>.png   content | LSTM | baseline | style
-// and prints each run's final f and its three terms. A --phi meta-trained on another task is
+// and prints the baseline with its rate ("# baseline: adam lr 0.01") and each run's final f and its
+// three terms (scripts/plot_images.sh reads them to caption the comparisons). A --phi meta-trained on another task is
 // refused (as l2l eval refuses one).
 // Is not: an evaluation (no curves, no tuning: l2l eval does that).
 #include <cstdio>
@@ -67,6 +68,7 @@ int run(int argc, char** argv) {
   std::string out = f.str("out");
   std::filesystem::create_directories(out);
   std::printf("# task: %s\n", task->describe().c_str());
+  std::printf("# baseline: %s lr %g\n", bname.c_str(), blr);
   for (int k = 0; k < K; k++) {
     ProblemInstance pi = problem_instance(*task, ProblemId::test(k));
     ArtProblemImages im = art_problem_images(*pi.problem);

@@ -9,7 +9,8 @@
 #                             (right); log-scale curves
 #   run_fig9 / section_fig9   content | styled by the LSTM | style PNGs for both settings, and the
 #                             same content styled by the best baseline of Figure 8, side by side
-#                             (build/art_images)
+#                             (build/art_images), drawn enlarged with captions and the final loss
+#                             terms (scripts/plot_images.sh)
 #
 # Budgets. The evaluations run in a lane of their own, so each gets both cores (ART_THREADS=2;
 # results do not depend on it); in a full run the meta-training runs earlier on one thread,
@@ -121,6 +122,7 @@ run_fig9() {
     mkdir -p "$RES/fig9_$side"
     build/art_images --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --baseline "$b" \
       --steps "$ART_STEPS" --problems "$ART_IMAGES" --threads "$ART_THREADS" --out "$RES/fig9_$side" >"$RES/fig9_$side/images.log" 2>&1 || step_failed "$RES/fig9_$side/images.log"
+    scripts/plot_images.sh "$RES/fig9_$side" >"$RUNS/fig9_${side}_plot.log" 2>&1 || step_failed "$RUNS/fig9_${side}_plot.log"
   done
 }
 section_fig9() {
@@ -130,7 +132,13 @@ section_fig9() {
   for side in left right; do
     local label="${ART_SIZE}x$ART_SIZE, training style ($ART_TRAIN_STYLE)"
     [ $side = right ] && label="${ART_SIZE_TEST}x$ART_SIZE_TEST, new style ($ART_TEST_STYLE)"
-    para "**$label**; beside: the same content by the best baseline of Figure 8 ($(best_baseline "$RES/fig8_$side")): content | LSTM | baseline | style. Final terms per image: \`fig9_$side/images.log\`."
-    for f in "$RES/fig9_$side"/compare_*.png; do [ -f "$f" ] && para "![${f##*/}](fig9_$side/${f##*/})"; done
+    para "**$label**; beside: the same content by the best baseline of Figure 8 ($(best_baseline "$RES/fig8_$side")): content | LSTM | baseline | style, enlarged pixel for pixel (scripts/plot_images.sh), under each styled image its final f and f's three weighted terms, under the content those of the start (content + noise). Numbers: \`fig9_$side/images.log\`."
+    local strip shown
+    for strip in "$RES/fig9_$side"/compare_*.png; do  # the captioned figure, else the plain strip
+      [ -f "$strip" ] || continue
+      shown=$RES/fig9_$side/figure_${strip##*/compare_}
+      [ -f "$shown" ] || shown=$strip
+      para "![${shown##*/}](fig9_$side/${shown##*/})"
+    done
   done
 }

@@ -3,7 +3,7 @@
 # folders, ONLY checked against the recipe names), through DRY_RUN=1 and with folders in a temp
 # dir, so it trains and evaluates nothing; and the functions the report and plots use
 # (report_lib.sh on small hand-written results.json files, plot_lib.sh's ticks, plot.sh on a tiny
-# CSV when gnuplot is installed). Run from the repository root; part of `make test` (~1 s).
+# CSV and plot_images.sh on a hand-made image strip when gnuplot is installed). Run from the repository root; part of `make test` (~1 s).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 tmp=$(mktemp -d)
@@ -126,8 +126,53 @@ if command -v gnuplot >/dev/null; then
   printf 'step,lstm_mean,lstm_std,sgd_mean,sgd_std\n0,2,0.1,2,0.1\n1,1,0.1,5,1\n2,0.5,0.1,1e20,1e20\n3,0.4,0.1,null,null\n' >"$tmp/curves.csv"
   scripts/plot.sh "$tmp/curves.csv" "$tmp/c.png" "test" 0 3 10 >"$tmp/plot.log" 2>&1
   check "plot.sh draws a PNG from a CSV with an exploding and a null curve" eval '[ -s "$tmp/c.png" ] && [ ! -s "$tmp/plot.log" ]'
+
+  # plot_images.sh on a hand-made compare strip: four 64x64 checkerboard panels 2 pixels apart.
+  mkdir -p "$tmp/art"
+  awk 'BEGIN { split("255 0 0,0 0 255,0 160 0,255 255 255,255 200 0,0 0 0,128 0 128,0 200 200", c, ",")
+    for (y = 0; y < 64; y++) for (x = 0; x < 262; x++) { i = int(x / 66)
+      print x + 0.5, y + 0.5, (x % 66 >= 64 ? "255 255 255" : c[2 * i + 1 + (x + y) % 2]) } }' >"$tmp/strip.dat"
+  gnuplot 2>/dev/null <<EOF2
+set terminal pngcairo size 262,64; set output '$tmp/art/compare_0.png'; unset border; unset tics; unset key
+set lmargin at screen 0; set rmargin at screen 1; set tmargin at screen 1; set bmargin at screen 0
+set xrange [0:262]; set yrange [0:64]; plot '$tmp/strip.dat' with rgbimage
+EOF2
+  cat >"$tmp/art/images.log" <<'EOF2'
+# task: art: 64x64 image (12288 coordinates), style some_style, f = 4e-05 content(relu2_2) + 4e-05 style(relu1_1) + 20 tv, theta_0 = content + N(0,0.1^2); photos: 1 train
+# baseline: adam lr 0.1
+test problem 0 (some_photo.png):
+  start    f 2.7908  (content 0.9406, style 0.9054, tv 0.9447)
+  lstm     f 0.6854  (content 0.2278, style 0.3318, tv 0.1258)
+  adam     f 0.6515  (content 0.2322, style 0.2996, tv 0.1197)
+EOF2
+  s=$(scripts/plot_images.sh "$tmp/art" 2>&1)
+  check "plot_images.sh: captions content (photo) | LSTM | baseline, lr | style (name), and the final f" \
+    has "$s" "content (some_photo) | LSTM | adam, lr 0.1 | style (some_style); f start 2.7908, LSTM 0.6854, baseline 0.6515"
+  size=$(od -An -tu1 -j16 -N8 "$tmp/art/figure_0.png" 2>/dev/null | awk '{ print $3 * 256 + $4 "x" $7 * 256 + $8 }')
+  # 64 px panels x3 = 192 px, 24 px apart: 2 x 16 margin + 4 x 192 + 3 x 24 wide, 66 above + 192 + 96 below.
+  check "plot_images.sh: figure_0.png is 872x354, each 64 px panel shown at 192 px (got $size)" eval '[ "$size" = 872x354 ]'
+  # Every figure pixel inside a panel is the strip pixel it enlarges (nearest neighbour, no
+  # smoothing: a blend would show at every checker edge); the panels' outer ring of blocks is left
+  # out, as gnuplot's drawing of the strip blends its edge pixels. Text is drawn above each panel
+  # and below the first three (rows counted from the bottom).
+  pixels() { gnuplot -e "set table '$2'; plot '$1' binary filetype=png with rgbimage" 2>/dev/null; }
+  pixels "$tmp/art/compare_0.png" "$tmp/strip.txt"
+  pixels "$tmp/art/figure_0.png" "$tmp/figure.txt"
+  pixel_counts=$(awk 'FNR == 1 { file++ } /^#/ || NF < 5 { next }
+    file == 1 { strip[$1, $2] = $3 " " $4 " " $5; next }
+    { x = $1 - 16; i = int(x / 216); px = x - 216 * i; colour = $3 " " $4 " " $5 }
+    $2 >= 99 && $2 < 285 && x >= 0 && px >= 3 && px < 189 && i < 4 { n++; if (colour != strip[66 * i + int(px / 3), int(($2 - 96) / 3)]) bad++ }
+    $2 >= 288 && $2 < 310 && x >= 0 && px < 192 && i < 4 && colour != "255 255 255" { above[i]++ }
+    $2 < 96 && $2 >= 10 && x >= 0 && px < 192 && i < 4 && colour != "255 255 255" { below[i]++ }
+    END { printf "%d %d", n, bad + 0; for (i = 0; i < 4; i++) printf " %d:%d", (above[i] > 0), (below[i] > 0) }' \
+    "$tmp/strip.txt" "$tmp/figure.txt")
+  check "plot_images.sh: every panel pixel is its strip pixel (got $pixel_counts)" \
+    eval '[ "$pixel_counts" = "138384 0 1:1 1:1 1:1 1:0" ]'
+  head -c 200 "$tmp/art/figure_0.png" >"$tmp/art/compare_1.png"
+  s=$(scripts/plot_images.sh "$tmp/art" 2>&1); rc=$?
+  check "plot_images.sh: a strip that is not four square panels is refused" eval '[ $rc != 0 ] && has "$s" "not four square panels"'
 else
-  echo "SKIP  plot.sh (gnuplot not installed; make experiments installs it)"
+  echo "SKIP  plot.sh, plot_images.sh (gnuplot not installed; make experiments installs it)"
 fi
 
 # ---- verdict and lbfgs_note (experiments.sh's report sentences) on a hand-written CSV ----------
