@@ -139,14 +139,20 @@ log() { printf '[%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
 # Progress of the phases (each training and evaluation): "[k/N, ETA ~M min]". N and the ETA come
 # from the last complete run of the same scale and recipes ($RES/phases.txt: when each phase
 # started, and the wall time): the ETA is that run's time left after its k-th phase, scaled by
-# how fast this run reached it. A first run prints "[k/?]". Lanes are subshells, so the phases
-# started so far are counted in a file.
+# how fast this run reached it. A first run prints "[k/?]" (its ETA, if any, from history.txt).
+# Lanes are subshells, so the phases started so far are counted in a file.
 PHASES_NOW=$RES/.phases-now
 RUN_KEY="scale=$SCALE recipes=${ONLY// /,} reuse=${REUSE:-0}"
 PREV_TOTAL="" PREV_STARTS=()
 if [ -z "${REPORT_ONLY:-}" ] && [ -f "$RES/phases.txt" ] && [ "$(head -1 "$RES/phases.txt")" = "# $RUN_KEY" ]; then
   PREV_TOTAL=$(sed -n 2p "$RES/phases.txt" | awk '{ print $2 }')
   mapfile -t PREV_STARTS < <(tail -n +3 "$RES/phases.txt" | awk '{ print $1 }')
+fi
+# Without phases.txt (a first run here): the wall time of the last run of the same scale and
+# recipes in history.txt gives an ETA (that total minus the time so far), and N stays "?".
+if [ -z "$PREV_TOTAL" ] && [ -z "${REPORT_ONLY:-}" ] && [ -f "$RES/history.txt" ]; then
+  HIST_TOTAL=$(awk -v key="SCALE=$SCALE  recipes: $ONLY  wall time " 'index($0, key) && !/REUSE|REPORT_ONLY/ {
+      split(substr($0, index($0, key) + length(key)), w, " "); t = 60 * w[1] + w[3] } END { if (t) print t }' "$RES/history.txt")
 fi
 [ -n "${REPORT_ONLY:-}" ] || : >"$PHASES_NOW"
 phase() {
@@ -158,6 +164,9 @@ phase() {
     then=${PREV_STARTS[$((k - 1))]}
     eta=$((PREV_TOTAL - then))
     [ "$then" -ge 60 ] && eta=$((eta * now / then))
+    eta=", ETA ~$(((eta + 59) / 60)) min"
+  elif [ -n "${HIST_TOTAL:-}" ]; then
+    eta=$((HIST_TOTAL - now)); [ "$eta" -ge 60 ] || eta=60
     eta=", ETA ~$(((eta + 59) / 60)) min"
   fi
   log "[$k/$([ -n "$PREV_TOTAL" ] && echo "${#PREV_STARTS[@]}" || echo "?")$eta] $*"
