@@ -158,8 +158,10 @@ fi
 phase() {
   local now k eta="" then
   now=$(($(date +%s) - start))
-  printf '%d %s\n' "$now" "$*" >>"$PHASES_NOW"
-  k=$(wc -l <"$PHASES_NOW")
+  # One line per phase, appended in one write; k is this line's place (lanes append side by side).
+  local me=$BASHPID  # this lane's process (inside $(...) BASHPID is another)
+  printf '%d %d %s\n' "$now" "$me" "$*" >>"$PHASES_NOW"
+  k=$(grep -n "^$now $me " "$PHASES_NOW" | tail -1 | cut -d: -f1)
   if [ -n "$PREV_TOTAL" ] && [ "$k" -le "${#PREV_STARTS[@]}" ]; then
     then=${PREV_STARTS[$((k - 1))]}
     eta=$((PREV_TOTAL - then))
@@ -511,7 +513,7 @@ printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m
 } >"$RES/REPORT.md.tmp"
 mv "$RES/REPORT.md.tmp" "$RES/REPORT.md"
 if [ -z "${REPORT_ONLY:-}" ]; then  # this run's phases: the next run's [k/N] and ETA
-  { echo "# $RUN_KEY"; echo "total $total"; sort -n "$PHASES_NOW"; } >"$RES/phases.txt.tmp"
+  { echo "# $RUN_KEY"; echo "total $total"; sort -n "$PHASES_NOW" | sed -E 's/^([0-9]+) [0-9]+ /\1 /'; } >"$RES/phases.txt.tmp"
   mv "$RES/phases.txt.tmp" "$RES/phases.txt"
   rm -f "$PHASES_NOW"
 fi
