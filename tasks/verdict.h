@@ -16,9 +16,9 @@
 // For the claim "the learned optimizer fails" (Claim::higher, Figure 5's ReLU net) the senses of
 // agrees and disagrees swap. With n = 1 there is no interval: a tie.
 //
-// A run that diverged (a non-finite f, or f above kExplodeFactor * f_0) would put an unbounded
-// number in a mean; its score counts as kExplodeFactor * f_0, the divergence threshold, and the
-// verdict says how many runs were capped.
+// A run whose score is not finite or above kExplodeFactor * f_0 (a diverged run) would put an
+// unbounded number in a mean; its score counts as kExplodeFactor * f_0, the divergence threshold,
+// and the verdict says how many runs were capped.
 // Is not: the evaluation (tasks/evaluate.h) or the report's wording (scripts/experiments.sh).
 #pragma once
 #include <map>
