@@ -10,6 +10,7 @@
 #include "apps/common.h"
 #include "apps/json.h"
 #include "nn/files.h"
+#include "nn/optim.h"
 #include "tasks/verdict.h"
 
 namespace l2l {
@@ -87,7 +88,7 @@ int cmd_verdict(int argc, char** argv) {
   RunsTable t = parse_runs_csv(std::string(bytes.begin(), bytes.end()), path);
   std::vector<std::string> baselines;
   if (f.str("baselines") == "auto") {
-    for (const char* b : {"sgd", "nag", "rmsprop", "adam"})
+    for (const std::string& b : optimizer_names())  // the tuned baselines (nn/optim.h)
       if (t.runs.count(b)) baselines.push_back(b);
   } else {
     baselines = comma_list(f.str("baselines"), "baselines");
