@@ -11,7 +11,12 @@
 #                     Also build/avx2/tests-f32: the float kernel tests again, built without AVX-512
 #   make test-avx2    the 256-bit kernels (gemm_small, nn/fastmath.h, compiled with -mno-avx512f into
 #                     build/avx2/): the float kernel tests and the double suite's kernel cases
-#   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`
+#   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`,
+#                     and make test-zoo
+#   make test-zoo     the committed optimizers trained at scale (zoo/) come from this code: each
+#                     one's first epoch retrained from its command.txt, compared byte for byte
+#   make train-zoo    meta-train zoo/'s optimizers at scale (hours each), in resumable chunks of
+#                     ZOO_MINUTES (scripts/train-zoo.sh)
 #   make sanitize     the same suite under AddressSanitizer + UBSan
 #   make fuzz         libFuzzer (clang, ASan+UBSan) on every reader of outside bytes,
 #                     FUZZ_SECONDS (default 60) per target; crashes go to build/fuzz/crashes/
@@ -54,7 +59,7 @@ F64_OBJ  := $(LIB_SRC:%.cpp=build/f64/%.o) $(TEST_SRC:%.cpp=build/f64/%.o)
 SAN_OBJ  := $(LIB_SRC:%.cpp=build/san/%.o) $(TEST_SRC:%.cpp=build/san/%.o)
 SANFLAGS := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 
-.PHONY: all test test-avx2 test-scripts test-slow test-mpi sanitize fuzz fuzz-deps bench bench-ref bench-mpi experiments clean deps FORCE
+.PHONY: all test test-avx2 test-scripts test-slow test-zoo train-zoo test-mpi sanitize fuzz fuzz-deps bench bench-ref bench-mpi experiments clean deps FORCE
 # Objects are intermediates of the pattern rules above: without this, make deletes them after
 # linking and every later make recompiles the whole library.
 .SECONDARY:
@@ -143,8 +148,19 @@ test-mpi:
 	$(MAKE) MPI=1 build/l2l build/l2l-serial
 	tests/scripts/test_mpi.sh
 
-test-slow: deps build/tests
+test-slow: deps build/tests build/l2l
 	build/tests --test-case='*[slow]*' --no-skip $(TEST_ARGS)
+	tests/scripts/test_zoo_reproduce.sh
+
+# The committed optimizers trained at scale (zoo/) come from this code: each one's first epoch,
+# retrained from its command.txt, gives the committed training state byte for byte (minutes).
+test-zoo: deps build/l2l
+	tests/scripts/test_zoo_reproduce.sh
+
+# Meta-train the zoo's optimizers at scale (hours each): in chunks of ZOO_MINUTES (default 50),
+# each resuming the last; commit zoo/ between chunks. scripts/train-zoo.sh says how.
+train-zoo: all
+	scripts/train-zoo.sh
 
 sanitize: deps build/tests-san
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 build/tests-san $(TEST_ARGS)

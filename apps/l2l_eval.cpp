@@ -33,20 +33,38 @@ struct EvalPlan {
   bool finals = false;               // whole-test-set metrics of the final theta
   LrGrid grid;                       // where the tuning starts (it widens at an edge)
   std::map<std::string, double> fixed;  // --lr: rates that are not tuned
-  std::string task, phi, phi_sub, out;
+  std::string task, out;
+  std::map<std::string, std::string> phi;  // learned optimizer name -> its checkpoint
 };
 
-// The learned optimizers eval knows: "lstm" (phi from --phi) and "lstm-sub" (--phi-sub: in
-// Figure 7, an optimizer meta-trained only on the labels the test subset never uses).
-bool is_learned(const std::string& name) { return name == "lstm" || name == "lstm-sub"; }
+// The learned optimizers eval knows, each with the flag that names its checkpoint: "lstm"
+// (--phi); "lstm-sub" (--phi-sub: in Figure 7, an optimizer meta-trained only on the labels the
+// test subset never uses); and the same two trained at scale (zoo/, scripts/train-zoo.sh).
+struct LearnedSlot {
+  const char *name, *flag, *help;
+};
+const LearnedSlot kLearned[] = {
+    {"lstm", "phi", "checkpoint of the learned optimizer (from l2l train); needed when --optimizers has lstm"},
+    {"lstm-sub", "phi-sub", "a second learned optimizer, run as lstm-sub (Figure 7: trained on held-out labels)"},
+    {"lstm-scale", "phi-scale", "a learned optimizer trained at scale (zoo/), run as lstm-scale"},
+    {"lstm-sub-scale", "phi-sub-scale", "the lstm-sub of Figure 7 trained at scale, run as lstm-sub-scale"},
+};
+bool is_learned(const std::string& name) {
+  for (const LearnedSlot& s : kLearned)
+    if (name == s.name) return true;
+  return false;
+}
 
 std::vector<std::string> parse_optimizers(const std::string& list) {
   std::vector<std::string> names = comma_list(list, "optimizers"), valid = optimizer_names();
-  valid.insert(valid.end(), {"lstm", "lstm-sub", "lbfgs"});
+  for (const LearnedSlot& s : kLearned) valid.push_back(s.name);
+  valid.push_back("lbfgs");
+  std::string expected;
+  for (const std::string& v : valid) expected += (expected.empty() ? "" : ", ") + v;
   if (names.empty()) throw std::invalid_argument("--optimizers is empty (e.g. lstm,sgd,nag,rmsprop,adam,lbfgs)");
   for (size_t i = 0; i < names.size(); i++) {
     if (std::find(valid.begin(), valid.end(), names[i]) == valid.end())
-      throw std::invalid_argument("--optimizers: unknown '" + names[i] + "' (expected lstm, lstm-sub, sgd, nag, rmsprop, adam, lbfgs)");
+      throw std::invalid_argument("--optimizers: unknown '" + names[i] + "' (expected " + expected + ")");
     if (std::find(names.begin(), names.begin() + i, names[i]) != names.begin() + i)
       throw std::invalid_argument("--optimizers lists '" + names[i] + "' twice");
   }
@@ -94,16 +112,16 @@ EvalPlan plan_eval(const Flags& f) {
   p.names = parse_optimizers(f.str("optimizers"));
   p.grid = parse_grid(f.str("grid"));
   p.fixed = parse_fixed_rates(f.str("lr"), p.names);
-  p.phi = f.str("phi");
-  p.phi_sub = f.str("phi-sub");
   p.out = f.str("out");
-  auto listed = [&](const char* name) { return std::find(p.names.begin(), p.names.end(), name) != p.names.end(); };
-  if (p.phi.empty() && listed("lstm"))
-    throw std::invalid_argument("--optimizers includes lstm but no --phi checkpoint was given");
-  if (p.phi_sub.empty() && listed("lstm-sub"))
-    throw std::invalid_argument("--optimizers includes lstm-sub but no --phi-sub checkpoint was given");
-  if (!p.phi_sub.empty() && !listed("lstm-sub"))
-    throw std::invalid_argument("--phi-sub is given but --optimizers does not include lstm-sub");
+  for (const LearnedSlot& s : kLearned) {
+    const std::string path = f.str(s.flag), name = s.name, flag = s.flag;
+    const bool listed = std::find(p.names.begin(), p.names.end(), name) != p.names.end();
+    if (listed && path.empty())
+      throw std::invalid_argument("--optimizers includes " + name + " but no --" + flag + " checkpoint was given");
+    if (!listed && !path.empty() && name != "lstm")  // --phi alone is allowed: the default list has lstm
+      throw std::invalid_argument("--" + flag + " is given but --optimizers does not include " + name);
+    if (listed) p.phi[name] = path;
+  }
   return p;
 }
 
@@ -134,7 +152,7 @@ Entry run_entry(const std::string& name, const EvalPlan& plan, const Task& task,
   e.name = name;
   std::unique_ptr<Optimizer> opt;
   if (is_learned(name)) {
-    opt = make_learned(plan, name == "lstm" ? plan.phi : plan.phi_sub, e.setting);
+    opt = make_learned(plan, plan.phi.at(name), e.setting);
   } else if (name == "lbfgs") {  // nothing to tune: the line search chooses every step length
     LbfgsOptions o;
     opt = std::make_unique<Lbfgs>(o);
@@ -303,10 +321,10 @@ int cmd_eval(int argc, char** argv) {
           "and OUT/config.txt.\n"
           "Test and validation problems are fixed (seeds 2^41 + k and 2^40 + j), so eval takes no --seed.");
   add_task_flags(f);
-  f.add("phi", "", "checkpoint of the learned optimizer (from l2l train); needed when --optimizers has lstm");
-  f.add("phi-sub", "", "a second learned optimizer, run as lstm-sub (Figure 7: trained on held-out labels)");
+  for (const LearnedSlot& s : kLearned) f.add(s.flag, "", s.help);
   f.add("optimizers", "lstm,sgd,nag,rmsprop,adam",
-        "optimizers to run, comma-separated (lstm-sub needs --phi-sub; lbfgs: not tuned, one step = one iteration)");
+        "optimizers to run, comma-separated (lstm-sub needs --phi-sub, lstm-scale --phi-scale; lbfgs: not tuned, one "
+        "step = one iteration)");
   f.add("problems", "100", "test problems (fresh seeds, disjoint from training and validation)");
   f.add("tune-problems", "10", "validation problems used to tune each baseline's learning rate");
   f.add("grid", "-4:1:3", "learning-rate grid lo:hi:per_decade, i.e. 10^lo .. 10^hi");
@@ -321,11 +339,10 @@ int cmd_eval(int argc, char** argv) {
   std::string cfg_txt = config_text("eval", f);
   print_config("eval", cfg_txt, f);
   EvalPlan plan = plan_eval(f);
-  for (const std::string& phi : {plan.phi, plan.phi_sub})  // a bad --phi must fail now, not after the tuning
-    if (!phi.empty()) {
-      std::string unused;
-      make_learned(plan, phi, unused);
-    }
+  for (const auto& [name, phi] : plan.phi) {  // a bad --phi must fail now, not after the tuning
+    std::string unused;
+    make_learned(plan, phi, unused);
+  }
   // Test problems (Split::test) for the curves; the baselines are tuned on validation problems.
   std::unique_ptr<Task> task = make_task(f);
   std::printf("# task: %s\n", task->describe().c_str());

@@ -18,8 +18,9 @@ namespace l2l {
 namespace {
 
 std::string shown_name(const std::string& n) {
-  static const std::map<std::string, std::string> names = {{"lstm", "LSTM"}, {"lstm-sub", "LSTM-sub"}, {"sgd", "SGD"},
-                                                          {"nag", "NAG"},   {"rmsprop", "RMSprop"},   {"adam", "Adam"}};
+  static const std::map<std::string, std::string> names = {
+      {"lstm", "LSTM"},    {"lstm-sub", "LSTM-sub"}, {"lstm-scale", "LSTM at scale"}, {"lstm-sub-scale", "LSTM-sub at scale"},
+      {"sgd", "SGD"},      {"nag", "NAG"},           {"rmsprop", "RMSprop"},          {"adam", "Adam"}};
   auto it = names.find(n);
   return it == names.end() ? n : it->second;
 }
@@ -76,7 +77,7 @@ int cmd_verdict(int argc, char** argv) {
           "its score (mean f over the last 10 steps) minus the best tuned baseline's, paired per test problem,\n"
           "with a 95% t-interval: agrees / disagrees / tie. Writes DIR/verdict_<learned>.json and DIR/paired_<learned>.csv.");
   f.add("dir", "", "an l2l eval output folder (holding runs.csv)");
-  f.add("learned", "lstm", "the learned optimizer judged (lstm or lstm-sub)");
+  f.add("learned", "lstm", "the learned optimizer judged (lstm, lstm-sub, lstm-scale or lstm-sub-scale)");
   f.add("claim", "lower", "the paper's claim: lower (the learned optimizer is below the baselines) or higher (it fails)");
   f.add("baselines", "auto", "the tuned baselines it is compared with, the best of them chosen (auto: those of sgd,nag,rmsprop,adam in runs.csv)");
   if (!f.parse(argc, argv, 2)) return 0;

@@ -9,6 +9,10 @@
 #                                            figures' sections from earlier runs); an unknown
 #                                            name is refused before anything runs
 #   REUSE=1 make experiments       evaluate the optimizers already trained in the runs folder
+#   ZOO_ONLY=1 make experiments    no meta-training: the optimizers trained at scale and committed
+#                                  in zoo/ (make train-zoo) alone -> results-zoo/, runs-zoo/
+#   NO_ZOO=1 make experiments      leave out the zoo's optimizers, which a run otherwise evaluates
+#                                  beside the ones it trains (as lstm-scale)
 #   DRY_RUN=1 make experiments     print the scale, folders and recipes this would use, and stop
 #   REPORT_ONLY=1 make experiments write the REPORT.md sections again from the data already in the
 #                                  results folder (after a change to the report text); runs nothing
@@ -45,6 +49,8 @@ step_failed() {
 }
 source scripts/plot_lib.sh
 source scripts/report_lib.sh
+source scripts/verdict_lib.sh
+source scripts/recipes_mnist.sh
 source scripts/recipes_cifar.sh
 SCALE=${SCALE:-default}
 source scripts/recipes_art.sh  # reads SCALE
@@ -67,6 +73,19 @@ l2l_run() {
   fi
 }
 L2L=l2l_run
+source scripts/zoo_lib.sh
+# The optimizers trained at scale (committed in zoo/ by `make train-zoo`) run beside the ones
+# this run trains, on the same test problems with the same tuned baselines: lstm-scale (and
+# lstm-sub-scale in Figure 7). NO_ZOO=1 leaves them out.
+# learned_args VAR PHI ZOO [OTHERS]: sets the array VAR to eval's flags for the learned optimizer
+# PHI, zoo/ZOO's when it is committed, and OTHERS (default: the four tuned baselines).
+learned_args() {
+  local -n out=$1
+  local others=${4:-sgd,nag,rmsprop,adam}
+  out=(--phi "$2" --optimizers "lstm,$others")
+  if zoo_committed "$3"; then out=(--phi "$2" --phi-scale "$ZOO_DIR/$3/phi.ckpt" --optimizers "lstm,lstm-scale,$others"); fi
+}
+zoo_committed() { [ -z "${NO_ZOO:-}" ] && [ -f "$ZOO_DIR/$1/phi.ckpt" ]; }
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}  # l2l keeps OpenBLAS at one thread anyway
 
 case "$SCALE" in
@@ -94,12 +113,16 @@ export SMOKE_NOTE  # read by plot.sh and plot_sweep.sh
 
 # Folders: results/ and runs/ belong to the default scale (the committed report).
 suffix=""; [ "$SCALE" = default ] || suffix="-$SCALE"
+if [ -n "${ZOO_ONLY:-}" ]; then
+  [ "$SCALE" = default ] || { echo "experiments.sh: ZOO_ONLY evaluates the committed optimizers at the default scale; unset SCALE" >&2; exit 2; }
+  suffix=-zoo
+fi
 RES=${RES:-results$suffix}
 RUNS=${RUNS:-runs$suffix}
 RES=${RES%/} RUNS=${RUNS%/}
 same() { [ "$(realpath -m "$1")" = "$(realpath -m "$2")" ]; }
-if [ "$SCALE" != default ] && { same "$RES" results || same "$RUNS" runs; }; then
-  echo "experiments.sh: results/ and runs/ hold the committed default-scale results; SCALE=$SCALE writes to" >&2
+if [ -n "$suffix" ] && { same "$RES" results || same "$RUNS" runs; }; then
+  echo "experiments.sh: results/ and runs/ hold the committed default-scale results; SCALE=$SCALE${ZOO_ONLY:+ ZOO_ONLY=1} writes to" >&2
   echo "  results$suffix/ and runs$suffix/ (leave RES and RUNS unset, or give other folders)" >&2
   exit 2
 fi
@@ -115,7 +138,28 @@ done
 read -ra only_list <<<"$ONLY"
 ONLY="${only_list[*]}"  # one space between names
 
-where="SCALE=$SCALE: results in $RES/, trained optimizers in $RUNS/, recipes: $ONLY${REUSE:+ (REUSE: no training)}${REPORT_ONLY:+ (REPORT_ONLY: report text only)}"
+# ZOO_ONLY=1: no meta-training; the optimizers committed in zoo/ (trained at scale by make
+# train-zoo) take the LSTM's place in their figures, copied into the runs folder, which REUSE then
+# finds. A figure whose optimizer is not committed yet is left out, and the run says so.
+ZOO_RUNS="quadratic:quadratic-scale mnist:mnist-scale cifar10:cifar10-scale cifar_sub:cifar-sub-scale art:art-scale"
+zoo_needs() {
+  case "$1" in
+    fig4_left) echo quadratic-scale ;; fig4_center|fig4_right|fig5|fig6) echo mnist-scale ;;
+    fig7) echo cifar10-scale cifar-sub-scale ;; fig8|fig9) echo art-scale ;; *) echo "(no zoo optimizer)" ;;
+  esac
+}
+if [ -n "${ZOO_ONLY:-}" ]; then
+  REUSE=1 NO_ZOO=1 kept=""
+  for r in $ONLY; do
+    missing=""
+    for z in $(zoo_needs "$r"); do [ -f "$ZOO_DIR/$z/phi.ckpt" ] || missing+=" $z"; done
+    if [ -z "$missing" ]; then kept+="${kept:+ }$r"; else echo "experiments.sh: ZOO_ONLY: $r left out: not in $ZOO_DIR/:$missing" >&2; fi
+  done
+  [ -n "$kept" ] || { echo "experiments.sh: ZOO_ONLY: none of the recipes has its optimizer in zoo/ (make train-zoo trains them)" >&2; exit 2; }
+  ONLY=$kept
+fi
+
+where="SCALE=$SCALE: results in $RES/, trained optimizers in $RUNS/, recipes: $ONLY${REUSE:+ (REUSE: no training)}${ZOO_ONLY:+ (ZOO_ONLY: the optimizers of zoo/)}${REPORT_ONLY:+ (REPORT_ONLY: report text only)}"
 if [ -n "${DRY_RUN:-}" ]; then
   echo "dry run: $where"
   echo "scale=$SCALE"
@@ -131,6 +175,14 @@ if [ -n "${DRY_RUN:-}" ]; then
 fi
 mkdir -p "$RES"
 [ -n "${REPORT_ONLY:-}" ] || mkdir -p "$RUNS"
+if [ -n "${ZOO_ONLY:-}" ] && [ -z "${REPORT_ONLY:-}" ]; then
+  for pair in $ZOO_RUNS; do
+    run=${pair%%:*} z=${pair#*:}
+    [ -f "$ZOO_DIR/$z/phi.ckpt" ] || continue
+    mkdir -p "$RUNS/$run"
+    cp "$ZOO_DIR/$z/phi.ckpt" "$ZOO_DIR/$z/train_log.csv" "$RUNS/$run/"
+  done
+fi
 start=$(date +%s)
 # Checkpoints newer than this file were trained by this run (trained_this_run, recipes_*.sh).
 [ -n "${REPORT_ONLY:-}" ] || touch "$RUNS/.run-start"
@@ -142,7 +194,7 @@ log() { printf '[%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
 # how fast this run reached it. A first run prints "[k/?]" (its ETA, if any, from history.txt).
 # Lanes are subshells, so the phases started so far are counted in a file.
 PHASES_NOW=$RES/.phases-now
-RUN_KEY="scale=$SCALE recipes=${ONLY// /,} reuse=${REUSE:-0}"
+RUN_KEY="scale=$SCALE recipes=${ONLY// /,} reuse=${REUSE:-0}${ZOO_ONLY:+ zoo-only}"
 PREV_TOTAL="" PREV_STARTS=()
 if [ -z "${REPORT_ONLY:-}" ] && [ -f "$RES/phases.txt" ] && [ "$(head -1 "$RES/phases.txt")" = "# $RUN_KEY" ]; then
   PREV_TOTAL=$(sed -n 2p "$RES/phases.txt" | awk '{ print $2 }')
@@ -151,7 +203,7 @@ fi
 # Without phases.txt (a first run here): the wall time of the last run of the same scale and
 # recipes in history.txt gives an ETA (that total minus the time so far), and N stays "?".
 if [ -z "$PREV_TOTAL" ] && [ -z "${REPORT_ONLY:-}" ] && [ -f "$RES/history.txt" ]; then
-  HIST_TOTAL=$(awk -v key="SCALE=$SCALE  recipes: $ONLY  wall time " 'index($0, key) && !/REUSE|REPORT_ONLY/ {
+  HIST_TOTAL=$(awk -v key="SCALE=$SCALE  recipes: $ONLY  wall time " 'index($0, key) && !/REUSE|REPORT_ONLY|ZOO_ONLY/ {
       split(substr($0, index($0, key) + length(key)), w, " "); t = 60 * w[1] + w[3] } END { if (t) print t }' "$RES/history.txt")
 fi
 [ -n "${REPORT_ONLY:-}" ] || : >"$PHASES_NOW"
@@ -182,41 +234,6 @@ step_value() {
     $1 == step { print $c }' "$1"
 }
 
-# verdict DIR ROW CLAIM [fails] [LEARNED]: the paired verdict of `l2l verdict` on DIR/runs.csv
-# (tasks/verdict.h): LEARNED (default lstm) minus the best tuned baseline (SGD, NAG, RMSprop or
-# Adam; L-BFGS, not in the paper, is reported apart by lbfgs_note), per test problem, on the mean
-# f over the last 10 steps, with a 95% t-interval: agrees, disagrees or tie. With "fails" the
-# paper's claim is that the learned optimizer is worse (Figure 5, ReLU). Prints the report's
-# sentence and adds "| ROW | CLAIM | numbers | difference [interval] | verdict |" to the
-# section's verdict rows ($VROWS), which open REPORT.md as one table.
-verdict() {
-  local dir=$1 row=$2 claim=$3 sense=lower learned=${5:-lstm}
-  [ "${4:-}" = fails ] && sense=higher
-  build/l2l verdict --dir "$dir" --learned "$learned" --claim "$sense" || return 1
-  verdict_row "$dir/verdict_$learned.json" "$row" "$claim" >>"$VROWS"
-}
-# verdict_row JSON ROW CLAIM: one row of the verdict table from a verdict_<learned>.json.
-verdict_row() {
-  tr -d '\n' <"$1" | grep -oE '"[a-z_]+": ("[^"]*"|[-0-9.e+]+|-?inf|null)' |
-    awk -F'": ' -v row="$2" -v claim="$3" '{ k = substr($1, 2); v = $2; gsub(/"/, "", v); f[k] = v }
-      END { n["lstm"] = "LSTM"; n["lstm-sub"] = "LSTM-sub"; n["sgd"] = "SGD"; n["nag"] = "NAG"; n["rmsprop"] = "RMSprop"; n["adam"] = "Adam"
-        if (f["problems"] < 2) d = sprintf("%+.3g (one problem: no interval)", f["diff_mean"])
-        else d = sprintf("%+.3g [%+.3g, %+.3g] (%+.0f%%), n = %d", f["diff_mean"], f["diff_lo"], f["diff_hi"],
-          100 * f["diff_mean"] / f["baseline_mean"], f["problems"])
-        printf "| %s | %s | %s %.4g vs %s %.4g | %s | **%s** |\n", row, claim,
-          n[f["learned"]], f["learned_mean"], n[f["baseline"]], f["baseline_mean"], d, f["word"] }'
-}
-
-# lbfgs_note CSV STEP: L-BFGS (not in the paper; no learning rate, one step = one iteration) at
-# STEP against the LSTM and the best tuned baseline there; nothing if CSV has no lbfgs column.
-lbfgs_note() {
-  awk -F, -v step="$2" 'NR == 1 { for (i = 2; i <= NF; i += 2) name[i] = substr($i, 1, length($i) - 5); next }
-    $1 == step { best = ""; for (i = 2; i <= NF; i += 2) { if (name[i] == "lbfgs") q = $i; else if (name[i] == "lstm") l = $i
-        else if (name[i] !~ /^lstm/ && $i != "null" && (best == "" || $i + 0 < best + 0)) { best = $i; bn = name[i] } }
-      if (q == "") exit
-      printf "L-BFGS (not in the paper; m = 10, Armijo backtracking line search, no learning rate to tune; one step = one iteration, whose function evaluations the table states): %.4g at step %d, against %sthe best tuned baseline, %s (%.4g).", q, step, l == "" ? "" : sprintf("the LSTM (%.4g) and ", l), bn, best }' "$1"
-}
-
 # section TITLE: starts $SEC (a smoke run says so in every title) and its verdict rows, $VROWS.
 section() {
   mkdir -p "$(dirname "$SEC")"
@@ -226,22 +243,6 @@ section() {
 }
 para() { printf '%s\n\n' "$*" >>"$SEC"; }
 table() { cat "$1" >>"$SEC"; printf '\n' >>"$SEC"; }
-
-train_quadratic() {
-  if [ -n "${REUSE:-}" ] && [ -f "$RUNS/quadratic/phi.ckpt" ]; then log "reusing $RUNS/quadratic/phi.ckpt (REUSE is set)"; return; fi
-  phase "meta-training on quadratics ($QUAD_EPOCHS epochs x $QUAD_PROBLEMS problems x 5 windows)"
-  $L2L train --task quadratic --epochs "$QUAD_EPOCHS" --problems-per-epoch "$QUAD_PROBLEMS" --meta-lr 0.003 \
-    --overwrite true --out "$RUNS/quadratic" >"$RUNS/quadratic.log" 2>&1 || step_failed "$RUNS/quadratic.log"
-}
-
-train_mnist() {
-  if [ -n "${REUSE:-}" ] && [ -f "$RUNS/mnist/phi.ckpt" ]; then log "reusing $RUNS/mnist/phi.ckpt (REUSE is set)"; return; fi
-  phase "meta-training on MNIST ($MNIST_EPOCHS epochs x $MNIST_PROBLEMS problems x 5 windows)"
-  # Two threads when the quadratic lane beside it is all there is (it is short); one when the
-  # other lane also trains CIFAR and Neural Art (MNIST_THREADS=1, set by the caller: pretrain).
-  ${MPIRUN:-} build/l2l train --threads "${MNIST_THREADS:-2}" ${META_BATCH:+--meta-batch "$META_BATCH"} --task mnist --epochs "$MNIST_EPOCHS" --problems-per-epoch "$MNIST_PROBLEMS" --meta-lr 0.003 \
-    --out-scale 0.1 --val-problems "$MNIST_VAL" --overwrite true --out "$RUNS/mnist" >"$RUNS/mnist.log" 2>&1 || step_failed "$RUNS/mnist.log"
-}
 
 # eval_fig NAME STEPS PROBLEMS TUNE_PROBLEMS EVAL_FLAGS...: evaluate and plot one panel (its title
 # and plotted steps: figure_spec in plot_lib.sh)
@@ -253,157 +254,6 @@ eval_fig() {
   $L2L eval "$@" --steps "$steps" --problems "$problems" --tune-problems "$tune" --grid "$GRID" --out "$RES/$name" \
     >"$RES/$name/eval.log" 2>&1 || step_failed "$RES/$name/eval.log"
   plot_figure "$RES" "$name"
-}
-
-# Each recipe is run_<name> (train, evaluate, plot) then section_<name> (its REPORT.md section,
-# from the data alone: REPORT_ONLY=1 calls only these).
-run_fig4_left() {
-  train_quadratic
-  eval_fig fig4_left 100 "$TEST_PROBLEMS" "$TUNE" --task quadratic --phi "$RUNS/quadratic/phi.ckpt" \
-    --optimizers lstm,sgd,nag,rmsprop,adam,lbfgs
-  run_fig4_scale
-}
-# The scale of Figure 4 (left), measured: the tuned baselines on 10x TEST_PROBLEMS single functions
-# (--quad-batch 1) of the paper's quadratics (W, y, theta_0 Gaussian) and of the authors' code's
-# (W, y uniform on [0,1), theta_0 ~ N(0, 0.01^2)), so that each run is one function and the mean
-# over functions can be set beside the median. (Not the LSTM: it was trained on batches of 128
-# functions, whose mean divides each gradient by 128; one function gives it 128x larger inputs.)
-run_fig4_scale() {
-  local v extra
-  for v in paper dm; do
-    extra=()
-    [ $v = dm ] && extra=(--quad-dm true)
-    phase "fig4_left: the scale of single functions ($v variant)"
-    mkdir -p "$RES/fig4_left/scale_$v"
-    $L2L eval --task quadratic "${extra[@]}" --quad-batch 1 --optimizers sgd,nag,rmsprop,adam --problems $((10 * TEST_PROBLEMS)) \
-      --tune-problems "$TUNE" --grid "$GRID" --out "$RES/fig4_left/scale_$v" >"$RES/fig4_left/scale_$v/eval.log" 2>&1 ||
-      step_failed "$RES/fig4_left/scale_$v/eval.log"
-  done
-}
-# scale_stats DIR: "adam mean 0.334, median 0.027; ..." of f at step 100 over DIR/runs.csv's runs;
-# the mean leaves out the diverged runs (f not finite or above 1000 f_0) and says how many.
-scale_stats() {
-  awk -F, 'NR == 1 { for (i = 3; i <= NF; i++) if ($i == "f_100") c = i; next }
-    { d = $c == "null" || $c + 0 > 1000 * $3; print $1, (d ? "inf" : $c), d }' "$1/runs.csv" | sort -k1,1 -s -k2,2g |
-    awk '{ v[$1, ++n[$1]] = $2; if ($3) bad[$1]++; else s[$1] += $2; if (!($1 in seen)) { seen[$1] = 1; order[++k] = $1 } }
-      END { for (i = 1; i <= k; i++) { o = order[i]; m = n[o]
-          if (m % 2) med = v[o, (m + 1) / 2]; else med = (v[o, m / 2] + v[o, m / 2 + 1]) / 2
-          printf "%s%s mean %.3g, median %.3g", (i > 1 ? "; " : ""), o, s[o] / (m - bad[o]), med
-          if (bad[o]) printf " (%d of %d diverged, left out of the mean)", bad[o], m } }'
-}
-section_fig4_left() {
-  SEC=$RES/fig4_left/section.md
-  section "Figure 4 (left): quadratic functions"
-  para "Paper: on 10-d quadratics the LSTM optimizer is below every tuned baseline over the 100 steps (at step 100 about 0.04 vs 0.05-0.06 for Adam/RMSprop, 0.08 NAG, 0.2 SGD, read off the log plot)."
-  v=$(verdict "$RES/fig4_left" "4 left: 10-d quadratics" "LSTM lowest at step 100")
-  para "Here: $v"
-  para "$(lbfgs_note "$RES/fig4_left/curves.csv" 100)"
-  para "$(run_counts "$RES/fig4_left") $(tuning_notes "$GRID" "$RES/fig4_left")"
-  if [ -f "$RES/fig4_left/scale_dm/runs.csv" ] && [ -f "$RES/fig4_left/scale_paper/runs.csv" ]; then
-    para "**Why the numbers here are several times the paper's** (measured: the tuned baselines on $(problems_of "$RES/fig4_left/scale_paper") single functions of each kind, f at step 100). The paper's text draws W, y and theta_0 from a Gaussian; the authors' code draws W and y uniformly on [0, 1) and theta_0 from N(0, 0.01^2). Uniform (authors' code): $(scale_stats "$RES/fig4_left/scale_dm"). Gaussian (the paper's text, used here): $(scale_stats "$RES/fig4_left/scale_paper"). So the uniform functions put the baselines on the scale of the paper's plot (SGD about 0.2, NAG 0.08, Adam and RMSprop 0.05-0.06 at step 100), while on Gaussian ones a few ill-conditioned W dominate the mean, several times the median: the 6x gap is the kind of function, not the optimizers. (One function per run here; the figure's problems average 128 functions each, so their spread is smaller. The LSTM is not run on single functions: trained on the mean of 128, it would get gradients 128x larger than it knows.) The comparison between optimizers, on the same functions, is unaffected."
-  fi
-  para "![Figure 4 left](fig4_left/fig4_left.png)"
-  table "$RES/fig4_left/summary.md"
-  para ""
-  para "Meta-training log (epoch, train meta-loss, validation score: mean f over the last 10 steps): \`$RUNS/quadratic/train_log.csv\`; phi is the epoch with the lowest validation score."
-}
-
-run_fig4_center() { eval_fig fig4_center 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"; }
-section_fig4_center() {
-  SEC=$RES/fig4_center/section.md
-  section "Figure 4 (center): MNIST"
-  para "Paper: on the MNIST MLP (784-20-10, sigmoid) the LSTM optimizer is below SGD, RMSprop, Adam and NAG, each with its learning rate tuned (at step 100 about 0.2 vs about 0.3)."
-  v=$(verdict "$RES/fig4_center" "4 center: MNIST" "LSTM lowest at step 100")
-  para "Here: $v"
-  para "$(run_counts "$RES/fig4_center") $(tuning_notes "$GRID" "$RES/fig4_center")"
-  para "![Figure 4 center](fig4_center/fig4_center.png)"
-  table "$RES/fig4_center/summary.md"
-}
-
-run_fig4_right() { eval_fig fig4_right 200 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --phi "$RUNS/mnist/phi.ckpt"; }
-section_fig4_right() {
-  SEC=$RES/fig4_right/section.md
-  section "Figure 4 (right): MNIST, 200 steps"
-  para "Paper: run for 200 steps although trained for 100, the LSTM optimizer keeps improving and stays below the baselines."
-  v=$(verdict "$RES/fig4_right" "4 right: MNIST, 200 steps" "LSTM still lowest at step 200")
-  para "Here: $v"
-  para "$(run_counts "$RES/fig4_right") $(tuning_notes "$GRID" "$RES/fig4_right")"
-  para "![Figure 4 right](fig4_right/fig4_right.png)"
-  table "$RES/fig4_right/summary.md"
-}
-
-FIG5_VARIANTS=("h40:40:sigmoid:40 hidden units" "l2:20,20:sigmoid:2 hidden layers" "relu:20:relu:ReLU activations")
-run_fig5() {
-  for v in "${FIG5_VARIANTS[@]}"; do
-    IFS=: read -r tag hid act label <<<"$v"
-    eval_fig "fig5_$tag" 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist --mnist-hidden "$hid" --mnist-act "$act" --phi "$RUNS/mnist/phi.ckpt"
-  done
-}
-section_fig5() {
-  SEC=$RES/fig5/section.md
-  section "Figure 5: generalization to other architectures"
-  para "Paper: the optimizer trained on 1x20 sigmoid still beats the baselines on 40 hidden units and on 2 hidden layers; it **fails** on ReLU."
-  for v in "${FIG5_VARIANTS[@]}"; do
-    IFS=: read -r tag hid act label <<<"$v"
-    expect="" claim="LSTM lowest at step 100"
-    [ "$act" = relu ] && expect=fails claim="LSTM fails: above the best baseline"
-    v=$(verdict "$RES/fig5_$tag" "5: MNIST, $label" "$claim" $expect)
-    para "**$label** ($hid, $act): $v"
-    para "$(run_counts "$RES/fig5_$tag") $(tuning_notes "$GRID" "$RES/fig5_$tag")"
-    para "![Figure 5 $label](fig5_$tag/fig5_$tag.png)"
-    table "$RES/fig5_$tag/summary.md"
-  done
-}
-
-run_fig6() {
-  mkdir -p "$RES/fig6"
-  echo "layers,units,lstm,sgd,nag,rmsprop,adam" >"$RES/fig6/sweep.csv"
-  for layers in 1 2 3; do
-    for units in 5 10 20 40; do
-      hid=$(printf "$units%.0s," $(seq 1 $layers)); hid=${hid%,}
-      d="$RES/fig6/l${layers}_u${units}"
-      phase "fig6: $layers x $units"
-      mkdir -p "$d"
-      $L2L eval --task mnist --mnist-hidden "$hid" --phi "$RUNS/mnist/phi.ckpt" --steps 100 --problems "$SWEEP_TEST" \
-        --tune-problems "$SWEEP_TUNE" --grid "$GRID" --final-metrics false --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
-      row="$layers,$units"
-      for o in lstm sgd nag rmsprop adam; do row+=",$(step_value "$d/curves.csv" $o 100)"; done
-      echo "$row" >>"$RES/fig6/sweep.csv"
-    done
-  done
-  scripts/plot_sweep.sh "$RES/fig6/sweep.csv" "$RES/fig6/fig6.png"
-}
-# fig6_nets: "layers units" of every Figure 6 net with an eval folder.
-fig6_nets() {
-  local layers units
-  for layers in 1 2 3; do
-    for units in 5 10 20 40; do [ -f "$RES/fig6/l${layers}_u${units}/runs.csv" ] && echo "$layers $units"; done
-  done
-  return 0
-}
-section_fig6() {
-  SEC=$RES/fig6/section.md
-  section "Figure 6: sweep over the MNIST architecture"
-  para "Paper: across hidden layers x hidden units (sigmoid) the LSTM optimizer's final loss is mostly below the tuned baselines; the training architecture (1 layer, 20 units) is marked."
-  para "![Figure 6](fig6/fig6.png)"
-  # One paired verdict per net, then the count; the figure's word is the majority of the nets.
-  local layers units d words a t n
-  printf '| layers | units | LSTM vs the best tuned baseline | LSTM - baseline [95%% interval] | verdict |\n|---|---|---|---|---|\n' >>"$SEC"
-  while read -r layers units; do
-    d=$RES/fig6/l${layers}_u${units}
-    build/l2l verdict --dir "$d" >/dev/null || return 1
-    verdict_row "$d/verdict_lstm.json" "$layers | $units" x | sed 's/ | x | / | /' >>"$SEC"
-  done < <(fig6_nets)
-  printf '\n' >>"$SEC"
-  words=$(cat "$RES"/fig6/l*_u*/verdict_lstm.json | grep -o '"word": "[a-z]*"' | cut -d'"' -f4)
-  n=$(grep -c . <<<"$words"); a=$(grep -cx agrees <<<"$words" || true); t=$(grep -cx tie <<<"$words" || true)
-  para "Here, paired per test problem on the mean f over the last 10 steps ($SWEEP_TEST test problems per net, 95% t-intervals): agrees on $a of $n nets, tie on $t, disagrees on $((n - a - t)). The figure's verdict is the majority: agrees if more than half of the nets agree, disagrees if more than half disagree, else mixed."
-  para "All 12 architectures together: $(run_counts "$RES"/fig6/l*_u*) $(tuning_notes "$GRID" "$RES"/fig6/l*_u*)"
-  local word=mixed
-  [ $((2 * a)) -gt "$n" ] && word=agrees
-  [ $((2 * (n - a - t))) -gt "$n" ] && word=disagrees
-  printf '| 6: %d MNIST nets (layers x units) | LSTM lowest on most nets | agrees on %d, tie on %d, disagrees on %d | one interval per net (its section) | **%s** |\n' \
-    "$n" "$a" "$t" $((n - a - t)) "$word" >>"$VROWS"
 }
 
 # Called as plain commands (not on the left of && or ||), so that set -e holds inside the
@@ -476,16 +326,17 @@ fi
 verdict_table() {
   echo "## The paper's claims, judged"
   echo
-  echo "Each claim is judged on paired runs: every optimizer ran the same test problems (function, theta_0 and minibatches), and each problem's score is its mean f over the last 10 steps. The difference learned minus the best tuned baseline (the one with the lowest mean score) is averaged over the test problems with a 95% Student t-interval. **agrees**: the interval is on the paper's side of zero; **disagrees**: on the other side; **tie**: it contains zero, so this run cannot tell the two apart, whatever the order of the means. Scores are capped at the divergence threshold (1000 f_0). How to rerun and read them: the sections below."
+  echo "Each claim is judged on paired runs: every optimizer ran the same test problems (function, theta_0 and minibatches), and each problem's score is its mean f over the last 10 steps. The difference learned minus the best tuned baseline (the one with the lowest mean score) is averaged over the test problems with a 95% Student t-interval. **agrees**: the interval is on the paper's side of zero; **disagrees**: on the other side; **tie**: it contains zero, so this run cannot tell the two apart, whatever the order of the means. Scores are capped at the divergence threshold (1000 f_0). The last two columns judge the optimizer trained at scale (committed in zoo/ by \`make train-zoo\`; its budget is in the section), on the same test problems against the same tuned baselines; - where none is committed yet. How to rerun and read them: the sections below."
   echo
-  echo "| Figure | the paper's claim | here: mean score | learned - best baseline [95% interval] (% of baseline) | verdict |"
-  echo "|---|---|---|---|---|"
+  echo "| Figure | the paper's claim | here: mean score | learned - best baseline [95% interval] (% of baseline) | verdict | trained at scale (zoo/): learned - best baseline | verdict |"
+  echo "|---|---|---|---|---|---|---|"
   for r in $RECIPES; do [ -f "$RES/$r/verdicts.md" ] && cat "$RES/$r/verdicts.md"; done
   return 0
 }
 
 total=$(($(date +%s) - start))
 mode=${REUSE:+ (REUSE: no training)}
+[ -n "${ZOO_ONLY:-}" ] && mode=" (ZOO_ONLY: the optimizers trained at scale in zoo/, no training)"
 [ -n "${REPORT_ONLY:-}" ] && mode=" (REPORT_ONLY: report text rewritten from the data, nothing run)"
 printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m-%d %H:%M UTC')" "$SCALE" "$ONLY" \
   "$mode" $((total / 60)) $((total % 60)) >>"$RES/history.txt"
@@ -502,12 +353,21 @@ printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m
     echo "Generated by \`make experiments\` (SCALE=$SCALE) on $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) cores, in $((total / 60)) min $((total % 60)) s."
     echo "Recipes run now: $ONLY${REUSE:+ (trained optimizers reused from $RUNS/)}. Sections of other figures come from earlier runs of this script."
   fi
+  if [ -n "${ZOO_ONLY:-}" ]; then
+    echo "ZOO_ONLY: nothing was meta-trained. The learned optimizer of every figure (LSTM, LSTM-sub) is the one committed in zoo/, trained at scale by \`make train-zoo\` (its budget, wall time and log: zoo/<name>/README.md); the meta-training budgets the sections state are a default run's and do not apply here."
+  fi
   echo "The configurations are in each folder's config.txt and results.json."
   echo
   echo "Runs of this script that wrote into $RES/ ($RES/history.txt):"
   echo
   sed 's/^/    /' "$RES/history.txt"
   echo
+  zoo=$(zoo_summary_md)
+  if [ -n "$zoo" ]; then
+    echo "Optimizers trained at scale (\`make train-zoo\`, committed in zoo/; [docs/zoo.md](../docs/zoo.md)), evaluated beside this run's as lstm-scale (and lstm-sub-scale), the phi with the best validation score of the epochs trained so far:"
+    echo
+    echo "$zoo"
+  fi
   echo "Baselines: SGD, NAG, RMSprop and Adam with Torch7 defaults except the learning rate, tuned per problem on validation problems over a log grid (lo:hi:points per decade; Figures 4-6: $GRID, Figure 7: $CIFAR_GRID, Figure 8: $ART_GRID), widened a decade at a time while the best rate sits at an edge, fresh state for every run."
   for r in $RECIPES; do [ -f "$RES/$r/section.md" ] && cat "$RES/$r/section.md"; done
 } >"$RES/REPORT.md.tmp"

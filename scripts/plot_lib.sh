@@ -14,6 +14,8 @@ style() {
   case "$1" in
     lstm)    echo "lc rgb '#000000' dt 1 lw 3.5 pt 7" ;;
     lstm-sub|lstm-paper) echo "lc rgb '#777777' dt 1 lw 3 pt 6" ;;  # lstm-paper: recipes_beyond.sh
+    lstm-scale) echo "lc rgb '#000000' dt (8,3) lw 3.5 pt 4" ;;     # trained at scale (zoo/)
+    lstm-sub-scale) echo "lc rgb '#777777' dt (8,3) lw 3 pt 8" ;;
     sgd)     echo "lc rgb '#0072B2' dt (10,5) lw 2 pt 5" ;;
     nag)     echo "lc rgb '#009E73' dt (3,4) lw 2.5 pt 9" ;;
     rmsprop) echo "lc rgb '#D55E00' dt (12,4,3,4) lw 2 pt 11" ;;

@@ -59,7 +59,9 @@ art_eval() {
   local name=$1 size=$2 style=$3 problems=$4 tune=$5 grid=$6
   phase "evaluating $name (${size}x$size, $style)"
   mkdir -p "$RES/$name"
-  THREADS=$ART_THREADS $L2L eval --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --optimizers "$ART_OPTIMIZERS" \
+  local learned
+  learned_args learned "$RUNS/art/phi.ckpt" art-scale "${ART_OPTIMIZERS#lstm,}"  # with zoo/art-scale when committed
+  THREADS=$ART_THREADS $L2L eval --task art --art-size "$size" --art-style "$style" "${learned[@]}" \
     --steps "$ART_STEPS" --problems "$problems" --tune-problems "$tune" --grid "$grid" --out "$RES/$name" \
     >"$RES/$name/eval.log" 2>&1 || step_failed "$RES/$name/eval.log"
   plot_figure "$RES" "$name"

@@ -52,12 +52,17 @@ train_cifar() {
     --out "$RUNS/$name" >"$RUNS/$name.log" 2>&1 || step_failed "$RUNS/$name.log"
 }
 
-# eval_fig7 PANEL LABELS: one panel; the subsets also run lstm-sub.
+# eval_fig7 PANEL LABELS: one panel; the subsets also run lstm-sub. The optimizers trained at
+# scale (zoo/cifar10-scale, zoo/cifar-sub-scale) run beside them when committed.
 eval_fig7() {
-  local panel=$1 labels=$2 sub=()
-  [ -n "$labels" ] && sub=(--phi-sub "$RUNS/cifar_sub/phi.ckpt" --optimizers lstm,lstm-sub,sgd,nag,rmsprop,adam)
+  local panel=$1 labels=$2 learned=(--phi "$RUNS/cifar10/phi.ckpt") names=lstm
+  if [ -n "$labels" ]; then learned+=(--phi-sub "$RUNS/cifar_sub/phi.ckpt"); names+=,lstm-sub; fi
+  if zoo_committed cifar10-scale; then learned+=(--phi-scale "$ZOO_DIR/cifar10-scale/phi.ckpt"); names+=,lstm-scale; fi
+  if [ -n "$labels" ] && zoo_committed cifar-sub-scale; then
+    learned+=(--phi-sub-scale "$ZOO_DIR/cifar-sub-scale/phi.ckpt"); names+=,lstm-sub-scale
+  fi
   GRID=$CIFAR_GRID eval_fig "fig7_$panel" "$CIFAR_STEPS" "$CIFAR_TEST" "$CIFAR_TUNE" --task cifar \
-    --cifar-labels "$labels" --cifar-batch "$CIFAR_BATCH" --phi "$RUNS/cifar10/phi.ckpt" "${sub[@]}"
+    --cifar-labels "$labels" --cifar-batch "$CIFAR_BATCH" "${learned[@]}" --optimizers "$names,sgd,nag,rmsprop,adam"
 }
 
 # Two lanes: the two trainings side by side, then the CIFAR-10 and CIFAR-5 panels side by side

@@ -19,7 +19,7 @@ check() {
 has() { grep -qF -- "$2" <<<"$1"; }  # has TEXT NEEDLE
 
 # run_exp VAR=VALUE...: experiments.sh with those variables; sets out (stdout+stderr) and rc.
-run_exp() { out=$(env -u SCALE -u ONLY -u RES -u RUNS -u REUSE -u DRY_RUN "$@" scripts/experiments.sh 2>&1); rc=$?; }
+run_exp() { out=$(env -u SCALE -u ONLY -u RES -u RUNS -u REUSE -u DRY_RUN -u ZOO_ONLY -u ZOO_DIR -u NO_ZOO "$@" scripts/experiments.sh 2>&1); rc=$?; }
 
 tmpd=$(mktemp -d)
 run_exp TMPDIR="$tmpd" DRY_RUN=1
@@ -35,6 +35,18 @@ check "smoke scale -> results-smoke/ and runs-smoke/" eval '[ $rc = 0 ] && has "
 
 run_exp DRY_RUN=1 SCALE=paper
 check "paper scale -> results-paper/ and runs-paper/" eval '[ $rc = 0 ] && has "$out" "results=results-paper/" && has "$out" "runs=runs-paper/"'
+
+# ZOO_ONLY: the recipes whose optimizers trained at scale are committed, into results-zoo/.
+mkdir -p "$tmp/zoo/mnist-scale"; : >"$tmp/zoo/mnist-scale/phi.ckpt"
+run_exp DRY_RUN=1 ZOO_ONLY=1 ZOO_DIR="$tmp/zoo"
+check "ZOO_ONLY -> results-zoo/, the MNIST recipes only, the others named as left out" \
+  eval '[ $rc = 0 ] && has "$out" "results=results-zoo/" && has "$out" "recipes=fig4_center fig4_right fig5 fig6" &&
+    has "$out" "ZOO_ONLY: fig7 left out: not in $tmp/zoo/: cifar10-scale cifar-sub-scale"'
+run_exp DRY_RUN=1 ZOO_ONLY=1 ZOO_DIR="$tmp/zoo" ONLY=fig7
+check "ZOO_ONLY with no committed optimizer for the recipes is refused, naming make train-zoo" \
+  eval '[ $rc = 2 ] && has "$out" "make train-zoo"'
+run_exp DRY_RUN=1 ZOO_ONLY=1 RES=results
+check "ZOO_ONLY into results/ is refused" eval '[ $rc = 2 ] && has "$out" "results-zoo/"'
 
 run_exp DRY_RUN=1 SCALE=smoke RES=./results/
 check "smoke into results/ is refused" eval '[ $rc != 0 ] && has "$out" "results-smoke/"'
@@ -176,7 +188,8 @@ else
 fi
 
 # ---- verdict and lbfgs_note (experiments.sh's report sentences) on a hand-written CSV ----------
-eval "$(sed -n '/^verdict() {/,/^}/p;/^verdict_row() {/,/^}/p;/^lbfgs_note() {/,/^}/p' scripts/experiments.sh)"
+source scripts/zoo_lib.sh
+source scripts/verdict_lib.sh
 printf 'step,lstm_mean,lstm_std,adam_mean,adam_std,lbfgs_mean,lbfgs_std\n100,0.2,0,0.3,0,0.1,0\n' >"$tmp/lb.csv"
 # runs.csv of three problems, f_0 = 3 then 12 flat steps: lstm 0.20/0.21/0.22, adam 0.3, lbfgs 0.1.
 mkdir -p "$tmp/vd"
@@ -189,6 +202,20 @@ s=$(verdict "$tmp/vd" "4 left" "LSTM lowest")
 check "verdict: lbfgs is not a tuned baseline (the LSTM is compared with adam)" \
   has "$s" "**agrees**: LSTM 0.21 vs Adam 0.3 (the best tuned baseline)"
 check "verdict: adds its row to the verdict table" has "$(cat "$VROWS")" "| 4 left | LSTM lowest | LSTM 0.21 vs Adam 0.3 |"
+check "  ... with - in the at-scale columns when the eval ran no optimizer trained at scale" \
+  eval '[[ "$(cat "$VROWS")" == *"| **agrees** | - | - |" ]]'
+# The same runs with an optimizer trained at scale (lstm-scale, 0.5: above Adam) from a zoo
+# folder of 3 epochs x 250 meta-updates (zoo_lib.sh's quadratic-scale row).
+mkdir -p "$tmp/vs/zoo/quadratic-scale"
+{ cat "$tmp/vd/runs.csv"; awk 'BEGIN { for (k = 0; k < 3; k++) { printf "lstm-scale,%d,3", k; for (t = 1; t <= 12; t++) printf ",0.5"; print "" } }'; } >"$tmp/vs/runs.csv"
+echo "phi-scale = $tmp/vs/zoo/quadratic-scale/phi.ckpt" >"$tmp/vs/config.txt"
+printf 'epoch,train_meta_loss,val_score\n-1,,9\n0,1,2\n1,1,2\n2,1,2\n' >"$tmp/vs/zoo/quadratic-scale/train_log.csv"
+VROWS=$tmp/vs/rows.md
+s=$(verdict "$tmp/vs" "4 left" "LSTM lowest")
+check "verdict: judges the optimizer trained at scale too, naming its folder and budget" \
+  has "$s" "Trained at scale ($tmp/vs/zoo/quadratic-scale: 750 meta-updates): **disagrees**: LSTM at scale 0.5 vs Adam 0.3"
+check "  ... and its row has the at-scale columns" \
+  eval '[[ "$(cat "$VROWS")" == *"| **agrees** | +0.2 [+0.2, +0.2] (+67%), n = 3 | **disagrees** |" ]]'
 s=$(lbfgs_note "$tmp/lb.csv" 100)
 check "lbfgs_note: names L-BFGS's value, the LSTM's and the best tuned baseline's" \
   has "$s" "0.1 at step 100, against the LSTM (0.2) and the best tuned baseline, adam (0.3)."

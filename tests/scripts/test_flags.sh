@@ -75,6 +75,15 @@ check "--optimizers sgd,,adam is refused" refuses "--optimizers.*empty item" \
   "$L2L" eval --task quadratic --quad-batch 4 --steps 1 --problems 1 --optimizers sgd,,adam --lr sgd=0.1,adam=0.1 --out "$tmp/o"
 check "--lr sgd=1,sgd=2 is refused" refuses "--lr names 'sgd' twice" \
   "$L2L" eval --task quadratic --quad-batch 4 --steps 1 --problems 1 --optimizers sgd --lr sgd=1,sgd=2 --out "$tmp/l"
+# The learned optimizers of eval, each named by its checkpoint flag: one listed without its
+# checkpoint, or a checkpoint whose optimizer is not listed, is refused before any work.
+evalz=(eval --task quadratic --quad-batch 4 --steps 2 --problems 1 --lr sgd=0.1 --threads 1 --out "$tmp/z")
+check "lstm-scale without --phi-scale is refused" refuses "includes lstm-scale but no --phi-scale" \
+  "$L2L" "${evalz[@]}" --optimizers sgd,lstm-scale
+check "--phi-sub-scale without lstm-sub-scale in --optimizers is refused" refuses "--phi-sub-scale is given but --optimizers does not include lstm-sub-scale" \
+  "$L2L" "${evalq[@]}" --phi-sub-scale x.ckpt --out "$tmp/z"
+check "--optimizers lists the learned ones it knows" refuses "expected sgd, nag, rmsprop, adam, lstm, lstm-sub, lstm-scale, lstm-sub-scale, lbfgs" \
+  "$L2L" "${evalz[@]}" --optimizers lstm-big
 check "--seed -1 is refused" refuses "--seed must be in 0\.\." "$L2L" "${quick[@]}" --seed -1 --out "$tmp/s"
 check "--seed 0 is accepted" quiet "$L2L" "${quick[@]}" --epochs 1 --seed 0 --out "$tmp/s0"
 # --art-style is a file name in DATA/art/style/: a path is refused before anything is loaded.

@@ -1,0 +1,133 @@
+# shellcheck shell=bash
+# zoo_lib.sh: the zoo's learned optimizers trained at scale (their settings and budgets), and the
+# files that record how each was made. Sourced by train-zoo.sh (which trains them), experiments.sh
+# (which evaluates them) and the zoo's tests; it defines data and functions only.
+#
+ZOO_DIR=${ZOO_DIR:-zoo}  # where they live (tests point it elsewhere)
+
+# One row per optimizer: name | budget in epochs | what it is for | l2l train flags. The flags
+# are those of the optimizer make experiments trains within the hour for the same figure, with
+# more problems per epoch (validation costs less per meta-iteration) and more epochs.
+ZOO_TABLE=(
+  "quadratic-scale|120|quadratics, Figure 4 left|--task quadratic --problems-per-epoch 50 --meta-lr 0.003 --val-problems 10"
+  "mnist-scale|80|MNIST, Figures 4-6|--task mnist --problems-per-epoch 50 --meta-lr 0.003 --out-scale 0.1 --val-problems 10"
+)
+ZOO_NAMES=""
+for row in "${ZOO_TABLE[@]}"; do ZOO_NAMES+="${ZOO_NAMES:+ }${row%%|*}"; done
+unset row
+
+# zoo_entry NAME: its row (status 1 when NAME is not in the zoo).
+zoo_entry() {
+  local row
+  for row in "${ZOO_TABLE[@]}"; do [ "${row%%|*}" = "$1" ] && { echo "$row"; return 0; }; done
+  return 1
+}
+zoo_budget() { zoo_entry "$1" | cut -d'|' -f2; }
+zoo_what() { zoo_entry "$1" | cut -d'|' -f3; }
+zoo_flags() { zoo_entry "$1" | cut -d'|' -f4; }
+# zoo_command NAME: the command that trains it from scratch to its budget, in one go.
+zoo_command() { echo "build/l2l train --threads 1 $(zoo_flags "$1") --epochs $(zoo_budget "$1") --out zoo/$1"; }
+
+# zoo_flag NAME FLAG DEFAULT: the value of one of NAME's flags.
+zoo_flag() {
+  local -a f
+  read -ra f <<<"$(zoo_flags "$1")"
+  local i
+  for ((i = 0; i + 1 < ${#f[@]}; i++)); do [ "${f[i]}" = "$2" ] && { echo "${f[i + 1]}"; return; }; done
+  echo "$3"
+}
+
+# zoo_updates_per_epoch NAME: meta-updates per epoch (problems / meta-batch x steps / unroll).
+zoo_updates_per_epoch() {
+  local p k s u
+  p=$(zoo_flag "$1" --problems-per-epoch 20) k=$(zoo_flag "$1" --meta-batch 1)
+  s=$(zoo_flag "$1" --steps 100) u=$(zoo_flag "$1" --unroll 20)
+  echo $((p / k * (s / u)))
+}
+
+# zoo_epochs_done DIR: epochs trained so far (from train_log.csv; 0 when there is none).
+zoo_epochs_done() {
+  [ -f "$1/train_log.csv" ] || { echo 0; return; }
+  awk -F, 'NR > 1 && $1 >= 0 { n = $1 + 1 } END { print n + 0 }' "$1/train_log.csv"
+}
+
+# zoo_record_chunk DIR START_EPOCH_SECONDS EPOCHS_BEFORE EPOCHS_AFTER EXIT: a row of chunks.csv.
+zoo_record_chunk() {
+  local f=$1/chunks.csv cpu commit
+  [ -f "$f" ] || echo "start_utc,seconds,epochs_before,epochs_after,exit,commit,threads,mpirun,cpu" >"$f"
+  cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //; s/,/ /g' || echo unknown)
+  commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
+  printf '%s,%d,%d,%d,%d,%s,%d,%s,%s x%d\n' "$(date -u -d "@$2" +%FT%TZ)" $(($(date +%s) - $2)) "$3" "$4" "$5" \
+    "$commit" "$ZOO_THREADS" "${MPIRUN:-none}" "$cpu" "$(nproc)" >>"$f"
+}
+
+# zoo_best DIR: "SCORE EPOCH UNTRAINED" from train_log.csv (the epoch phi.ckpt holds).
+zoo_best() {
+  awk -F, 'NR == 1 { next } $1 == -1 { u = $3; next } best == "" || $3 < best { best = $3; e = $1 }
+           END { printf "%s %s %s\n", (best == "" ? "-" : best), (e == "" ? "-" : e), (u == "" ? "-" : u) }' "$1/train_log.csv"
+}
+
+# zoo_write_readme NAME: zoo/NAME/README.md from the run's files.
+zoo_write_readme() {
+  local name=$1 dir=$ZOO_DIR/$1 budget per done best secs chunks sha
+  [ -f "$dir/train_log.csv" ] || return 0
+  budget=$(zoo_budget "$name") per=$(zoo_updates_per_epoch "$name") done=$(zoo_epochs_done "$dir")
+  read -r best best_epoch untrained <<<"$(zoo_best "$dir")"
+  secs=$(awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$dir/chunks.csv")
+  chunks=$(awk 'END { print NR - 1 }' "$dir/chunks.csv")
+  sha=$(sha256sum "$dir/phi.ckpt" | cut -d' ' -f1)
+  {
+    echo "# $ZOO_DIR/$name: a learned optimizer meta-trained at scale ($(zoo_what "$name"))"
+    echo
+    echo "Written by scripts/train-zoo.sh from the files beside it; \`make train-zoo\` continues it."
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| budget | $budget epochs = $((budget * per)) meta-updates ($per per epoch) |"
+    echo "| trained | $done epochs = $((done * per)) meta-updates$([ "$done" -ge "$budget" ] && echo ", complete" || echo ", $((100 * done / budget))%: not finished") |"
+    echo "| phi.ckpt | the best validation score, $best at epoch $best_epoch (untrained: $untrained) |"
+    echo "| wall time | $((secs / 3600)) h $((secs % 3600 / 60)) min in $chunks chunks (chunks.csv: when, which commit, which CPU) |"
+    echo "| sha256 of phi.ckpt | \`$sha\` |"
+    echo
+    echo "The command that trains it in one go (train-zoo.sh runs it in chunks with --resume; the bits are the same):"
+    echo
+    echo '```'
+    cat "$dir/command.txt"
+    echo '```'
+    echo
+    echo "train_log.csv: per epoch, the train meta-loss and the validation score (mean f over the last 10 steps"
+    echo "of the validation problems; epoch -1 is the untrained optimizer). first-epoch/ holds the training state"
+    echo "after epoch 0, which \`make test-zoo\` retrains from the command and compares byte for byte."
+    echo
+    echo "![validation during meta-training](validation.png)"
+  } >"$dir/README.md.tmp"
+  mv "$dir/README.md.tmp" "$dir/README.md"
+  if command -v gnuplot >/dev/null; then
+    scripts/plot_train_log.sh "$dir/train_log.csv" "$dir/validation.png" "$name: validation during meta-training" "$per" ||
+      echo "zoo_lib.sh: could not draw $dir/validation.png" >&2
+  fi
+}
+
+# zoo_summary_md: the report's table of the zoo's optimizers that have a phi.ckpt (progress,
+# best validation, wall time, the validation curve), or nothing.
+zoo_summary_md() {
+  local name dir per done budget best best_epoch untrained secs any="" curves=""
+  for name in $ZOO_NAMES; do
+    dir=$ZOO_DIR/$name
+    [ -f "$dir/phi.ckpt" ] && [ -f "$dir/train_log.csv" ] || continue
+    if [ -z "$any" ]; then
+      echo "| optimizer trained at scale | for | meta-updates (budget) | best validation score (epoch; untrained) | wall time | curve |"
+      echo "|---|---|---|---|---|---|"
+      any=1
+    fi
+    per=$(zoo_updates_per_epoch "$name") done=$(zoo_epochs_done "$dir") budget=$(zoo_budget "$name")
+    read -r best best_epoch untrained <<<"$(zoo_best "$dir")"
+    secs=$(awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$dir/chunks.csv" 2>/dev/null || echo 0)
+    printf '| [%s](../%s/README.md) | %s | %d (%d)%s | %.4g (%s; %.4g) | %d h %d min | [validation.png](../%s/validation.png) |\n' \
+      "$name" "$dir" "$(zoo_what "$name")" $((done * per)) $((budget * per)) "$([ "$done" -lt "$budget" ] && echo ", not finished")" \
+      "$best" "$best_epoch" "$untrained" $((secs / 3600)) $((secs % 3600 / 60)) "$dir"
+    curves+="![$name](../$dir/validation.png)"$'\n\n'
+  done
+  [ -n "$any" ] && printf '\n%s' "$curves"
+  return 0
+}

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# test_zoo_reproduce.sh: the committed optimizers trained at scale come from the committed code.
+# For every zoo/<name>/ with a first-epoch/ state (scripts/train-zoo.sh keeps it), retrain that
+# first epoch from the folder's command.txt (its --epochs set to 1, --out a temp folder) and
+# compare train_state.ckpt byte for byte: phi, the meta-optimizer's Adam state, the best phi and
+# the histories after one epoch. Resuming is exact (tests/test_meta.cpp), so an identical first
+# epoch and the committed chunks tie the final phi.ckpt to this code. Slow: one epoch costs from
+# seconds (quadratics) to minutes (CIFAR); `make test-zoo` (also part of `make test-slow`).
+#   ZOO="mnist-scale" tests/scripts/test_zoo_reproduce.sh   only those folders
+# Is not: a check of the whole training (hours); of the optimizers' quality (make experiments).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 2
+source tests/scripts/lib.sh
+[ -x build/l2l ] || { echo "test_zoo_reproduce.sh: build/l2l is missing: run make first" >&2; exit 2; }
+
+# The checkpoint records every flag, --out too, so the epoch is retrained into zoo/<name> inside
+# a temp folder (the same relative path), with the data the repository would use.
+repo=$PWD
+if [ -z "${L2L_DATA:-}" ]; then
+  for d in data ../shared/data; do [ -d "$d" ] && { L2L_DATA=$(cd "$d" && pwd); break; }; done
+  export L2L_DATA
+fi
+
+# first_epoch_command COMMAND_TXT: the command with --epochs 1, build/l2l from this repository.
+first_epoch_command() {
+  local -a words
+  read -ra words <"$1"
+  local i out=()
+  for ((i = 0; i < ${#words[@]}; i++)); do
+    case "${words[i]}" in
+      build/l2l) out+=("$repo/build/l2l") ;;
+      --epochs) out+=(--epochs 1); i=$((i + 1)) ;;
+      *) out+=("${words[i]}") ;;
+    esac
+  done
+  printf '%s\n' "${out[@]}"
+}
+
+names=${ZOO:-$(for d in zoo/*/first-epoch; do [ -d "$d" ] && basename "$(dirname "$d")"; done)}
+[ -n "$names" ] || { echo "test_zoo_reproduce.sh: no zoo/<name>/first-epoch/ to check (make train-zoo makes them)" >&2; exit 2; }
+for name in $names; do
+  dir=zoo/$name
+  [ -f "$dir/command.txt" ] && [ -f "$dir/first-epoch/train_state.ckpt" ] ||
+    { check "$name: command.txt and first-epoch/train_state.ckpt are committed" false; continue; }
+  mapfile -t cmd < <(first_epoch_command "$dir/command.txt")
+  [ "${cmd[0]}" = "$repo/build/l2l" ] && [ "${cmd[1]}" = train ] && grep -q -- "--out $dir\$" "$dir/command.txt" ||
+    { check "$name: command.txt runs build/l2l train into $dir" false; continue; }
+  echo "retraining the first epoch of $name: ${cmd[*]}"
+  mkdir -p "$tmp/$name"
+  t0=$(date +%s)
+  (cd "$tmp/$name" && "${cmd[@]}") >"$tmp/$name.log" 2>&1 ||
+    { tail -n 5 "$tmp/$name.log"; check "$name: the first epoch trains" false; continue; }
+  check "$name: the first epoch's train_state.ckpt is the committed one, byte for byte ($(($(date +%s) - t0)) s)" \
+    cmp "$tmp/$name/$dir/train_state.ckpt" "$dir/first-epoch/train_state.ckpt"
+  check "$name: ... and so is its train_log.csv" cmp "$tmp/$name/$dir/train_log.csv" "$dir/first-epoch/train_log.csv"
+done
+summary
