@@ -101,11 +101,14 @@ eval_beyond_main() {
   mkdir -p "$d"
   local problems=$BEYOND_TEST
   if [ "$tag" = s1000 ]; then problems=$BEYOND_TEST_LONG extra=(--lr "$(best_rates "$RES/beyond_s200")"); fi
+  local learned=(--phi "$RUNS/beyond_improved/phi.ckpt" --phi-sub "$RUNS/beyond_paper/phi.ckpt") names=lstm,lstm-sub
+  if zoo_committed beyond-mnist-scale; then  # the improved LSTM trained at scale, as lstm-scale
+    learned+=(--phi-scale "$ZOO_DIR/beyond-mnist-scale/phi.ckpt"); names+=,lstm-scale
+  fi
   phase "beyond: evaluating $tag ($steps steps)"
   # shellcheck disable=SC2086
   $L2L eval --task mnist $flags --steps "$steps" --problems "$problems" --tune-problems "$BEYOND_TUNE" --grid "$BEYOND_GRID" \
-    --phi "$RUNS/beyond_improved/phi.ckpt" --phi-sub "$RUNS/beyond_paper/phi.ckpt" --optimizers lstm,lstm-sub,sgd,nag,rmsprop,adam \
-    "${extra[@]}" --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
+    "${learned[@]}" --optimizers "$names,sgd,nag,rmsprop,adam" "${extra[@]}" --out "$d" >"$d/eval.log" 2>&1 || step_failed "$d/eval.log"
   # The second learned optimizer is eval's lstm-sub; here it is the paper's LSTM.
   sed -i '1s/lstm-sub_/lstm-paper_/g' "$d/curves.csv"
   sed -i 's/^lstm-sub,/lstm-paper,/' "$d/runs.csv"
@@ -201,6 +204,22 @@ beyond_table() {
   done
 }
 
+# section_beyond_scale: targets 1-3 for the improved LSTM trained at scale (zoo/beyond-mnist-scale,
+# lstm-scale in the panels), judged with paired intervals (verdict: the last 10 steps of each run
+# against the best tuned baseline); their rows join the report's verdict table. Nothing when the
+# panels did not run it.
+section_beyond_scale() {
+  grep -q '^lstm-scale,' "$RES/beyond_s200/runs.csv" 2>/dev/null || return 0
+  local v1 v2
+  v1=$(build/l2l verdict --dir "$RES/beyond_s200" --learned lstm-scale) || return 1
+  v2=$(build/l2l verdict --dir "$RES/beyond_relu" --learned lstm-scale) || return 1
+  printf '| beyond: 1x20 sigmoid, 200 steps, improved LSTM at scale | lowest at step 200 | - | - | - | %s |\n' \
+    "$(verdict_diff_cells "$RES/beyond_s200/verdict_lstm-scale.json")" >>"$VROWS"
+  printf '| beyond: ReLU, improved LSTM at scale | lowest at step 100 | - | - | - | %s |\n' \
+    "$(verdict_diff_cells "$RES/beyond_relu/verdict_lstm-scale.json")" >>"$VROWS"
+  para "**The improved LSTM trained at scale** ($(scale_budget "$RES/beyond_s200" lstm-scale)), paired per test problem: target 1, $v1 Target 2, $v2 Target 3: f at step $BEYOND_LONG below f at step 100 on $(beyond_lower_runs s1000 lstm-scale) runs (mean $(beyond_value s1000 lstm-scale 100) / $(beyond_value s1000 lstm-scale "$BEYOND_LONG"))."
+}
+
 section_beyond() {
   SEC=$RES/beyond/section.md
   section "Beyond the paper: past the horizon, ReLU, and which change buys what"
@@ -217,6 +236,7 @@ section_beyond() {
   para "**Target 3** (stable to $BEYOND_LONG steps: f at step $BEYOND_LONG below f at step 100 on every test run): $(awk -v s="$lower" 'BEGIN {
     split(s, w, " "); printf "**%s**: %s runs.", (w[1] == w[3] && w[3] > 0) ? "met" : "not met", s }') Mean f at 100 / $BEYOND_LONG: $(beyond_value s1000 lstm 100) / $(beyond_value s1000 lstm "$BEYOND_LONG") (the paper's LSTM: $(beyond_value s1000 lstm-paper 100) / $(beyond_value s1000 lstm-paper "$BEYOND_LONG"), $(beyond_lower_runs s1000 lstm-paper) runs lower)."
   para "**Target 4** (the paper's figures unchanged with the options off): each option is off by default, and tests/test_beyond.cpp checks it bit for bit: gac 0 is the paper's update from its own parameters, random scale 0 leaves every problem's f and gradient, and meta-training without a curriculum (or with the one-stage curriculum at --steps) gives the same phi as the paper's loop written out by hand."
+  section_beyond_scale
   para "2-layer net (no target; the paper's Figure 5 setting), below every tuned baseline at step 100: $(beyond_below l2 100)"
   para "Every optimizer on every setting (mean f over the test runs; 'improved without X': the ablation, one training per change with the other changes kept):"
   beyond_table >>"$SEC"

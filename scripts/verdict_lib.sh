@@ -33,7 +33,7 @@ verdict() {
 # (and the at-scale columns from SCALE_JSON, else "-").
 verdict_row() {
   local scale="- | -"
-  [ -n "${4:-}" ] && scale=$(verdict_cells "$4" | cut -d'|' -f2- | sed 's/^ //')
+  [ -n "${4:-}" ] && scale=$(verdict_diff_cells "$4")
   printf '| %s | %s | %s | %s |\n' "$2" "$3" "$(verdict_cells "$1")" "$scale"
 }
 # verdict_cells JSON: "LSTM 0.23 vs NAG 0.29 | -0.05 [-0.06, -0.05] (-19%), n = 100 | **agrees**".
@@ -47,6 +47,8 @@ verdict_cells() {
           100 * f["diff_mean"] / f["baseline_mean"], f["problems"])
         printf "%s %.4g vs %s %.4g | %s | **%s**", n[f["learned"]], f["learned_mean"], n[f["baseline"]], f["baseline_mean"], d, f["word"] }'
 }
+# verdict_diff_cells JSON: "-0.05 [-0.06, -0.05] (-19%), n = 100 | **agrees**" (the at-scale columns).
+verdict_diff_cells() { verdict_cells "$1" | cut -d'|' -f2- | sed 's/^ //'; }
 # scale_budget DIR LEARNED: "zoo/mnist-scale: 20000 meta-updates" for the checkpoint DIR's eval
 # ran as LEARNED (lstm-scale: --phi-scale, lstm-sub-scale: --phi-sub-scale, in DIR/config.txt).
 scale_budget() {

@@ -11,6 +11,7 @@ ZOO_DIR=${ZOO_DIR:-zoo}  # where they live (tests point it elsewhere)
 ZOO_TABLE=(
   "quadratic-scale|120|quadratics, Figure 4 left|--task quadratic --problems-per-epoch 50 --meta-lr 0.003 --val-problems 10"
   "mnist-scale|80|MNIST, Figures 4-6|--task mnist --problems-per-epoch 50 --meta-lr 0.003 --out-scale 0.1 --val-problems 10"
+  "beyond-mnist-scale|88|MNIST, beyond the paper: curriculum, adamnorm, random scaling|--task mnist --curriculum 100,200 --steps 200 --preprocess adamnorm --random-scale 1 --problems-per-epoch 30 --meta-lr 0.003 --out-scale 0.1 --val-problems 10"
 )
 ZOO_NAMES=""
 for row in "${ZOO_TABLE[@]}"; do ZOO_NAMES+="${ZOO_NAMES:+ }${row%%|*}"; done
@@ -37,12 +38,15 @@ zoo_flag() {
   echo "$3"
 }
 
-# zoo_updates_per_epoch NAME: meta-updates per epoch (problems / meta-batch x steps / unroll).
+# zoo_updates_per_epoch NAME: meta-updates per epoch (problems / meta-batch x steps / unroll);
+# with a curriculum, the mean over its stages (each an equal share of the epochs).
 zoo_updates_per_epoch() {
-  local p k s u
+  local p k s u c h windows=0 stages=0
   p=$(zoo_flag "$1" --problems-per-epoch 20) k=$(zoo_flag "$1" --meta-batch 1)
-  s=$(zoo_flag "$1" --steps 100) u=$(zoo_flag "$1" --unroll 20)
-  echo $((p / k * (s / u)))
+  s=$(zoo_flag "$1" --steps 100) u=$(zoo_flag "$1" --unroll 20) c=$(zoo_flag "$1" --curriculum "")
+  for h in ${c//,/ }; do windows=$((windows + h / u)) stages=$((stages + 1)); done
+  [ "$stages" -gt 0 ] || windows=$((s / u)) stages=1
+  echo $((p / k * windows / stages))
 }
 
 # zoo_epochs_done DIR: epochs trained so far (from train_log.csv; 0 when there is none).
