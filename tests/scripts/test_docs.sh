@@ -44,7 +44,7 @@ problems() {
       sub(/^[^0-9]*/, "", want); sub(/[^0-9,].*$/, "", want); gsub(/,/, "", want); path = resolve(name)
       if (path == "") { print doc ": " r ": no tracked file is named " name; return }
       n = lines(path)
-      if (n != want + 0) print doc ": " r ": " path " has " n " lines now (regenerate with scripts/code-map.sh)"
+      if (n != want + 0) print doc ": " r ": " path " has " n " lines now (regenerate with scripts/code-map.sh --update)"
     }
     BEGIN { while ((getline f < tracked) > 0) istracked[f] = 1 }
     {
