@@ -5,7 +5,8 @@
 #                     then tests/scripts/test_experiments.sh (also alone: make test-scripts) and
 #                     tests/scripts/test_train_cli.sh (run directories, through build/l2l and
 #                     build/art_images), tests/scripts/test_flags.sh (the command line, through
-#                     build/l2l), tests/scripts/test_fetch_data.sh (scripts/fetch-data.sh from file://
+#                     build/l2l), tests/scripts/test_train_zoo.sh (scripts/train-zoo.sh's chunks and
+#                     resume, on the quadratics), tests/scripts/test_fetch_data.sh (scripts/fetch-data.sh from file://
 #                     copies), tests/scripts/test_code_shape.sh (top comments, function lengths) and
 #                     tests/scripts/test_docs.sh (the README's and docs' file:line references and counts)
 #                     Also build/avx2/tests-f32: the float kernel tests again, built without AVX-512
@@ -126,6 +127,7 @@ test: deps build/tests build/tests-f32 build/avx2/tests-f32 build/l2l build/art_
 	tests/scripts/test_experiments.sh
 	tests/scripts/test_train_cli.sh
 	tests/scripts/test_flags.sh
+	tests/scripts/test_train_zoo.sh
 	tests/scripts/test_fetch_data.sh
 	tests/scripts/test_code_shape.sh
 	tests/scripts/test_docs.sh

@@ -10,6 +10,8 @@
 #   MPIRUN="mpirun -np 2" make train-zoo         data-parallel; an optimizer's --meta-batch must be
 #                                                a multiple of the ranks; the bits do not change
 #   ZOO_DIR=elsewhere make train-zoo             train into another folder (default zoo/)
+#   ZOO_BUDGET=E, ZOO_SECONDS=S                  a budget of E epochs and a limit of S seconds
+#                                                instead of the zoo's (tests, quick trials)
 #
 # Each call continues where the last stopped: a training that reached its budget is skipped; one
 # cut by the time limit (or Ctrl-C) resumes from its last saved epoch (l2l train --resume), with
@@ -36,12 +38,16 @@ source scripts/zoo_lib.sh
 
 case "$ZOO_MINUTES" in ''|*[!0-9]*) echo "train-zoo.sh: ZOO_MINUTES must be whole minutes (0: no limit), got '$ZOO_MINUTES'" >&2; exit 2 ;; esac
 case "$ZOO_LANES" in 1|2) ;; *) echo "train-zoo.sh: ZOO_LANES must be 1 or 2, got '$ZOO_LANES'" >&2; exit 2 ;; esac
+case "${ZOO_BUDGET:-1}" in ''|*[!0-9]*|0) echo "train-zoo.sh: ZOO_BUDGET must be a positive number of epochs, got '$ZOO_BUDGET'" >&2; exit 2 ;; esac
 ZOO=${ZOO:-$ZOO_NAMES}
 for n in $ZOO; do
   zoo_entry "$n" >/dev/null || { echo "train-zoo.sh: unknown optimizer '$n' in ZOO; the zoo's: $ZOO_NAMES" >&2; exit 2; }
 done
-deadline=0
-[ "$ZOO_MINUTES" -gt 0 ] && deadline=$(($(date +%s) + ZOO_MINUTES * 60))
+# The time limit in seconds (ZOO_SECONDS overrides the minutes); a chunk is not started with less than a minute left (or half the limit, when that is shorter).
+limit=${ZOO_SECONDS:-$((ZOO_MINUTES * 60))}
+case "$limit" in ''|*[!0-9]*) echo "train-zoo.sh: ZOO_SECONDS must be whole seconds, got '$limit'" >&2; exit 2 ;; esac
+deadline=0 min_chunk=$((limit / 2 < 60 ? limit / 2 : 60))
+[ "$limit" -gt 0 ] && deadline=$(($(date +%s) + limit))
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
 # run_chunk NAME EPOCHS: one call of l2l train up to EPOCHS epochs (or the deadline); appends a
@@ -52,7 +58,7 @@ run_chunk() {
   [ -f "$dir/train_state.ckpt" ] && resume=(--resume)
   if [ "$deadline" -gt 0 ]; then
     left=$((deadline - $(date +%s)))
-    [ "$left" -ge 60 ] || return 3
+    [ "$left" -ge "$min_chunk" ] || return 3
   fi
   local cmd=(build/l2l train --threads "$ZOO_THREADS" $(zoo_flags "$name") --epochs "$target" --out "$dir" "${resume[@]}")
   log "$name: epochs $before -> $target$([ "$left" -gt 0 ] && echo " (at most $((left / 60)) min)")"

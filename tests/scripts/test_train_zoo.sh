@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# test_train_zoo.sh: scripts/train-zoo.sh in a temp zoo folder, on the quadratics' optimizer
+# (an epoch takes seconds) with small budgets: the first chunk keeps first-epoch/, a time limit
+# stops a chunk with its saved epochs, the next call resumes it, each chunk is a row of
+# chunks.csv, the README says how far it got; bad settings are refused before anything runs.
+# Part of `make test` (~30 s).
+# Is not: the bits of a resumed run against an uninterrupted one (tests/test_meta.cpp) or the
+# committed zoo (test_zoo_reproduce.sh).
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 2
+source tests/scripts/lib.sh
+[ -x build/l2l ] || { echo "test_train_zoo.sh: build/l2l is missing: run make first" >&2; exit 2; }
+has() { grep -qF -- "$2" <<<"$1"; }
+zoo() { out=$(env ZOO_DIR="$tmp/zoo" ZOO=quadratic-scale "$@" scripts/train-zoo.sh 2>&1); rc=$?; }
+dir=$tmp/zoo/quadratic-scale
+row() { sed -n "$(($1 + 1))p" "$dir/chunks.csv" | cut -d, -f"$2"; }  # row N's field F
+
+zoo ZOO=nonesuch
+check "an unknown optimizer is refused, listing the zoo's" eval '[ $rc = 2 ] && has "$out" "unknown optimizer '"'"'nonesuch'"'"'" && has "$out" "mnist-scale"'
+zoo ZOO_MINUTES=soon
+check "ZOO_MINUTES must be whole minutes" eval '[ $rc = 2 ] && has "$out" "ZOO_MINUTES must be whole minutes"'
+zoo ZOO_LANES=3
+check "ZOO_LANES must be 1 or 2" eval '[ $rc = 2 ] && has "$out" "ZOO_LANES must be 1 or 2"'
+check "  ... and nothing was written" eval '[ ! -e "$tmp/zoo" ]'
+
+zoo ZOO_BUDGET=2 ZOO_MINUTES=0
+check "a first call trains to the budget (exit 0, says so)" eval '[ $rc = 0 ] && has "$out" "every optimizer reached its budget"'
+check "  ... keeps the first epoch's state in first-epoch/" eval '[ -f "$dir/first-epoch/train_state.ckpt" ] && [ -f "$dir/first-epoch/train_log.csv" ]'
+check "  ... records the first epoch as a chunk (epochs 0 -> 1, exit 0), then the rest (1 -> 2)" \
+  eval '[ "$(row 1 3),$(row 1 4),$(row 1 5) $(row 2 3),$(row 2 4),$(row 2 5)" = "0,1,0 1,2,0" ]'
+check "  ... writes command.txt (the one-go command) and a README that says it is complete" \
+  eval 'grep -q -- "--epochs 2 --out zoo/quadratic-scale$" "$dir/command.txt" && grep -q "2 epochs = 500 meta-updates, complete" "$dir/README.md"'
+zoo ZOO_BUDGET=1000 ZOO_SECONDS=6
+check "a larger budget continues it; the time limit stops the chunk (exit 0, says how to go on)" \
+  eval '[ $rc = 0 ] && has "$out" "run the same command again to continue"'
+check "  ... the chunk starts at the saved epoch, is cut by timeout (124) and keeps what it saved" \
+  eval '[ "$(row 3 3),$(row 3 5)" = 2,124 ] && [ "$(row 3 4)" -ge 2 ] && grep -q "not finished" "$dir/README.md"'
+after=$(row 3 4)
+zoo ZOO_BUDGET=1000 ZOO_SECONDS=6
+check "the next call resumes where the last stopped (--resume; its chunk starts at the saved epoch)" \
+  eval '[ $rc = 0 ] && [ "$(row 4 3)" = "$after" ] && [ "$(grep -c -- "^# .* --resume$" "$dir/train.log")" = 3 ]'
+zoo ZOO_BUDGET=soon
+check "ZOO_BUDGET must be a number of epochs" eval '[ $rc = 2 ] && has "$out" "ZOO_BUDGET must be a positive number"'
+
+rm -rf "$dir/first-epoch"
+zoo ZOO_BUDGET=1000 ZOO_SECONDS=6
+check "trained epochs without first-epoch/ are refused (the reproduction test needs it)" \
+  eval '[ $rc = 1 ] && has "$out" "has trained epochs but no first-epoch/"'
+summary
