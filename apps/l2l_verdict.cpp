@@ -52,6 +52,7 @@ std::string sentence(const Verdict& v) {
 std::string verdict_json(const Verdict& v, const std::string& claim) {
   Json j;
   j.open('{').key("learned").str(v.learned).key("baseline").str(v.baseline).key("claim").str(claim);
+  j.key("learned_shown").str(shown_name(v.learned)).key("baseline_shown").str(shown_name(v.baseline));  // the report's names
   j.key("score").str("mean f over the last 10 steps of each test run (capped at 1000 f_0)");
   j.key("problems").integer(v.diff.n).key("learned_mean").num(v.learned_mean).key("baseline_mean").num(v.baseline_mean);
   j.key("diff_mean").num(v.diff.mean).key("diff_lo").num(v.diff.lo).key("diff_hi").num(v.diff.hi);

@@ -36,16 +36,15 @@ verdict_row() {
   [ -n "${4:-}" ] && scale=$(verdict_diff_cells "$4")
   printf '| %s | %s | %s | %s |\n' "$2" "$3" "$(verdict_cells "$1")" "$scale"
 }
-# verdict_cells JSON: "LSTM 0.23 vs NAG 0.29 | -0.05 [-0.06, -0.05] (-19%), n = 100 | **agrees**".
+# verdict_cells JSON: "LSTM 0.23 vs NAG 0.29 | -0.05 [-0.06, -0.05] (-19%), n = 100 | **agrees**" (the
+# optimizers named as l2l verdict shows them: learned_shown, baseline_shown).
 verdict_cells() {
   tr -d '\n' <"$1" | grep -oE '"[a-z_]+": ("[^"]*"|[-0-9.e+]+|-?inf|null)' |
     awk -F'": ' '{ k = substr($1, 2); v = $2; gsub(/"/, "", v); f[k] = v }
-      END { n["lstm"] = "LSTM"; n["lstm-sub"] = "LSTM-sub"; n["lstm-scale"] = "LSTM at scale"; n["lstm-sub-scale"] = "LSTM-sub at scale"
-        n["sgd"] = "SGD"; n["nag"] = "NAG"; n["rmsprop"] = "RMSprop"; n["adam"] = "Adam"
-        if (f["problems"] < 2) d = sprintf("%+.3g (one problem: no interval)", f["diff_mean"])
+      END { if (f["problems"] < 2) d = sprintf("%+.3g (one problem: no interval)", f["diff_mean"])
         else d = sprintf("%+.3g [%+.3g, %+.3g] (%+.0f%%), n = %d", f["diff_mean"], f["diff_lo"], f["diff_hi"],
           100 * f["diff_mean"] / f["baseline_mean"], f["problems"])
-        printf "%s %.4g vs %s %.4g | %s | **%s**", n[f["learned"]], f["learned_mean"], n[f["baseline"]], f["baseline_mean"], d, f["word"] }'
+        printf "%s %.4g vs %s %.4g | %s | **%s**", f["learned_shown"], f["learned_mean"], f["baseline_shown"], f["baseline_mean"], d, f["word"] }'
 }
 # verdict_diff_cells JSON: "-0.05 [-0.06, -0.05] (-19%), n = 100 | **agrees**" (the at-scale columns).
 verdict_diff_cells() { verdict_cells "$1" | cut -d'|' -f2- | sed 's/^ //'; }
