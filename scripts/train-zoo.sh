@@ -3,7 +3,7 @@
 # each on 2 cores), in chunks that stop cleanly and resume, so one training can span many days.
 #
 #   make train-zoo                               every optimizer of the zoo, for at most ZOO_MINUTES
-#   ZOO="mnist-scale quadratic-scale" make train-zoo   only those (names: ZOO_NAMES below)
+#   ZOO="mnist-scale quadratic-scale" make train-zoo   only those (the names: --help, at the end)
 #   ZOO_MINUTES=0 make train-zoo                 no time limit (default 50 minutes per call)
 #   ZOO_THREADS=2 ZOO_LANES=1 make train-zoo     one training at a time on two threads (default:
 #                                                two lanes side by side, one thread each)
@@ -30,6 +30,15 @@
 # This script trains; it does not evaluate. make experiments evaluates the committed optimizers
 # beside the ones it trains within the hour (ZOO_ONLY=1 make experiments: the committed ones only).
 set -euo pipefail
+case "${1:-}" in
+  -h|--help)
+    sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
+    source "$(dirname "$0")/zoo_lib.sh"
+    echo "The zoo (scripts/zoo_lib.sh): name, budget in epochs, what for:"
+    for n in $ZOO_NAMES; do printf '  %-20s %4s  %s\n' "$n" "$(zoo_budget "$n")" "$(zoo_what "$n")"; done
+    exit 0 ;;
+  ?*) echo "train-zoo.sh: no arguments (settings are environment variables); see scripts/train-zoo.sh --help" >&2; exit 2 ;;
+esac
 cd "$(dirname "$0")/.."
 ZOO_MINUTES=${ZOO_MINUTES:-50}
 ZOO_LANES=${ZOO_LANES:-2}

@@ -15,6 +15,8 @@ zoo() { out=$(env ZOO_DIR="$tmp/zoo" ZOO=quadratic-scale "$@" scripts/train-zoo.
 dir=$tmp/zoo/quadratic-scale
 row() { sed -n "$(($1 + 1))p" "$dir/chunks.csv" | cut -d, -f"$2"; }  # row N's field F
 
+out=$(scripts/train-zoo.sh --help)
+check "--help shows the usage and lists the zoo" eval 'has "$out" "make train-zoo" && has "$out" "mnist-scale"'
 zoo ZOO=nonesuch
 check "an unknown optimizer is refused, listing the zoo's" eval '[ $rc = 2 ] && has "$out" "unknown optimizer '"'"'nonesuch'"'"'" && has "$out" "mnist-scale"'
 zoo ZOO_MINUTES=soon
