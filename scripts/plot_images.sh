@@ -47,10 +47,10 @@ baseline_caption() {
 
 # loss_labels X Y PREFIX F C S T [R]: gnuplot labels, one line each, centred at pixel column X
 # from pixel row Y down (PREFIX before f: "start: " under the content; R, style/photo, as a
-# percentage beside the style term).
+# percentage beside the style term, except under the start, PREFIX non-empty).
 loss_labels() {
   local x=$1 y=$2 i=0 text style="style $6"
-  [ -n "${8:-}" ] && style="style $6 ($(awk -v r="$8" 'BEGIN { printf "%.3g", 100 * r }')% of photo)"
+  [ -n "${8:-}" ] && [ -z "$3" ] && style="style $6 ($(awk -v r="$8" 'BEGIN { printf "%.2g", 100 * r }')% of photo)"
   for text in "$3f $4" "content $5" "$style" "tv $7"; do
     echo "set label \"$text\" at screen $x/W, 1 - ($y + $((i * LINE)))/H center"
     i=$((i + 1))
