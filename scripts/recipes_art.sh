@@ -161,7 +161,7 @@ section_fig9() {
   for side in left right; do
     local label="${ART_SIZE}x$ART_SIZE, training style ($ART_TRAIN_STYLE)"
     [ $side = right ] && label="${ART_SIZE_TEST}x$ART_SIZE_TEST, new style ($ART_TEST_STYLE)"
-    para "**$label**; beside: the same content by the best baseline of Figure 8 ($(best_baseline "$RES/fig8_$side")): content | LSTM | baseline | style, enlarged pixel for pixel (scripts/plot_images.sh), under each styled image its final f and f's three weighted terms, under the content those of the start (content + noise). Numbers: \`fig9_$side/images.log\`."
+    para "**$label**; beside: the same content by the best baseline of Figure 8 ($(best_baseline "$RES/fig8_$side")): content | LSTM | baseline | style, enlarged pixel for pixel (scripts/plot_images.sh), under each styled image its final f, f's three weighted terms and the style term's share of the content photo's own, under the content those of the start (theta_0, the content crop itself). Numbers: \`fig9_$side/images.log\`."
     local strip shown
     for strip in "$RES/fig9_$side"/compare_*.png; do  # the captioned figure, else the plain strip
       [ -f "$strip" ] || continue
