@@ -103,7 +103,7 @@ section_fig8() {
   table "$RES/fig8_left/summary.md"
   v=$(verdict "$RES/fig8_right" "8 right: Neural Art ${ART_SIZE_TEST}x$ART_SIZE_TEST, new style" "LSTM lowest at step $ART_STEPS")
   para "**Right, ${ART_SIZE_TEST}x$ART_SIZE_TEST, new style**: $v"
-  para "Cut to fit the hour (a ${ART_SIZE_TEST}x$ART_SIZE_TEST step costs about 4x a ${ART_SIZE}x$ART_SIZE one): the ${ART_SIZE_TEST}x$ART_SIZE_TEST panel runs $ART_TEST_128 test crops with $(sed 's/^lstm,//; s/,/ and /g' <<<"$ART_OPTIMIZERS_128" | tr a-z A-Z | sed 's/ AND / and /') (the tuned baselines best at ${ART_SIZE}x$ART_SIZE and in every earlier ${ART_SIZE_TEST}x$ART_SIZE_TEST run; SGD, RMSprop and L-BFGS left out) tuned on $ART_TUNE_128 crops over the grid $ART_GRID_128."
+  para "Cut to fit the hour (a ${ART_SIZE_TEST}x$ART_SIZE_TEST step costs about 4x a ${ART_SIZE}x$ART_SIZE one): the ${ART_SIZE_TEST}x$ART_SIZE_TEST panel runs $ART_TEST_128 test crops with $(sed 's/^lstm,//; s/,/ and /g; s/nag/NAG/; s/adam/Adam/; s/sgd/SGD/; s/rmsprop/RMSprop/' <<<"$ART_OPTIMIZERS_128") (the tuned baselines best at ${ART_SIZE}x$ART_SIZE and in every earlier ${ART_SIZE_TEST}x$ART_SIZE_TEST run; SGD, RMSprop and L-BFGS left out) tuned on $ART_TUNE_128 crops over the grid $ART_GRID_128."
   local note
   note=$(lbfgs_note "$RES/fig8_right/curves.csv" "$ART_STEPS")
   if [ -n "$note" ]; then para "$note"; fi
