@@ -4,8 +4,10 @@
 // l2l eval's results.json), and writes, in --out:
 //   triple_<k>.png    content | styled by the LSTM | style
 //   compare_<k>.png   content | LSTM | baseline | style
-// and prints the baseline with its rate ("# baseline: adam lr 0.01") and each run's final f and its
-// three terms (scripts/plot_images.sh reads them to caption the comparisons). A --phi meta-trained on another task is
+// and prints the baseline with its rate ("# baseline: adam lr 0.01") and each run's final f, its
+// three weighted terms and its style term relative to the content photo's own ("style/photo":
+// 1 = as far from the style as the photo, 0 = the style's Gram matrices matched; scripts/
+// plot_images.sh reads them to caption the comparisons). A --phi meta-trained on another task is
 // refused (as l2l eval refuses one).
 // Is not: an evaluation (no curves, no tuning: l2l eval does that).
 #include <cstdio>
@@ -33,10 +35,19 @@ Tensor run_to_end(Optimizer& opt, ProblemInstance& pi, int steps) {
   return theta;
 }
 
-void print_terms(const char* who, Problem& p, const Tensor& theta, Rng& rng) {
+// One row of the log: f at theta and its three weighted terms, then the style term relative to
+// the content photo's own (photo_style: the style term at theta = the photo; 1 = not styled).
+void print_terms(const char* who, Problem& p, const Tensor& theta, Rng& rng, double photo_style) {
   auto m = p.final_metrics(theta);
-  std::printf("  %-8s f %.4f  (content %.4f, style %.4f, tv %.4f)\n", who, (double)p.loss_value(theta, rng), m[0].second,
-              m[1].second, m[2].second);
+  std::printf("  %-8s f %.4f  (content %.4f, style %.4f, tv %.4f)  style/photo %.4f\n", who, (double)p.loss_value(theta, rng),
+              m[0].second, m[1].second, m[2].second, m[1].second / photo_style);
+}
+
+// The style term at theta = the content photo itself: what "not styled at all" scores.
+double photo_style_term(Problem& p, const Image& content) {
+  Tensor photo({(int)content.pixels.size()});
+  for (size_t i = 0; i < photo.size(); i++) photo[i] = content.pixels[i];
+  return p.final_metrics(photo)[1].second;
 }
 
 int run(int argc, char** argv) {
@@ -75,9 +86,10 @@ int run(int argc, char** argv) {
     int S = im.content.height;
     Tensor by_lstm = run_to_end(*lstm, pi, T), by_base = run_to_end(*base, pi, T);
     std::printf("test problem %d (%s):\n", k, im.photo.c_str());
-    print_terms("start", *pi.problem, pi.theta0, pi.batch_rng);
-    print_terms("lstm", *pi.problem, by_lstm, pi.batch_rng);
-    print_terms(bname.c_str(), *pi.problem, by_base, pi.batch_rng);
+    double photo = photo_style_term(*pi.problem, im.content);
+    print_terms("start", *pi.problem, pi.theta0, pi.batch_rng, photo);
+    print_terms("lstm", *pi.problem, by_lstm, pi.batch_rng, photo);
+    print_terms(bname.c_str(), *pi.problem, by_base, pi.batch_rng, photo);
     std::string n = std::to_string(k);
     write_png(out + "/triple_" + n + ".png", hconcat({im.content, theta_image(by_lstm, S), im.style}));
     write_png(out + "/compare_" + n + ".png",

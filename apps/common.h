@@ -39,7 +39,9 @@ inline void add_task_flags(Flags& f) {
   f.add("cifar-batch", "128", "cifar: minibatch size");
   f.add("art-size", "64", "art: image side in pixels (a multiple of 4; the paper: 64 to train, 128 to test)");
   f.add("art-style", "vangogh_starry_night", "art: style painting, a file name in art/style/ without extension");
-  f.add("art-weights", "", "art: alpha,beta,gamma (content, style, tv); empty = the documented defaults 4e-5,4e-5,20");
+  f.add("art-weights", "", "art: alpha,beta,gamma (content, style, tv); empty = the documented defaults 4e-5,5e-4,10");
+  f.add("art-start", "content", "art: theta_0's base image: content (the photo crop) or grey (0.5 everywhere)");
+  f.add("art-init-noise", "-1", "art: std of the Gaussian noise added to theta_0's base image per pixel; -1 = the documented default");
 }
 
 // --threads, shared by train and eval: the learned optimizer's LSTM runs on that many threads

@@ -72,6 +72,13 @@ inline std::unique_ptr<Task> art_from_flags(const Flags& f) {
   if (o.size % 4) throw std::invalid_argument("flag --art-size must be a multiple of 4, got " + std::to_string(o.size));
   o.style = f.str("art-style");
   art_weights_from_flag(f, o);
+  std::string start = f.str("art-start");
+  if (start != "content" && start != "grey")
+    throw std::invalid_argument("flag --art-start expects content or grey, got '" + start + "'");
+  o.start_from_noise = start == "grey";
+  o.init_noise = f.number("art-init-noise");
+  if (!std::isfinite(o.init_noise) || o.init_noise > 10 || (o.init_noise < 0 && o.init_noise != -1))
+    throw std::invalid_argument("flag --art-init-noise expects a std in 0..10, or -1 for the default, got '" + f.str("art-init-noise") + "'");
   return make_art_task(o);
 }
 

@@ -6,8 +6,9 @@
 # (nearest neighbour: each pixel a block of equal pixels, nothing smoothed), a caption above each
 # (content (photo), LSTM, the baseline and its learning rate, style (name)), and under each the
 # loss DIR/images.log gives: the final f and its content, style and tv terms (weighted: they sum
-# to f) under the LSTM's and the baseline's images, those of the start (content + noise) under
-# the content. The baseline's rate comes from images.log's "# baseline:" line, else from
+# to f) under the LSTM's and the baseline's images, those of the start under the content, and
+# beside the style term, when images.log gives it, the style term as a share of the content
+# photo's own ("style/photo": 100% = not styled). The baseline's rate comes from images.log's "# baseline:" line, else from
 # BASELINE (NAME=LR, as art_images' --baseline; logs written before art_images printed it).
 # Is not: a run (the images and the numbers are art_images'); it only draws. Needs gnuplot.
 set -euo pipefail
@@ -23,12 +24,13 @@ png_size() {
   od -An -tu1 -j16 -N8 "$1" | awk '{ print $1 * 16777216 + $2 * 65536 + $3 * 256 + $4, $5 * 16777216 + $6 * 65536 + $7 * 256 + $8 }'
 }
 
-# loss_row K WHO: "f content style tv" of row WHO (start, lstm or the baseline's name; "baseline":
-# the row after lstm) of test problem K in images.log.
+# loss_row K WHO: "f content style tv [style/photo]" of row WHO (start, lstm or the baseline's
+# name; "baseline": the row after lstm) of test problem K in images.log (logs written before
+# art_images printed style/photo have four numbers).
 loss_row() {
   awk -v k="$1" -v who="$2" '
     /^test problem / { on = ($3 == k); row = 0; next }
-    on && $2 == "f" { row++; gsub(/[(),]/, ""); if ($1 == who || (who == "baseline" && row == 3)) { print $3, $5, $7, $9; exit } }' "$log"
+    on && $2 == "f" { row++; gsub(/[(),]/, ""); if ($1 == who || (who == "baseline" && row == 3)) { print $3, $5, $7, $9, $11; exit } }' "$log"
 }
 photo_of() { sed -n "s/^test problem $1 (\(.*\)):$/\1/p" "$log" | sed 's/\.png$//'; }
 task_part() { sed -n "s/^# task: .*$1.*/\\1/p" "$log" | head -1; }
@@ -43,11 +45,13 @@ baseline_caption() {
   else awk -v k="$1" '/^test problem / { on = ($3 == k); row = 0; next } on && $2 == "f" && ++row == 3 { print $1; exit }' "$log"; fi
 }
 
-# loss_labels X Y PREFIX F C S T: gnuplot labels, one line each, centred at pixel column X from
-# pixel row Y down (PREFIX before f: "start: " under the content).
+# loss_labels X Y PREFIX F C S T [R]: gnuplot labels, one line each, centred at pixel column X
+# from pixel row Y down (PREFIX before f: "start: " under the content; R, style/photo, as a
+# percentage beside the style term, except under the start, PREFIX non-empty).
 loss_labels() {
-  local x=$1 y=$2 i=0 text
-  for text in "$3f $4" "content $5" "style $6" "tv $7"; do
+  local x=$1 y=$2 i=0 text style="style $6"
+  [ -n "${8:-}" ] && [ -z "$3" ] && style="style $6 ($(awk -v r="$8" 'BEGIN { printf "%.2g", 100 * r }')% of photo)"
+  for text in "$3f $4" "content $5" "$style" "tv $7"; do
     echo "set label \"$text\" at screen $x/W, 1 - ($y + $((i * LINE)))/H center"
     i=$((i + 1))
   done
@@ -82,9 +86,9 @@ draw_figure() {
   w=$((2 * MARGIN + 4 * p + 3 * space)) h=$((TOP + p + 5 * LINE + 6))
   local captions=("content ($(photo_of "$k"))" "LSTM" "$(baseline_caption "$k")" "style ($(task_part 'style \([^,]*\),'))")
   local rows=("start" "lstm" "baseline") prefixes=("start: " "" "") losses=() i cx
-  for i in 0 1 2; do  # "f content style tv" of each row, all four there
+  for i in 0 1 2; do  # "f content style tv [style/photo]" of each row, the first four there
     losses[i]=$(loss_row "$k" "${rows[$i]}")
-    [ "$(wc -w <<<"${losses[$i]}")" = 4 ] || { echo "plot_images.sh: no ${rows[$i]} row for test problem $k in $log" >&2; return 2; }
+    [ "$(wc -w <<<"${losses[$i]}")" -ge 4 ] || { echo "plot_images.sh: no ${rows[$i]} row for test problem $k in $log" >&2; return 2; }
   done
   {
     echo "set terminal pngcairo size $w,$h font 'Sans,11' noenhanced"
@@ -98,7 +102,7 @@ draw_figure() {
     for i in 0 1 2 3; do
       cx=$((MARGIN + i * (p + space) + p / 2))
       echo "set label \"${captions[$i]}\" at screen $cx/W, 1 - $((TOP - 10))/H center font 'Sans,11:Bold'"
-      # shellcheck disable=SC2086  # the four numbers are split into four arguments on purpose
+      # shellcheck disable=SC2086  # the numbers are split into arguments on purpose
       [ "$i" -lt 3 ] && loss_labels "$cx" $((TOP + p + LINE)) "${prefixes[$i]}" ${losses[$i]}
     done
     echo "plot $(panel_image "$strip" 0), $(panel_image "$strip" 1), $(panel_image "$strip" 2), $(panel_image "$strip" 3)"

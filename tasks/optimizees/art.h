@@ -23,7 +23,7 @@ struct ArtWeights {
   double alpha, beta, gamma;  // content, style, total variation
 };
 ArtWeights default_art_weights();
-constexpr double kArtInitNoise = 0.1;  // theta_0 = content crop + N(0, 0.1^2) per pixel
+constexpr double kArtInitNoise = 0;  // theta_0 = the content crop itself (std of the noise added)
 
 // Photos of art/content/ (file names): three disjoint sets, fixed here. A problem's crop comes
 // from the set of its split (ProblemId::split).

@@ -72,6 +72,7 @@ struct ArtOptions {
   std::string style = "vangogh_starry_night"; // a file name in art/style/ without extension
   double alpha = -1, beta = -1, gamma = -1;   // term weights; < 0 = the documented defaults
   double init_noise = -1;                     // std of the noise added to theta_0; < 0 = default
+  bool start_from_noise = false;              // theta_0 = 0.5 (mid grey) + noise, not the content + noise
 };
 std::unique_ptr<Task> make_art_task(const ArtOptions& o);
 

@@ -154,8 +154,8 @@ EOF2
 # baseline: adam lr 0.1
 test problem 0 (some_photo.png):
   start    f 2.7908  (content 0.9406, style 0.9054, tv 0.9447)
-  lstm     f 0.6854  (content 0.2278, style 0.3318, tv 0.1258)
-  adam     f 0.6515  (content 0.2322, style 0.2996, tv 0.1197)
+  lstm     f 0.6854  (content 0.2278, style 0.3318, tv 0.1258)  style/photo 0.0490
+  adam     f 0.6515  (content 0.2322, style 0.2996, tv 0.1197)  style/photo 0.0312
 EOF2
   s=$(scripts/plot_images.sh "$tmp/art" 2>&1)
   check "plot_images.sh: captions content (photo) | LSTM | baseline, lr | style (name), and the final f" \
@@ -180,6 +180,17 @@ EOF2
     "$tmp/strip.txt" "$tmp/figure.txt")
   check "plot_images.sh: every panel pixel is its strip pixel (got $pixel_counts)" \
     eval '[ "$pixel_counts" = "138384 0 1:1 1:1 1:1 1:0" ]'
+  # The report's table of the styled images (recipes_art.sh), from the same log: the start row
+  # has no style/photo (a log written before art_images printed it), the others do.
+  s=$(SCALE=default; source scripts/recipes_art.sh; style_table "$tmp/art")
+  check "style_table: one row per crop, style/photo as a percentage and the content term" \
+    has "$s" "| 0 | some_photo.png | 4.9% | 0.2278 | adam | 3.1% | 0.2322 |"
+  printf 'epoch,train_meta_loss,val_score\n-1,,31.06\n0,232.1,2.687\n1,125.9,2.191\n2,120,2.3\n' >"$tmp/train_log.csv"
+  s=$(scripts/plot_train_log.sh "$tmp/train_log.csv" "$tmp/train.png" "test" 16 2>&1)
+  check "plot_train_log.sh: draws the validation curve, the lowest score at its meta-iteration" \
+    eval '[ -s "$tmp/train.png" ] && has "$s" "3 validation scores after training (untrained 31.06), lowest 2.191 at 32 meta-iterations"'
+  s=$(scripts/plot_train_log.sh "$tmp/none.csv" "$tmp/t2.png" "test" 16 2>&1); rc=$?
+  check "plot_train_log.sh: a missing log is refused, naming it" eval '[ $rc != 0 ] && has "$s" "$tmp/none.csv"'
   head -c 200 "$tmp/art/figure_0.png" >"$tmp/art/compare_1.png"
   s=$(scripts/plot_images.sh "$tmp/art" 2>&1); rc=$?
   check "plot_images.sh: a strip that is not four square panels is refused" eval '[ $rc != 0 ] && has "$s" "not four square panels"'

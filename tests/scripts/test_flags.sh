@@ -94,5 +94,8 @@ for style in ../content/photo ./alpha_style .hidden sub/alpha_style /etc/passwd;
   check "--art-style $style is refused, listing the styles" refuses "--art-style.*alpha_style beta_style" "$L2L" "${art[@]}" --art-style "$style"
 done
 check "an unknown --art-style lists the styles too" refuses "--art-style.*alpha_style beta_style" "$L2L" "${art[@]}" --art-style gamma
+check "--art-start noise is refused, naming content and grey" refuses "--art-start expects content or grey" "$L2L" "${art[@]}" --art-start noise
+check "--art-init-noise -0.5 is refused" refuses "--art-init-noise expects a std in 0\.\.10" "$L2L" "${art[@]}" --art-init-noise -0.5
+check "--art-init-noise nan is refused" refuses "--art-init-noise" "$L2L" "${art[@]}" --art-init-noise nan
 
 summary
