@@ -15,7 +15,7 @@
 #   make test-slow    the slow behavioural tests (meta-training runs), skipped by `make test`,
 #                     and make test-zoo
 #   make test-zoo     the committed optimizers trained at scale (zoo/) come from this code: each
-#                     one's first epoch retrained from its command.txt, compared byte for byte
+#                     one's first epoch retrained from its command.txt, compared bit for bit
 #   make train-zoo    meta-train zoo/'s optimizers at scale (hours each), in resumable chunks of
 #                     ZOO_MINUTES (scripts/train-zoo.sh)
 #   make sanitize     the same suite under AddressSanitizer + UBSan
@@ -95,6 +95,9 @@ build/l2l: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o build/f32/apps/l2l_ver
 # The serial build beside the MPI one, for test-mpi's check that it refuses mpirun.
 build/l2l-serial: build/f32/apps/l2l.o build/f32/apps/l2l_eval.o build/f32/apps/l2l_verdict.o $(F32_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
+# A test tool: whether two training states hold the same training (tests/scripts/test_zoo_reproduce.sh).
+build/same_state: build/f32/tests/tools/same_state.o $(F32_OBJ)
+	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 build/tests: $(F64_OBJ)
 	$(CXX) $(CXXFLAGS) $^ -o $@ $(LDLIBS)
 # The float32 kernels against double references: compiled like the programs (build/f32).
@@ -118,7 +121,7 @@ build/tests-san: $(SAN_OBJ)
 	$(CXX) $(SANFLAGS) $^ -o $@ $(LDLIBS)
 
 # Tests run from the repository root (they look for ../shared/data from there).
-test: deps build/tests build/tests-f32 build/avx2/tests-f32 build/l2l build/art_images build/nn_demo build/autodiff_demo build/own_model
+test: deps build/tests build/tests-f32 build/avx2/tests-f32 build/l2l build/art_images build/nn_demo build/autodiff_demo build/own_model build/same_state
 	build/tests $(TEST_ARGS)
 	build/tests-f32
 	build/avx2/tests-f32
@@ -150,13 +153,13 @@ test-mpi:
 	$(MAKE) MPI=1 build/l2l build/l2l-serial
 	tests/scripts/test_mpi.sh
 
-test-slow: deps build/tests build/l2l
+test-slow: deps build/tests build/l2l build/same_state
 	build/tests --test-case='*[slow]*' --no-skip $(TEST_ARGS)
 	tests/scripts/test_zoo_reproduce.sh
 
 # The committed optimizers trained at scale (zoo/) come from this code: each one's first epoch,
-# retrained from its command.txt, gives the committed training state byte for byte (minutes).
-test-zoo: deps build/l2l
+# retrained from its command.txt, gives the committed training state bit for bit (minutes).
+test-zoo: deps build/l2l build/same_state
 	tests/scripts/test_zoo_reproduce.sh
 
 # Meta-train the zoo's optimizers at scale (hours each): in chunks of ZOO_MINUTES (default 50),

@@ -102,7 +102,7 @@ zoo_write_readme() {
     echo
     echo "train_log.csv: per epoch, the train meta-loss and the validation score (mean f over the last 10 steps"
     echo "of the validation problems; epoch -1 is the untrained optimizer). first-epoch/ holds the training state"
-    echo "after epoch 0, which \`make test-zoo\` retrains from the command and compares byte for byte."
+    echo "after epoch 0, which \`make test-zoo\` retrains from the command and compares bit for bit."
     echo
     echo "![validation during meta-training](validation.png)"
   } >"$dir/README.md.tmp"

@@ -44,6 +44,13 @@ check "the next call resumes where the last stopped (--resume; its chunk starts 
 zoo ZOO_BUDGET=soon
 check "ZOO_BUDGET must be a number of epochs" eval '[ $rc = 2 ] && has "$out" "ZOO_BUDGET must be a positive number"'
 
+# build/same_state, which test_zoo_reproduce.sh trusts: a state is the same as its copy, and not
+# the same as the state of later epochs (exit 1, naming the tensors).
+if [ -x build/same_state ]; then
+  check "same_state: a training state is the same as itself" build/same_state "$dir/first-epoch/train_state.ckpt" "$dir/first-epoch/train_state.ckpt"
+  out=$(build/same_state "$dir/first-epoch/train_state.ckpt" "$dir/train_state.ckpt"); rc=$?
+  check "same_state: ... and not as a later epoch's (exit 1, the tensors named)" eval '[ $rc = 1 ] && has "$out" "tensor phi." && has "$out" "DIFFERENT"'
+fi
 rm -rf "$dir/first-epoch"
 zoo ZOO_BUDGET=1000 ZOO_SECONDS=6
 check "trained epochs without first-epoch/ are refused (the reproduction test needs it)" \

@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # test_zoo_reproduce.sh: the committed optimizers trained at scale come from the committed code.
 # For every zoo/<name>/ with a first-epoch/ state (scripts/train-zoo.sh keeps it), retrain that
-# first epoch from the folder's command.txt (its --epochs set to 1, --out a temp folder) and
-# compare train_state.ckpt byte for byte: phi, the meta-optimizer's Adam state, the best phi and
-# the histories after one epoch. Resuming is exact (tests/test_meta.cpp), so an identical first
-# epoch and the committed chunks tie the final phi.ckpt to this code. Slow: one epoch costs from
+# first epoch from the folder's command.txt (its --epochs set to 1) and compare its
+# train_state.ckpt bit for bit (build/same_state: phi, the meta-optimizer's Adam state, the best
+# phi, the histories and the flags both know) and its train_log.csv byte for byte. Resuming is
+# exact (tests/test_meta.cpp), so an identical first epoch and the committed chunks tie the final
+# phi.ckpt to this code. Slow: one epoch costs from
 # seconds (quadratics) to minutes (CIFAR); `make test-zoo` (also part of `make test-slow`).
 #   ZOO="mnist-scale" tests/scripts/test_zoo_reproduce.sh   only those folders
 # Is not: a check of the whole training (hours); of the optimizers' quality (make experiments).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 2
 source tests/scripts/lib.sh
-[ -x build/l2l ] || { echo "test_zoo_reproduce.sh: build/l2l is missing: run make first" >&2; exit 2; }
+[ -x build/l2l ] && [ -x build/same_state ] || { echo "test_zoo_reproduce.sh: build/l2l or build/same_state is missing: run make test-zoo" >&2; exit 2; }
 
 # The checkpoint records every flag, --out too, so the epoch is retrained into zoo/<name> inside
 # a temp folder (the same relative path), with the data the repository would use.
@@ -50,8 +51,10 @@ for name in $names; do
   t0=$(date +%s)
   (cd "$tmp/$name" && "${cmd[@]}") >"$tmp/$name.log" 2>&1 ||
     { tail -n 5 "$tmp/$name.log"; check "$name: the first epoch trains" false; continue; }
-  check "$name: the first epoch's train_state.ckpt is the committed one, byte for byte ($(($(date +%s) - t0)) s)" \
-    cmp "$tmp/$name/$dir/train_state.ckpt" "$dir/first-epoch/train_state.ckpt"
+  # The same training, bit for bit: every tensor and the shared metadata (the checkpoint also
+  # records every flag of l2l, so a flag added since adds a key; build/same_state lists those).
+  check "$name: the first epoch's train_state.ckpt holds the committed training, bit for bit ($(($(date +%s) - t0)) s)" \
+    build/same_state "$tmp/$name/$dir/train_state.ckpt" "$dir/first-epoch/train_state.ckpt"
   check "$name: ... and so is its train_log.csv" cmp "$tmp/$name/$dir/train_log.csv" "$dir/first-epoch/train_log.csv"
 done
 summary
