@@ -76,7 +76,8 @@ L2L=l2l_run
 source scripts/zoo_lib.sh
 # The optimizers trained at scale (committed in zoo/ by `make train-zoo`) run beside the ones
 # this run trains, on the same test problems with the same tuned baselines: lstm-scale (and
-# lstm-sub-scale in Figure 7). NO_ZOO=1 leaves them out.
+# lstm-sub-scale in Figure 7), once trained to their budget (an unfinished one is only listed,
+# with its progress, in the report's table of the zoo). NO_ZOO=1 leaves them out.
 # learned_args VAR PHI ZOO [OTHERS]: sets the array VAR to eval's flags for the learned optimizer
 # PHI, zoo/ZOO's when it is committed, and OTHERS (default: the four tuned baselines).
 learned_args() {
@@ -85,7 +86,7 @@ learned_args() {
   out=(--phi "$2" --optimizers "lstm,$others")
   if zoo_committed "$3"; then out=(--phi "$2" --phi-scale "$ZOO_DIR/$3/phi.ckpt" --optimizers "lstm,lstm-scale,$others"); fi
 }
-zoo_committed() { [ -z "${NO_ZOO:-}" ] && [ -f "$ZOO_DIR/$1/phi.ckpt" ]; }
+zoo_committed() { [ -z "${NO_ZOO:-}" ] && zoo_complete "$1"; }
 export OPENBLAS_NUM_THREADS=${OPENBLAS_NUM_THREADS:-1}  # l2l keeps OpenBLAS at one thread anyway
 
 case "$SCALE" in
@@ -152,8 +153,8 @@ if [ -n "${ZOO_ONLY:-}" ]; then
   REUSE=1 NO_ZOO=1 kept=""
   for r in $ONLY; do
     missing=""
-    for z in $(zoo_needs "$r"); do [ -f "$ZOO_DIR/$z/phi.ckpt" ] || missing+=" $z"; done
-    if [ -z "$missing" ]; then kept+="${kept:+ }$r"; else echo "experiments.sh: ZOO_ONLY: $r left out: not in $ZOO_DIR/:$missing" >&2; fi
+    for z in $(zoo_needs "$r"); do zoo_complete "$z" || missing+=" $z"; done
+    if [ -z "$missing" ]; then kept+="${kept:+ }$r"; else echo "experiments.sh: ZOO_ONLY: $r left out: not trained to its budget in $ZOO_DIR/:$missing" >&2; fi
   done
   [ -n "$kept" ] || { echo "experiments.sh: ZOO_ONLY: none of the recipes has its optimizer in zoo/ (make train-zoo trains them)" >&2; exit 2; }
   ONLY=$kept
@@ -178,7 +179,7 @@ mkdir -p "$RES"
 if [ -n "${ZOO_ONLY:-}" ] && [ -z "${REPORT_ONLY:-}" ]; then
   for pair in $ZOO_RUNS; do
     run=${pair%%:*} z=${pair#*:}
-    [ -f "$ZOO_DIR/$z/phi.ckpt" ] || continue
+    zoo_complete "$z" || continue
     mkdir -p "$RUNS/$run"
     cp "$ZOO_DIR/$z/phi.ckpt" "$ZOO_DIR/$z/train_log.csv" "$RUNS/$run/"
   done

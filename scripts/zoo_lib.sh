@@ -65,6 +65,11 @@ zoo_epochs_done() {
   awk -F, 'NR > 1 && $1 >= 0 { n = $1 + 1 } END { print n + 0 }' "$1/train_log.csv"
 }
 
+# zoo_complete NAME: whether $ZOO_DIR/NAME has a phi.ckpt and has trained its whole budget.
+zoo_complete() {
+  [ -f "$ZOO_DIR/$1/phi.ckpt" ] && [ "$(zoo_epochs_done "$ZOO_DIR/$1")" -ge "$(zoo_budget "$1")" ]
+}
+
 # zoo_record_chunk DIR START_EPOCH_SECONDS EPOCHS_BEFORE EPOCHS_AFTER EXIT: a row of chunks.csv.
 zoo_record_chunk() {
   local f=$1/chunks.csv cpu commit
