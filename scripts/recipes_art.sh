@@ -79,14 +79,19 @@ art_eval() {
   plot_figure "$RES" "$name"
 }
 
+# plot_art_training: the meta-training curve of Figure 8 from $RES/fig8/train_log.csv (also
+# redrawn by replot.sh).
+plot_art_training() {
+  scripts/plot_train_log.sh "$RES/fig8/train_log.csv" "$RES/fig8/meta_training.png" \
+    "Neural Art meta-training: validation score on $ART_VAL crops (${ART_SIZE}x$ART_SIZE)" "$(art_iters_per_epoch)"
+}
+
 # The two panels run side by side, one core each (results do not depend on the thread count).
 run_fig8() {
   train_art
   mkdir -p "$RES/fig8"
   cp "$RUNS/art/train_log.csv" "$RES/fig8/train_log.csv"
-  scripts/plot_train_log.sh "$RES/fig8/train_log.csv" "$RES/fig8/meta_training.png" \
-    "Neural Art meta-training: validation score on $ART_VAL crops (${ART_SIZE}x$ART_SIZE)" "$(art_iters_per_epoch)" \
-    >"$RUNS/fig8_train_plot.log" 2>&1 || step_failed "$RUNS/fig8_train_plot.log"
+  plot_art_training >"$RUNS/fig8_train_plot.log" 2>&1 || step_failed "$RUNS/fig8_train_plot.log"
   { ART_THREADS=1 art_eval fig8_right "$ART_SIZE_TEST" "$ART_TEST_STYLE" "$ART_TEST_128" "$ART_TUNE_128" "$ART_GRID_128" "$ART_OPTIMIZERS_128"; } &
   local lane=$!
   ART_THREADS=1 art_eval fig8_left "$ART_SIZE" "$ART_TRAIN_STYLE" "$ART_TEST" "$ART_TUNE" "$ART_GRID" "$ART_OPTIMIZERS"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # replot.sh [RES]: draw every figure again from the data already in RES (default results/):
 # RES/<figure>/curves.csv -> RES/<figure>/<figure>.png, RES/fig6/sweep.csv -> RES/fig6/fig6.png,
-# RES/fig9_<side>/compare_<k>.png and images.log -> RES/fig9_<side>/figure_<k>.png.
+# RES/fig9_<side>/compare_<k>.png and images.log -> RES/fig9_<side>/figure_<k>.png,
+# RES/fig8/train_log.csv -> RES/fig8/meta_training.png (Neural Art's meta-training curve).
 # Runs no experiment; use it after changing the plotting scripts. Needs gnuplot.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,6 +14,7 @@ for name in $(curve_figures); do
   if [ -f "$RES/$name/curves.csv" ]; then plot_figure "$RES" "$name" && echo "wrote $RES/$name/$name.png"
   else echo "skipped $name: no $RES/$name/curves.csv"; fi
 done
+if [ -f "$RES/fig8/train_log.csv" ]; then plot_art_training; else echo "skipped fig8's meta-training curve: no $RES/fig8/train_log.csv"; fi
 if [ -f "$RES/fig6/sweep.csv" ]; then scripts/plot_sweep.sh "$RES/fig6/sweep.csv" "$RES/fig6/fig6.png" && echo "wrote $RES/fig6/fig6.png"
 else echo "skipped fig6: no $RES/fig6/sweep.csv"; fi
 for side in left right; do
