@@ -36,6 +36,8 @@ void add_train_flags(Flags& f) {
   f.add("curriculum", "", "horizon curriculum (Chen et al. 2020; beyond the paper): training horizons T of successive stages, "
         "e.g. 100,200,500, each an equal share of the epochs (multiples of --unroll); validation still runs --steps; empty = off");
   f.add("epochs", "10", "epochs (validation and checkpoint after each)");
+  f.add("stop-after", "0", "stop once this call has trained this many epochs (saved; --resume continues the run, whose "
+        "schedule --epochs still sets); a setting of this call only, like --threads; 0 = train to --epochs");
   f.add("problems-per-epoch", "20", "training problems per epoch (steps/unroll meta-iterations each)");
   f.add("meta-batch", "1", "K: each meta-update averages the meta-gradients of K problems (run side by side; under mpirun "
         "split over the ranks, K a multiple of the rank count; phi does not depend on the rank count)");
@@ -188,6 +190,7 @@ int cmd_train(int argc, char** argv) {
       s.nc = net_config(f);  // check every flag before anything is loaded or written
       s.mc = meta_config(f);
       s.ro = {f.str("out"), s.cfg_txt, f.all(), f.boolean("resume"), !root, {}};  // no after_write: tests only
+      s.ro.stop_after = bounded(f, "stop-after", 0, 1000000);
       s.random_scale = random_scale_flag(f);
       if (root) s.lock = std::make_unique<RunDirLock>(s.ro.out_dir), take_run_dir(*s.lock, s.ro.resume, f.boolean("overwrite"));
       s.task = make_task(f);
@@ -207,6 +210,10 @@ int cmd_train(int argc, char** argv) {
   try {
     r = train_run(opt, *s.task, s.mc, s.ro, &comm_seconds);
   } catch (const TrainingInterrupted& e) {
+    if (e.asked) {  // --stop-after: a planned stop, not a failure
+      if (root) std::fprintf(stderr, "l2l train: %s\nContinue it with:\n  %s\n", e.what(), resume_command(argc, argv).c_str());
+      return 0;
+    }
     return report_interrupted(e, argc, argv);
   }
   if (root) report_training(r, s.ro.out_dir), report_speed(r, comm_seconds);

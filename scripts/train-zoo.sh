@@ -59,17 +59,19 @@ deadline=0 min_chunk=$((limit / 2 < 60 ? limit / 2 : 60))
 [ "$limit" -gt 0 ] && deadline=$(($(date +%s) + limit))
 log() { printf '[%s] %s\n' "$(date -u +%H:%M:%S)" "$*"; }
 
-# run_chunk NAME EPOCHS: one call of l2l train up to EPOCHS epochs (or the deadline); appends a
-# row to chunks.csv. Returns 0 when it reached EPOCHS, 3 when the time ran out, 1 on failure.
+# run_chunk NAME EPOCHS [STOP_AFTER]: one call of l2l train up to EPOCHS epochs (or STOP_AFTER
+# epochs of this call, or the deadline); appends a row to chunks.csv. Returns 0 when it got
+# there, 3 when the time ran out, 1 on failure.
 run_chunk() {
-  local name=$1 target=$2 dir=$ZOO_DIR/$1 left=0 before after t0 rc=0 resume=()
+  local name=$1 target=$2 dir=$ZOO_DIR/$1 left=0 before after t0 rc=0 resume=() stop=()
+  [ -n "${3:-}" ] && stop=(--stop-after "$3")
   before=$(zoo_epochs_done "$dir")
   [ -f "$dir/train_state.ckpt" ] && resume=(--resume)
   if [ "$deadline" -gt 0 ]; then
     left=$((deadline - $(date +%s)))
     [ "$left" -ge "$min_chunk" ] || return 3
   fi
-  local cmd=(build/l2l train --threads "$ZOO_THREADS" $(zoo_flags "$name") --epochs "$target" --out "$dir" "${resume[@]}")
+  local cmd=(build/l2l train --threads "$ZOO_THREADS" $(zoo_flags "$name") --epochs "$target" "${stop[@]}" --out "$dir" "${resume[@]}")
   log "$name: epochs $before -> $target$([ "$left" -gt 0 ] && echo " (at most $((left / 60)) min)")"
   t0=$(date +%s)
   printf '\n# %s  %s\n' "$(date -u +%FT%TZ)" "${MPIRUN:+$MPIRUN }${cmd[*]}" >>"$dir/train.log"
@@ -100,7 +102,13 @@ train_one() {
     if [ "$(zoo_epochs_done "$dir")" -gt 0 ]; then
       echo "train-zoo.sh: $dir has trained epochs but no first-epoch/ state; move it away to train it afresh" >&2; return 1
     fi
-    ZOO_THREADS=1 run_chunk "$name" 1 || return  # on one thread, as command.txt says: the state records it
+    # On one thread, as command.txt says (the state records it). A curriculum's stages are shares
+    # of --epochs, so its first epoch keeps the whole budget and stops after one epoch instead.
+    if zoo_flags "$name" | grep -q -- --curriculum; then
+      ZOO_THREADS=1 run_chunk "$name" "$epochs" 1 || return
+    else
+      ZOO_THREADS=1 run_chunk "$name" 1 || return
+    fi
     mkdir -p "$dir/first-epoch"
     cp "$dir/train_state.ckpt" "$dir/train_log.csv" "$dir/first-epoch/"
   fi

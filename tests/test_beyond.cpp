@@ -4,6 +4,7 @@
 // by default: the paper's net, problems and meta-training, bit for bit.
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <filesystem>
 #include <unistd.h>
 
@@ -430,4 +431,39 @@ TEST_CASE("curriculum: --resume with another --epochs is refused (its stages are
   mc.epochs = 3;
   ro.settings = {{"curriculum", ""}, {"epochs", "3"}};
   CHECK(train_run(opt, *task, mc, ro).val_history.size() == 3);
+}
+
+TEST_CASE("--stop-after: a curriculum run stopped after 1 epoch and resumed is the uninterrupted run, bit for bit") {
+  auto task = make_quadratic_task(small_quadratic());
+  TempDir tmp;
+  MetaConfig mc = short_meta_config();
+  mc.epochs = 2;
+  mc.curriculum = {5, 10};
+  RunOptions ro;
+  ro.quiet = true;
+  ro.settings = {{"curriculum", "5,10"}, {"epochs", "2"}};
+  LearnedOptimizer whole({tiny_net()}, 8), parts({tiny_net()}, 8);
+  ro.out_dir = tmp.file("whole");
+  train_run(whole, *task, mc, ro);
+  ro.out_dir = tmp.file("parts");
+  ro.stop_after = 1;
+  bool asked = false, saved = false;
+  try {
+    train_run(parts, *task, mc, ro);
+  } catch (const TrainingInterrupted& e) {
+    asked = e.asked, saved = e.saved;
+  }
+  CHECK(asked);
+  CHECK(saved);
+  const Checkpoint after_one = load_checkpoint(ro.out_dir + "/train_state.ckpt");
+  REQUIRE(after_one.meta_value("epoch") != nullptr);
+  CHECK(*after_one.meta_value("epoch") == "0");  // epoch 0 saved, epoch 1 not begun
+  ro.resume = true;
+  ro.settings = {{"curriculum", "5,10"}, {"epochs", "2"}, {"stop-after", "1"}};  // a setting of the call: not compared
+  MetaResult r = train_run(parts, *task, mc, ro);  // the last epoch: no stop asked for, the run ends
+  CHECK(r.val_history.size() == 2);
+  auto a = whole.params(), b = parts.params();
+  REQUIRE(a.size() == b.size());
+  for (size_t i = 0; i < a.size(); i++)
+    CHECK(std::memcmp(a[i]->value.data(), b[i]->value.data(), a[i]->value.size() * sizeof(real)) == 0);
 }

@@ -48,7 +48,9 @@ void check_same_settings(const Checkpoint& ck, const Settings& settings, const s
   std::string diff;
   for (const auto& [k, v] : settings) {
     if (k == "epochs") check_same_schedule(ck, v, path);
-    if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads" || k == "verbose") continue;
+    if (k == "epochs" || k == "resume" || k == "out" || k == "overwrite" || k == "threads" || k == "verbose" ||
+        k == "stop-after")
+      continue;
     const std::string* old = ck.meta_value(k);
     static const std::string one = "1";
     if (!old && k == "meta-batch") old = &one;  // a run from before --meta-batch existed had K = 1

@@ -116,12 +116,22 @@ class DirRun : public MetaRun {
       std::fprintf(stderr, "epoch %d%s: train meta-loss %.5g, validation score %.5g%s\n", epoch,
                    cfg_.curriculum.empty() ? "" : (" (horizon " + std::to_string(training_horizon(cfg_, epoch)) + ")").c_str(),
                    st.train_history.back(), val, best ? " (best so far)" : "");
-    if (!writes_) return;
-    // config.txt comes with the first checkpoint, so a directory never holds one without its run.
-    const bool first = saved_epoch_ < 0 && fresh_;
-    save_run_files(ro_.out_dir, opt_, meta_opt_, st, ro_.settings, first ? ro_.config_text : "", ro_.after_write);
-    saved_epoch_ = epoch;
-    stop_if_interrupted();
+    if (writes_) {
+      // config.txt comes with the first checkpoint, so a directory never holds one without its run.
+      const bool first = saved_epoch_ < 0 && fresh_;
+      save_run_files(ro_.out_dir, opt_, meta_opt_, st, ro_.settings, first ? ro_.config_text : "", ro_.after_write);
+      saved_epoch_ = epoch;
+      stop_if_interrupted();
+    }
+    stop_if_asked(epoch);
+  }
+
+  // --stop-after: this call has trained its epochs (the decision is the same on every rank).
+  void stop_if_asked(int epoch) {
+    if (ro_.stop_after <= 0 || ++epochs_this_call_ < ro_.stop_after || epoch + 1 >= cfg_.epochs) return;
+    bar_.end_line();
+    throw TrainingInterrupted("stopped after " + std::to_string(epochs_this_call_) + " epoch(s) of this call, as --stop-after asked." +
+                                  kept(), writes_, true);
   }
 
   // After a Ctrl-C: ends the progress line and throws TrainingInterrupted saying what is on disk.
@@ -155,7 +165,7 @@ class DirRun : public MetaRun {
   const MetaConfig& cfg_;
   const RunOptions& ro_;
   bool quiet_, writes_, fresh_;
-  int saved_epoch_;
+  int saved_epoch_, epochs_this_call_ = 0;
   Progress bar_;
   long done_ = 0;
   double comm_at_score_ = comm::seconds_in_collectives(), comm_at_update_ = comm_at_score_, comm_training_ = 0;

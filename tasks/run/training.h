@@ -25,6 +25,7 @@ struct RunOptions {
   bool resume = false;
   bool quiet = false;
   AfterWrite after_write;   // a test seam: called with each run file's name once it is written
+  int stop_after = 0;       // stop once this call has trained this many epochs (0 = to cfg.epochs)
 };
 
 // Meta-trains opt (phi becomes the best validated phi) as a run: fresh, or from
@@ -43,9 +44,13 @@ MetaResult train_run(LearnedOptimizer& opt, const Task& task, const MetaConfig& 
 // of this run (then --resume continues it). A second Ctrl-C exits at once (status 130); the
 // atomic writes still leave no partial file. Under mpirun SIGINT keeps its default (mpirun stops
 // every rank).
+// Also thrown, with `asked` true, when the call has trained RunOptions::stop_after epochs (on
+// every rank alike).
 struct TrainingInterrupted : std::runtime_error {
-  TrainingInterrupted(const std::string& what, bool saved) : std::runtime_error(what), saved(saved) {}
+  TrainingInterrupted(const std::string& what, bool saved, bool asked = false)
+      : std::runtime_error(what), saved(saved), asked(asked) {}
   bool saved;
+  bool asked;  // a planned stop (--stop-after), not a Ctrl-C
 };
 
 // Throws std::invalid_argument unless cfg's meta-batch can be shared out evenly over this run's

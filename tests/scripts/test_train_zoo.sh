@@ -51,6 +51,28 @@ if [ -x build/same_state ]; then
   out=$(build/same_state "$dir/first-epoch/train_state.ckpt" "$dir/train_state.ckpt"); rc=$?
   check "same_state: ... and not as a later epoch's (exit 1, the tensors named)" eval '[ $rc = 1 ] && has "$out" "tensor phi." && has "$out" "DIFFERENT"'
 fi
+# A curriculum's stages are shares of --epochs: its first epoch is trained with the whole budget
+# and --stop-after 1. A copy of the scripts with one more row in the zoo's table (a quadratic
+# curriculum of 2 epochs) shows it: first-epoch/ is what the reproduction test's command makes,
+# and the chunks end where one uninterrupted run ends.
+mkdir -p "$tmp/copy/scripts" "$tmp/copy/build"
+cp scripts/train-zoo.sh scripts/zoo_lib.sh "$tmp/copy/scripts/"
+ln -s "$PWD/build/l2l" "$tmp/copy/build/l2l"
+cur="--task quadratic --curriculum 20,40 --steps 40 --problems-per-epoch 4 --val-problems 2"
+sed -i "s/^ZOO_TABLE=(\$/&\n  \"quad-curriculum|2|test|$cur\"/" "$tmp/copy/scripts/zoo_lib.sh"
+out=$(cd "$tmp/copy" && ZOO=quad-curriculum ZOO_MINUTES=0 scripts/train-zoo.sh 2>&1); rc=$?
+cdir=$tmp/copy/zoo/quad-curriculum
+check "a curriculum's first epoch: --epochs 2 --stop-after 1, then the rest (exit 0)" \
+  eval '[ $rc = 0 ] && grep -q -- "--epochs 2 --stop-after 1 --out" "$cdir/train.log" && [ -f "$cdir/first-epoch/train_state.ckpt" ]'
+(cd "$tmp/copy" && build/l2l train --threads 1 $cur --epochs 2 --stop-after 1 --out again >/dev/null 2>&1 &&
+  build/l2l train --threads 1 $cur --epochs 2 --out whole >/dev/null 2>&1)
+if [ -x build/same_state ]; then
+  check "  ... its first-epoch/ state is the reproduction test's first epoch, bit for bit" \
+    build/same_state "$tmp/copy/again/train_state.ckpt" "$cdir/first-epoch/train_state.ckpt"
+  check "  ... and its last state is one uninterrupted run's, bit for bit" \
+    build/same_state "$tmp/copy/whole/train_state.ckpt" "$cdir/train_state.ckpt"
+fi
+
 rm -rf "$dir/first-epoch"
 zoo ZOO_BUDGET=1000 ZOO_SECONDS=6
 check "trained epochs without first-epoch/ are refused (the reproduction test needs it)" \

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # test_zoo_reproduce.sh: the committed optimizers trained at scale come from the committed code.
 # For every zoo/<name>/ with a first-epoch/ state (scripts/train-zoo.sh keeps it), retrain that
-# first epoch from the folder's command.txt (its --epochs set to 1) and compare its
+# first epoch from the folder's command.txt (--epochs 1; with a curriculum --stop-after 1) and compare its
 # train_state.ckpt bit for bit (build/same_state: phi, the meta-optimizer's Adam state, the best
 # phi, the histories and the flags both know) and its train_log.csv byte for byte. Resuming is
 # exact (tests/test_meta.cpp), so an identical first epoch and the committed chunks tie the final
@@ -22,15 +22,19 @@ if [ -z "${L2L_DATA:-}" ]; then
   export L2L_DATA
 fi
 
-# first_epoch_command COMMAND_TXT: the command with --epochs 1, build/l2l from this repository.
+# first_epoch_command COMMAND_TXT: the command with --epochs 1, build/l2l from this repository;
+# with a --curriculum (whose stages are shares of --epochs), --epochs kept and --stop-after 1
+# instead, as scripts/train-zoo.sh trains it.
 first_epoch_command() {
   local -a words
   read -ra words <"$1"
-  local i out=()
+  local i out=() curriculum=0
+  [[ " ${words[*]} " == *" --curriculum "* ]] && curriculum=1
   for ((i = 0; i < ${#words[@]}; i++)); do
     case "${words[i]}" in
       build/l2l) out+=("$repo/build/l2l") ;;
-      --epochs) out+=(--epochs 1); i=$((i + 1)) ;;
+      --epochs) if [ "$curriculum" = 1 ]; then out+=(--epochs "${words[i + 1]}" --stop-after 1); else out+=(--epochs 1); fi
+        i=$((i + 1)) ;;
       *) out+=("${words[i]}") ;;
     esac
   done

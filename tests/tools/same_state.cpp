@@ -2,7 +2,7 @@
 // `l2l train`) hold the same training: every tensor (phi, the meta-optimizer's Adam state, the
 // best phi) with the same names, shapes and bits, and the same values for every metadata key
 // the two share (epoch, histories, problem counter, the flags), except where the run was
-// written and how it was launched (out, resume, overwrite, threads, verbose). A key only one of
+// written and how it was launched (out, resume, overwrite, threads, verbose, stop-after). A key only one of
 // them has is a flag added to or removed from l2l since: listed, not compared (a flag that
 // changed the training would change the tensors). Exit 0 when the same, 1 when not (each
 // difference printed), 2 on an unreadable file. Used by tests/scripts/test_zoo_reproduce.sh.
@@ -17,7 +17,7 @@ using namespace l2l;
 
 namespace {
 
-const std::set<std::string> kWhereAndHow = {"out", "resume", "overwrite", "threads", "verbose"};
+const std::set<std::string> kWhereAndHow = {"out", "resume", "overwrite", "threads", "verbose", "stop-after"};
 
 // The differences between the metadata of a and b; keys only one has go to `unshared`.
 int compare_meta(const Checkpoint& a, const Checkpoint& b, std::string& unshared) {
