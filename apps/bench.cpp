@@ -17,7 +17,9 @@
 //   kernel                 the products alone of one fused-cell step (forward, dW, dz W^T of both
 //                          layers, 32 blocks of 504 rows): our gemm_small, then OpenBLAS
 //   quadratic meta-iter    one window of U = 20 steps on 128 10-d quadratics, forward and
-//                          meta-backward (FLOPs counted: the LSTM's only)
+//                          meta-backward (FLOPs counted: the LSTM's only), the problem drawn for
+//                          each window; then per window of a problem's 5 (T = 100), the problem
+//                          drawn once and the Adam step on phi after each window, as in training
 //   mnist optimizee part   the 21 loss + gradient evaluations of one window, without the optimizer
 //   mnist meta-iter        one window of U = 20 steps on the MNIST MLP (batch 128), with the
 //                          Adam step on phi (FLOPs: LSTM + optimizee forward/backward)
@@ -249,13 +251,26 @@ void block_sweep() {
 // ---- meta-iterations (tasks/ API: adapt these functions when it changes) ---------------------
 
 
+// A problem's 128 functions are drawn in start_trajectory (~14,000 Gaussian draws, serial):
+// run() draws one per window, run_problem() one per 5 windows with the Adam step on phi after
+// each, as meta-training does (T = 100, U = 20).
 struct QuadraticWindow {
   std::unique_ptr<Task> task = make_quadratic_task(QuadraticOptions{});
   LearnedOptimizer opt{{NetConfig{}}, 1};
   Tape tape;
+  Adam meta{1e-3};
   void run() {
     Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 0));
     meta_window(opt, tr, 20, true, tape);
+  }
+  void run_problem() {
+    std::vector<Param*> phi = opt.params();
+    Trajectory tr = start_trajectory(opt, *task, ProblemId::train(0, 0));
+    for (int w = 0; w < 5; w++) {
+      for (Param* p : phi) p->zero_grad();
+      meta_window(opt, tr, 20, true, tape);
+      step_params(meta, phi);
+    }
   }
 };
 
@@ -382,7 +397,9 @@ void cifar_rows(const std::string& data_flag, const std::string& only) {
 
 void quadratic_rows(const std::string& only) {
   static QuadraticWindow quad;
-  std::vector<Row> rows = {{"quadratic meta-iteration (128 fns, U=20)", lstm_window_flops(1280, 20), 15, [] { quad.run(); }}};
+  std::vector<Row> rows = {
+      {"quadratic meta-iteration (128 fns, U=20)", lstm_window_flops(1280, 20), 15, [] { quad.run(); }},
+      {"quadratic meta-iter., a problem per 5", lstm_window_flops(1280, 20), 9, [] { quad.run_problem(); }, 5}};
   for (const Row& r : rows)
     if (r.name.find(only) != std::string::npos) run_row(r);
 }

@@ -57,9 +57,10 @@ inline Timing measure(int reps, const std::function<void()>& fn) {
 // One row: a name, the FLOPs of one call (0: not counted) and the call itself.
 struct Row {
   std::string name;
-  double flops;
+  double flops;  // per unit
   int reps;
   std::function<void()> fn;
+  int units = 1;  // units of work per call: the row prints time per unit (e.g. 5 windows of one problem)
 };
 
 inline double g_sgemm[3];    // GFLOP/s at 1 and 2 OpenBLAS threads (index = threads)
@@ -107,6 +108,7 @@ inline void run_row(const Row& r) {
     if (g_only_threads && th != g_only_threads) continue;
     set_num_threads(th);
     t[th] = measure(r.reps, r.fn);
+    t[th].ms /= r.units, t[th].cpu /= r.units, t[th].faults /= r.units;
   }
   print_row(r.name, r.flops, t);
 }
