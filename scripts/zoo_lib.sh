@@ -86,13 +86,19 @@ zoo_best() {
            END { printf "%s %s %s\n", (best == "" ? "-" : best), (e == "" ? "-" : e), (u == "" ? "-" : u) }' "$1/train_log.csv"
 }
 
+# zoo_seconds DIR: the wall time of every chunk in DIR/chunks.csv, summed (0 without one).
+zoo_seconds() {
+  [ -f "$1/chunks.csv" ] || { echo 0; return; }
+  awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$1/chunks.csv"
+}
+
 # zoo_write_readme NAME: zoo/NAME/README.md from the run's files.
 zoo_write_readme() {
   local name=$1 dir=$ZOO_DIR/$1 budget per done best secs chunks sha
   [ -f "$dir/train_log.csv" ] || return 0
   budget=$(zoo_budget "$name") per=$(zoo_updates_per_epoch "$name") done=$(zoo_epochs_done "$dir")
   read -r best best_epoch untrained <<<"$(zoo_best "$dir")"
-  secs=$(awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$dir/chunks.csv")
+  secs=$(zoo_seconds "$dir")
   chunks=$(awk 'END { print NR - 1 }' "$dir/chunks.csv")
   sha=$(sha256sum "$dir/phi.ckpt" | cut -d' ' -f1)
   {
@@ -141,7 +147,7 @@ zoo_summary_md() {
     fi
     per=$(zoo_updates_per_epoch "$name") done=$(zoo_epochs_done "$dir") budget=$(zoo_budget "$name")
     read -r best best_epoch untrained <<<"$(zoo_best "$dir")"
-    secs=$(awk -F, 'NR > 1 { s += $2 } END { print s + 0 }' "$dir/chunks.csv" 2>/dev/null || echo 0)
+    secs=$(zoo_seconds "$dir")
     printf '| [%s](../%s/README.md) | %s | %d (%d)%s | %.4g (%s; %.4g) | %d h %d min | [validation.png](../%s/validation.png) |\n' \
       "$name" "$dir" "$(zoo_what "$name")" $((done * per)) $((budget * per)) "$([ "$done" -lt "$budget" ] && echo ", not finished")" \
       "$best" "$best_epoch" "$untrained" $((secs / 3600)) $((secs % 3600 / 60)) "$dir"

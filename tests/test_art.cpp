@@ -311,9 +311,11 @@ TEST_CASE("art: theta_0 is the crop itself, and the style term dominates f there
       }
   }
   ArtOptions o = tiny_art(root, 16);
+  CHECK(make_art_task(o)->describe().find("theta_0 = content; photos") != std::string::npos);  // no noise term
   o.start_from_noise = true;
   o.init_noise = 0.2;
   auto grey = make_art_task(o);
+  CHECK(grey->describe().find("theta_0 = 0.5 + N(0,0.2^2); photos") != std::string::npos);
   ProblemInstance a = problem_instance(*grey, ProblemId::test(1)), b = problem_instance(*grey, ProblemId::test(1));
   double mean = 0, var = 0;
   for (size_t j = 0; j < a.theta0.size(); j++) {

@@ -251,8 +251,9 @@ class ArtTask : public Task {
     std::ostringstream s;
     s << "art: " << sh_->o.size << "x" << sh_->o.size << " image (" << 3 * sh_->o.size * sh_->o.size
       << " coordinates), style " << sh_->o.style << ", f = " << sh_->w.alpha << " content(relu2_2) + " << sh_->w.beta
-      << " style(relu1_1,relu2_1,relu3_1) + " << sh_->w.gamma << " tv, theta_0 = " << (sh_->o.start_from_noise ? "0.5" : "content") << " + N(0," << sh_->o.init_noise
-      << "^2); photos: " << sh_->photos[0].size() << " train, " << sh_->photos[1].size() << " val, "
+      << " style(relu1_1,relu2_1,relu3_1) + " << sh_->w.gamma << " tv, theta_0 = " << (sh_->o.start_from_noise ? "0.5" : "content");
+    if (sh_->o.init_noise > 0) s << " + N(0," << sh_->o.init_noise << "^2)";
+    s << "; photos: " << sh_->photos[0].size() << " train, " << sh_->photos[1].size() << " val, "
       << sh_->photos[2].size() << " test";
     return s.str();
   }
