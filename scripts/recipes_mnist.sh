@@ -86,15 +86,23 @@ run_fig4_center() {
   learned_args learned "$RUNS/mnist/phi.ckpt" mnist-scale
   eval_fig fig4_center 100 "$MNIST_TEST" "$MNIST_TUNE" --task mnist "${learned[@]}"
 }
-section_fig4_center() {
-  SEC=$RES/fig4_center/section.md
-  section "Figure 4 (center): MNIST"
-  para "Paper: on the MNIST MLP (784-20-10, sigmoid) the LSTM optimizer is below SGD, RMSprop, Adam and NAG, each with its learning rate tuned (at step 100 about 0.2 vs about 0.3)."
-  v=$(verdict "$RES/fig4_center" "4 center: MNIST" "LSTM lowest at step 100")
+# section_mnist_panel POS TITLE PAPER CLAIM_NAME CLAIM: the section of Figure 4's MNIST panel POS
+# (center, right), from results/fig4_POS/.
+section_mnist_panel() {
+  local pos=$1 tag=fig4_$1
+  SEC=$RES/$tag/section.md
+  section "Figure 4 ($pos): $2"
+  para "Paper: $3"
+  v=$(verdict "$RES/$tag" "$4" "$5")
   para "Here: $v"
-  para "$(run_counts "$RES/fig4_center") $(tuning_notes "$GRID" "$RES/fig4_center")"
-  para "![Figure 4 center](fig4_center/fig4_center.png)"
-  table "$RES/fig4_center/summary.md"
+  para "$(run_counts "$RES/$tag") $(tuning_notes "$GRID" "$RES/$tag")"
+  para "![Figure 4 $pos]($tag/$tag.png)"
+  table "$RES/$tag/summary.md"
+}
+section_fig4_center() {
+  section_mnist_panel center "MNIST" \
+    "on the MNIST MLP (784-20-10, sigmoid) the LSTM optimizer is below SGD, RMSprop, Adam and NAG, each with its learning rate tuned (at step 100 about 0.2 vs about 0.3)." \
+    "4 center: MNIST" "LSTM lowest at step 100"
 }
 
 run_fig4_right() {
@@ -103,14 +111,9 @@ run_fig4_right() {
   eval_fig fig4_right 200 "$MNIST_TEST" "$MNIST_TUNE" --task mnist "${learned[@]}"
 }
 section_fig4_right() {
-  SEC=$RES/fig4_right/section.md
-  section "Figure 4 (right): MNIST, 200 steps"
-  para "Paper: run for 200 steps although trained for 100, the LSTM optimizer keeps improving and stays below the baselines."
-  v=$(verdict "$RES/fig4_right" "4 right: MNIST, 200 steps" "LSTM still lowest at step 200")
-  para "Here: $v"
-  para "$(run_counts "$RES/fig4_right") $(tuning_notes "$GRID" "$RES/fig4_right")"
-  para "![Figure 4 right](fig4_right/fig4_right.png)"
-  table "$RES/fig4_right/summary.md"
+  section_mnist_panel right "MNIST, 200 steps" \
+    "run for 200 steps although trained for 100, the LSTM optimizer keeps improving and stays below the baselines." \
+    "4 right: MNIST, 200 steps" "LSTM still lowest at step 200"
 }
 
 FIG5_VARIANTS=("h40:40:sigmoid:40 hidden units" "l2:20,20:sigmoid:2 hidden layers" "relu:20:relu:ReLU activations")
