@@ -19,6 +19,7 @@ untrained=$(awk -F, 'NR > 1 && $1 == -1 && $3 != "" { printf "%.4g", $3 }' "$log
 awk -F, -v per="$per" 'NR > 1 && $1 >= 0 && $3 != "" { print ($1 + 1) * per, $3 }' "$log" >"$data"
 [ -s "$data" ] || { echo "plot_train_log.sh: $log has no validation scores of a trained epoch" >&2; exit 2; }
 read -r lo hi bx by <<<"$(awk 'NR == 1 || $2 < lo { lo = $2; bx = $1 } NR == 1 || $2 > hi { hi = $2 } END { print lo / 1.15, hi * 1.15, bx, lo }' "$data")"
+# With one point (only the first epoch), the x range starts at 0: gnuplot has none to pick.
 gnuplot <<GP
 set terminal pngcairo size 720,420 font 'Sans,11' noenhanced
 set output '$png'
@@ -27,6 +28,7 @@ set xlabel 'meta-iterations (updates of phi)'
 set ylabel 'validation score (mean f, last 10 steps)'
 set logscale y
 set yrange [$lo:$hi]
+$([ "$(wc -l <"$data")" = 1 ] && echo "set xrange [0:$((2 * bx))]")
 $(log_tics y "$lo" "$hi")
 set grid ytics xtics
 set key top right
