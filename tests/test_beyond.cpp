@@ -401,16 +401,28 @@ TEST_CASE("curriculum: off is the paper's meta-training bit for bit; on, each ep
   CHECK(on.train_history[0] != off.train_history[0]);  // epoch 0 already on the short horizon
 }
 
-TEST_CASE("curriculum: --resume with another --epochs is refused (its stages are shares of the epochs); without one, epochs may grow") {
-  auto task = make_quadratic_task(small_quadratic());
-  TempDir tmp;
+namespace {
+
+// A quiet run of 2 epochs on quadratics with a curriculum of horizons 5 and 10 (an epoch each).
+struct CurriculumRun {
+  std::unique_ptr<Task> task = make_quadratic_task(small_quadratic());
   MetaConfig mc = short_meta_config();
-  mc.epochs = 2;
-  mc.curriculum = {5, 10};
   RunOptions ro;
-  ro.quiet = true;
+  CurriculumRun() {
+    mc.epochs = 2;
+    mc.curriculum = {5, 10};
+    ro.quiet = true;
+    ro.settings = {{"curriculum", "5,10"}, {"epochs", "2"}};
+  }
+};
+
+}  // namespace
+
+TEST_CASE("curriculum: --resume with another --epochs is refused (its stages are shares of the epochs); without one, epochs may grow") {
+  CurriculumRun run;
+  auto& [task, mc, ro] = run;
+  TempDir tmp;
   ro.out_dir = tmp.file("stages");
-  ro.settings = {{"curriculum", "5,10"}, {"epochs", "2"}};
   LearnedOptimizer opt({tiny_net()}, 8);
   train_run(opt, *task, mc, ro);
   ro.resume = true;
@@ -434,14 +446,9 @@ TEST_CASE("curriculum: --resume with another --epochs is refused (its stages are
 }
 
 TEST_CASE("--stop-after: a curriculum run stopped after 1 epoch and resumed is the uninterrupted run, bit for bit") {
-  auto task = make_quadratic_task(small_quadratic());
+  CurriculumRun run;
+  auto& [task, mc, ro] = run;
   TempDir tmp;
-  MetaConfig mc = short_meta_config();
-  mc.epochs = 2;
-  mc.curriculum = {5, 10};
-  RunOptions ro;
-  ro.quiet = true;
-  ro.settings = {{"curriculum", "5,10"}, {"epochs", "2"}};
   LearnedOptimizer whole({tiny_net()}, 8), parts({tiny_net()}, 8);
   ro.out_dir = tmp.file("whole");
   train_run(whole, *task, mc, ro);
