@@ -186,12 +186,12 @@ int cmd_train(int argc, char** argv) {
     if (!help) {
       apply_threads_flag(f);
       s.cfg_txt = config_text("train", f);
-      if (root) print_config("train", s.cfg_txt, f);
       s.nc = net_config(f);  // check every flag before anything is loaded or written
       s.mc = meta_config(f);
       s.ro = {f.str("out"), s.cfg_txt, f.all(), f.boolean("resume"), !root, {}};  // no after_write: tests only
       s.ro.stop_after = bounded(f, "stop-after", 0, 1000000);
       s.random_scale = random_scale_flag(f);
+      if (root) print_config("train", s.cfg_txt, f);  // after the checks: a refused command saves nothing
       if (root) s.lock = std::make_unique<RunDirLock>(s.ro.out_dir), take_run_dir(*s.lock, s.ro.resume, f.boolean("overwrite"));
       s.task = make_task(f);
       s.task = make_randomly_scaled_task(std::move(s.task), s.random_scale);  // training problems only (scaled_task.h)

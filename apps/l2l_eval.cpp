@@ -337,12 +337,12 @@ int cmd_eval(int argc, char** argv) {
   if (!f.parse(argc, argv, 2)) return 0;
   apply_threads_flag(f);
   std::string cfg_txt = config_text("eval", f);
-  print_config("eval", cfg_txt, f);
   EvalPlan plan = plan_eval(f);
   for (const auto& [name, phi] : plan.phi) {  // a bad --phi must fail now, not after the tuning
     std::string unused;
     make_learned(plan, phi, unused);
   }
+  print_config("eval", cfg_txt, f);  // after the checks: a refused command saves nothing
   // Test problems (Split::test) for the curves; the baselines are tuned on validation problems.
   std::unique_ptr<Task> task = make_task(f);
   std::printf("# task: %s\n", task->describe().c_str());

@@ -49,6 +49,10 @@ check "  ... and is still refused" refuses "unknown flag --zzzzzzzz" "$L2L" eval
 check "train without --verbose prints no setting lines" bash -c "! grep -q '^task = quadratic' '$tmp/v1.out'"
 check "  ... but says where they are" grep -q "every setting is saved in $tmp/v1/config.txt" "$tmp/v1.out"
 check "  ... and saves them there" grep -q '^task = quadratic' "$tmp/v1/config.txt"
+check "a refused train does not claim to have saved its settings" \
+  bash -c "! '$L2L' ${quick[*]} --epochs 1 --stop-after -1 --out '$tmp/v0' 2>/dev/null | grep -q 'every setting is saved'"
+check "  ... nor a refused eval" \
+  bash -c "! '$L2L' eval --task quadratic --steps 2 --problems 1 --optimizers lstm --phi '$tmp/none.ckpt' --out '$tmp/v0e' 2>/dev/null | grep -q 'every setting is saved'"
 check "train --verbose prints them" bash -c "'$L2L' ${quick[*]} --epochs 1 --verbose --out '$tmp/v2' 2>/dev/null | grep -q '^task = quadratic'"
 check "eval without --verbose prints no setting lines" bash -c "! '$L2L' ${evalq[*]} --out '$tmp/v3' 2>/dev/null | grep -q '^task = quadratic'"
 check "  ... and saves them in config.txt" grep -q '^task = quadratic' "$tmp/v3/config.txt"
