@@ -302,13 +302,22 @@ else
   # meta-trainings, which their recipes later find trained in this run. Lane B: MNIST
   # meta-training, then every MNIST evaluation. Without CIFAR and Neural Art, MNIST trains on both
   # cores and its evaluations run in two lanes.
-  pre=""
+  # With MNIST and Figure 8, each lane then starts one of Figure 8's panels when it is free (lane
+  # A, done first, the longer 128x128 one), before Figure 7 takes both cores.
+  pre="" early8=""
   if mnist_wanted && { want fig7 || want fig8; }; then pre=1; fi
-  { run_if fig4_left; if [ -n "$pre" ]; then pretrain; fi; } &
+  if [ -n "$pre" ] && want fig8; then early8=1; fi
+  lane_a_work() {
+    run_if fig4_left
+    if [ -n "$pre" ]; then pretrain; fi
+    if [ -n "$early8" ]; then fig8_prepare; fig8_panel right; fi
+  }
+  lane_a_work &
   lane_a=$!
   if mnist_wanted; then MNIST_THREADS=${MNIST_THREADS:-${pre:+1}} train_mnist; fi
   if [ -n "$pre" ]; then
     run_if fig4_center; run_if fig4_right; run_if fig5; run_if fig6
+    if [ -n "$early8" ]; then fig8_panel left; fi
     wait $lane_a
   else
     wait $lane_a
@@ -318,8 +327,8 @@ else
     wait $lane_b
   fi
   run_if fig7  # its own two lanes (recipes_cifar.sh)
-  run_if fig8  # Neural Art, one lane (recipes_art.sh); fig9 draws with fig8's tuned baseline
-  run_if fig9
+  if [ -n "$early8" ]; then section_fig8; else run_if fig8; fi  # Neural Art (recipes_art.sh)
+  run_if fig9  # draws with Figure 8's tuned baseline
   run_if beyond  # beyond the paper (recipes_beyond.sh): opt-in, ONLY=beyond
 fi
 

@@ -15,7 +15,7 @@
 # Budgets. Meta-training ART_EPOCHS x ART_PROBLEMS problems x 4 windows, ART_META_BATCH problems
 # per meta-update (in a full run it runs earlier on one thread, beside MNIST's: experiments.sh,
 # pretrain), validation on ART_VAL crops after every epoch. Then the two panels of Figure 8 side
-# by side, one core each: left (ART_TEST test crops at 64x64, the six optimizers, tuning on
+# by side, one core each (a full run starts each in the first free lane, before Figure 7): left (ART_TEST test crops at 64x64, the six optimizers, tuning on
 # ART_TUNE crops over ART_GRID) and right (ART_TEST_128 crops at 128x128, where a step costs 4x:
 # the LSTM and ART_OPTIMIZERS_128, tuned on ART_TUNE_128 crops over ART_GRID_128). Measured wall
 # times: docs/experiments.md, Neural Art.
@@ -86,15 +86,28 @@ plot_art_training() {
     "Neural Art meta-training: validation score on $ART_VAL crops (${ART_SIZE}x$ART_SIZE)" "$(art_iters_per_epoch)"
 }
 
-# The two panels run side by side, one core each (results do not depend on the thread count).
-run_fig8() {
+# fig8_prepare: the meta-training (found trained when this run pretrained it) and its curve.
+fig8_prepare() {
   train_art
   mkdir -p "$RES/fig8"
   cp "$RUNS/art/train_log.csv" "$RES/fig8/train_log.csv"
   plot_art_training >"$RUNS/fig8_train_plot.log" 2>&1 || step_failed "$RUNS/fig8_train_plot.log"
-  { ART_THREADS=1 art_eval fig8_right "$ART_SIZE_TEST" "$ART_TEST_STYLE" "$ART_TEST_128" "$ART_TUNE_128" "$ART_GRID_128" "$ART_OPTIMIZERS_128"; } &
+}
+# fig8_panel left|right: one panel's evaluation, on one core (results do not depend on the
+# thread count). A full run starts each in a lane as soon as that lane is free
+# (experiments.sh); alone, run_fig8 runs them side by side.
+fig8_panel() {
+  if [ "$1" = right ]; then
+    ART_THREADS=1 art_eval fig8_right "$ART_SIZE_TEST" "$ART_TEST_STYLE" "$ART_TEST_128" "$ART_TUNE_128" "$ART_GRID_128" "$ART_OPTIMIZERS_128"
+  else
+    ART_THREADS=1 art_eval fig8_left "$ART_SIZE" "$ART_TRAIN_STYLE" "$ART_TEST" "$ART_TUNE" "$ART_GRID" "$ART_OPTIMIZERS"
+  fi
+}
+run_fig8() {
+  fig8_prepare
+  { fig8_panel right; } &
   local lane=$!
-  ART_THREADS=1 art_eval fig8_left "$ART_SIZE" "$ART_TRAIN_STYLE" "$ART_TEST" "$ART_TUNE" "$ART_GRID" "$ART_OPTIMIZERS"
+  fig8_panel left
   wait $lane
 }
 section_fig8() {
