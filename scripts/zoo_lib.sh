@@ -75,7 +75,10 @@ zoo_record_chunk() {
   local f=$1/chunks.csv cpu commit
   [ -f "$f" ] || echo "start_utc,seconds,epochs_before,epochs_after,exit,commit,threads,mpirun,cpu" >"$f"
   cpu=$(grep -m1 'model name' /proc/cpuinfo 2>/dev/null | sed 's/.*: //; s/,/ /g' || echo unknown)
-  commit=$(git describe --always --dirty 2>/dev/null || echo unknown)
+  # The code's commit; "-dirty" for changes to the code, not to zoo/ (a training rewrites its
+  # own committed folder as it goes).
+  commit=$(git describe --always 2>/dev/null || echo unknown)
+  [ "$commit" = unknown ] || git diff --quiet HEAD -- . ':(exclude)zoo' 2>/dev/null || commit+=-dirty
   printf '%s,%d,%d,%d,%d,%s,%d,%s,%s x%d\n' "$(date -u -d "@$2" +%FT%TZ)" $(($(date +%s) - $2)) "$3" "$4" "$5" \
     "$commit" "$ZOO_THREADS" "${MPIRUN:-none}" "$cpu" "$(nproc)" >>"$f"
 }
