@@ -10,6 +10,7 @@
 # beside the style term, when images.log gives it, the style term as a share of the content
 # photo's own ("style/photo": 100% = not styled). The baseline's rate comes from images.log's "# baseline:" line, else from
 # BASELINE (NAME=LR, as art_images' --baseline; logs written before art_images printed it).
+# LSTM_CAPTION names the learned optimizer in the captions (default "LSTM").
 # Is not: a run (the images and the numbers are art_images'); it only draws. Needs gnuplot.
 set -euo pipefail
 dir=${1:?usage: plot_images.sh DIR [BASELINE]}
@@ -84,7 +85,7 @@ draw_figure() {
   # copy of the strip panel_image places lies inside the figure (none is clipped at its edge).
   local p=$((s * scale)) space=$((gap * scale > GAP ? gap * scale : GAP)) w h
   w=$((2 * MARGIN + 4 * p + 3 * space)) h=$((TOP + p + 5 * LINE + 6))
-  local captions=("content ($(photo_of "$k"))" "LSTM" "$(baseline_caption "$k")" "style ($(task_part 'style \([^,]*\),'))")
+  local captions=("content ($(photo_of "$k"))" "${LSTM_CAPTION:-LSTM}" "$(baseline_caption "$k")" "style ($(task_part 'style \([^,]*\),'))")
   local rows=("start" "lstm" "baseline") prefixes=("start: " "" "") losses=() i cx
   for i in 0 1 2; do  # "f content style tv [style/photo]" of each row, the first four there
     losses[i]=$(loss_row "$k" "${rows[$i]}")

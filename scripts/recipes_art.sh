@@ -10,7 +10,8 @@
 #   run_fig9 / section_fig9   content | styled by the LSTM | style PNGs for both settings, and the
 #                             same content styled by the best baseline of Figure 8, side by side
 #                             (build/art_images), drawn enlarged with captions and the final loss
-#                             terms (scripts/plot_images.sh)
+#                             terms (scripts/plot_images.sh); again with the LSTM trained at scale
+#                             (zoo/art-scale) when it is committed
 #
 # Budgets. Meta-training ART_EPOCHS x ART_PROBLEMS problems x 4 windows, ART_META_BATCH problems
 # per meta-update (in a full run it runs earlier on one thread, beside MNIST's: experiments.sh,
@@ -153,17 +154,29 @@ best_baseline() {
   echo "$name=${lr:-1}"
 }
 
+# fig9_images SIDE PHI OUT: the Figure 9 strips of one panel's setting (left: the training size and
+# style; right: the test size and style) by the learned optimizer PHI beside Figure 8's best tuned
+# baseline, into OUT, drawn with captions (LSTM_CAPTION names the optimizer in them).
+fig9_images() {
+  local side=$1 phi=$2 out=$3 size=$ART_SIZE style=$ART_TRAIN_STYLE b
+  [ "$side" = right ] && size=$ART_SIZE_TEST style=$ART_TEST_STYLE
+  b=$(best_baseline "$RES/fig8_$side")
+  phase "Figure 9 images, ${size}x$size ($style), $phi beside $b"
+  mkdir -p "$out"
+  build/art_images --task art --art-size "$size" --art-style "$style" --phi "$phi" --baseline "$b" \
+    --steps "$ART_STEPS" --problems "$ART_IMAGES" --threads "$ART_THREADS" --out "$out" >"$out/images.log" 2>&1 || step_failed "$out/images.log"
+  local plotlog=$RUNS/${out##*/}_plot.log
+  scripts/plot_images.sh "$out" >"$plotlog" 2>&1 || step_failed "$plotlog"
+}
+# run_fig9: the strips of this run's optimizer in fig9_<side>/, and of the one trained at scale
+# (zoo/art-scale, when committed) in fig9_<side>_scale/, on the same test crops.
 run_fig9() {
-  local b
+  local side
   for side in left right; do
-    local d=$RES/fig8_$side size=$ART_SIZE style=$ART_TRAIN_STYLE
-    [ $side = right ] && size=$ART_SIZE_TEST style=$ART_TEST_STYLE
-    b=$(best_baseline "$d")
-    phase "Figure 9 images, ${size}x$size ($style), beside $b"
-    mkdir -p "$RES/fig9_$side"
-    build/art_images --task art --art-size "$size" --art-style "$style" --phi "$RUNS/art/phi.ckpt" --baseline "$b" \
-      --steps "$ART_STEPS" --problems "$ART_IMAGES" --threads "$ART_THREADS" --out "$RES/fig9_$side" >"$RES/fig9_$side/images.log" 2>&1 || step_failed "$RES/fig9_$side/images.log"
-    scripts/plot_images.sh "$RES/fig9_$side" >"$RUNS/fig9_${side}_plot.log" 2>&1 || step_failed "$RUNS/fig9_${side}_plot.log"
+    fig9_images $side "$RUNS/art/phi.ckpt" "$RES/fig9_$side"
+    if zoo_committed art-scale; then
+      LSTM_CAPTION="LSTM at scale" fig9_images $side "$ZOO_DIR/art-scale/phi.ckpt" "$RES/fig9_${side}_scale"
+    else rm -rf "$RES/fig9_${side}_scale"; fi
   done
 }
 # style_table DIR: a markdown table of DIR/images.log, one row per test crop: the LSTM's and the
@@ -177,22 +190,32 @@ style_table() {
       if (row == 3) printf "| %s | %s | %.1f%% | %s | %s | %.1f%% | %s |\n", k, photo, 100 * lr, lc, $1, 100 * $11, $5 }' "$1/images.log"
 }
 
+# fig9_panel_md DIR WHO: DIR's captioned strips and its table of style shares, the optimizer named WHO.
+fig9_panel_md() {
+  local strip shown
+  for strip in "$1"/compare_*.png; do  # the captioned figure, else the plain strip
+    [ -f "$strip" ] || continue
+    shown=$1/figure_${strip##*/compare_}
+    [ -f "$shown" ] || shown=$strip
+    para "![${shown##*/}](${1##*/}/${shown##*/})"
+  done
+  para "Style term of the result as a share of the content photo's own (style/photo: 100% = as far from the painting as the photo; the goal is at most 25%), and the weighted content term alpha L_content (0 at the photo), $2:"
+  SEC_TABLE=$(style_table "$1") && printf '%s\n\n' "$SEC_TABLE" >>"$SEC"
+}
+
 section_fig9() {
   SEC=$RES/fig9/section.md
   section "Figure 9: styled images"
   para "Paper: content | image styled by the LSTM optimizer | style, for the training setting (64x64) and the new style at 128x128."
+  local side label
   for side in left right; do
-    local label="${ART_SIZE}x$ART_SIZE, training style ($ART_TRAIN_STYLE)"
+    label="${ART_SIZE}x$ART_SIZE, training style ($ART_TRAIN_STYLE)"
     [ $side = right ] && label="${ART_SIZE_TEST}x$ART_SIZE_TEST, new style ($ART_TEST_STYLE)"
     para "**$label**; beside: the same content by the best baseline of Figure 8 ($(best_baseline "$RES/fig8_$side")): content | LSTM | baseline | style, enlarged pixel for pixel (scripts/plot_images.sh), under each styled image its final f, f's three weighted terms and the style term's share of the content photo's own, under the content those of the start (theta_0, the content crop itself). Numbers: \`fig9_$side/images.log\`."
-    local strip shown
-    for strip in "$RES/fig9_$side"/compare_*.png; do  # the captioned figure, else the plain strip
-      [ -f "$strip" ] || continue
-      shown=$RES/fig9_$side/figure_${strip##*/compare_}
-      [ -f "$shown" ] || shown=$strip
-      para "![${shown##*/}](fig9_$side/${shown##*/})"
-    done
-    para "Style term of the result as a share of the content photo's own (style/photo: 100% = as far from the painting as the photo; the goal is at most 25%), and the weighted content term alpha L_content (0 at the photo), ${label}:"
-    SEC_TABLE=$(style_table "$RES/fig9_$side") && printf '%s\n\n' "$SEC_TABLE" >>"$SEC"
+    fig9_panel_md "$RES/fig9_$side" "$label, this run's LSTM"
+    if [ -f "$RES/fig9_${side}_scale/images.log" ]; then
+      para "**$label, the LSTM trained at scale** ($(scale_budget "$RES/fig8_$side" lstm-scale)), on the same test crops beside the same baseline. Numbers: \`fig9_${side}_scale/images.log\`."
+      fig9_panel_md "$RES/fig9_${side}_scale" "$label, the LSTM trained at scale"
+    fi
   done
 }

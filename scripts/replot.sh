@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # replot.sh [RES]: draw every figure again from the data already in RES (default results/):
 # RES/<figure>/curves.csv -> RES/<figure>/<figure>.png, RES/fig6/sweep.csv -> RES/fig6/fig6.png,
-# RES/fig9_<side>/compare_<k>.png and images.log -> RES/fig9_<side>/figure_<k>.png,
+# RES/fig9_<side>[_scale]/compare_<k>.png and images.log -> RES/fig9_<side>[_scale]/figure_<k>.png,
 # RES/fig8/train_log.csv -> RES/fig8/meta_training.png (Neural Art's meta-training curve).
 # Runs no experiment; use it after changing the plotting scripts. Needs gnuplot.
 set -euo pipefail
@@ -25,4 +25,5 @@ for side in left right; do
     [ -f "$RES/fig8_$side/curves.csv" ] && b=$(best_baseline "$RES/fig8_$side")
     scripts/plot_images.sh "$d" "$b"
   else echo "skipped fig9_$side: no $d/images.log"; fi
+  if [ -f "${d}_scale/images.log" ]; then LSTM_CAPTION="LSTM at scale" scripts/plot_images.sh "${d}_scale"; fi
 done

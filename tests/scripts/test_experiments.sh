@@ -164,6 +164,9 @@ EOF2
   s=$(scripts/plot_images.sh "$tmp/art" 2>&1)
   check "plot_images.sh: captions content (photo) | LSTM | baseline, lr | style (name), and the final f" \
     has "$s" "content (some_photo) | LSTM | adam, lr 0.1 | style (some_style); f start 2.7908, LSTM 0.6854, baseline 0.6515"
+  s=$(LSTM_CAPTION="LSTM at scale" scripts/plot_images.sh "$tmp/art" 2>&1)
+  check "plot_images.sh: LSTM_CAPTION names the learned optimizer (the one trained at scale)" \
+    has "$s" "content (some_photo) | LSTM at scale | adam, lr 0.1 | style (some_style)"
   size=$(od -An -tu1 -j16 -N8 "$tmp/art/figure_0.png" 2>/dev/null | awk '{ print $3 * 256 + $4 "x" $7 * 256 + $8 }')
   # 64 px panels x3 = 192 px, 24 px apart: 2 x 16 margin + 4 x 192 + 3 x 24 wide, 66 above + 192 + 96 below.
   check "plot_images.sh: figure_0.png is 872x354, each 64 px panel shown at 192 px (got $size)" eval '[ "$size" = 872x354 ]'
