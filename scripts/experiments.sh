@@ -190,16 +190,22 @@ start=$(date +%s)
 trained_this_run() { [ "$1/phi.ckpt" -nt "$RUNS/.run-start" ]; }
 log() { printf '[%4ds] %s\n' $(($(date +%s) - start)) "$*"; }
 # Progress of the phases (each training and evaluation): "[k/N, ETA ~M min]". N and the ETA come
-# from the last complete run of the same scale and recipes ($RES/phases.txt: when each phase
-# started, and the wall time): the ETA is that run's time left after its k-th phase, scaled by
-# how fast this run reached it. A first run prints "[k/?]" (its ETA, if any, from history.txt).
-# Lanes are subshells, so the phases started so far are counted in a file.
+# from the last complete run of the same scale and recipes ($PHASES: when each phase started, and
+# the wall time): the ETA is that run's time left after its k-th phase, scaled by how fast this
+# run reached it. A first run prints "[k/?]" (its ETA, if any, from history.txt). A full run keeps
+# its phases in phases.txt, any other set of recipes in phases-<recipes>.txt, so that a partial
+# run does not erase the full run's. Lanes are subshells, so the phases started so far are
+# counted in a file.
 PHASES_NOW=$RES/.phases-now
 RUN_KEY="scale=$SCALE recipes=${ONLY// /,} reuse=${REUSE:-0}${ZOO_ONLY:+ zoo-only}"
+PHASES=$RES/phases.txt
+if [ "$ONLY" != "$DEFAULT_RECIPES" ] || [ -n "${REUSE:-}${ZOO_ONLY:-}" ]; then
+  PHASES=$RES/phases-${ONLY// /+}${REUSE:+-reuse}${ZOO_ONLY:+-zoo}.txt
+fi
 PREV_TOTAL="" PREV_STARTS=()
-if [ -z "${REPORT_ONLY:-}" ] && [ -f "$RES/phases.txt" ] && [ "$(head -1 "$RES/phases.txt")" = "# $RUN_KEY" ]; then
-  PREV_TOTAL=$(sed -n 2p "$RES/phases.txt" | awk '{ print $2 }')
-  mapfile -t PREV_STARTS < <(tail -n +3 "$RES/phases.txt" | awk '{ print $1 }')
+if [ -z "${REPORT_ONLY:-}" ] && [ -f "$PHASES" ] && [ "$(head -1 "$PHASES")" = "# $RUN_KEY" ]; then
+  PREV_TOTAL=$(sed -n 2p "$PHASES" | awk '{ print $2 }')
+  mapfile -t PREV_STARTS < <(tail -n +3 "$PHASES" | awk '{ print $1 }')
 fi
 # Without phases.txt (a first run here): the wall time of the last run of the same scale and
 # recipes in history.txt gives an ETA (that total minus the time so far), and N stays "?".
@@ -383,8 +389,8 @@ printf '%s  SCALE=%s  recipes: %s%s  wall time %d min %d s\n' "$(date -u '+%Y-%m
 } >"$RES/REPORT.md.tmp"
 mv "$RES/REPORT.md.tmp" "$RES/REPORT.md"
 if [ -z "${REPORT_ONLY:-}" ]; then  # this run's phases: the next run's [k/N] and ETA
-  { echo "# $RUN_KEY"; echo "total $total"; sort -n "$PHASES_NOW" | sed -E 's/^([0-9]+) [0-9]+ /\1 /'; } >"$RES/phases.txt.tmp"
-  mv "$RES/phases.txt.tmp" "$RES/phases.txt"
+  { echo "# $RUN_KEY"; echo "total $total"; sort -n "$PHASES_NOW" | sed -E 's/^([0-9]+) [0-9]+ /\1 /'; } >"$PHASES.tmp"
+  mv "$PHASES.tmp" "$PHASES"
   rm -f "$PHASES_NOW"
 fi
 log "wrote $RES/REPORT.md"
