@@ -28,9 +28,9 @@
 #   adamnorm    --preprocess adamnorm: RNNprop's inputs m/sqrt(v), g/sqrt(v) (Lv et al. 2017).
 #   scale       --random-scale 1: each training problem's f times exp(U(-1, 1)) (RNNprop).
 #
-# Budgets (default scale; a meta-iteration ~0.4 s at one thread, an MNIST step ~6 ms): five
-# trainings of 720 meta-iterations in two lanes (3 | 2: ~17 min with validation), then the
-# evaluations in two lanes (~9 min): 25 min 52 s in all on the idle 2-core machine (measured).
+# Budgets (default scale): five trainings of 720 meta-iterations in two lanes (3 | 2), then the
+# evaluations in two lanes: 13 min 32 s in all (measured 2026-12-06, beside two low-priority
+# trainings; 25 min 52 s idle on the code before the fused window and the AVX-512 kernels).
 # Smoke: ~7 min on a loaded machine (measured; not timed idle). Paper: 10,200
 # meta-iterations per training (the paper's 10,000+).
 
