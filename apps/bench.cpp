@@ -12,6 +12,10 @@
 //                          registers, 512-bit (where AVX-512 is compiled in: the %peak yardstick)
 //                          and 256-bit, the pool's 2 blocks at 1 and 2 threads
 //   sgemm                  OpenBLAS on a 1024^3 product at 1 and 2 OpenBLAS threads (the yardstick)
+//   memory triad           a = b + s c over 64 Mi floats each (805 MB moved, not counting the
+//                          line fetch before each write), the pool's 2 halves: the DRAM bandwidth
+//                          of 1 and of 2 cores, which bounds how well a row that streams its
+//                          stored states (the meta-iterations' windows) can scale
 //   lstm part              one 2x20 coordinatewise-LSTM step over 15,910 coordinates (the MNIST
 //                          optimizee's), fused forward, fused fwd+bwd, composed fwd+bwd
 //   kernel                 the products alone of one fused-cell step (forward, dW, dz W^T of both
@@ -128,6 +132,22 @@ void sgemm_row() {
   }
   set_blas_threads(1);
   print_row("sgemm 1024^3 (1 / 2 OpenBLAS threads)", 2.0 * S * S * S, t);
+}
+
+// The memory yardstick: STREAM's triad, a = b + 1.5 c, each thread over its half of the arrays.
+void triad_row() {
+  const size_t n = size_t(64) << 20;
+  static std::vector<float> a(n, 1.f), b(n, 2.f), c(n, 3.f);
+  Timing t[3];
+  for (int th = 1; th <= 2; th++) {
+    set_num_threads(th);
+    t[th] = measure(7, [&] {
+      parallel_for(2, [&](int half) {
+        for (size_t i = half * n / 2, end = (half + 1) * n / 2; i < end; i++) a[i] = b[i] + 1.5f * c[i];
+      });
+    });
+  }
+  print_row("memory triad, 805 MB (GB/s = 805 / ms)", 0, t);
 }
 
 // ---- the LSTM part ---------------------------------------------------------------------------
@@ -465,6 +485,7 @@ int main(int argc, char** argv) {
   print_header();
   peak_rows();
   sgemm_row();
+  triad_row();
   lstm_rows(only);
   kernel_rows(only);
 
