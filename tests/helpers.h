@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "autodiff/gradcheck.h"
+#include "autodiff/parallel.h"
 #include "autodiff/ops.h"
 #include "doctest/doctest.h"
 
@@ -49,6 +50,13 @@ inline Shape random_shape(int nd, uint64_t seed, int maxd = 5) {
   for (int& d : s) d = 1 + (int)(rng() % maxd);
   return s;
 }
+
+// Puts the engine's thread count back as it was when the test ends (tests that compare 1 and 2
+// threads set it).
+struct ThreadsRestored {
+  int threads = num_threads();
+  ~ThreadsRestored() { set_num_threads(threads); }
+};
 
 // The same shape and the same bits (NaN payloads and -0 included).
 inline bool same_bits(const Tensor& a, const Tensor& b) {

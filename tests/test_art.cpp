@@ -4,6 +4,7 @@
 // gradient on a tiny image, theta_0 (the crop itself, or grey) and the dominant style term there, the fixed photo sets,
 // and a smoke meta-training that lowers the validation meta-loss.
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -326,6 +327,29 @@ TEST_CASE("art: theta_0 is the crop itself, and the style term dominates f there
   for (size_t j = 0; j < a.theta0.size(); j++) var += (a.theta0[j] - mean) * (a.theta0[j] - mean);
   CHECK(mean == doctest::Approx(0.5).epsilon(0.05));
   CHECK(std::sqrt(var / a.theta0.size()) == doctest::Approx(0.2).epsilon(0.1));
+}
+
+// The zoo's Neural Art optimizer was meta-trained partly at 2 threads: the objective at the
+// trained size (64x64, where the Gram products run in fixed row blocks) must not depend on it.
+TEST_CASE("art: f and gradient are the same bits with 1 and 2 threads (64x64)") {
+  std::string root = art_data_root();
+  if (root.empty()) return;
+  ThreadsRestored restore;
+  auto task = make_art_task(tiny_art(root, 64));
+  ProblemInstance a = problem_instance(*task, ProblemId::train(1, 0));
+  Tensor theta = a.theta0;
+  for (size_t i = 0; i < theta.size(); i++) theta[i] += (real)(0.05 * std::sin(7.0 * i));  // off the content crop
+  LossAndGrad out[3];
+  for (int th = 1; th <= 2; th++) {
+    set_num_threads(th);
+    Rng batch(9);
+    out[th] = a.problem->loss_and_grad(theta, batch);
+  }
+  CHECK(std::memcmp(&out[1].f, &out[2].f, sizeof(real)) == 0);
+  CHECK(same_bits(out[1].grad, out[2].grad));
+  double norm = 0;
+  for (size_t i = 0; i < out[1].grad.size(); i++) norm += std::fabs(out[1].grad[i]);
+  CHECK(norm > 0);
 }
 
 TEST_CASE("art: a few meta-training epochs at 8x8 lower the validation meta-loss") {

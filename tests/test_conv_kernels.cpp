@@ -67,11 +67,6 @@ void check_close(const Tensor& got, const Tensor& want, const char* what) {
   for (size_t i = 0; i < want.size(); i++) CHECK(got[i] == doctest::Approx(want[i]).epsilon(1e-10));
 }
 
-struct ThreadsRestored {
-  int threads = num_threads();
-  ~ThreadsRestored() { set_num_threads(threads); }
-};
-
 }  // namespace
 
 TEST_CASE("conv kernels at 32 and 64 bytes match the naive reference") {

@@ -23,11 +23,6 @@ using namespace l2l::test;
 
 namespace {
 
-struct ThreadsRestored {
-  int threads = num_threads();
-  ~ThreadsRestored() { set_num_threads(threads); }
-};
-
 // Images n0 .. n0 + count - 1 of x (N,C,H,W).
 Tensor images(const Tensor& x, int n0, int count) {
   Tensor out({count, x.dim(1), x.dim(2), x.dim(3)});
