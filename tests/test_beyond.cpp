@@ -376,12 +376,8 @@ bool same_phi(const NamedTensors& a, const NamedTensors& b) {
 TEST_CASE("curriculum: off is the paper's meta-training bit for bit; on, each epoch trains on its stage's horizon") {
   auto task = make_quadratic_task(small_quadratic());
   NetConfig net = gac_net(0);
-  MetaConfig mc;
-  mc.steps = 10;
-  mc.unroll = 5;
+  MetaConfig mc = short_meta_config();
   mc.epochs = 3;
-  mc.problems_per_epoch = 2;
-  mc.val_problems = 1;
   mc.meta_lr = 0.01;
   mc.seed = 3;
   MetaResult off, one_stage, on;

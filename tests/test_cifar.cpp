@@ -132,11 +132,8 @@ TEST_CASE("cifar: a smoke meta-training of the two nets lowers the validation me
   c.preprocess = "logsign";
   c.out_scale = 0.1;
   LearnedOptimizer opt({c, c}, 3);
-  MetaConfig mc;
-  mc.steps = 10;
-  mc.unroll = 5;
+  MetaConfig mc = short_meta_config();
   mc.epochs = 4;
-  mc.problems_per_epoch = 2;
   mc.meta_lr = 0.01;
   mc.val_problems = 2;
   MetaResult r = meta_train(opt, *task, mc);

@@ -532,14 +532,9 @@ TEST_CASE("a non-finite meta-loss stops training with a clear message and keeps 
   auto task = make_quadratic_task(small_quadratic());
   auto dir = std::filesystem::temp_directory_path() / ("l2l_nan_" + std::to_string(::getpid()));
   LearnedOptimizer opt({tiny_net()}, 8);
-  MetaConfig mc;
+  MetaConfig mc = short_meta_config();
   RunOptions ro;
   ro.quiet = true;
-  mc.steps = 10;
-  mc.unroll = 5;
-  mc.problems_per_epoch = 2;
-  mc.val_problems = 1;
-  mc.epochs = 1;
   ro.out_dir = dir.string();
   train_run(opt, *task, mc, ro);
   auto before = std::filesystem::file_size(dir / "phi.ckpt");
@@ -594,10 +589,7 @@ TEST_CASE("honest reporting: the untrained phi is epoch -1, and it is kept when 
   LearnedOptimizer opt({tiny_net()}, 8);
   std::vector<Tensor> before;
   for (Param* p : opt.params()) before.push_back(p->value);
-  MetaConfig mc;
-  mc.steps = 10;
-  mc.unroll = 5;
-  mc.problems_per_epoch = 2;
+  MetaConfig mc = short_meta_config();
   mc.val_problems = 2;
   mc.epochs = 2;
   mc.meta_lr = 1e-9;  // phi barely moves: no epoch can be clearly better, and some are worse
@@ -629,14 +621,9 @@ TEST_CASE("run directory: config.txt comes with the first checkpoint; resume ref
   auto task = make_quadratic_task(small_quadratic());
   auto dir = std::filesystem::temp_directory_path() / ("l2l_cfg_" + std::to_string(::getpid()));
   std::filesystem::remove_all(dir);
-  MetaConfig mc;
+  MetaConfig mc = short_meta_config();
   RunOptions ro;
   ro.quiet = true;
-  mc.steps = 10;
-  mc.unroll = 5;
-  mc.problems_per_epoch = 2;
-  mc.val_problems = 1;
-  mc.epochs = 1;
   ro.out_dir = dir.string();
   ro.config_text = "# l2l train\nepochs = 1\n";
   // A run that fails before its first checkpoint leaves no config.txt claiming a run.
