@@ -27,6 +27,7 @@
 #include <vector>
 
 namespace fs = std::filesystem;
+using l2l::test::error_of;
 using l2l::test::TempDir;
 using Bytes = std::vector<unsigned char>;
 
@@ -106,17 +107,6 @@ Bytes cifar_records(const std::vector<int>& labels) {
     for (size_t k = 0; k < 3072; ++k) b.push_back(pixel_byte(r, k));
   }
   return b;
-}
-
-// The message of the std::runtime_error that f() throws, or "" if none.
-template <class F>
-std::string error_of(F&& f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
 }
 
 #define CHECK_CONTAINS(text, part)                                  \

@@ -23,28 +23,10 @@
 #include "nn/files.h"
 
 using namespace l2l;
+using l2l::test::error_of;
+using l2l::test::slurp;
 using l2l::test::TempDir;
 namespace fs = std::filesystem;
-
-namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
-
-// The message of the std::runtime_error f throws, or "" if it throws none.
-template <class F>
-std::string error_of(F f) {
-  try {
-    f();
-  } catch (const std::runtime_error& e) {
-    return e.what();
-  }
-  return "";
-}
-
-}  // namespace
 
 TEST_CASE("files: write_file_atomic replaces the whole file, mode 0644, no temp file left") {
   TempDir tmp;

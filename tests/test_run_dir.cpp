@@ -25,15 +25,11 @@
 #include "tasks/run/run_dir.h"
 
 using namespace l2l;
+using l2l::test::slurp;
 using l2l::test::TempDir;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  return std::string(std::istreambuf_iterator<char>(f), {});
-}
 
 void spit(const std::string& path, const std::string& text) {
   std::ofstream f(path, std::ios::binary);
