@@ -2115,6 +2115,7 @@ stbi_inline static int stbi__jpeg_huff_decode(stbi__jpeg *j, stbi__huffman *h)
 
    // convert the huffman code to the symbol id
    c = ((j->code_buffer >> (32 - k)) & stbi__bmask[k]) + h->delta[k];
+   if (c < 0 || c >= 256) return -1; /* l2l: symbol id out of range, as stb 2.28 (fuzzing: h->size[c] read past the table) */
    STBI_ASSERT((((j->code_buffer) >> (32 - h->size[c])) & stbi__bmask[h->size[c]]) == h->code[c]);
 
    // convert the id to a symbol
@@ -2184,6 +2185,14 @@ static const stbi_uc stbi__jpeg_dezigzag[64+15] =
    63, 63, 63, 63, 63, 63, 63
 };
 
+/* l2l: does a + b*m fit an int? A corrupt JPEG's DC predictions can add up past INT_MAX, which
+   is undefined behaviour in C (fuzzing; stb 2.28 checks the same). */
+static int stbi__l2l_fits_int(int a, int b, int m)
+{
+   long long v = (long long)a + (long long)b * m;
+   return v >= -2147483647LL - 1 && v <= 2147483647LL;
+}
+
 // decode one 64-entry block--
 static int stbi__jpeg_decode_block(stbi__jpeg *j, short data[64], stbi__huffman *hdc, stbi__huffman *hac, stbi__int16 *fac, int b, stbi__uint16 *dequant)
 {
@@ -2198,8 +2207,10 @@ static int stbi__jpeg_decode_block(stbi__jpeg *j, short data[64], stbi__huffman 
    memset(data,0,64*sizeof(data[0]));
 
    diff = t ? stbi__extend_receive(j, t) : 0;
+   if (!stbi__l2l_fits_int(j->img_comp[b].dc_pred, diff, 1)) return stbi__err("bad delta","Corrupt JPEG"); /* l2l */
    dc = j->img_comp[b].dc_pred + diff;
    j->img_comp[b].dc_pred = dc;
+   if (!stbi__l2l_fits_int(0, dc, dequant[0])) return stbi__err("bad delta","Corrupt JPEG"); /* l2l */
    data[0] = (short) (dc * dequant[0]);
 
    // decode AC components, see JPEG spec
@@ -2213,6 +2224,7 @@ static int stbi__jpeg_decode_block(stbi__jpeg *j, short data[64], stbi__huffman 
       if (r) { // fast-AC path
          k += (r >> 4) & 15; // run
          s = r & 15; // combined length
+         if (s > j->code_bits) return stbi__err("bad huffman code","Corrupt JPEG"); /* l2l: as stb 2.28 (fuzzing) */
          j->code_buffer <<= s;
          j->code_bits -= s;
          // decode into unzigzag'd location
@@ -2252,8 +2264,10 @@ static int stbi__jpeg_decode_block_prog_dc(stbi__jpeg *j, short data[64], stbi__
       if (t < 0 || t > 15) return stbi__err("can't merge dc and ac", "Corrupt JPEG");
       diff = t ? stbi__extend_receive(j, t) : 0;
 
+      if (!stbi__l2l_fits_int(j->img_comp[b].dc_pred, diff, 1)) return stbi__err("bad delta","Corrupt JPEG"); /* l2l */
       dc = j->img_comp[b].dc_pred + diff;
       j->img_comp[b].dc_pred = dc;
+      if (!stbi__l2l_fits_int(0, dc, 1 << j->succ_low)) return stbi__err("bad delta","Corrupt JPEG"); /* l2l */
       data[0] = (short) (dc * (1 << j->succ_low));
    } else {
       // refinement scan for DC coefficient
@@ -2288,6 +2302,7 @@ static int stbi__jpeg_decode_block_prog_ac(stbi__jpeg *j, short data[64], stbi__
          if (r) { // fast-AC path
             k += (r >> 4) & 15; // run
             s = r & 15; // combined length
+            if (s > j->code_bits) return stbi__err("bad huffman code","Corrupt JPEG"); /* l2l: as stb 2.28 (fuzzing) */
             j->code_buffer <<= s;
             j->code_bits -= s;
             zig = stbi__jpeg_dezigzag[k++];
