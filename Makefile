@@ -187,9 +187,9 @@ FUZZ_SEED ?= 0
 FUZZ_FLAGS   := -std=c++17 -march=native -I. -Ithird_party -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
 FUZZ_DEPS    := clang libclang-rt-14-dev
-# image is decode_image alone (stb_image 2.27's PNG/JPEG decoders behind our checks; its finds,
-# a Huffman size list overrun and a shift by 32 when a JPEG runs out of bits, are patched in
-# third_party/stb/stb_image.h, marked "l2l:"); image_file is the art task's whole path from a
+# image is decode_image alone (stb_image 2.27's PNG/JPEG decoders behind our checks; its finds
+# in the JPEG decoder are patched in third_party/stb/stb_image.h, marked "l2l:", and listed in
+# docs/fuzzing.md); image_file is the art task's whole path from a
 # file (bounded read, size and aspect checks, resize); data_cache the cache file decoder; vgg
 # the VGG weights reader; train_state --resume's and eval's reading of train_state.ckpt and
 # phi.ckpt (they link the whole library).
