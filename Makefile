@@ -183,6 +183,8 @@ FUZZ_SECONDS ?= 60
 FUZZ_TIMEOUT ?= 20
 # libFuzzer's random seed: 0 draws a new one each run (finds new inputs); CI fixes it (FUZZ_SEED=1)
 # so that its short pass starts from the same mutations every time (a time limit still cuts it).
+# ASan fills every fresh allocation up to 1 MiB (its default: the first 4 KiB), so that a reader
+# that uses memory it never wrote sees the same bytes in every run, and its crash replays.
 FUZZ_SEED ?= 0
 FUZZ_FLAGS   := -std=c++17 -march=native -I. -Ithird_party -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
@@ -227,7 +229,7 @@ fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t tests/corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -max_len=16384 -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
+	  ASAN_OPTIONS=max_malloc_fill_size=1048576 build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -max_len=16384 -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$$t/ \
 	    build/fuzz/corpus/$$t build/fuzz/seeds/$$t tests/corpus/$$t 2>&1 | grep -E '(INITED|DONE) |stat::number_of_executed_units|ERROR|SUMMARY|Test unit written' ; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz $$t FAILED: crashing input in build/fuzz/crashes/$$t/ (add it to tests/corpus/$$t/)"; exit 1; }; \
