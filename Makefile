@@ -183,18 +183,19 @@ FUZZ_SECONDS ?= 60
 FUZZ_TIMEOUT ?= 20
 # libFuzzer's random seed: 0 draws a new one each run (finds new inputs); CI fixes it (FUZZ_SEED=1)
 # so that its short pass starts from the same mutations every time (a time limit still cuts it).
+FUZZ_SEED ?= 0
 # ASan fills every fresh allocation up to 1 MiB (its default: the first 4 KiB), so that a reader
 # that uses memory it never wrote sees the same bytes in every run, and its crash replays.
-FUZZ_SEED ?= 0
+FUZZ_ASAN_OPTIONS ?= max_malloc_fill_size=1048576
 FUZZ_FLAGS   := -std=c++17 -march=native -I. -Ithird_party -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined \
                 -fno-sanitize-recover=undefined
 FUZZ_DEPS    := clang libclang-rt-14-dev
 # image is decode_image alone (stb_image 2.27's PNG/JPEG decoders behind our checks; its finds
 # in the JPEG decoder are patched in third_party/stb/stb_image.h, marked "l2l:", and listed in
-# docs/fuzzing.md); image_file is the art task's whole path from a
-# file (bounded read, size and aspect checks, resize); data_cache the cache file decoder; vgg
-# the VGG weights reader; train_state --resume's and eval's reading of train_state.ckpt and
-# phi.ckpt (they link the whole library).
+# docs/fuzzing.md); image_file is the art task's whole path from a file (bounded read, size and
+# aspect checks, resize); data_cache the cache file decoder; vgg the VGG weights reader;
+# train_state --resume's and eval's reading of train_state.ckpt and phi.ckpt (they link the
+# whole library).
 FUZZ_TARGETS := checkpoint idx cifar image image_file data_cache vgg train_state
 FUZZ_LIB_checkpoint := nn/checkpoint.cpp nn/files.cpp autodiff/tensor.cpp
 FUZZ_LIB_idx        := tasks/data/data.cpp tasks/data/decompress.cpp nn/files.cpp
@@ -229,7 +230,7 @@ fuzz: deps $(FUZZ_BINS) build/fuzz/make_seeds
 	@for t in $(FUZZ_TARGETS); do \
 	  mkdir -p build/fuzz/corpus/$$t build/fuzz/crashes/$$t tests/corpus/$$t; \
 	  echo "== fuzz $$t for $(FUZZ_SECONDS) s"; \
-	  ASAN_OPTIONS=max_malloc_fill_size=1048576 build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -max_len=16384 -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
+	  ASAN_OPTIONS=$(FUZZ_ASAN_OPTIONS) build/fuzz/fuzz_$$t -max_total_time=$(FUZZ_SECONDS) -seed=$(FUZZ_SEED) -max_len=16384 -timeout=$(FUZZ_TIMEOUT) -rss_limit_mb=2048 \
 	    -print_final_stats=1 -artifact_prefix=build/fuzz/crashes/$$t/ \
 	    build/fuzz/corpus/$$t build/fuzz/seeds/$$t tests/corpus/$$t 2>&1 | grep -E '(INITED|DONE) |stat::number_of_executed_units|ERROR|SUMMARY|Test unit written' ; \
 	  [ $${PIPESTATUS[0]} -eq 0 ] || { echo "fuzz $$t FAILED: crashing input in build/fuzz/crashes/$$t/ (add it to tests/corpus/$$t/)"; exit 1; }; \
